@@ -1,0 +1,160 @@
+/*
+ * smtp.h -- SMTP sender thread pool (libcurl, one reused easy handle per
+ * thread).
+ *
+ * libcurl's SMTP code blocks waiting for the reply to the final "." inside
+ * curl_easy_perform, so it never runs on the libevent main loop.  A pool
+ * of conf->connections threads each owns one curl easy handle and keeps
+ * one SMTP session open across messages.  The main loop hands jobs over a
+ * bounded queue; a thread renders the message with the job's render
+ * callback, sends it, and posts the job back; the main loop is woken by
+ * one event, and calls done() for every finished job in one go.
+ *
+ * Threading contract:
+ *  - smtp_pool_new/submit/space/busy/shutdown/free are called on the main
+ *    thread (the one running the event_base loop), never from a render
+ *    callback.
+ *  - done() and batch() run on the main thread, from the event loop (or
+ *    from smtp_pool_free).  They may call smtp_pool_submit().
+ *  - render() runs on a sender thread, concurrently with other render()
+ *    calls: it must only read shared data (compiled templates) and write
+ *    to `out` and `err`.  It must not touch the store.
+ *  - Between submit and done(), the job belongs to the pool: the caller
+ *    must not touch it, and mail_from, rcpt and render_arg must stay
+ *    valid.  The pool never frees a job.
+ *
+ * Classification (job->result):
+ *  SMTP_OK             the server answered 250 to the final ".".
+ *  SMTP_TEMPFAIL       a 4xx reply anywhere; connection refused, dropped,
+ *                      or timed out; TLS or certificate failure; any
+ *                      failure before MAIL FROM (greeting, EHLO, STARTTLS,
+ *                      AUTH -- even a 5xx there is about the server or our
+ *                      config, not this recipient).  Retry later.
+ *  SMTP_PERMFAIL       a 5xx reply to MAIL FROM, DATA, or the final ".".
+ *  SMTP_RCPT_PERMFAIL  a 5xx reply to RCPT TO: the address bounced.
+ *  SMTP_RENDER_FAIL    render() returned -1; nothing was sent.
+ *  SMTP_CANCELLED      never attempted (pool shut down while the job was
+ *                      queued): not an attempt, put it back to pending.
+ * job->code is the server's reply code (0 when none, e.g. connection
+ * failure), job->phase the command it answered, job->msg the reply text or
+ * the libcurl / render error, printable ASCII only, truncated.
+ *
+ * Sessions: a failed message makes libcurl close that thread's session;
+ * the next message opens a new one.  A session idle for SMTP_IDLE_CLOSE
+ * seconds is closed with QUIT.
+ */
+#ifndef BROADSIDE_SMTP_H
+#define BROADSIDE_SMTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "broadside.h"		/* enum smtp_tls */
+
+struct buf;
+struct event_base;
+
+#define SMTP_IDLE_CLOSE	30	/* seconds before an idle session is closed */
+
+struct smtp_conf {
+	const char	*url;		/* smtp://host:port or smtps://host:port */
+	enum smtp_tls	 tls;		/* none, starttls, tls (smtps) */
+	const char	*ca_file;	/* NULL: system store */
+	const char	*username;	/* NULL: no AUTH */
+	const char	*password;	/* never logged */
+	int		 connections;	/* threads = max sessions, >= 1 */
+	int		 timeout;	/* seconds per message, >= 1 */
+	const char	*helo_name;	/* EHLO name, NULL: the host name */
+	int		 verbose;	/* log_debug the dialogue (no AUTH) */
+};
+
+enum smtp_result {
+	SMTP_OK,
+	SMTP_TEMPFAIL,
+	SMTP_PERMFAIL,
+	SMTP_RCPT_PERMFAIL,
+	SMTP_RENDER_FAIL,
+	SMTP_CANCELLED,
+};
+
+enum smtp_phase {
+	SMTP_PHASE_CONNECT,	/* TCP, TLS, greeting */
+	SMTP_PHASE_EHLO,
+	SMTP_PHASE_STARTTLS,
+	SMTP_PHASE_AUTH,
+	SMTP_PHASE_MAIL,
+	SMTP_PHASE_RCPT,
+	SMTP_PHASE_DATA,	/* DATA command, until 354 */
+	SMTP_PHASE_DOT,		/* message body and the final "." */
+	SMTP_PHASE_NONE,	/* not attempted (render failure, cancelled) */
+};
+
+struct smtp_job;
+
+/* 0 on success; -1 with err filled.  Appends the whole message (CRLF). */
+typedef int smtp_render_fn(void *arg, struct smtp_job *, struct buf *out,
+    char *err, size_t errlen);
+
+struct smtp_job {
+	/* filled by the caller */
+	uint64_t	 id;
+	const char	*mail_from;	/* envelope sender, "" for <> */
+	const char	*rcpt;		/* one envelope recipient */
+	smtp_render_fn	*render;
+	void		*render_arg;
+	void		*udata;
+
+	/* filled by the pool before done() */
+	enum smtp_result result;
+	enum smtp_phase	 phase;
+	int		 code;
+	char		 msg[256];
+};
+
+struct smtp_pool;
+
+/*
+ * Starts conf->connections threads (sessions open lazily, on the first
+ * message).  conf strings are copied.  done(job, arg) runs once per job;
+ * batch(arg), if not NULL, runs after each group of done() calls (one
+ * wake-up), e.g. to commit the store once per group.  NULL and err filled
+ * on a bad conf or failure to start.
+ */
+struct smtp_pool	*smtp_pool_new(struct event_base *,
+			    const struct smtp_conf *,
+			    void (*done)(struct smtp_job *, void *),
+			    void (*batch)(void *), void *arg,
+			    char *err, size_t errlen);
+
+/* Queue a job: 0, or -1 when the pool is full or shutting down. */
+int	smtp_pool_submit(struct smtp_pool *, struct smtp_job *);
+
+/* How many more jobs smtp_pool_submit() accepts now. */
+int	smtp_pool_space(struct smtp_pool *);
+
+/* Jobs submitted whose done() has not run yet (queued, sending, posted). */
+int	smtp_pool_busy(struct smtp_pool *);
+
+/* SMTP sessions open now, and opened since the start (for /metrics). */
+int		smtp_pool_sessions(struct smtp_pool *);
+uint64_t	smtp_pool_connects(struct smtp_pool *);
+
+/*
+ * Stop taking jobs: queued jobs come back through done() as
+ * SMTP_CANCELLED (from the loop), in-flight ones finish (each bounded by
+ * conf->timeout) and come back as usual.  Keep the loop running until
+ * smtp_pool_busy() is 0, then smtp_pool_free().
+ */
+void	smtp_pool_shutdown(struct smtp_pool *);
+
+/*
+ * Shut down if not already done, wait for in-flight jobs (bounded by
+ * conf->timeout), call done() for every job not yet reported (here, on
+ * the calling thread), close the sessions (QUIT), join the threads.
+ */
+void	smtp_pool_free(struct smtp_pool *);
+
+const char	*smtp_strresult(enum smtp_result);
+const char	*smtp_strphase(enum smtp_phase);
+
+#endif
