@@ -1,0 +1,128 @@
+# broadside -- build, test, demo, install.
+#
+# `make test` and `make demo` install missing Debian packages first
+# (scripts/deps), then build with a nested make so pkg-config sees them.
+
+PREFIX	?= /usr/local
+DESTDIR	?=
+BINDIR	 = $(PREFIX)/bin
+SBINDIR	 = $(PREFIX)/sbin
+SHAREDIR = $(PREFIX)/share/broadside
+MANDIR	 = $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+UNITDIR	?= /lib/systemd/system
+
+BUILD	?= build
+CC	?= cc
+PKGS	 = libevent libevent_pthreads libcurl libconfig sqlite3 jansson \
+	   libcmark libidn2 libcrypto
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CFLAGS	?= -O2 -g
+CFLAGS	+= -std=c11 -D_GNU_SOURCE -Idaemon
+CFLAGS	+= -Wall -Wextra -Werror
+CFLAGS	+= -Wshadow -Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes
+CFLAGS	+= -Wformat=2 -Wno-format-nonliteral
+CFLAGS	+= $(SAN) $(PKG_CFLAGS)
+LDFLAGS	+= $(SAN)
+LIBS	 = $(PKG_LIBS) -lcsv -lpthread -lm
+
+# Shared code, linked into both programs and every unit test.
+LIBSRCS	 = daemon/buf.c
+LIBSRCS	+= daemon/addr.c
+LIBSRCS	+= daemon/import.c
+LIBSRCS	+= daemon/mustache.c
+LIBSRCS	+= daemon/statement.c
+LIBSRCS	+= daemon/mime.c
+LIBSRCS	+= daemon/token.c
+LIBSRCS	+= daemon/render.c
+LIBSRCS	+= daemon/rss.c
+LIBSRCS	+= daemon/log.c
+LIBSRCS	+= daemon/util.c
+LIBSRCS	+= daemon/config.c
+LIBSRCS	+= daemon/store.c
+LIBSRCS	+= daemon/store_sqlite.c
+LIBSRCS	+= daemon/json.c
+
+# The daemon alone.
+DSRCS	 = daemon/broadsided.c
+DSRCS	+= daemon/control.c
+DSRCS	+= daemon/subscribers.c
+DSRCS	+= daemon/smtp.c
+DSRCS	+= daemon/queue.c
+DSRCS	+= daemon/rate.c
+DSRCS	+= daemon/feed.c
+DSRCS	+= daemon/http.c
+
+# The CLI alone.
+CSRCS	 = daemon/broadside.c
+CSRCS	+= daemon/cli_client.c
+
+# Modules are added while the tree is being built up; a listed file that
+# does not exist yet is skipped.
+LIBOBJS	 = $(patsubst daemon/%.c,$(BUILD)/%.o,$(wildcard $(LIBSRCS)))
+DOBJS	 = $(patsubst daemon/%.c,$(BUILD)/%.o,$(wildcard $(DSRCS)))
+COBJS	 = $(patsubst daemon/%.c,$(BUILD)/%.o,$(wildcard $(CSRCS)))
+UNITSRCS = $(wildcard tests/unit/*_test.c)
+UNITBINS = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNITSRCS))
+
+.PHONY: all build test check check-asan demo install clean deps bench
+
+all: build
+
+build: $(BUILD)/broadsided $(BUILD)/broadside $(UNITBINS)
+
+$(BUILD)/%.o: daemon/%.c daemon/*.h
+	@mkdir -p $(BUILD)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/libbroadside.a: $(LIBOBJS)
+	rm -f $@
+	ar rcs $@ $(LIBOBJS)
+
+$(BUILD)/broadsided: $(DOBJS) $(BUILD)/libbroadside.a
+	$(CC) $(LDFLAGS) -o $@ $(DOBJS) $(BUILD)/libbroadside.a $(LIBS)
+
+$(BUILD)/broadside: $(COBJS) $(BUILD)/libbroadside.a
+	$(CC) $(LDFLAGS) -o $@ $(COBJS) $(BUILD)/libbroadside.a $(LIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libbroadside.a tests/unit/unit.h
+	@mkdir -p $(BUILD)/tests
+	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< \
+	    $(BUILD)/libbroadside.a $(LIBS)
+
+deps:
+	@scripts/deps
+
+# Every test, unit and integration, against the normal build.
+test: deps
+	@$(MAKE) --no-print-directory build
+	@BUILD=$(BUILD) tests/run
+
+check: test
+
+# The same suite under AddressSanitizer and UBSan, in its own build tree.
+check-asan: deps
+	@$(MAKE) --no-print-directory BUILD=build-asan \
+	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	    CFLAGS="-O1 -g" build
+	@BUILD=build-asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 tests/run
+
+demo: deps
+	@$(MAKE) --no-print-directory build
+	@scripts/demo
+
+install: build
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SHAREDIR)/templates
+	install -m 0755 $(BUILD)/broadside $(DESTDIR)$(BINDIR)/broadside
+	install -m 0755 $(BUILD)/broadsided $(DESTDIR)$(SBINDIR)/broadsided
+	install -m 0644 templates/* $(DESTDIR)$(SHAREDIR)/templates/
+	install -d $(DESTDIR)$(SYSCONFDIR)/broadside
+	[ -e $(DESTDIR)$(SYSCONFDIR)/broadside/broadside.conf ] || \
+	    install -m 0644 etc/broadside.conf $(DESTDIR)$(SYSCONFDIR)/broadside/broadside.conf
+
+clean:
+	rm -rf build build-asan

@@ -1,0 +1,105 @@
+/*
+ * broadside.h -- prototypes shared between broadside subsystems.
+ * Leaf modules (buf, addr, import, mustache, mime, statement, token, rss)
+ * have their own headers and do not include this one.
+ */
+#ifndef BROADSIDE_H
+#define BROADSIDE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#define BROADSIDE_VERSION	"0.1.0"
+#define BROADSIDE_DEFAULT_CONFIG "/etc/broadside/broadside.conf"
+
+/* sysexits.h values, named here so the contract is visible in one place */
+#define EXIT_USAGE	64
+#define EXIT_DATAERR	65
+#define EXIT_NOINPUT	66
+#define EXIT_UNAVAIL	69
+#define EXIT_SOFTWARE	70
+#define EXIT_TEMPFAIL	75
+#define EXIT_CONFIG	78
+
+enum smtp_tls {
+	SMTP_TLS_NONE,
+	SMTP_TLS_STARTTLS,
+	SMTP_TLS_TLS,
+};
+
+struct config {
+	char		*file;		/* absolute path of the config file */
+
+	/* list */
+	char		*list_name;
+	char		*list_from;	/* "Name <addr>" as written */
+	char		*list_from_name;
+	char		*list_from_addr;
+	char		*list_reply_to;
+	char		*list_id;
+	char		*list_base_url;	/* no trailing slash */
+
+	/* smtp */
+	char		*smtp_url;
+	enum smtp_tls	 smtp_tls;
+	char		*smtp_ca_file;
+	char		*smtp_username;
+	char		*smtp_password_file;
+	char		*smtp_password;	/* read from password_file; never logged */
+	int		 smtp_connections;
+	int		 smtp_timeout;
+
+	/* rate */
+	double		 rate_mps;
+	int		 rate_burst;
+	int		 rate_batch_size;
+
+	/* retry */
+	int		 retry_max_attempts;
+	int		 retry_initial_delay;
+	int		 retry_max_delay;
+
+	char		*storage_path;
+	char		*subscribers_file;	/* NULL when unset */
+	char		*control_socket;
+	char		*http_listen;		/* NULL when unset */
+	int		 feed_items;
+	char		*feed_path;
+	char		*templates_dir;
+	char		*secret_file;
+};
+
+/* config.c */
+#define CONFIG_NOSECRETS	0x01	/* CLI: do not read password_file */
+struct config	*config_load(const char *, int, int (*)(void *, const char *),
+		    void *);
+void		 config_free(struct config *);
+const char	*config_default_path(void);
+int		 config_read_secret(const struct config *, unsigned char *,
+		    size_t, char *, size_t);
+
+/* log.c */
+enum log_level { LOG_LVL_DEBUG, LOG_LVL_INFO, LOG_LVL_NOTICE, LOG_LVL_WARN,
+    LOG_LVL_ERR };
+void	log_init(int);
+void	log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_notice(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	fatal(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
+void	fatalx(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+/* util.c */
+void	*xmalloc(size_t);
+void	*xcalloc(size_t, size_t);
+void	*xrealloc(void *, size_t);
+char	*xstrdup(const char *);
+char	*xstrndup(const char *, size_t);
+int	 xasprintf(char **, const char *, ...) __attribute__((format(printf, 2, 3)));
+int64_t	 now_ms(void);
+double	 now_mono(void);
+int	 read_file(const char *, char **, size_t *, size_t, char *, size_t);
+
+#endif

@@ -1,0 +1,629 @@
+/*
+ * config.c -- load and check broadside.conf (libconfig syntax).
+ *
+ * Every key of the contract is in one table with its type, range and
+ * default.  The whole file is checked before anything is opened; every
+ * problem is reported as "file:line: message" through the caller's
+ * callback, and any problem makes config_load() return NULL.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <fcntl.h>
+#include <libconfig.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+
+#include "addr.h"
+#include "broadside.h"
+
+#ifndef BROADSIDE_TEMPLATES
+#define BROADSIDE_TEMPLATES	"/usr/share/broadside/templates"
+#endif
+
+enum config_type { CT_STR, CT_INT, CT_FLOAT, CT_PATH };
+
+struct config_key {
+	const char	*group;		/* NULL for top level */
+	const char	*name;
+	enum config_type type;
+	double		 min, max;
+	const char	*def;		/* default, as text; NULL = none */
+	size_t		 off;		/* offset in struct config */
+};
+
+#define OFF(f)	offsetof(struct config, f)
+
+static const struct config_key config_keys[] = {
+	{ "list", "name", CT_STR, 0, 0, NULL, OFF(list_name) },
+	{ "list", "from", CT_STR, 0, 0, NULL, OFF(list_from) },
+	{ "list", "reply_to", CT_STR, 0, 0, NULL, OFF(list_reply_to) },
+	{ "list", "id", CT_STR, 0, 0, NULL, OFF(list_id) },
+	{ "list", "base_url", CT_STR, 0, 0, NULL, OFF(list_base_url) },
+	{ "smtp", "url", CT_STR, 0, 0, "smtp://127.0.0.1:25", OFF(smtp_url) },
+	{ "smtp", "tls", CT_STR, 0, 0, NULL, 0 },
+	{ "smtp", "ca_file", CT_PATH, 0, 0, NULL, OFF(smtp_ca_file) },
+	{ "smtp", "username", CT_STR, 0, 0, NULL, OFF(smtp_username) },
+	{ "smtp", "password_file", CT_PATH, 0, 0, NULL,
+	    OFF(smtp_password_file) },
+	{ "smtp", "connections", CT_INT, 1, 256, "4", OFF(smtp_connections) },
+	{ "smtp", "timeout", CT_INT, 1, 3600, "30", OFF(smtp_timeout) },
+	{ "rate", "messages_per_second", CT_FLOAT, 0, 1e6, "0",
+	    OFF(rate_mps) },
+	{ "rate", "burst", CT_INT, 1, 1000000, "10", OFF(rate_burst) },
+	{ "rate", "batch_size", CT_INT, 1, 100000, "500",
+	    OFF(rate_batch_size) },
+	{ "retry", "max_attempts", CT_INT, 1, 1000, "5",
+	    OFF(retry_max_attempts) },
+	{ "retry", "initial_delay", CT_INT, 1, 86400, "60",
+	    OFF(retry_initial_delay) },
+	{ "retry", "max_delay", CT_INT, 1, 30 * 86400, "3600",
+	    OFF(retry_max_delay) },
+	{ "storage", "path", CT_PATH, 0, 0, "/var/lib/broadside/broadside.db",
+	    OFF(storage_path) },
+	{ "subscribers", "file", CT_PATH, 0, 0, NULL,
+	    OFF(subscribers_file) },
+	{ "control", "socket", CT_PATH, 0, 0, "/run/broadside/control.sock",
+	    OFF(control_socket) },
+	{ "http", "listen", CT_STR, 0, 0, NULL, OFF(http_listen) },
+	{ "feed", "items", CT_INT, 1, 10000, "20", OFF(feed_items) },
+	{ "feed", "path", CT_PATH, 0, 0, "/var/lib/broadside/feed.xml",
+	    OFF(feed_path) },
+	{ "templates", "dir", CT_PATH, 0, 0, BROADSIDE_TEMPLATES,
+	    OFF(templates_dir) },
+	{ NULL, "secret_file", CT_PATH, 0, 0, "/var/lib/broadside/secret",
+	    OFF(secret_file) },
+};
+#define NKEYS	(sizeof(config_keys) / sizeof(config_keys[0]))
+
+struct config_ctx {
+	const char	*file;
+	int		 (*report)(void *, const char *);
+	void		*arg;
+	int		 errors;
+	char		*dir;
+};
+
+static void config_error(struct config_ctx *, int, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+config_error(struct config_ctx *ctx, int line, const char *fmt, ...)
+{
+	char	 msg[1024], full[1200];
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (line > 0)
+		snprintf(full, sizeof(full), "%s:%d: %s", ctx->file, line, msg);
+	else
+		snprintf(full, sizeof(full), "%s: %s", ctx->file, msg);
+	ctx->errors++;
+	if (ctx->report != NULL)
+		ctx->report(ctx->arg, full);
+}
+
+const char *
+config_default_path(void)
+{
+	const char	*p = getenv("BROADSIDE_CONFIG");
+
+	return (p != NULL && *p != '\0') ? p : BROADSIDE_DEFAULT_CONFIG;
+}
+
+static const struct config_key *
+config_find(const char *group, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < NKEYS; i++) {
+		if ((group == NULL) != (config_keys[i].group == NULL))
+			continue;
+		if (group != NULL && strcmp(group, config_keys[i].group) != 0)
+			continue;
+		if (strcmp(name, config_keys[i].name) == 0)
+			return &config_keys[i];
+	}
+	return NULL;
+}
+
+static int
+config_is_group(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < NKEYS; i++)
+		if (config_keys[i].group != NULL &&
+		    strcmp(config_keys[i].group, name) == 0)
+			return 1;
+	return 0;
+}
+
+static char *
+config_path(struct config_ctx *ctx, const char *v)
+{
+	char	*p;
+
+	if (v[0] == '/')
+		return xstrdup(v);
+	xasprintf(&p, "%s/%s", ctx->dir, v);
+	return p;
+}
+
+/* Store one value (from the file or a default) into the struct. */
+static void
+config_set(struct config_ctx *ctx, struct config *c,
+    const struct config_key *k, const config_setting_t *s, const char *def)
+{
+	char		 where[128];
+	const char	*str = NULL;
+	double		 d = 0;
+	int		 line = s ? (int)config_setting_source_line(s) : 0;
+
+	if (k->group)
+		snprintf(where, sizeof(where), "%s.%s", k->group, k->name);
+	else
+		snprintf(where, sizeof(where), "%s", k->name);
+
+	if (s == NULL) {
+		str = def;
+		d = strtod(def, NULL);
+	} else {
+		switch (k->type) {
+		case CT_STR:
+		case CT_PATH:
+			if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+				config_error(ctx, line, "%s: expected a string",
+				    where);
+				return;
+			}
+			str = config_setting_get_string(s);
+			if (!text_header_safe(str, strlen(str))) {
+				config_error(ctx, line,
+				    "%s: control character in value", where);
+				return;
+			}
+			if (!utf8_valid(str, strlen(str))) {
+				config_error(ctx, line, "%s: invalid UTF-8",
+				    where);
+				return;
+			}
+			break;
+		case CT_INT:
+			if (config_setting_type(s) != CONFIG_TYPE_INT &&
+			    config_setting_type(s) != CONFIG_TYPE_INT64) {
+				config_error(ctx, line,
+				    "%s: expected an integer", where);
+				return;
+			}
+			d = (double)config_setting_get_int64(s);
+			break;
+		case CT_FLOAT:
+			if (config_setting_type(s) == CONFIG_TYPE_FLOAT)
+				d = config_setting_get_float(s);
+			else if (config_setting_type(s) == CONFIG_TYPE_INT ||
+			    config_setting_type(s) == CONFIG_TYPE_INT64)
+				d = (double)config_setting_get_int64(s);
+			else {
+				config_error(ctx, line, "%s: expected a number",
+				    where);
+				return;
+			}
+			break;
+		}
+	}
+	if ((k->type == CT_INT || k->type == CT_FLOAT) &&
+	    (!isfinite(d) || d < k->min || d > k->max)) {
+		config_error(ctx, line, "%s: %g is out of range (%g to %g)",
+		    where, d, k->min, k->max);
+		return;
+	}
+	if (k->off == 0 && k->type == CT_STR)
+		return;		/* handled specially (smtp.tls) */
+	switch (k->type) {
+	case CT_STR:
+		*(char **)((char *)c + k->off) = str ? xstrdup(str) : NULL;
+		break;
+	case CT_PATH:
+		if (str != NULL && *str == '\0') {
+			config_error(ctx, line, "%s: empty path", where);
+			return;
+		}
+		*(char **)((char *)c + k->off) = str ? config_path(ctx, str) :
+		    NULL;
+		break;
+	case CT_INT:
+		*(int *)((char *)c + k->off) = (int)d;
+		break;
+	case CT_FLOAT:
+		*(double *)((char *)c + k->off) = d;
+		break;
+	}
+}
+
+/* "Name <addr>" or "addr" -> name (may be empty) and normalised addr. */
+static int
+config_parse_mailbox(const char *v, char **name, char **addr, char *err,
+    size_t errlen)
+{
+	const char	*lt, *gt, *start, *end;
+	char		 a[512], *raw;
+	int		 ret;
+
+	lt = strrchr(v, '<');
+	gt = strrchr(v, '>');
+	if (lt == NULL && gt == NULL) {
+		start = v;
+		end = v;
+		raw = xstrdup(v);
+	} else {
+		if (lt == NULL || gt == NULL || gt < lt || gt[1] != '\0') {
+			snprintf(err, errlen, "expected \"Name <address>\"");
+			return -1;
+		}
+		start = v;
+		end = lt;
+		raw = xstrndup(lt + 1, (size_t)(gt - lt - 1));
+	}
+	ret = addr_normalize(raw, a, sizeof(a), err, errlen);
+	free(raw);
+	if (ret == -1)
+		return -1;
+	while (start < end && (*start == ' ' || *start == '\t'))
+		start++;
+	while (end > start && (end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	if (end - start >= 2 && *start == '"' && end[-1] == '"') {
+		start++;
+		end--;
+	}
+	*name = xstrndup(start, (size_t)(end - start));
+	*addr = xstrdup(a);
+	return 0;
+}
+
+static void
+config_check(struct config_ctx *ctx, struct config *c, config_t *cf)
+{
+	const config_setting_t	*s;
+	const char		*tls = NULL;
+	char			 err[256];
+	size_t			 n;
+	int			 line;
+
+	/* list */
+	if (c->list_from == NULL)
+		config_error(ctx, 0, "list.from: missing (the From address)");
+	else if (config_parse_mailbox(c->list_from, &c->list_from_name,
+	    &c->list_from_addr, err, sizeof(err)) == -1) {
+		s = config_lookup(cf, "list.from");
+		config_error(ctx, s ? (int)config_setting_source_line(s) : 0,
+		    "list.from: %s", err);
+	}
+	if (c->list_reply_to != NULL) {
+		char *rn = NULL, *ra = NULL;
+
+		if (config_parse_mailbox(c->list_reply_to, &rn, &ra, err,
+		    sizeof(err)) == -1) {
+			s = config_lookup(cf, "list.reply_to");
+			config_error(ctx, s ? (int)config_setting_source_line(s)
+			    : 0, "list.reply_to: %s", err);
+		}
+		free(rn);
+		free(ra);
+	}
+	if (c->list_id == NULL)
+		config_error(ctx, 0, "list.id: missing (e.g. "
+		    "\"statements.example.org\")");
+	else {
+		char tmp[300], out[300];
+
+		snprintf(tmp, sizeof(tmp), "x@%s", c->list_id);
+		if (addr_normalize(tmp, out, sizeof(out), err, sizeof(err))
+		    == -1) {
+			s = config_lookup(cf, "list.id");
+			config_error(ctx, s ? (int)config_setting_source_line(s)
+			    : 0, "list.id: not a domain-like identifier");
+		}
+	}
+	if (c->list_name == NULL && c->list_id != NULL)
+		c->list_name = xstrdup(c->list_id);
+	if (c->list_base_url == NULL)
+		config_error(ctx, 0, "list.base_url: missing (public URL used "
+		    "for unsubscribe and archive links)");
+	else {
+		s = config_lookup(cf, "list.base_url");
+		line = s ? (int)config_setting_source_line(s) : 0;
+		if (strncmp(c->list_base_url, "https://", 8) != 0 &&
+		    strncmp(c->list_base_url, "http://", 7) != 0)
+			config_error(ctx, line,
+			    "list.base_url: must start with https://");
+		else if (strpbrk(c->list_base_url, " \"<>") != NULL)
+			config_error(ctx, line,
+			    "list.base_url: space or quote in URL");
+		n = strlen(c->list_base_url);
+		while (n > 0 && c->list_base_url[n - 1] == '/')
+			c->list_base_url[--n] = '\0';
+	}
+
+	/* smtp */
+	s = config_lookup(cf, "smtp.url");
+	line = s ? (int)config_setting_source_line(s) : 0;
+	if (strncmp(c->smtp_url, "smtp://", 7) != 0 &&
+	    strncmp(c->smtp_url, "smtps://", 8) != 0)
+		config_error(ctx, line, "smtp.url: must be smtp:// or smtps://");
+	s = config_lookup(cf, "smtp.tls");
+	if (s != NULL && config_setting_type(s) == CONFIG_TYPE_STRING)
+		tls = config_setting_get_string(s);
+	line = s ? (int)config_setting_source_line(s) : 0;
+	if (tls == NULL)
+		c->smtp_tls = strncmp(c->smtp_url, "smtps://", 8) == 0 ?
+		    SMTP_TLS_TLS : SMTP_TLS_NONE;
+	else if (strcmp(tls, "none") == 0)
+		c->smtp_tls = SMTP_TLS_NONE;
+	else if (strcmp(tls, "starttls") == 0)
+		c->smtp_tls = SMTP_TLS_STARTTLS;
+	else if (strcmp(tls, "tls") == 0)
+		c->smtp_tls = SMTP_TLS_TLS;
+	else
+		config_error(ctx, line,
+		    "smtp.tls: \"%s\" is not none, starttls or tls", tls);
+	if (tls != NULL && strncmp(c->smtp_url, "smtps://", 8) == 0 &&
+	    c->smtp_tls != SMTP_TLS_TLS)
+		config_error(ctx, line, "smtp.tls: smtps:// needs tls = \"tls\"");
+	if (c->smtp_password_file != NULL && c->smtp_username == NULL)
+		config_error(ctx, 0, "smtp.password_file: set without "
+		    "smtp.username");
+	if (c->smtp_username != NULL && c->smtp_password_file == NULL)
+		config_error(ctx, 0, "smtp.username: set without "
+		    "smtp.password_file");
+
+	if (c->retry_max_delay < c->retry_initial_delay) {
+		s = config_lookup(cf, "retry.max_delay");
+		config_error(ctx, s ? (int)config_setting_source_line(s) : 0,
+		    "retry.max_delay: less than retry.initial_delay");
+	}
+	if (c->http_listen != NULL) {
+		const char *colon = strrchr(c->http_listen, ':');
+		char *endp;
+		long port = colon ? strtol(colon + 1, &endp, 10) : 0;
+
+		if (colon == NULL || colon == c->http_listen ||
+		    *endp != '\0' || port < 1 || port > 65535) {
+			s = config_lookup(cf, "http.listen");
+			config_error(ctx, s ? (int)config_setting_source_line(s)
+			    : 0, "http.listen: expected \"address:port\"");
+		}
+	}
+}
+
+/* Read the SMTP password; trailing newline stripped.  Never printed. */
+static void
+config_read_password(struct config_ctx *ctx, struct config *c)
+{
+	char	 err[512], *data;
+	size_t	 len;
+
+	if (c->smtp_password_file == NULL)
+		return;
+	if (read_file(c->smtp_password_file, &data, &len, 4096, err,
+	    sizeof(err)) == -1) {
+		config_error(ctx, 0, "smtp.password_file: %s", err);
+		return;
+	}
+	while (len > 0 && (data[len - 1] == '\n' || data[len - 1] == '\r'))
+		data[--len] = '\0';
+	if (memchr(data, '\0', len) != NULL || strpbrk(data, "\r\n")) {
+		config_error(ctx, 0, "smtp.password_file: more than one line");
+		free(data);
+		return;
+	}
+	c->smtp_password = data;
+}
+
+static void
+config_walk(struct config_ctx *ctx, struct config *c, config_setting_t *root)
+{
+	config_setting_t	*g, *s;
+	const struct config_key	*k;
+	const char		*gname;
+	int			 i, j;
+
+	for (i = 0; i < config_setting_length(root); i++) {
+		g = config_setting_get_elem(root, (unsigned int)i);
+		gname = config_setting_name(g);
+		if (config_setting_is_group(g)) {
+			if (!config_is_group(gname)) {
+				config_error(ctx,
+				    (int)config_setting_source_line(g),
+				    "unknown section \"%s\"", gname);
+				continue;
+			}
+			for (j = 0; j < config_setting_length(g); j++) {
+				s = config_setting_get_elem(g, (unsigned int)j);
+				if ((k = config_find(gname,
+				    config_setting_name(s))) == NULL) {
+					config_error(ctx,
+					    (int)config_setting_source_line(s),
+					    "unknown key \"%s.%s\"", gname,
+					    config_setting_name(s));
+					continue;
+				}
+				config_set(ctx, c, k, s, NULL);
+			}
+			continue;
+		}
+		if (config_is_group(gname)) {
+			config_error(ctx, (int)config_setting_source_line(g),
+			    "\"%s\" must be a group { ... }", gname);
+			continue;
+		}
+		if ((k = config_find(NULL, gname)) == NULL) {
+			config_error(ctx, (int)config_setting_source_line(g),
+			    "unknown key \"%s\"", gname);
+			continue;
+		}
+		config_set(ctx, c, k, g, NULL);
+	}
+}
+
+struct config *
+config_load(const char *file, int flags, int (*report)(void *, const char *),
+    void *arg)
+{
+	struct config_ctx	 ctx;
+	struct config		*c;
+	config_t		 cf;
+	char			*abs, *slash;
+	size_t			 i;
+	int			 present;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.file = file;
+	ctx.report = report;
+	ctx.arg = arg;
+
+	if ((abs = realpath(file, NULL)) == NULL) {
+		config_error(&ctx, 0, "%s", strerror(errno));
+		return NULL;
+	}
+	ctx.dir = xstrdup(abs);
+	if ((slash = strrchr(ctx.dir, '/')) != NULL)
+		*(slash == ctx.dir ? slash + 1 : slash) = '\0';
+
+	c = xcalloc(1, sizeof(*c));
+	c->file = abs;
+
+	config_init(&cf);
+	if (config_read_file(&cf, abs) != CONFIG_TRUE) {
+		if (config_error_type(&cf) == CONFIG_ERR_FILE_IO)
+			config_error(&ctx, 0, "cannot read: %s",
+			    strerror(errno));
+		else
+			config_error(&ctx, config_error_line(&cf), "%s",
+			    config_error_text(&cf));
+		goto end;
+	}
+	config_walk(&ctx, c, config_root_setting(&cf));
+
+	/* defaults for what the file did not set */
+	for (i = 0; i < NKEYS; i++) {
+		char path[128];
+
+		if (config_keys[i].group)
+			snprintf(path, sizeof(path), "%s.%s",
+			    config_keys[i].group, config_keys[i].name);
+		else
+			snprintf(path, sizeof(path), "%s", config_keys[i].name);
+		present = config_lookup(&cf, path) != NULL;
+		if (!present && config_keys[i].def != NULL)
+			config_set(&ctx, c, &config_keys[i], NULL,
+			    config_keys[i].def);
+	}
+	if (ctx.errors == 0)
+		config_check(&ctx, c, &cf);
+	if (ctx.errors == 0 && !(flags & CONFIG_NOSECRETS))
+		config_read_password(&ctx, c);
+end:
+	config_destroy(&cf);
+	free(ctx.dir);
+	if (ctx.errors) {
+		config_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void
+config_free(struct config *c)
+{
+	size_t	i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < NKEYS; i++)
+		if ((config_keys[i].type == CT_STR ||
+		    config_keys[i].type == CT_PATH) && config_keys[i].off != 0)
+			free(*(char **)((char *)c + config_keys[i].off));
+	free(c->list_from_name);
+	free(c->list_from_addr);
+	if (c->smtp_password != NULL) {
+		explicit_bzero(c->smtp_password, strlen(c->smtp_password));
+		free(c->smtp_password);
+	}
+	free(c->file);
+	free(c);
+}
+
+/*
+ * Read the HMAC key from secret_file, creating it (32 random bytes, mode
+ * 0600) when it does not exist.  Returns the key length, or -1.
+ */
+int
+config_read_secret(const struct config *c, unsigned char *key, size_t keylen,
+    char *err, size_t errlen)
+{
+	unsigned char	 fresh[32];
+	struct stat	 st;
+	ssize_t		 n;
+	int		 fd;
+
+	fd = open(c->secret_file, O_RDONLY | O_CLOEXEC);
+	if (fd == -1 && errno == ENOENT) {
+		if (RAND_bytes(fresh, sizeof(fresh)) != 1) {
+			snprintf(err, errlen, "%s: no random bytes",
+			    c->secret_file);
+			return -1;
+		}
+		fd = open(c->secret_file, O_WRONLY | O_CREAT | O_EXCL |
+		    O_CLOEXEC, 0600);
+		if (fd == -1) {
+			snprintf(err, errlen, "%s: create: %s", c->secret_file,
+			    strerror(errno));
+			return -1;
+		}
+		if (write(fd, fresh, sizeof(fresh)) != (ssize_t)sizeof(fresh)
+		    || fsync(fd) == -1) {
+			snprintf(err, errlen, "%s: write: %s", c->secret_file,
+			    strerror(errno));
+			close(fd);
+			unlink(c->secret_file);
+			return -1;
+		}
+		close(fd);
+		explicit_bzero(fresh, sizeof(fresh));
+		fd = open(c->secret_file, O_RDONLY | O_CLOEXEC);
+	}
+	if (fd == -1) {
+		snprintf(err, errlen, "%s: %s", c->secret_file, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", c->secret_file);
+		close(fd);
+		return -1;
+	}
+	if (st.st_mode & 0077) {
+		snprintf(err, errlen, "%s: readable by others (mode %o); "
+		    "chmod 600 it", c->secret_file, st.st_mode & 0777);
+		close(fd);
+		return -1;
+	}
+	n = read(fd, key, keylen);
+	close(fd);
+	if (n < 16) {
+		snprintf(err, errlen, "%s: shorter than 16 bytes",
+		    c->secret_file);
+		return -1;
+	}
+	return (int)n;
+}

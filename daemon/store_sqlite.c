@@ -1,0 +1,803 @@
+/*
+ * store_sqlite.c -- the embedded store backend: one SQLite file in WAL
+ * mode, schema versioned with PRAGMA user_version and migrated forward,
+ * every query a prepared statement kept for the life of the store.
+ *
+ * A lock file beside the database (flock) keeps a second daemon out.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store.h"
+
+#define SQ_APPLICATION_ID	0x42525344	/* "BRSD" */
+
+enum sq_stmt {
+	Q_BEGIN,
+	Q_COMMIT,
+	Q_ROLLBACK,
+	Q_IMPORT_ID,
+	Q_SUB_FIND,
+	Q_SUB_INSERT,
+	Q_SUB_UPDATE,
+	Q_SUB_TOUCH,
+	Q_SUB_STATUS_KEY,
+	Q_SUB_STATUS_ID,
+	Q_SUB_GET,
+	Q_SUB_LIST,
+	Q_SUB_COUNT,
+	Q_BC_INSERT,
+	Q_BC_SNAPSHOT,
+	Q_BC_TOTAL,
+	Q_BC_GET,
+	Q_BC_LIST,
+	Q_BC_STATE,
+	Q_BC_COUNTS,
+	Q_DLV_CLAIM,
+	Q_DLV_UPDATE,
+	Q_DLV_NEXT_DUE,
+	Q_DLV_COUNTS,
+	Q_MAX
+};
+
+static const char *sq_sql[Q_MAX] = {
+	[Q_BEGIN] = "BEGIN IMMEDIATE",
+	[Q_COMMIT] = "COMMIT",
+	[Q_ROLLBACK] = "ROLLBACK",
+	[Q_IMPORT_ID] = "UPDATE meta SET value = value + 1 "
+	    "WHERE key = 'import_seq' RETURNING value",
+	[Q_SUB_FIND] = "SELECT id, status, import_id FROM subscribers "
+	    "WHERE key = ?1",
+	[Q_SUB_INSERT] = "INSERT INTO subscribers(email, key, name, fields, "
+	    "status, import_id, created, updated) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+	[Q_SUB_UPDATE] = "UPDATE subscribers SET email = ?1, name = ?2, "
+	    "fields = ?3, status = ?4, import_id = ?5, updated = ?6 "
+	    "WHERE id = ?7",
+	[Q_SUB_TOUCH] = "UPDATE subscribers SET import_id = ?1 WHERE id = ?2",
+	[Q_SUB_STATUS_KEY] = "UPDATE subscribers SET status = ?1, updated = ?2 "
+	    "WHERE key = ?3 AND status != ?1 AND (?4 OR status NOT IN (2, 3))",
+	[Q_SUB_STATUS_ID] = "UPDATE subscribers SET status = ?1, updated = ?2 "
+	    "WHERE id = ?3 AND status != ?1 AND (?4 OR status NOT IN (2, 3))",
+	[Q_SUB_GET] = "SELECT id, email, name, fields, status, created "
+	    "FROM subscribers WHERE id = ?1",
+	[Q_SUB_LIST] = "SELECT id, email, name, fields, status, created "
+	    "FROM subscribers WHERE id > ?1 ORDER BY id LIMIT ?2",
+	[Q_SUB_COUNT] = "SELECT status, count(*) FROM subscribers "
+	    "GROUP BY status",
+	[Q_BC_INSERT] = "INSERT INTO broadcasts(title, subject, source, "
+	    "filename, markdown, state, created) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[Q_BC_SNAPSHOT] = "INSERT INTO deliveries(broadcast_id, subscriber_id) "
+	    "SELECT ?1, id FROM subscribers WHERE status = 1 ORDER BY id",
+	[Q_BC_TOTAL] = "UPDATE broadcasts SET total = ?2 WHERE id = ?1",
+	[Q_BC_GET] = "SELECT id, title, subject, source, filename, markdown, "
+	    "state, created, started, finished, total, sent, deferred, failed "
+	    "FROM broadcasts WHERE id = ?1",
+	[Q_BC_LIST] = "SELECT id, title, subject, source, filename, markdown, "
+	    "state, created, started, finished, total, sent, deferred, failed "
+	    "FROM broadcasts ORDER BY id DESC LIMIT ?1",
+	[Q_BC_STATE] = "UPDATE broadcasts SET state = ?2, "
+	    "started = CASE WHEN ?2 = 1 AND started = 0 THEN ?3 "
+	    "ELSE started END, "
+	    "finished = CASE WHEN ?2 IN (3, 4) THEN ?3 ELSE finished END "
+	    "WHERE id = ?1",
+	[Q_BC_COUNTS] = "UPDATE broadcasts SET sent = ?2, deferred = ?3, "
+	    "failed = ?4 WHERE id = ?1",
+	[Q_DLV_CLAIM] = "SELECT d.subscriber_id, s.email, s.name, s.fields, "
+	    "d.attempts, s.status FROM deliveries d "
+	    "JOIN subscribers s ON s.id = d.subscriber_id "
+	    "WHERE d.broadcast_id = ?1 AND d.subscriber_id > ?2 "
+	    "AND (d.state = 0 OR (d.state = 2 AND d.next_at <= ?3)) "
+	    "ORDER BY d.subscriber_id LIMIT ?4",
+	[Q_DLV_UPDATE] = "UPDATE deliveries SET state = ?3, attempts = ?4, "
+	    "next_at = ?5, code = ?6, error = ?7, updated = ?8 "
+	    "WHERE broadcast_id = ?1 AND subscriber_id = ?2",
+	[Q_DLV_NEXT_DUE] = "SELECT min(next_at) FROM deliveries "
+	    "WHERE broadcast_id = ?1 AND state = 2",
+	[Q_DLV_COUNTS] = "SELECT state, count(*) FROM deliveries "
+	    "WHERE broadcast_id = ?1 GROUP BY state",
+};
+
+/* Forward migrations: migrations[i] takes user_version i to i + 1. */
+static const char *sq_migrations[] = {
+	"CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+	"INSERT INTO meta VALUES ('import_seq', 0);"
+	"CREATE TABLE subscribers ("
+	"  id INTEGER PRIMARY KEY,"
+	"  email TEXT NOT NULL,"
+	"  key TEXT NOT NULL UNIQUE,"
+	"  name TEXT NOT NULL DEFAULT '',"
+	"  fields TEXT NOT NULL DEFAULT '{}',"
+	"  status INTEGER NOT NULL CHECK (status BETWEEN 0 AND 3),"
+	"  import_id INTEGER NOT NULL DEFAULT 0,"
+	"  created INTEGER NOT NULL,"
+	"  updated INTEGER NOT NULL);"
+	"CREATE TABLE broadcasts ("
+	"  id INTEGER PRIMARY KEY,"
+	"  title TEXT NOT NULL,"
+	"  subject TEXT NOT NULL,"
+	"  source TEXT NOT NULL,"
+	"  filename TEXT NOT NULL DEFAULT '',"
+	"  markdown INTEGER NOT NULL DEFAULT 0,"
+	"  state INTEGER NOT NULL,"
+	"  created INTEGER NOT NULL,"
+	"  started INTEGER NOT NULL DEFAULT 0,"
+	"  finished INTEGER NOT NULL DEFAULT 0,"
+	"  total INTEGER NOT NULL DEFAULT 0,"
+	"  sent INTEGER NOT NULL DEFAULT 0,"
+	"  deferred INTEGER NOT NULL DEFAULT 0,"
+	"  failed INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE deliveries ("
+	"  broadcast_id INTEGER NOT NULL REFERENCES broadcasts(id),"
+	"  subscriber_id INTEGER NOT NULL REFERENCES subscribers(id),"
+	"  state INTEGER NOT NULL DEFAULT 0,"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  next_at INTEGER NOT NULL DEFAULT 0,"
+	"  code INTEGER NOT NULL DEFAULT 0,"
+	"  error TEXT NOT NULL DEFAULT '',"
+	"  updated INTEGER NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY (broadcast_id, subscriber_id)) WITHOUT ROWID;"
+	"CREATE INDEX deliveries_deferred ON deliveries(broadcast_id, next_at)"
+	"  WHERE state = 2;",
+};
+#define SQ_VERSION	((int)(sizeof(sq_migrations) / sizeof(sq_migrations[0])))
+
+struct sq_store {
+	struct store	 st;		/* must be first */
+	sqlite3		*db;
+	sqlite3_stmt	*q[Q_MAX];
+	int		 lockfd;
+	char		*path;
+};
+
+#define SQ(st)	((struct sq_store *)(st))
+
+static int
+sq_fail(struct sq_store *s, char *err, size_t errlen, const char *what)
+{
+	snprintf(err, errlen, "%s: %s: %s", s->path, what,
+	    sqlite3_errmsg(s->db));
+	return -1;
+}
+
+static sqlite3_stmt *
+sq_stmt(struct sq_store *s, enum sq_stmt q)
+{
+	sqlite3_reset(s->q[q]);
+	sqlite3_clear_bindings(s->q[q]);
+	return s->q[q];
+}
+
+static int
+sq_exec1(struct sq_store *s, enum sq_stmt q, char *err, size_t errlen)
+{
+	sqlite3_stmt	*stmt = sq_stmt(s, q);
+	int		 rc = sqlite3_step(stmt);
+
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return sq_fail(s, err, errlen, sq_sql[q]);
+	return 0;
+}
+
+static int
+sq_migrate(struct sq_store *s, char *err, size_t errlen)
+{
+	sqlite3_stmt	*stmt;
+	char		*msg = NULL, sql[64];
+	int		 version = 0, appid = 0, tables = 0, ret = -1;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT (SELECT user_version FROM "
+	    "pragma_user_version), (SELECT application_id FROM "
+	    "pragma_application_id), (SELECT count(*) FROM sqlite_schema)",
+	    -1, &stmt, NULL) != SQLITE_OK)
+		return sq_fail(s, err, errlen, "reading the schema version "
+		    "(not a database, or corrupted?)");
+	if (sqlite3_step(stmt) == SQLITE_ROW) {
+		version = sqlite3_column_int(stmt, 0);
+		appid = sqlite3_column_int(stmt, 1);
+		tables = sqlite3_column_int(stmt, 2);
+	} else {
+		sqlite3_finalize(stmt);
+		return sq_fail(s, err, errlen, "reading the schema version "
+		    "(not a database, or corrupted?)");
+	}
+	sqlite3_finalize(stmt);
+	if (tables > 0 && appid != SQ_APPLICATION_ID) {
+		snprintf(err, errlen, "%s: not a broadside database "
+		    "(application_id %d)", s->path, appid);
+		return -1;
+	}
+	if (version > SQ_VERSION) {
+		snprintf(err, errlen, "%s: schema version %d is newer than "
+		    "this broadside (%d)", s->path, version, SQ_VERSION);
+		return -1;
+	}
+	for (; version < SQ_VERSION; version++) {
+		if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, &msg)
+		    != SQLITE_OK)
+			goto fail;
+		if (sqlite3_exec(s->db, sq_migrations[version], NULL, NULL,
+		    &msg) != SQLITE_OK)
+			goto fail;
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
+		    version + 1);
+		if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK)
+			goto fail;
+		snprintf(sql, sizeof(sql), "PRAGMA application_id = %d",
+		    SQ_APPLICATION_ID);
+		if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK)
+			goto fail;
+		if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, &msg)
+		    != SQLITE_OK)
+			goto fail;
+	}
+	return 0;
+fail:
+	snprintf(err, errlen, "%s: migrating to schema %d: %s", s->path,
+	    version + 1, msg ? msg : sqlite3_errmsg(s->db));
+	sqlite3_free(msg);
+	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	return ret;
+}
+
+static void sq_close(struct store *);
+
+static struct store *
+sq_open(const char *path, char *err, size_t errlen)
+{
+	struct sq_store	*s;
+	char		*lockpath = NULL, *msg = NULL;
+	mode_t		 old;
+	int		 i, fd;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL ||
+	    (s->path = strdup(path)) == NULL) {
+		free(s);
+		snprintf(err, errlen, "%s: out of memory", path);
+		return NULL;
+	}
+	s->st.be = &store_sqlite_backend;
+	s->lockfd = -1;
+
+	if (asprintf(&lockpath, "%s.lock", path) == -1) {
+		lockpath = NULL;
+		snprintf(err, errlen, "%s: out of memory", path);
+		goto fail;
+	}
+	old = umask(0077);
+	fd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	umask(old);
+	if (fd == -1) {
+		snprintf(err, errlen, "%s: %s", lockpath, strerror(errno));
+		goto fail;
+	}
+	s->lockfd = fd;
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno == EWOULDBLOCK)
+			snprintf(err, errlen, "%s: in use by another "
+			    "broadsided (lock %s held)", path, lockpath);
+		else
+			snprintf(err, errlen, "%s: flock: %s", lockpath,
+			    strerror(errno));
+		goto fail;
+	}
+
+	/* database, WAL and SHM files are the daemon's alone */
+	old = umask(0077);
+	i = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	umask(old);
+	if (i != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path, s->db ?
+		    sqlite3_errmsg(s->db) : "cannot open");
+		goto fail;
+	}
+	chmod(path, 0600);
+	sqlite3_busy_timeout(s->db, 5000);
+	sqlite3_extended_result_codes(s->db, 1);
+	if (sqlite3_exec(s->db, "PRAGMA journal_mode = WAL; "
+	    "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; "
+	    "PRAGMA cache_size = -8000; PRAGMA temp_store = MEMORY;",
+	    NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path, msg ? msg :
+		    sqlite3_errmsg(s->db));
+		sqlite3_free(msg);
+		goto fail;
+	}
+	if (sq_migrate(s, err, errlen) == -1)
+		goto fail;
+	for (i = 0; i < Q_MAX; i++)
+		if (sqlite3_prepare_v3(s->db, sq_sql[i], -1,
+		    SQLITE_PREPARE_PERSISTENT, &s->q[i], NULL) != SQLITE_OK) {
+			sq_fail(s, err, errlen, sq_sql[i]);
+			goto fail;
+		}
+	free(lockpath);
+	return &s->st;
+fail:
+	free(lockpath);
+	sq_close(&s->st);
+	return NULL;
+}
+
+static void
+sq_close(struct store *st)
+{
+	struct sq_store	*s = SQ(st);
+	int		 i;
+
+	for (i = 0; i < Q_MAX; i++)
+		sqlite3_finalize(s->q[i]);
+	if (s->db != NULL)
+		sqlite3_close(s->db);
+	if (s->lockfd != -1)
+		close(s->lockfd);
+	free(s->path);
+	free(s);
+}
+
+static int
+sq_begin(struct store *st, char *err, size_t errlen)
+{
+	return sq_exec1(SQ(st), Q_BEGIN, err, errlen);
+}
+
+static int
+sq_commit(struct store *st, char *err, size_t errlen)
+{
+	return sq_exec1(SQ(st), Q_COMMIT, err, errlen);
+}
+
+static int
+sq_rollback(struct store *st)
+{
+	char	err[16];
+
+	if (sqlite3_get_autocommit(SQ(st)->db))
+		return 0;
+	return sq_exec1(SQ(st), Q_ROLLBACK, err, sizeof(err));
+}
+
+/* Writable now?  A write that changes nothing, in its own transaction. */
+static int
+sq_writable(struct store *st, char *err, size_t errlen)
+{
+	struct sq_store	*s = SQ(st);
+	char		*msg = NULL;
+
+	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE; UPDATE meta SET value = "
+	    "value WHERE key = 'import_seq'; COMMIT", NULL, NULL, &msg)
+	    != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", s->path, msg ? msg :
+		    sqlite3_errmsg(s->db));
+		sqlite3_free(msg);
+		sq_rollback(st);
+		return -1;
+	}
+	return 0;
+}
+
+static int64_t
+sq_import_id(struct store *st)
+{
+	struct sq_store	*s = SQ(st);
+	sqlite3_stmt	*q = sq_stmt(s, Q_IMPORT_ID);
+	int64_t		 id = -1;
+
+	if (sqlite3_step(q) == SQLITE_ROW)
+		id = sqlite3_column_int64(q, 0);
+	sqlite3_reset(q);
+	return id;
+}
+
+static int
+sq_sub_upsert(struct store *st, int64_t import, const char *email,
+    const char *key, const char *name, const char *fields,
+    enum sub_status status, enum store_upsert *what, char *err,
+    size_t errlen)
+{
+	struct sq_store	*s = SQ(st);
+	sqlite3_stmt	*q;
+	int64_t		 id, old_import, now = (int64_t)time(NULL);
+	int		 old_status, rc;
+
+	q = sq_stmt(s, Q_SUB_FIND);
+	sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		id = sqlite3_column_int64(q, 0);
+		old_status = sqlite3_column_int(q, 1);
+		old_import = sqlite3_column_int64(q, 2);
+		sqlite3_reset(q);
+		if (import != 0 && old_import == import) {
+			*what = UPSERT_DUPLICATE;
+			return 0;
+		}
+		if (old_status == SUB_UNSUBSCRIBED ||
+		    old_status == SUB_BOUNCED) {
+			/* remember it was in this import, for duplicates */
+			q = sq_stmt(s, Q_SUB_TOUCH);
+			sqlite3_bind_int64(q, 1, import);
+			sqlite3_bind_int64(q, 2, id);
+			if (sqlite3_step(q) != SQLITE_DONE)
+				return sq_fail(s, err, errlen, "update");
+			*what = UPSERT_SUPPRESSED;
+			return 0;
+		}
+		if (old_status == SUB_ACTIVE)
+			status = SUB_ACTIVE;
+		q = sq_stmt(s, Q_SUB_UPDATE);
+		sqlite3_bind_text(q, 1, email, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 2, name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 3, fields, -1, SQLITE_STATIC);
+		sqlite3_bind_int(q, 4, status);
+		sqlite3_bind_int64(q, 5, import);
+		sqlite3_bind_int64(q, 6, now);
+		sqlite3_bind_int64(q, 7, id);
+		if (sqlite3_step(q) != SQLITE_DONE)
+			return sq_fail(s, err, errlen, "update subscriber");
+		*what = UPSERT_UPDATED;
+		return 0;
+	}
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE)
+		return sq_fail(s, err, errlen, "find subscriber");
+	q = sq_stmt(s, Q_SUB_INSERT);
+	sqlite3_bind_text(q, 1, email, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 3, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 4, fields, -1, SQLITE_STATIC);
+	sqlite3_bind_int(q, 5, status);
+	sqlite3_bind_int64(q, 6, import);
+	sqlite3_bind_int64(q, 7, now);
+	if (sqlite3_step(q) != SQLITE_DONE)
+		return sq_fail(s, err, errlen, "insert subscriber");
+	*what = UPSERT_ADDED;
+	return 0;
+}
+
+static int
+sq_sub_set_status_common(struct sq_store *s, enum sq_stmt which,
+    const char *key, int64_t id, enum sub_status status, int force,
+    int *changed, char *err, size_t errlen)
+{
+	sqlite3_stmt	*q = sq_stmt(s, which);
+
+	sqlite3_bind_int(q, 1, status);
+	sqlite3_bind_int64(q, 2, (int64_t)time(NULL));
+	if (key != NULL)
+		sqlite3_bind_text(q, 3, key, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_int64(q, 3, id);
+	sqlite3_bind_int(q, 4, force);
+	if (sqlite3_step(q) != SQLITE_DONE)
+		return sq_fail(s, err, errlen, "set subscriber status");
+	if (changed != NULL)
+		*changed = sqlite3_changes(s->db) > 0;
+	return 0;
+}
+
+static int
+sq_sub_set_status(struct store *st, const char *key, enum sub_status status,
+    int force, int *changed, char *err, size_t errlen)
+{
+	return sq_sub_set_status_common(SQ(st), Q_SUB_STATUS_KEY, key, 0,
+	    status, force, changed, err, errlen);
+}
+
+static int
+sq_sub_set_status_id(struct store *st, int64_t id, enum sub_status status,
+    int force, int *changed, char *err, size_t errlen)
+{
+	return sq_sub_set_status_common(SQ(st), Q_SUB_STATUS_ID, NULL, id,
+	    status, force, changed, err, errlen);
+}
+
+static int
+sq_sub_rows(struct sq_store *s, sqlite3_stmt *q, store_sub_cb cb, void *arg,
+    char *err, size_t errlen)
+{
+	struct subscriber	 sub;
+	int			 rc;
+
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		sub.id = sqlite3_column_int64(q, 0);
+		sub.email = (const char *)sqlite3_column_text(q, 1);
+		sub.name = (const char *)sqlite3_column_text(q, 2);
+		sub.fields = (const char *)sqlite3_column_text(q, 3);
+		sub.status = (enum sub_status)sqlite3_column_int(q, 4);
+		sub.created = sqlite3_column_int64(q, 5);
+		if (cb(&sub, arg) == -1)
+			break;
+	}
+	sqlite3_reset(q);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return sq_fail(s, err, errlen, "read subscribers");
+	return 0;
+}
+
+static int
+sq_sub_get(struct store *st, int64_t id, store_sub_cb cb, void *arg,
+    char *err, size_t errlen)
+{
+	sqlite3_stmt	*q = sq_stmt(SQ(st), Q_SUB_GET);
+
+	sqlite3_bind_int64(q, 1, id);
+	return sq_sub_rows(SQ(st), q, cb, arg, err, errlen);
+}
+
+static int
+sq_sub_list(struct store *st, int64_t after, int limit, store_sub_cb cb,
+    void *arg, char *err, size_t errlen)
+{
+	sqlite3_stmt	*q = sq_stmt(SQ(st), Q_SUB_LIST);
+
+	sqlite3_bind_int64(q, 1, after);
+	sqlite3_bind_int(q, 2, limit);
+	return sq_sub_rows(SQ(st), q, cb, arg, err, errlen);
+}
+
+static int
+sq_sub_count(struct store *st, int64_t counts[4], char *err, size_t errlen)
+{
+	struct sq_store	*s = SQ(st);
+	sqlite3_stmt	*q = sq_stmt(s, Q_SUB_COUNT);
+	int		 rc, k;
+
+	memset(counts, 0, 4 * sizeof(counts[0]));
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		k = sqlite3_column_int(q, 0);
+		if (k >= 0 && k < 4)
+			counts[k] = sqlite3_column_int64(q, 1);
+	}
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE)
+		return sq_fail(s, err, errlen, "count subscribers");
+	return 0;
+}
+
+static int
+sq_bc_create(struct store *st, const struct broadcast *bc, int64_t *id,
+    char *err, size_t errlen)
+{
+	struct sq_store	*s = SQ(st);
+	sqlite3_stmt	*q;
+	int64_t		 total;
+
+	if (sq_begin(st, err, errlen) == -1)
+		return -1;
+	q = sq_stmt(s, Q_BC_INSERT);
+	sqlite3_bind_text(q, 1, bc->title, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, bc->subject, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 3, bc->source, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 4, bc->filename ? bc->filename : "", -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_int(q, 5, bc->markdown);
+	sqlite3_bind_int(q, 6, BC_QUEUED);
+	sqlite3_bind_int64(q, 7, bc->created ? bc->created :
+	    (int64_t)time(NULL));
+	if (sqlite3_step(q) != SQLITE_DONE)
+		goto fail;
+	*id = sqlite3_last_insert_rowid(s->db);
+	q = sq_stmt(s, Q_BC_SNAPSHOT);
+	sqlite3_bind_int64(q, 1, *id);
+	if (sqlite3_step(q) != SQLITE_DONE)
+		goto fail;
+	total = sqlite3_changes(s->db);
+	q = sq_stmt(s, Q_BC_TOTAL);
+	sqlite3_bind_int64(q, 1, *id);
+	sqlite3_bind_int64(q, 2, total);
+	if (sqlite3_step(q) != SQLITE_DONE)
+		goto fail;
+	return sq_commit(st, err, errlen);
+fail:
+	sq_fail(s, err, errlen, "create broadcast");
+	sq_rollback(st);
+	return -1;
+}
+
+static int
+sq_bc_rows(struct sq_store *s, sqlite3_stmt *q, store_bc_cb cb, void *arg,
+    char *err, size_t errlen)
+{
+	struct broadcast	 bc;
+	int			 rc;
+
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		bc.id = sqlite3_column_int64(q, 0);
+		bc.title = (const char *)sqlite3_column_text(q, 1);
+		bc.subject = (const char *)sqlite3_column_text(q, 2);
+		bc.source = (const char *)sqlite3_column_text(q, 3);
+		bc.filename = (const char *)sqlite3_column_text(q, 4);
+		bc.markdown = sqlite3_column_int(q, 5);
+		bc.state = (enum bc_state)sqlite3_column_int(q, 6);
+		bc.created = sqlite3_column_int64(q, 7);
+		bc.started = sqlite3_column_int64(q, 8);
+		bc.finished = sqlite3_column_int64(q, 9);
+		bc.total = sqlite3_column_int64(q, 10);
+		bc.sent = sqlite3_column_int64(q, 11);
+		bc.deferred = sqlite3_column_int64(q, 12);
+		bc.failed = sqlite3_column_int64(q, 13);
+		bc.pending = bc.total - bc.sent - bc.deferred - bc.failed;
+		if (cb(&bc, arg) == -1)
+			break;
+	}
+	sqlite3_reset(q);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return sq_fail(s, err, errlen, "read broadcasts");
+	return 0;
+}
+
+static int
+sq_bc_get(struct store *st, int64_t id, store_bc_cb cb, void *arg, char *err,
+    size_t errlen)
+{
+	sqlite3_stmt	*q = sq_stmt(SQ(st), Q_BC_GET);
+
+	sqlite3_bind_int64(q, 1, id);
+	return sq_bc_rows(SQ(st), q, cb, arg, err, errlen);
+}
+
+static int
+sq_bc_list(struct store *st, int limit, store_bc_cb cb, void *arg, char *err,
+    size_t errlen)
+{
+	sqlite3_stmt	*q = sq_stmt(SQ(st), Q_BC_LIST);
+
+	sqlite3_bind_int(q, 1, limit);
+	return sq_bc_rows(SQ(st), q, cb, arg, err, errlen);
+}
+
+static int
+sq_bc_set_state(struct store *st, int64_t id, enum bc_state state, char *err,
+    size_t errlen)
+{
+	sqlite3_stmt	*q = sq_stmt(SQ(st), Q_BC_STATE);
+
+	sqlite3_bind_int64(q, 1, id);
+	sqlite3_bind_int(q, 2, state);
+	sqlite3_bind_int64(q, 3, (int64_t)time(NULL));
+	if (sqlite3_step(q) != SQLITE_DONE)
+		return sq_fail(SQ(st), err, errlen, "set broadcast state");
+	return 0;
+}
+
+static int
+sq_bc_set_counts(struct store *st, int64_t id, const int64_t c[4], char *err,
+    size_t errlen)
+{
+	sqlite3_stmt	*q = sq_stmt(SQ(st), Q_BC_COUNTS);
+
+	sqlite3_bind_int64(q, 1, id);
+	sqlite3_bind_int64(q, 2, c[DLV_SENT]);
+	sqlite3_bind_int64(q, 3, c[DLV_DEFERRED]);
+	sqlite3_bind_int64(q, 4, c[DLV_FAILED]);
+	if (sqlite3_step(q) != SQLITE_DONE)
+		return sq_fail(SQ(st), err, errlen, "set broadcast counts");
+	return 0;
+}
+
+static int
+sq_dlv_claim(struct store *st, int64_t bc, int64_t after, int64_t now,
+    int limit, store_dlv_cb cb, void *arg, char *err, size_t errlen)
+{
+	struct sq_store	*s = SQ(st);
+	sqlite3_stmt	*q = sq_stmt(s, Q_DLV_CLAIM);
+	struct delivery	 d;
+	int		 rc, n = 0;
+
+	sqlite3_bind_int64(q, 1, bc);
+	sqlite3_bind_int64(q, 2, after);
+	sqlite3_bind_int64(q, 3, now);
+	sqlite3_bind_int(q, 4, limit);
+	d.broadcast_id = bc;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		d.subscriber_id = sqlite3_column_int64(q, 0);
+		d.email = (const char *)sqlite3_column_text(q, 1);
+		d.name = (const char *)sqlite3_column_text(q, 2);
+		d.fields = (const char *)sqlite3_column_text(q, 3);
+		d.attempts = sqlite3_column_int(q, 4);
+		d.active = sqlite3_column_int(q, 5) == SUB_ACTIVE;
+		n++;
+		if (cb(&d, arg) == -1)
+			break;
+	}
+	sqlite3_reset(q);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return sq_fail(s, err, errlen, "claim deliveries");
+	return n;
+}
+
+static int
+sq_dlv_update(struct store *st, int64_t bc, int64_t sub, enum dlv_state state,
+    int attempts, int64_t next_at, int code, const char *msg, char *err,
+    size_t errlen)
+{
+	sqlite3_stmt	*q = sq_stmt(SQ(st), Q_DLV_UPDATE);
+
+	sqlite3_bind_int64(q, 1, bc);
+	sqlite3_bind_int64(q, 2, sub);
+	sqlite3_bind_int(q, 3, state);
+	sqlite3_bind_int(q, 4, attempts);
+	sqlite3_bind_int64(q, 5, next_at);
+	sqlite3_bind_int(q, 6, code);
+	sqlite3_bind_text(q, 7, msg ? msg : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 8, (int64_t)time(NULL));
+	if (sqlite3_step(q) != SQLITE_DONE)
+		return sq_fail(SQ(st), err, errlen, "update delivery");
+	return 0;
+}
+
+static int
+sq_dlv_next_due(struct store *st, int64_t bc, int64_t *when, char *err,
+    size_t errlen)
+{
+	sqlite3_stmt	*q = sq_stmt(SQ(st), Q_DLV_NEXT_DUE);
+	int		 rc;
+
+	sqlite3_bind_int64(q, 1, bc);
+	*when = -1;
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL)
+		*when = sqlite3_column_int64(q, 0);
+	sqlite3_reset(q);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return sq_fail(SQ(st), err, errlen, "next due delivery");
+	return 0;
+}
+
+static int
+sq_dlv_counts(struct store *st, int64_t bc, int64_t counts[4], char *err,
+    size_t errlen)
+{
+	sqlite3_stmt	*q = sq_stmt(SQ(st), Q_DLV_COUNTS);
+	int		 rc, k;
+
+	memset(counts, 0, 4 * sizeof(counts[0]));
+	sqlite3_bind_int64(q, 1, bc);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		k = sqlite3_column_int(q, 0);
+		if (k >= 0 && k < 4)
+			counts[k] = sqlite3_column_int64(q, 1);
+	}
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE)
+		return sq_fail(SQ(st), err, errlen, "count deliveries");
+	return 0;
+}
+
+const struct store_backend store_sqlite_backend = {
+	.name = "sqlite",
+	.open = sq_open,
+	.close = sq_close,
+	.begin = sq_begin,
+	.commit = sq_commit,
+	.rollback = sq_rollback,
+	.writable = sq_writable,
+	.import_id = sq_import_id,
+	.sub_upsert = sq_sub_upsert,
+	.sub_set_status = sq_sub_set_status,
+	.sub_set_status_id = sq_sub_set_status_id,
+	.sub_get = sq_sub_get,
+	.sub_list = sq_sub_list,
+	.sub_count = sq_sub_count,
+	.bc_create = sq_bc_create,
+	.bc_get = sq_bc_get,
+	.bc_list = sq_bc_list,
+	.bc_set_state = sq_bc_set_state,
+	.dlv_claim = sq_dlv_claim,
+	.dlv_update = sq_dlv_update,
+	.dlv_next_due = sq_dlv_next_due,
+	.dlv_counts = sq_dlv_counts,
+	.bc_set_counts = sq_bc_set_counts,
+};
