@@ -108,6 +108,7 @@ struct mus_rstate {
 	const struct mus_val *const	 *base;
 	size_t				  nbase;
 	struct buf			 *out;
+	size_t				  expansions;
 };
 
 static void	*mus_push(void *, size_t *, size_t *, size_t);
@@ -131,7 +132,7 @@ static const struct mus_val *mus_lookup(const struct mus_rstate *,
 static int	 mus_truthy(const struct mus_val *);
 static void	 mus_put(struct buf *, const struct mus_val *, int);
 static void	 mus_indent(struct buf *, const struct mus_ind *);
-static int	 mus_render_nodes(const struct mus_rstate *, uint32_t, uint32_t,
+static int	 mus_render_nodes(struct mus_rstate *, uint32_t, uint32_t,
 		    const struct mus_ctx *, const struct mus_ind *, int);
 
 static void *
@@ -717,7 +718,7 @@ mus_indent(struct buf *out, const struct mus_ind *ind)
 }
 
 static int
-mus_render_nodes(const struct mus_rstate *rs, uint32_t i, uint32_t end,
+mus_render_nodes(struct mus_rstate *rs, uint32_t i, uint32_t end,
     const struct mus_ctx *ctx, const struct mus_ind *ind, int depth)
 {
 	const struct mus_tpl	*t = rs->t;
@@ -783,7 +784,10 @@ mus_render_nodes(const struct mus_rstate *rs, uint32_t i, uint32_t end,
 			i = n->end;
 			break;
 		case MUS_N_PARTIAL:
-			if (depth >= MUS_MAXDEPTH)
+			/* A partial naming itself twice doubles the work
+			 * per level: bound the total, not just the depth. */
+			if (depth >= MUS_MAXDEPTH ||
+			    ++rs->expansions > MUS_MAXEXPAND)
 				return -1;
 			p = &t->partials[n->partial];
 			if (!n->standalone) {
@@ -821,6 +825,7 @@ mus_render(const struct mus_tpl *t, const struct mus_val *const *stack,
 	rs.base = stack;
 	rs.nbase = depth;
 	rs.out = out;
+	rs.expansions = 0;
 	/* Leave out NUL-terminated even when nothing is rendered. */
 	buf_add(out, "", 0);
 	return mus_render_nodes(&rs, t->first, t->end, NULL, NULL, 0);

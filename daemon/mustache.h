@@ -35,7 +35,9 @@
  *	delimiter, empty or malformed name, sections nested over 128 deep);
  *	an error in a partial reads "line N: partial "p": line M: message".
  *	mus_render returns -1 only when partials nest deeper than
- *	MUS_MAXDEPTH; out then holds a truncated rendering to discard.
+ *	MUS_MAXDEPTH or more than MUS_MAXEXPAND partials are rendered in
+ *	one call (a partial that includes itself twice would otherwise
+ *	take 2^64 steps); out then holds a truncated rendering to discard.
  *	Both abort on allocation failure, as buf.c does.
  */
 #ifndef BROADSIDE_MUSTACHE_H
@@ -73,6 +75,7 @@ struct mus_pair {
 #define MUS_NOESCAPE	0x01	/* {{x}} is raw too (plain-text templates) */
 
 #define MUS_MAXDEPTH	64	/* partials rendered inside one another */
+#define MUS_MAXEXPAND	(1 << 20) /* partials rendered by one mus_render */
 
 /* Return the partial's source in *src and *len (owned by the loader's caller
  * until mus_compile returns), or -1 when it does not exist ("" is used, as

@@ -558,6 +558,9 @@ test_depth(void)
 	static const char *const partials[] = {
 		"n", "{{v}}{{#c}}{{>n}}{{/c}}",
 		"loop", "x{{>loop}}",
+		"twice", "{{#c}}{{>twice}}{{>twice}}{{/c}}",
+		"wide", "{{#l}}{{>leaf}}{{/l}}",
+		"leaf", "{{.}}",
 		NULL,
 	};
 	struct mus_pair		 pairs[66][2];
@@ -596,6 +599,35 @@ test_depth(void)
 	CHECK_INT("endless recursion fails", rc, -1);
 	CHECK("endless recursion compiled", got != NULL);
 	free(got);
+
+	/* Doubling per level, 36 levels: within the depth cap but 2^36
+	 * steps unless the total is bounded. */
+	stack[0] = &data[30];
+	got = render1("{{>twice}}", 0, partials, stack, 1, &rc, err,
+	    sizeof(err));
+	CHECK_INT("exponential partials fail", rc, -1);
+	free(got);
+
+	/* Many shallow partials are fine: one per list item. */
+	{
+		static struct mus_val	 many[100000];
+		struct mus_pair		 lp[1];
+		struct mus_val		 ldata;
+		size_t			 k;
+
+		for (k = 0; k < 100000; k++)
+			many[k] = mus_str("z", 1);
+		lp[0].key = "l";
+		lp[0].val = mus_list(many, 100000);
+		ldata = mus_map(lp, 1);
+		stack[0] = &ldata;
+		got = render1("{{>wide}}", 0, partials, stack, 1, &rc, err,
+		    sizeof(err));
+		CHECK_INT("100000 partials render", rc, 0);
+		CHECK_INT("100000 partials output", got ? strlen(got) : 0,
+		    100000);
+		free(got);
+	}
 	buf_free(&want);
 }
 
