@@ -70,6 +70,42 @@ struct config {
 	char		*secret_file;
 };
 
+struct event_base;
+struct evhttp_request;
+struct store;
+struct json_t;
+
+/* The daemon's state, owned by the main loop (broadsided.c). */
+struct daemon_env {
+	struct event_base	*base;
+	struct config		*conf;
+	const char		*config_path;
+	struct store		*store;
+	unsigned char		 key[64];	/* HMAC key from secret_file */
+	int			 keylen;
+	int			 stopping;
+	int64_t			 started;
+};
+extern struct daemon_env	*env;
+
+/* control.c */
+int	control_init(char *, size_t);
+void	control_shutdown(void);
+void	control_reply(struct evhttp_request *, int, struct json_t *);
+void	control_error(struct evhttp_request *, int, const char *, ...)
+	    __attribute__((format(printf, 3, 4)));
+struct json_t *control_body_json(struct evhttp_request *);
+
+/* subscribers.c */
+void	subscribers_route(struct evhttp_request *, const char *);
+void	import_route(struct evhttp_request *, const char *);
+int	subscribers_sync_file(char *, size_t);
+void	subscribers_shutdown(void);
+
+/* broadsided.c */
+int	daemon_reload(char *, size_t);
+void	daemon_status(struct evhttp_request *, const char *);
+
 /* config.c */
 #define CONFIG_NOSECRETS	0x01	/* CLI: do not read password_file */
 struct config	*config_load(const char *, int, int (*)(void *, const char *),

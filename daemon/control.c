@@ -1,0 +1,260 @@
+/*
+ * control.c -- the control API: HTTP/1.1 + JSON on a UNIX socket.
+ *
+ * The socket is created with mode 0660; a stale socket file left by a
+ * crash is replaced, a live one (another daemon answers) is not.  Every
+ * request is checked against the peer's credentials: root, the daemon's
+ * own user and its group may talk to it, nobody else.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/listener.h>
+
+#include "broadside.h"
+
+#define CONTROL_MAX_BODY	(4 * 1024 * 1024)	/* one import chunk */
+#define CONTROL_MAX_HEADERS	(8 * 1024)
+
+static struct evhttp		*control_http;
+static struct evconnlistener	*control_listener;
+static char			*control_path;
+
+void
+control_reply(struct evhttp_request *req, int code, json_t *j)
+{
+	struct evbuffer	*out = evbuffer_new();
+	char		*s;
+
+	if (out == NULL)
+		fatalx("evbuffer_new");
+	s = json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII);
+	if (s == NULL)
+		fatalx("json_dumps");
+	evbuffer_add(out, s, strlen(s));
+	evbuffer_add(out, "\n", 1);
+	free(s);
+	json_decref(j);
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Type", "application/json");
+	evhttp_send_reply(req, code, code == 200 ? "OK" : "Error", out);
+	evbuffer_free(out);
+}
+
+void
+control_error(struct evhttp_request *req, int code, const char *fmt, ...)
+{
+	char	 msg[1024];
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	control_reply(req, code, json_pack("{s:s}", "error", msg));
+}
+
+/* The request body as JSON; NULL (after answering 400) when it is not. */
+json_t *
+control_body_json(struct evhttp_request *req)
+{
+	struct evbuffer	*in = evhttp_request_get_input_buffer(req);
+	size_t		 len = evbuffer_get_length(in);
+	json_error_t	 jerr;
+	json_t		*j;
+
+	j = json_loadb((const char *)evbuffer_pullup(in, -1), len, 0, &jerr);
+	if (j == NULL || !json_is_object(j)) {
+		control_error(req, 400, "bad JSON request: %s",
+		    j ? "not an object" : jerr.text);
+		json_decref(j);
+		return NULL;
+	}
+	return j;
+}
+
+static int
+control_peer_ok(struct evhttp_request *req)
+{
+	struct evhttp_connection	*conn;
+	struct bufferevent		*bev;
+	struct ucred			 cred;
+	socklen_t			 len = sizeof(cred);
+	evutil_socket_t			 fd;
+
+	conn = evhttp_request_get_connection(req);
+	if (conn == NULL || (bev = evhttp_connection_get_bufferevent(conn))
+	    == NULL || (fd = bufferevent_getfd(bev)) == -1)
+		return 0;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1)
+		return 0;
+	if (cred.uid == 0 || cred.uid == geteuid() || cred.gid == getegid())
+		return 1;
+	log_warnx("control: refused peer pid=%d uid=%d gid=%d", (int)cred.pid,
+	    (int)cred.uid, (int)cred.gid);
+	return 0;
+}
+
+static void
+control_request_cb(struct evhttp_request *req, void *arg)
+{
+	const char	*uri = evhttp_request_get_uri(req);
+	char		*path;
+
+	(void)arg;
+	if (!control_peer_ok(req)) {
+		control_error(req, 403, "permission denied");
+		return;
+	}
+	if (env->stopping) {
+		control_error(req, 503, "daemon is shutting down");
+		return;
+	}
+	if (strncmp(uri, "/v1/", 4) != 0) {
+		control_error(req, 404, "no such endpoint");
+		return;
+	}
+	path = xstrdup(uri + 4);
+	path[strcspn(path, "?")] = '\0';
+	if (strcmp(path, "status") == 0 || strncmp(path, "status/", 7) == 0)
+		daemon_status(req, path);
+	else if (strncmp(path, "subscribers", 11) == 0)
+		subscribers_route(req, path);
+	else if (strncmp(path, "import", 6) == 0)
+		import_route(req, path);
+	else if (strcmp(path, "reload") == 0) {
+		char err[1024];
+
+		if (evhttp_request_get_command(req) != EVHTTP_REQ_POST)
+			control_error(req, 405, "use POST");
+		else if (daemon_reload(err, sizeof(err)) == -1)
+			control_error(req, 409, "%s", err);
+		else
+			control_reply(req, 200, json_pack("{s:b}", "reloaded",
+			    1));
+	} else
+		control_error(req, 404, "no such endpoint: /v1/%s", path);
+	free(path);
+}
+
+/*
+ * Bind the socket, refusing to take it from a live daemon.  The caller
+ * has already taken the store lock, so a live socket here means another
+ * daemon with another store: still not ours to take.
+ */
+static int
+control_bind(const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un	 sun;
+	mode_t			 old;
+	int			 fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		snprintf(err, errlen, "%s: socket path too long", path);
+		return -1;
+	}
+	strcpy(sun.sun_path, path);
+
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+		close(fd);
+		snprintf(err, errlen, "%s: another broadsided is listening "
+		    "on it", path);
+		return -1;
+	}
+	if (errno == ECONNREFUSED) {
+		struct stat st;
+
+		if (lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+			close(fd);
+			snprintf(err, errlen, "%s: exists and is not a socket",
+			    path);
+			return -1;
+		}
+		unlink(path);	/* stale, from a crash */
+	}
+	close(fd);
+
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC |
+	    SOCK_NONBLOCK, 0)) == -1) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	old = umask(0117);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		umask(old);
+		snprintf(err, errlen, "%s: bind: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	umask(old);
+	if (chmod(path, 0660) == -1 || listen(fd, 64) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	return fd;
+}
+
+int
+control_init(char *err, size_t errlen)
+{
+	int	fd;
+
+	if ((fd = control_bind(env->conf->control_socket, err, errlen)) == -1)
+		return -1;
+	control_path = xstrdup(env->conf->control_socket);
+	if ((control_http = evhttp_new(env->base)) == NULL)
+		fatalx("evhttp_new");
+	evhttp_set_max_body_size(control_http, CONTROL_MAX_BODY);
+	evhttp_set_max_headers_size(control_http, CONTROL_MAX_HEADERS);
+	evhttp_set_timeout(control_http, 60);
+	evhttp_set_allowed_methods(control_http, EVHTTP_REQ_GET |
+	    EVHTTP_REQ_POST | EVHTTP_REQ_DELETE);
+	evhttp_set_gencb(control_http, control_request_cb, NULL);
+	control_listener = evconnlistener_new(env->base, NULL, NULL,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+	if (control_listener == NULL) {
+		snprintf(err, errlen, "%s: cannot listen", control_path);
+		close(fd);
+		return -1;
+	}
+	if (evhttp_bind_listener(control_http, control_listener) == NULL) {
+		snprintf(err, errlen, "%s: cannot serve HTTP", control_path);
+		return -1;
+	}
+	log_info("control: listening on %s", control_path);
+	return 0;
+}
+
+void
+control_shutdown(void)
+{
+	if (control_http != NULL)
+		evhttp_free(control_http);	/* frees the bound listener */
+	control_http = NULL;
+	control_listener = NULL;
+	if (control_path != NULL)
+		unlink(control_path);
+	free(control_path);
+	control_path = NULL;
+}

@@ -1,0 +1,542 @@
+/*
+ * subscribers.c -- the subscriber list over the control API: add, remove,
+ * list, count, and streamed CSV imports.
+ *
+ * An import is a session: the CLI opens it, posts the file in chunks of
+ * raw bytes (never the whole file at once), then finishes it.  The CSV
+ * parser keeps its state across chunks, so chunk boundaries may fall
+ * anywhere.  Each chunk is one transaction: an interrupted import keeps
+ * what it committed, and running it again is idempotent (an upsert keyed
+ * by the lowercased address), so it is resumable by re-running.
+ */
+#include <sys/queue.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "addr.h"
+#include "broadside.h"
+#include "buf.h"
+#include "import.h"
+#include "store.h"
+
+#define IMPORT_ERRORS_MAX	1000	/* reported per chunk */
+#define IMPORT_IDLE_MAX		300	/* seconds before a session is dropped */
+#define LIST_PAGE_MAX		10000
+
+struct import_session {
+	TAILQ_ENTRY(import_session)	 entry;
+	int64_t				 id;		/* import id in the store */
+	struct import			*imp;
+	time_t				 last;
+	int64_t				 added, updated, suppressed, duplicate;
+	json_t				*errors;	/* of the current chunk */
+	int64_t				 errors_dropped;
+	const char			*label;		/* for logs (sync) */
+	int				 store_failed;
+	char				 store_err[256];
+	struct buf			 fields;
+};
+
+static TAILQ_HEAD(, import_session) import_sessions =
+    TAILQ_HEAD_INITIALIZER(import_sessions);
+
+static void
+json_escape(struct buf *b, const char *s, size_t len)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	size_t			 i, run = 0;
+	unsigned char		 c;
+
+	buf_addc(b, '"');
+	for (i = 0; i < len; i++) {
+		c = (unsigned char)s[i];
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		buf_add(b, s + run, i - run);
+		run = i + 1;
+		if (c == '"' || c == '\\') {
+			buf_addc(b, '\\');
+			buf_addc(b, (char)c);
+		} else {
+			char esc[6] = { '\\', 'u', '0', '0', hex[c >> 4],
+			    hex[c & 15] };
+			buf_add(b, esc, 6);
+		}
+	}
+	buf_add(b, s + run, len - run);
+	buf_addc(b, '"');
+}
+
+static int
+import_row_cb_store(const struct import_row *row, void *arg)
+{
+	struct import_session	*is = arg;
+	enum store_upsert	 what;
+	char			 name[IMPORT_FIELD_MAX + 1];
+	size_t			 i;
+
+	if (is->store_failed)
+		return -1;
+	buf_reset(&is->fields);
+	buf_addc(&is->fields, '{');
+	for (i = 0; i < row->nfields; i++) {
+		if (i > 0)
+			buf_addc(&is->fields, ',');
+		json_escape(&is->fields, row->fields[i].name,
+		    row->fields[i].namelen);
+		buf_addc(&is->fields, ':');
+		json_escape(&is->fields, row->fields[i].value,
+		    row->fields[i].valuelen);
+	}
+	buf_addc(&is->fields, '}');
+	memcpy(name, row->name, row->namelen);
+	name[row->namelen] = '\0';
+	if (store_sub_upsert(env->store, is->id, row->addr, row->key, name,
+	    is->fields.p, SUB_ACTIVE, &what, is->store_err,
+	    sizeof(is->store_err)) == -1) {
+		is->store_failed = 1;
+		return -1;
+	}
+	switch (what) {
+	case UPSERT_ADDED:
+		is->added++;
+		break;
+	case UPSERT_UPDATED:
+		is->updated++;
+		break;
+	case UPSERT_SUPPRESSED:
+		is->suppressed++;
+		break;
+	case UPSERT_DUPLICATE:
+		is->duplicate++;
+		if (is->errors != NULL &&
+		    json_array_size(is->errors) < IMPORT_ERRORS_MAX)
+			json_array_append_new(is->errors, json_pack("{s:I,s:s+}",
+			    "line", (json_int_t)row->line, "error",
+			    "duplicate address ", row->addr));
+		else if (is->label != NULL)
+			log_warnx("%s:%lu: duplicate address %s", is->label,
+			    row->line, row->addr);
+		else
+			is->errors_dropped++;
+		break;
+	}
+	return 0;
+}
+
+static void
+import_err_cb_store(unsigned long line, const char *msg, void *arg)
+{
+	struct import_session	*is = arg;
+
+	if (is->label != NULL)
+		log_warnx("%s:%lu: %s", is->label, line, msg);
+	else if (json_array_size(is->errors) < IMPORT_ERRORS_MAX)
+		json_array_append_new(is->errors, json_pack("{s:I,s:s}",
+		    "line", (json_int_t)line, "error", msg));
+	else
+		is->errors_dropped++;
+}
+
+static struct import_session *
+import_session_new(const char *label)
+{
+	struct import_session	*is;
+
+	is = xcalloc(1, sizeof(*is));
+	is->id = store_import_id(env->store);
+	is->imp = import_new(import_row_cb_store, import_err_cb_store, is);
+	is->last = time(NULL);
+	is->label = label;
+	return is;
+}
+
+static void
+import_session_free(struct import_session *is)
+{
+	import_free(is->imp);
+	json_decref(is->errors);
+	buf_free(&is->fields);
+	free(is);
+}
+
+static json_t *
+import_summary(struct import_session *is)
+{
+	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+	    "import", (json_int_t)is->id,
+	    "added", (json_int_t)is->added,
+	    "updated", (json_int_t)is->updated,
+	    "suppressed", (json_int_t)is->suppressed,
+	    "duplicates", (json_int_t)is->duplicate,
+	    "bad", (json_int_t)(import_rows_bad(is->imp) + is->duplicate),
+	    "lines", (json_int_t)import_lines(is->imp));
+}
+
+/* Feed one chunk (len 0 = finish) inside one transaction. */
+static int
+import_session_feed(struct import_session *is, const char *data, size_t len,
+    char *err, size_t errlen)
+{
+	int	rc;
+
+	if (store_begin(env->store, err, errlen) == -1)
+		return -1;
+	if (len > 0)
+		rc = import_feed(is->imp, data, len);
+	else
+		rc = import_finish(is->imp);
+	if (is->store_failed) {
+		store_rollback(env->store);
+		snprintf(err, errlen, "%s", is->store_err);
+		return -1;
+	}
+	if (store_commit(env->store, err, errlen) == -1) {
+		store_rollback(env->store);
+		return -1;
+	}
+	if (rc == -1) {
+		snprintf(err, errlen, "%s", import_error(is->imp));
+		return -1;
+	}
+	return 0;
+}
+
+static void
+import_expire(void)
+{
+	struct import_session	*is, *tmp;
+	time_t			 now = time(NULL);
+
+	for (is = TAILQ_FIRST(&import_sessions); is != NULL; is = tmp) {
+		tmp = TAILQ_NEXT(is, entry);
+		if (now - is->last > IMPORT_IDLE_MAX) {
+			log_warnx("import %" PRId64 ": abandoned by its client;"
+			    " kept the %" PRId64 " rows committed", is->id,
+			    is->added + is->updated);
+			TAILQ_REMOVE(&import_sessions, is, entry);
+			import_session_free(is);
+		}
+	}
+}
+
+void
+import_route(struct evhttp_request *req, const char *path)
+{
+	struct import_session	*is;
+	struct evbuffer		*in;
+	json_t			*j;
+	char			 err[512];
+	const char		*rest;
+	char			*end;
+	int64_t			 id;
+	int			 finish;
+
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
+		control_error(req, 405, "use POST");
+		return;
+	}
+	import_expire();
+	if (strcmp(path, "import") == 0) {
+		is = import_session_new(NULL);
+		TAILQ_INSERT_TAIL(&import_sessions, is, entry);
+		log_info("import %" PRId64 ": started", is->id);
+		control_reply(req, 200, json_pack("{s:I}", "import",
+		    (json_int_t)is->id));
+		return;
+	}
+	rest = path + 6;
+	if (*rest++ != '/' || (id = strtoll(rest, &end, 10)) <= 0 ||
+	    (*end != '\0' && strcmp(end, "/finish") != 0)) {
+		control_error(req, 404, "no such endpoint: /v1/%s", path);
+		return;
+	}
+	finish = *end != '\0';
+	TAILQ_FOREACH(is, &import_sessions, entry)
+		if (is->id == id)
+			break;
+	if (is == NULL) {
+		control_error(req, 404, "import %" PRId64 ": no such session "
+		    "(finished or expired)", id);
+		return;
+	}
+	is->last = time(NULL);
+	json_decref(is->errors);
+	is->errors = json_array();
+	is->errors_dropped = 0;
+	in = evhttp_request_get_input_buffer(req);
+	if (finish)
+		id = import_session_feed(is, NULL, 0, err, sizeof(err));
+	else if (evbuffer_get_length(in) == 0)
+		id = 0;
+	else
+		id = import_session_feed(is, (const char *)evbuffer_pullup(in,
+		    -1), evbuffer_get_length(in), err, sizeof(err));
+	j = import_summary(is);
+	json_object_set_new(j, "errors", json_incref(is->errors));
+	json_object_set_new(j, "errors_dropped",
+	    json_integer(is->errors_dropped));
+	if (id == -1) {
+		log_warnx("import %" PRId64 ": %s", is->id, err);
+		json_object_set_new(j, "error", json_string(err));
+	}
+	if (finish || id == -1) {
+		log_info("import %" PRId64 ": %s: added=%" PRId64
+		    " updated=%" PRId64 " suppressed=%" PRId64
+		    " duplicates=%" PRId64 " bad=%lu", is->id,
+		    id == -1 ? "failed" : "done", is->added, is->updated,
+		    is->suppressed, is->duplicate, import_rows_bad(is->imp));
+		TAILQ_REMOVE(&import_sessions, is, entry);
+		import_session_free(is);
+	}
+	control_reply(req, 200, j);
+}
+
+/* Stream subscribers.file into the store (at start and on reload). */
+int
+subscribers_sync_file(char *err, size_t errlen)
+{
+	struct import_session	*is;
+	const char		*path = env->conf->subscribers_file;
+	char			 chunk[1 << 20];
+	ssize_t			 n;
+	int			 fd, ret = -1;
+
+	if (path == NULL)
+		return 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "subscribers.file %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	is = import_session_new(path);
+	for (;;) {
+		n = read(fd, chunk, sizeof(chunk));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			snprintf(err, errlen, "%s: read: %s", path,
+			    strerror(errno));
+			goto end;
+		}
+		if (import_session_feed(is, chunk, (size_t)n, err, errlen)
+		    == -1)
+			goto end;
+		if (n == 0)
+			break;
+	}
+	log_info("subscribers.file %s: added=%" PRId64 " updated=%" PRId64
+	    " suppressed=%" PRId64 " duplicates=%" PRId64 " bad=%lu", path,
+	    is->added, is->updated, is->suppressed, is->duplicate,
+	    import_rows_bad(is->imp));
+	ret = 0;
+end:
+	close(fd);
+	import_session_free(is);
+	return ret;
+}
+
+void
+subscribers_shutdown(void)
+{
+	struct import_session	*is;
+
+	while ((is = TAILQ_FIRST(&import_sessions)) != NULL) {
+		TAILQ_REMOVE(&import_sessions, is, entry);
+		import_session_free(is);
+	}
+}
+
+static json_t *
+subscriber_json(const struct subscriber *s)
+{
+	json_t	*fields;
+
+	fields = json_loads(s->fields, 0, NULL);
+	if (fields == NULL)
+		fields = json_object();
+	return json_pack("{s:I,s:s,s:s,s:s,s:o,s:I}", "id", (json_int_t)s->id,
+	    "email", s->email, "name", s->name,
+	    "status", store_sub_strstatus(s->status), "fields", fields,
+	    "created", (json_int_t)s->created);
+}
+
+struct list_ctx {
+	json_t	*arr;
+	int64_t	 last;
+};
+
+static int
+subscribers_list_cb(const struct subscriber *s, void *arg)
+{
+	struct list_ctx	*lc = arg;
+
+	json_array_append_new(lc->arr, subscriber_json(s));
+	lc->last = s->id;
+	return 0;
+}
+
+static void
+subscribers_list(struct evhttp_request *req)
+{
+	struct evkeyvalq	 q;
+	struct list_ctx		 lc;
+	const char		*v, *query;
+	char			 err[512];
+	int64_t			 after = 0;
+	long			 limit = 1000;
+
+	TAILQ_INIT(&q);
+	query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+	if (query != NULL && evhttp_parse_query_str(query, &q) == 0) {
+		if ((v = evhttp_find_header(&q, "after")) != NULL)
+			after = strtoll(v, NULL, 10);
+		if ((v = evhttp_find_header(&q, "limit")) != NULL)
+			limit = strtol(v, NULL, 10);
+	}
+	evhttp_clear_headers(&q);
+	if (limit < 1 || limit > LIST_PAGE_MAX)
+		limit = LIST_PAGE_MAX;
+	lc.arr = json_array();
+	lc.last = 0;
+	if (store_sub_list(env->store, after, (int)limit, subscribers_list_cb,
+	    &lc, err, sizeof(err)) == -1) {
+		json_decref(lc.arr);
+		control_error(req, 500, "%s", err);
+		return;
+	}
+	control_reply(req, 200, json_pack("{s:o,s:o}", "subscribers", lc.arr,
+	    "next", json_array_size(lc.arr) == (size_t)limit ?
+	    json_integer(lc.last) : json_null()));
+}
+
+static void
+subscribers_count(struct evhttp_request *req)
+{
+	int64_t	 c[4];
+	char	 err[512];
+
+	if (store_sub_count(env->store, c, err, sizeof(err)) == -1) {
+		control_error(req, 500, "%s", err);
+		return;
+	}
+	control_reply(req, 200, json_pack("{s:I,s:I,s:I,s:I,s:I}",
+	    "pending", (json_int_t)c[SUB_PENDING],
+	    "active", (json_int_t)c[SUB_ACTIVE],
+	    "unsubscribed", (json_int_t)c[SUB_UNSUBSCRIBED],
+	    "bounced", (json_int_t)c[SUB_BOUNCED],
+	    "total", (json_int_t)(c[0] + c[1] + c[2] + c[3])));
+}
+
+/* Check one address from a request; answer 400 and return -1 if bad. */
+static int
+subscribers_addr(struct evhttp_request *req, json_t *j, char *addr,
+    char *key)
+{
+	const char	*email = json_string_value(json_object_get(j, "email"));
+	char		 err[256];
+
+	if (email == NULL) {
+		control_error(req, 400, "missing \"email\"");
+		return -1;
+	}
+	if (addr_normalize(email, addr, ADDR_BUFSZ, err, sizeof(err)) == -1) {
+		control_error(req, 400, "%s: %s", email, err);
+		return -1;
+	}
+	addr_key(addr, key, ADDR_BUFSZ);
+	return 0;
+}
+
+static void
+subscribers_add(struct evhttp_request *req)
+{
+	static const char	*what_names[] = { "added", "updated",
+	    "suppressed", "duplicate" };
+	enum store_upsert	 what;
+	json_t			*j;
+	const char		*name;
+	char			 addr[ADDR_BUFSZ], key[ADDR_BUFSZ], err[512];
+
+	if ((j = control_body_json(req)) == NULL)
+		return;
+	if (subscribers_addr(req, j, addr, key) == -1)
+		goto end;
+	name = json_string_value(json_object_get(j, "name"));
+	if (name == NULL)
+		name = "";
+	if (!utf8_valid(name, strlen(name)) ||
+	    !text_header_safe(name, strlen(name)) || strlen(name) > 1024) {
+		control_error(req, 400, "name: control character, invalid "
+		    "UTF-8 or longer than 1024 octets");
+		goto end;
+	}
+	if (store_sub_upsert(env->store, 0, addr, key, name, "{}", SUB_ACTIVE,
+	    &what, err, sizeof(err)) == -1) {
+		control_error(req, 500, "%s", err);
+		goto end;
+	}
+	log_info("subscriber %s: %s by control", addr, what_names[what]);
+	control_reply(req, 200, json_pack("{s:s,s:s}", "email", addr,
+	    "result", what_names[what]));
+end:
+	json_decref(j);
+}
+
+static void
+subscribers_remove(struct evhttp_request *req)
+{
+	json_t	*j;
+	char	 addr[ADDR_BUFSZ], key[ADDR_BUFSZ], err[512];
+	int	 changed;
+
+	if ((j = control_body_json(req)) == NULL)
+		return;
+	if (subscribers_addr(req, j, addr, key) == -1)
+		goto end;
+	if (store_sub_set_status(env->store, key, SUB_UNSUBSCRIBED, 1,
+	    &changed, err, sizeof(err)) == -1) {
+		control_error(req, 500, "%s", err);
+		goto end;
+	}
+	if (!changed) {
+		control_error(req, 404, "%s: not subscribed", addr);
+		goto end;
+	}
+	log_info("subscriber %s: removed by control", addr);
+	control_reply(req, 200, json_pack("{s:s,s:s}", "email", addr,
+	    "result", "removed"));
+end:
+	json_decref(j);
+}
+
+void
+subscribers_route(struct evhttp_request *req, const char *path)
+{
+	enum evhttp_cmd_type	cmd = evhttp_request_get_command(req);
+
+	if (strcmp(path, "subscribers") == 0 && cmd == EVHTTP_REQ_GET)
+		subscribers_list(req);
+	else if (strcmp(path, "subscribers") == 0 && cmd == EVHTTP_REQ_POST)
+		subscribers_add(req);
+	else if (strcmp(path, "subscribers/count") == 0 &&
+	    cmd == EVHTTP_REQ_GET)
+		subscribers_count(req);
+	else if (strcmp(path, "subscribers/remove") == 0 &&
+	    cmd == EVHTTP_REQ_POST)
+		subscribers_remove(req);
+	else
+		control_error(req, 404, "no such endpoint: /v1/%s", path);
+}
