@@ -20,13 +20,16 @@ PKGS	 = libevent libevent_pthreads libcurl libconfig sqlite3 jansson \
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
-CFLAGS	?= -O2 -g
-CFLAGS	+= -std=c11 -D_GNU_SOURCE -Idaemon
-CFLAGS	+= -Wall -Wextra -Werror
-CFLAGS	+= -Wshadow -Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes
-CFLAGS	+= -Wformat=2 -Wno-format-nonliteral
-CFLAGS	+= $(SAN) $(PKG_CFLAGS)
-LDFLAGS	+= $(SAN)
+# OPT is the optimisation level; CFLAGS/LDFLAGS from the command line add
+# to the project's flags instead of replacing them.
+OPT	?= -O2 -g
+BS_CFLAGS  = $(OPT) -std=c11 -D_GNU_SOURCE -Idaemon
+BS_CFLAGS += -Wall -Wextra -Werror
+BS_CFLAGS += -Wshadow -Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes
+BS_CFLAGS += -Wformat=2 -Wno-format-nonliteral
+BS_CFLAGS += -DBROADSIDE_TEMPLATES='"$(SHAREDIR)/templates"'
+BS_CFLAGS += $(SAN) $(PKG_CFLAGS) $(CFLAGS)
+BS_LDFLAGS = $(SAN) $(LDFLAGS)
 LIBS	 = $(PKG_LIBS) -lcsv -lpthread -lm
 
 # Shared code, linked into both programs and every unit test.
@@ -76,21 +79,21 @@ build: $(BUILD)/broadsided $(BUILD)/broadside $(UNITBINS)
 
 $(BUILD)/%.o: daemon/%.c daemon/*.h
 	@mkdir -p $(BUILD)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(BS_CFLAGS) -c -o $@ $<
 
 $(BUILD)/libbroadside.a: $(LIBOBJS)
 	rm -f $@
 	ar rcs $@ $(LIBOBJS)
 
 $(BUILD)/broadsided: $(DOBJS) $(BUILD)/libbroadside.a
-	$(CC) $(LDFLAGS) -o $@ $(DOBJS) $(BUILD)/libbroadside.a $(LIBS)
+	$(CC) $(BS_LDFLAGS) -o $@ $(DOBJS) $(BUILD)/libbroadside.a $(LIBS)
 
 $(BUILD)/broadside: $(COBJS) $(BUILD)/libbroadside.a
-	$(CC) $(LDFLAGS) -o $@ $(COBJS) $(BUILD)/libbroadside.a $(LIBS)
+	$(CC) $(BS_LDFLAGS) -o $@ $(COBJS) $(BUILD)/libbroadside.a $(LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libbroadside.a tests/unit/unit.h
 	@mkdir -p $(BUILD)/tests
-	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< \
+	$(CC) $(BS_CFLAGS) -Itests/unit $(BS_LDFLAGS) -o $@ $< \
 	    $(BUILD)/libbroadside.a $(LIBS)
 
 deps:
@@ -107,7 +110,7 @@ check: test
 check-asan: deps
 	@$(MAKE) --no-print-directory BUILD=build-asan \
 	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	    CFLAGS="-O1 -g" build
+	    OPT="-O1 -g" build
 	@BUILD=build-asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 tests/run
 

@@ -1,0 +1,81 @@
+# tests/lib.sh -- shared set-up for integration tests (POSIX sh).
+# Source it: it makes a private temp folder $T, a trap that kills what the
+# test started (by PID) and removes $T, and helpers to start broadsided.
+set -u
+: "${TOP:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${BUILD:=build}"
+: "${BROADSIDED:=$TOP/$BUILD/broadsided}"
+: "${BROADSIDE:=$TOP/$BUILD/broadside}"
+: "${PY:=/usr/bin/python3}"
+T=$(mktemp -d "${TMPDIR:-/tmp}/broadside-test.XXXXXX")
+PIDS=""
+cleanup() {
+	for p in $PIDS; do kill "$p" 2>/dev/null; done
+	for p in $PIDS; do
+		i=0
+		while kill -0 "$p" 2>/dev/null && [ $i -lt 50 ]; do
+			sleep 0.1; i=$((i + 1))
+		done
+		kill -9 "$p" 2>/dev/null
+	done
+	if [ "${KEEP:-}" = "" ]; then rm -rf "$T"; else echo "kept $T"; fi
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+ok() { echo "ok: $*"; }
+
+# free_port: a free TCP port on 127.0.0.1 above 1024
+free_port() {
+	"$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# write_config [extra libconfig text]: $T/broadside.conf with private paths
+write_config() {
+	cat > "$T/broadside.conf" <<EOC
+list: { name = "Test List"; from = "Test List <list@example.org>";
+        id = "test.example.org"; base_url = "https://lists.example.org"; };
+storage: { path = "state/broadside.db"; };
+control: { socket = "state/control.sock"; };
+feed: { path = "state/feed.xml"; };
+templates: { dir = "$TOP/templates"; };
+secret_file = "state/secret";
+${1:-}
+EOC
+	mkdir -p "$T/state"
+}
+
+bs() { "$BROADSIDE" -c "$T/broadside.conf" "$@"; }
+
+# start_daemon: broadsided in the background, logs in $T/daemon.log;
+# waits until the control socket answers.
+start_daemon() {
+	"$BROADSIDED" -c "$T/broadside.conf" >>"$T/daemon.log" 2>&1 &
+	DAEMON_PID=$!
+	PIDS="$PIDS $DAEMON_PID"
+	i=0
+	while ! bs status >/dev/null 2>&1; do
+		kill -0 "$DAEMON_PID" 2>/dev/null ||
+		    { cat "$T/daemon.log" >&2; fail "daemon died at start"; }
+		i=$((i + 1))
+		[ $i -lt 100 ] || fail "daemon did not answer in 10 s"
+		sleep 0.1
+	done
+}
+
+# stop_daemon: SIGTERM and wait; fails unless it exits 0
+stop_daemon() {
+	kill -TERM "$DAEMON_PID"
+	wait "$DAEMON_PID"
+	rc=$?
+	[ $rc -eq 0 ] || { cat "$T/daemon.log" >&2; fail "daemon exit $rc after SIGTERM"; }
+}
+
+# expect_rc WANT CMD...: run CMD, fail unless it exits WANT
+expect_rc() {
+	want=$1; shift
+	"$@" >"$T/out" 2>"$T/err"
+	got=$?
+	[ "$got" -eq "$want" ] || { cat "$T/out" "$T/err" >&2; fail "$* exited $got, want $want"; }
+}
