@@ -3,8 +3,9 @@
  * import.h for the contract.
  *
  * Input is handed to libcsv one physical line at a time (a chunk is cut
- * after each LF), so the line number is known whenever libcsv calls back,
- * and a syntax error can be resynchronised at the next line.  libcsv
+ * after each LF, and after each CR), so the line number is known whenever
+ * libcsv calls back, and a syntax error can be resynchronised at the end
+ * of the line.  libcsv
  * keeps the field being parsed in its own buffer; a realloc hook caps that
  * buffer just above IMPORT_FIELD_MAX, and when libcsv reports the refusal
  * the field is marked too long and the buffer emptied in place, so an
@@ -450,13 +451,19 @@ import_row(struct import *im)
 static int
 import_bytes(struct import *im, const char *s, size_t len)
 {
-	const char	*end = s + len, *nl, *seg, *q;
+	const char	*end = s + len, *nl, *cr, *seg, *q;
 	size_t		 n, k;
 	int		 status;
 
 	while (s < end) {
+		/*
+		 * One line per call; a CR also ends the call, so that a
+		 * record following a lone CR is seen to start here too.
+		 */
 		nl = memchr(s, '\n', end - s);
 		seg = nl != NULL ? nl + 1 : end;
+		if ((cr = memchr(s, '\r', seg - s)) != NULL && cr + 1 < seg)
+			seg = cr + 1;
 		if (im->skip_line)
 			goto next;
 		if (!im->in_record) {
@@ -516,12 +523,13 @@ import_bytes(struct import *im, const char *s, size_t len)
 			return -1;
 		}
  next:
-		if (nl != NULL) {
+		if (seg[-1] == '\n') {
 			im->line++;
-			im->skip_line = 0;
 			im->partial_line = 0;
 		} else
 			im->partial_line = 1;
+		if (seg[-1] == '\n' || seg[-1] == '\r')
+			im->skip_line = 0;
 		s = seg;
 	}
 	return 0;

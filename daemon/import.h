@@ -32,16 +32,19 @@
  *	IMPORT_FIELD_MAX octets), whatever the size of the input.
  *
  *	- A UTF-8 BOM at the very start is skipped.  Records end with CRLF or
- *	  LF (or a lone CR).  Quoted fields may hold commas, doubled quotes
- *	  and newlines.  Blank lines, and records whose fields are all empty
- *	  (",,," from spreadsheets), are skipped silently.
+ *	  LF (or a lone CR, which does not count as a new line).  Quoted
+ *	  fields may hold commas, doubled quotes and newlines; spaces around
+ *	  a quoted field are allowed (a, "b, c").  Blank lines, and records
+ *	  whose fields are all empty (",,," from spreadsheets), are skipped
+ *	  silently.
  *	- The first record is the header.  Column names are trimmed; "email"
  *	  (required) and "name" (optional) are matched case-insensitively;
  *	  every other column becomes a field, in header order, named as
  *	  written (trimmed).  A header without "email", with an empty or
  *	  duplicate (case-insensitively) column name, with more than
  *	  IMPORT_COLUMNS_MAX columns, or that is not valid text, is fatal:
- *	  it is reported through err_cb as line 1 and the import stops.
+ *	  it is reported through err_cb with the header's line (1 unless
+ *	  blank lines come first) and the import stops.
  *	- Each data record is checked; values are trimmed of spaces and tabs
  *	  on both ends.  A good record goes to row_cb with the physical line
  *	  on which it starts (newlines inside quoted fields are counted).  A
@@ -51,23 +54,36 @@
  *	    content is discarded as it streams in, never buffered), CR, LF or
  *	    NUL inside a field (quoted newlines are parsed correctly, then the
  *	    row is refused), invalid UTF-8, empty or invalid address (the
- *	    reason from addr_normalize()), CSV syntax error (a stray quote:
- *	    the rest of that physical line is skipped and parsing resumes on
- *	    the next one).
+ *	    reason from addr_normalize(), with the address quoted, cut to
+ *	    100 octets, unless it holds control characters), CSV syntax
+ *	    error (a stray quote: the rest of that physical line is skipped
+ *	    and parsing resumes on the next one).
+ *	  Reasons look like "invalid address 'x.example.org': missing @",
+ *	  "line break in column 'name'", "NUL byte in column 'city'",
+ *	  "invalid UTF-8 in column 'name'", "column 'name' over 65536
+ *	  octets", "2 columns, header has 3", "CSV syntax error (stray
+ *	  quote), rest of line skipped".
  *	  A quoted field still open at end of input is reported as a CSV
  *	  syntax error on the line where its record started; the rows after
  *	  it are then part of that field and are lost, as in any CSV reader.
  *	- Duplicate addresses are not detected here (the store does that
  *	  with r->key).
  *	- If row_cb returns -1, import_feed()/import_finish() return -1 and
- *	  import_error() is "import aborted"; the import is dead from then on.
+ *	  import_error() is "import aborted" (err_cb is not called); the
+ *	  import is dead from then on.
  *
  *	Every pointer in a struct import_row is valid only during the call
  *	to row_cb.  All strings there are NUL-terminated as well as counted,
  *	valid UTF-8 and free of CR, LF and NUL.
  *
+ *	The reader is not thread-safe; use one per import.  Fatal header
+ *	problems are reported as "header: no email column", "header:
+ *	duplicate column 'X'", "header: column 3 has no name", "header: more
+ *	than 64 columns", "header: CSV syntax error (stray quote)".
+ *
  * DIAGNOSTICS
- *	import_new() returns NULL only when out of memory.
+ *	import_new() returns NULL when out of memory; running out of memory
+ *	while buffering a record later aborts (as buf.c does).
  *	import_feed() and import_finish() return 0 when the input can go on
  *	(bad rows are not fatal) and -1 after a fatal error (bad header,
  *	row_cb abort, no header at all at finish, out of memory); the reason
@@ -114,6 +130,6 @@ void		 import_free(struct import *);
 const char	*import_error(const struct import *);
 unsigned long	 import_rows_ok(const struct import *);
 unsigned long	 import_rows_bad(const struct import *);
-unsigned long	 import_lines(const struct import *);	/* lines read */
+unsigned long	 import_lines(const struct import *);	/* physical lines */
 
 #endif

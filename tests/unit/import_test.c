@@ -225,6 +225,22 @@ static const struct csv_case cases[] = {
 	{ "blank input is fatal", "\r\n\n  \n", 0, "E1 no header row\n",
 	  -1, 0, 0 },
 	{ "header only", "email,name\n", 0, "", 0, 0, 0 },
+	{ "record after a lone CR starts on that line",
+	    "email,name\r\"a@example.org\",\"x\ny\"\rb@example.org,B\n", 0,
+	  "E1 line break in column 'name'\n"
+	  "L2 b@example.org key=b@example.org name=[B]\n", 0, 1, 1 },
+	{ "control character in address is not echoed",
+	    "email\na\x01" "b@example.org\n"
+	    "\"\"\"a\x1b[31m\"\"@example.org\"\n", 0,
+	  "E2 invalid address: control character in address\n"
+	  "E3 invalid address: control character in address\n", 0, 0, 2 },
+	{ "address too long is shown shortened",
+	    "email\naaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@"
+	    "example.org\n", 0,
+	  "E2 invalid address 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...': local "
+	  "part over 64 octets\n", 0, 0, 1 },
 };
 
 static void
@@ -377,6 +393,25 @@ check_memory_bound(void)
 }
 
 static void
+check_too_many_columns(void)
+{
+	struct buf	 in = BUF_INIT;
+	char		 error[512], *log;
+	unsigned long	 ok, bad;
+	int		 i, rc;
+
+	buf_addstr(&in, "email");
+	for (i = 2; i <= IMPORT_COLUMNS_MAX + 1; i++)
+		buf_printf(&in, ",c%d", i);
+	buf_addstr(&in, "\na@example.org\n");
+	log = run(in.p, in.len, 0, -1, &rc, &ok, &bad, error, sizeof(error));
+	CHECK_INT("65 columns: rc", rc, -1);
+	CHECK_STR("65 columns: log", log, "E1 header: more than 64 columns\n");
+	free(log);
+	buf_free(&in);
+}
+
+static void
 check_abort(void)
 {
 	const char	*in = "email\na@example.org\nb@example.org\n"
@@ -434,6 +469,7 @@ main(int argc, char *argv[])
 		check_case(&cases[i]);
 	check_field_limit();
 	check_100k_quoted();
+	check_too_many_columns();
 	check_abort();
 	check_memory_bound();
 	if (argc < 2 || strcmp(argv[1], "-nobench") != 0)
