@@ -58,7 +58,9 @@
  *	rendered template once per broadcast, encode only the per-recipient
  *	lines per message, concatenate, and pass the result with
  *	MIME_TEXT_ENCODED / MIME_HTML_ENCODED (mime_message then only checks
- *	the boundary does not occur and adds a final CRLF if missing).
+ *	that the boundary does not occur).  A part's content ends where its
+ *	body ends: the CRLF before each delimiter belongs to the delimiter, so
+ *	a body ending in a line break decodes with that line break.
  *
  * DIAGNOSTICS
  *	Functions returning int return 0 or -1 with a one-line message in
