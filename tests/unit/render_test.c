@@ -367,6 +367,21 @@ test_injection(const struct statement *st)
 	buf_free(&out);
 }
 
+#define FIELDS_TXT \
+	"{{#name}}Dear {{name}},{{/name}}{{^name}}Dear reader,{{/name}}\n" \
+	"{{title}} for {{email}} in {{city}}{{^city}}nowhere{{/city}}.\n" \
+	"{{#fields}}[{{title}}|{{note}}]{{/fields}} {{fields.city}}\n" \
+	"A long line that will need to wrap because it is long, {{name}} " \
+	"and {{city}} and {{note}} and {{unsubscribe_url}} again.\n" \
+	"{{#note}}note: {{.}}{{/note}}\n" \
+	">{{name}}\n" \
+	"{{name}}"
+#define FIELDS_HTML \
+	"<p>{{name}} / {{{name}}} / {{&email}}</p>\n" \
+	"<p>city={{city}} note={{note}} raw={{{note}}}</p>\n" \
+	"{{#city}}<b>{{.}}</b>{{/city}}{{^city}}<i>no city</i>{{/city}}\n" \
+	"<a href=\"{{unsubscribe_url}}\">{{fields.title}}</a> {{title}}"
+
 static void
 test_templates(const struct statement *st)
 {
@@ -401,7 +416,58 @@ test_templates(const struct statement *st)
 		render_free(r);
 	}
 
+	/*
+	 * Recipient values in sections, escaped and raw, dotted, shadowing
+	 * a broadcast name inside a section, on long lines that wrap: the
+	 * per-line cache must give exactly the direct rendering.
+	 */
+	snprintf(path, sizeof(path), "%s/email.txt.mustache", dir);
+	spew(path, FIELDS_TXT, strlen(FIELDS_TXT));
+	snprintf(path, sizeof(path), "%s/email.html.mustache", dir);
+	spew(path, FIELDS_HTML, strlen(FIELDS_HTML));
+	{
+		struct render	*fast, *slow;
+		struct buf	 a = BUF_INIT, b = BUF_INIT;
+		size_t		 i;
+		int		 same = 1;
+
+		fast = new_render(st, &s, 0, NULL, err, sizeof(err));
+		slow = new_render(st, &s, RENDER_NOCACHE, NULL, err,
+		    sizeof(err));
+		CHECK("fields templates", fast != NULL && slow != NULL);
+		for (i = 0; fast && slow && i < sizeof(rcases) /
+		    sizeof(rcases[0]); i++) {
+			rcpt_of(&rcases[i], 100 + i, &rc);
+			buf_reset(&a);
+			buf_reset(&b);
+			render_message(fast, &rc, &a, err, sizeof(err));
+			render_message(fast, &rc, &a, err, sizeof(err));
+			render_message(slow, &rc, &b, err, sizeof(err));
+			render_message(slow, &rc, &b, err, sizeof(err));
+			if (a.len != b.len || memcmp(a.p, b.p, a.len) != 0) {
+				same = 0;
+				printf("    fields case %s differs\n",
+				    rcases[i].label);
+			}
+		}
+		CHECK("fields: cache == direct", same);
+		rcpt_of(&rcases[3], 1, &rc);
+		buf_reset(&a);
+		if (fast != NULL)
+			render_part(fast, &rc, "html", &a, err, sizeof(err));
+		CHECK("field escaped in html", a.p != NULL && strstr(a.p,
+		    "city=Z\xc3\xbcrich note=caf\xc3\xa9 &amp; cr\xc3\xa8me "
+		    "raw=caf\xc3\xa9 & cr\xc3\xa8me") != NULL);
+		buf_free(&a);
+		buf_free(&b);
+		render_free(fast);
+		render_free(slow);
+		snprintf(path, sizeof(path), "%s/email.html.mustache", dir);
+		unlink(path);
+	}
+
 	/* partial names cannot leave the folders */
+	snprintf(path, sizeof(path), "%s/sig.mustache", dir);
 	spew(path, "{{> ../etc/passwd}}", 19);
 	snprintf(path, sizeof(path), "%s/email.txt.mustache", dir);
 	spew(path, "x{{> ../sig}}", 13);
@@ -524,6 +590,46 @@ test_pages(const struct statement *st)
 	CHECK("empty index", strstr(out.p, "Nothing published yet") != NULL &&
 	    strstr(out.p, "<ul>") == NULL);
 	buf_free(&out);
+}
+
+static void
+test_rss(void)
+{
+	struct buf	 b = BUF_INIT;
+	char		 d[RSS_DATE_SIZE], err[256], dir[] = "/tmp/rss_XXXXXX";
+	char		 path[300];
+	char		*got;
+
+	CHECK_INT("rss_date", rss_date(1767657600, d, sizeof(d)), 0);
+	CHECK_STR("rss_date", d, "Tue, 06 Jan 2026 00:00:00 +0000");
+	CHECK_INT("rss_date small", rss_date(0, d, 10), -1);
+	rss_cdata(&b, "]]>a]]]>]]", 10);
+	CHECK_STR("cdata", b.p, "<![CDATA[]]]]><![CDATA[>a]]]]]><![CDATA[>]]"
+	    "]]>");
+	buf_reset(&b);
+	rss_escape(&b, "<a href=\"x\">&'\001</a>", 19);
+	CHECK_STR("escape", b.p,
+	    "&lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt;");
+	buf_free(&b);
+
+	if (mkdtemp(dir) == NULL) {
+		CHECK("mkdtemp", 0);
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/feed.xml", dir);
+	CHECK_INT("write", rss_write_atomic(path, "one", 3, err, sizeof(err)),
+	    0);
+	CHECK_INT("rewrite", rss_write_atomic(path, "two!", 4, err,
+	    sizeof(err)), 0);
+	got = slurp(path, NULL);
+	CHECK_STR("atomic content", got, "two!");
+	free(got);
+	unlink(path);
+	CHECK_INT("only the file", rmdir(dir), 0);
+	CHECK_INT("missing dir", rss_write_atomic("/nonexistent/x/feed.xml",
+	    "x", 1, err, sizeof(err)), -1);
+	CHECK("error names path", strstr(err, "/nonexistent/x/feed.xml") !=
+	    NULL);
 }
 
 struct thr {
@@ -692,6 +798,7 @@ main(void)
 	test_templates(&st);
 	test_pages(&st);
 	test_threads(&st);
+	test_rss();
 	statement_free(&st);
 	return unit_done("render");
 }
