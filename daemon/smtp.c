@@ -1,0 +1,794 @@
+/*
+ * smtp.c -- SMTP sender threads, one reused libcurl easy handle each.
+ *
+ * libcurl waits for the reply to the final "." inside curl_easy_perform,
+ * so sending blocks: it happens on conf->connections threads, never on the
+ * main loop.  Each thread keeps one easy handle, and with it one SMTP
+ * session, across messages.  Jobs go in through a bounded ring (one mutex,
+ * one condition variable) and come back through a second list; the first
+ * job finished after a drain writes to an eventfd, and the loop's callback
+ * drains every finished job in one go and calls done() for each (the
+ * shape of redis bio.c).
+ *
+ * Which command a reply answered is read from libcurl's debug callback:
+ * CURLINFO_HEADER_OUT shows each command sent, CURLINFO_HEADER_IN each
+ * reply line.  That tells a 5xx to RCPT TO (a bounce) from a 5xx to DATA.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <event2/event.h>
+
+#include "broadside.h"
+#include "buf.h"
+#include "smtp.h"
+
+#define SMTP_MAX_CONNECTIONS	256
+#define SMTP_QUEUE_PER_CONN	2	/* queued jobs per thread, beyond one each in flight */
+
+struct smtp_worker {
+	struct smtp_pool	*pool;
+	int			 id;
+	pthread_t		 thread;
+	CURL			*curl;
+	int			 nsock;		/* sockets this handle holds open */
+
+	/* the message being sent */
+	struct buf		 msg;
+	size_t			 off;
+	struct curl_slist	 rcpt;		/* one node, no allocation */
+
+	/* what the debug callback saw */
+	enum smtp_phase		 phase;
+	int			 quitting;
+	int			 code;
+	char			 reply[256];
+	char			 errbuf[CURL_ERROR_SIZE];
+};
+
+struct smtp_pool {
+	struct event_base	*base;
+	struct event		*ev;
+	int			 efd;
+	void			(*done)(struct smtp_job *, void *);
+	void			(*batch)(void *);
+	void			*arg;
+
+	char			*url;
+	char			*ca_file;
+	char			*username;
+	char			*password;
+	enum smtp_tls		 tls;
+	long			 timeout;
+	int			 verbose;
+
+	struct smtp_worker	*workers;
+	int			 nworkers;
+	int			 nstarted;
+
+	/* main thread only */
+	int			 limit;		/* most jobs outstanding */
+	int			 outstanding;	/* submitted, done() not yet run */
+	struct smtp_job		**drain;
+
+	/* under mtx */
+	pthread_mutex_t		 mtx;
+	pthread_cond_t		 cond;
+	struct smtp_job		**queue;	/* ring of limit slots */
+	int			 qhead;
+	int			 qlen;
+	struct smtp_job		**fin;		/* limit slots */
+	int			 nfin;
+	int			 notified;	/* eventfd written, not yet drained */
+	int			 stopping;
+
+	atomic_int		 sessions;
+	atomic_uint_fast64_t	 connects;
+};
+
+static void	*smtp_worker_main(void *);
+static int	 smtp_worker_setup(struct smtp_worker *);
+static void	 smtp_worker_send(struct smtp_worker *, struct smtp_job *);
+static void	 smtp_pool_drain(struct smtp_pool *);
+static void	 smtp_pool_on_wake(evutil_socket_t, short, void *);
+
+const char *
+smtp_strresult(enum smtp_result r)
+{
+	switch (r) {
+	case SMTP_OK:
+		return "ok";
+	case SMTP_TEMPFAIL:
+		return "tempfail";
+	case SMTP_PERMFAIL:
+		return "permfail";
+	case SMTP_RCPT_PERMFAIL:
+		return "rcpt-permfail";
+	case SMTP_RENDER_FAIL:
+		return "render-fail";
+	case SMTP_CANCELLED:
+		return "cancelled";
+	}
+	return "unknown";
+}
+
+const char *
+smtp_strphase(enum smtp_phase p)
+{
+	switch (p) {
+	case SMTP_PHASE_CONNECT:
+		return "connect";
+	case SMTP_PHASE_EHLO:
+		return "ehlo";
+	case SMTP_PHASE_STARTTLS:
+		return "starttls";
+	case SMTP_PHASE_AUTH:
+		return "auth";
+	case SMTP_PHASE_MAIL:
+		return "mail";
+	case SMTP_PHASE_RCPT:
+		return "rcpt";
+	case SMTP_PHASE_DATA:
+		return "data";
+	case SMTP_PHASE_DOT:
+		return "dot";
+	case SMTP_PHASE_NONE:
+		return "none";
+	}
+	return "unknown";
+}
+
+/* Copy printable ASCII only, so a reply cannot forge log lines. */
+static void
+smtp_sanitise(char *dst, size_t dstlen, const char *src, size_t len)
+{
+	size_t	i, n = 0;
+
+	if (dstlen == 0)
+		return;
+	for (i = 0; i < len && n + 1 < dstlen; i++) {
+		if (src[i] == '\r' || src[i] == '\n')
+			break;
+		dst[n++] = (src[i] >= 0x20 && src[i] < 0x7f) ? src[i] : '?';
+	}
+	dst[n] = '\0';
+}
+
+/*
+ * smtp:// or smtps:// as conf->tls asks, with the EHLO name as the path,
+ * which is where libcurl takes it from.
+ */
+static char *
+smtp_make_url(const struct smtp_conf *conf, char *err, size_t errlen)
+{
+	const char	*rest, *slash, *s;
+	char		*url;
+	int		 smtps;
+
+	if (conf->url == NULL) {
+		snprintf(err, errlen, "smtp.url is not set");
+		return NULL;
+	}
+	if (strncasecmp(conf->url, "smtp://", 7) == 0) {
+		smtps = 0;
+		rest = conf->url + 7;
+	} else if (strncasecmp(conf->url, "smtps://", 8) == 0) {
+		smtps = 1;
+		rest = conf->url + 8;
+	} else {
+		snprintf(err, errlen, "smtp.url: want smtp:// or smtps://");
+		return NULL;
+	}
+	if (smtps && conf->tls != SMTP_TLS_TLS) {
+		snprintf(err, errlen, "smtp.url is smtps:// but smtp.tls is "
+		    "not \"tls\"");
+		return NULL;
+	}
+	for (s = rest; *s != '\0'; s++)
+		if ((unsigned char)*s <= 0x20 || *s == 0x7f) {
+			snprintf(err, errlen, "smtp.url: space or control "
+			    "character");
+			return NULL;
+		}
+	slash = strchr(rest, '/');
+	if (slash == rest || *rest == '\0') {
+		snprintf(err, errlen, "smtp.url: no host");
+		return NULL;
+	}
+	if (conf->helo_name != NULL) {
+		for (s = conf->helo_name; *s != '\0'; s++)
+			if (!((*s >= 'a' && *s <= 'z') ||
+			    (*s >= 'A' && *s <= 'Z') ||
+			    (*s >= '0' && *s <= '9') || strchr(".-[]:", *s))) {
+				snprintf(err, errlen, "bad EHLO name");
+				return NULL;
+			}
+		if (*conf->helo_name == '\0') {
+			snprintf(err, errlen, "empty EHLO name");
+			return NULL;
+		}
+		xasprintf(&url, "%s://%.*s/%s",
+		    conf->tls == SMTP_TLS_TLS ? "smtps" : "smtp",
+		    (int)(slash ? (size_t)(slash - rest) : strlen(rest)), rest,
+		    conf->helo_name);
+	} else
+		xasprintf(&url, "%s://%s",
+		    conf->tls == SMTP_TLS_TLS ? "smtps" : "smtp", rest);
+	return url;
+}
+
+struct smtp_pool *
+smtp_pool_new(struct event_base *base, const struct smtp_conf *conf,
+    void (*done)(struct smtp_job *, void *), void (*batch)(void *),
+    void *arg, char *err, size_t errlen)
+{
+	struct smtp_pool	*p;
+	sigset_t		 all, old;
+	int			 i, rc;
+
+	if (conf->connections < 1 || conf->connections > SMTP_MAX_CONNECTIONS) {
+		snprintf(err, errlen, "smtp.connections: want 1 to %d",
+		    SMTP_MAX_CONNECTIONS);
+		return NULL;
+	}
+	if (conf->timeout < 1) {
+		snprintf(err, errlen, "smtp.timeout: want at least 1 second");
+		return NULL;
+	}
+	if (conf->password != NULL && conf->username == NULL) {
+		snprintf(err, errlen, "smtp: a password without a username");
+		return NULL;
+	}
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		snprintf(err, errlen, "curl_global_init failed");
+		return NULL;
+	}
+
+	p = xcalloc(1, sizeof(*p));
+	p->efd = -1;
+	pthread_mutex_init(&p->mtx, NULL);
+	pthread_cond_init(&p->cond, NULL);
+	if ((p->url = smtp_make_url(conf, err, errlen)) == NULL)
+		goto fail;
+	p->base = base;
+	p->done = done;
+	p->batch = batch;
+	p->arg = arg;
+	p->ca_file = conf->ca_file ? xstrdup(conf->ca_file) : NULL;
+	p->username = conf->username ? xstrdup(conf->username) : NULL;
+	p->password = conf->password ? xstrdup(conf->password) : NULL;
+	p->tls = conf->tls;
+	p->timeout = conf->timeout;
+	p->verbose = conf->verbose;
+	p->nworkers = conf->connections;
+	p->limit = conf->connections * (1 + SMTP_QUEUE_PER_CONN);
+	p->queue = xcalloc(p->limit, sizeof(*p->queue));
+	p->fin = xcalloc(p->limit, sizeof(*p->fin));
+	p->drain = xcalloc(p->limit, sizeof(*p->drain));
+	atomic_init(&p->sessions, 0);
+	atomic_init(&p->connects, 0);
+
+	if ((p->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "eventfd: %s", strerror(errno));
+		goto fail;
+	}
+	if ((p->ev = event_new(base, p->efd, EV_READ | EV_PERSIST,
+	    smtp_pool_on_wake, p)) == NULL || event_add(p->ev, NULL) == -1) {
+		snprintf(err, errlen, "cannot add the pool's wake-up event");
+		goto fail;
+	}
+
+	p->workers = xcalloc(p->nworkers, sizeof(*p->workers));
+	/* signals belong to the main thread: the workers block them all */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	for (i = 0; i < p->nworkers; i++) {
+		p->workers[i].pool = p;
+		p->workers[i].id = i;
+		rc = pthread_create(&p->workers[i].thread, NULL,
+		    smtp_worker_main, &p->workers[i]);
+		if (rc != 0) {
+			pthread_sigmask(SIG_SETMASK, &old, NULL);
+			snprintf(err, errlen, "pthread_create: %s",
+			    strerror(rc));
+			goto fail;
+		}
+		p->nstarted++;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return p;
+
+fail:
+	smtp_pool_free(p);
+	return NULL;
+}
+
+int
+smtp_pool_submit(struct smtp_pool *p, struct smtp_job *job)
+{
+	if (p->outstanding >= p->limit)
+		return -1;
+	pthread_mutex_lock(&p->mtx);
+	if (p->stopping) {
+		pthread_mutex_unlock(&p->mtx);
+		return -1;
+	}
+	job->result = SMTP_TEMPFAIL;
+	job->phase = SMTP_PHASE_NONE;
+	job->code = 0;
+	job->msg[0] = '\0';
+	/* outstanding <= limit, so the ring cannot overflow */
+	p->queue[(p->qhead + p->qlen) % p->limit] = job;
+	p->qlen++;
+	p->outstanding++;
+	pthread_cond_signal(&p->cond);
+	pthread_mutex_unlock(&p->mtx);
+	return 0;
+}
+
+int
+smtp_pool_space(struct smtp_pool *p)
+{
+	int	stopping;
+
+	pthread_mutex_lock(&p->mtx);
+	stopping = p->stopping;
+	pthread_mutex_unlock(&p->mtx);
+	return stopping ? 0 : p->limit - p->outstanding;
+}
+
+int
+smtp_pool_busy(struct smtp_pool *p)
+{
+	return p->outstanding;
+}
+
+int
+smtp_pool_sessions(struct smtp_pool *p)
+{
+	return atomic_load(&p->sessions);
+}
+
+uint64_t
+smtp_pool_connects(struct smtp_pool *p)
+{
+	return atomic_load(&p->connects);
+}
+
+/* Post a finished job to the loop; called with mtx held. */
+static int
+smtp_pool_post(struct smtp_pool *p, struct smtp_job *job)
+{
+	p->fin[p->nfin++] = job;
+	if (p->notified)
+		return 0;
+	p->notified = 1;
+	return 1;
+}
+
+static void
+smtp_pool_wake(struct smtp_pool *p)
+{
+	uint64_t	one = 1;
+
+	/* the counter cannot overflow: the loop reads it after every write */
+	if (write(p->efd, &one, sizeof(one)) == -1 && errno != EAGAIN)
+		fatal("smtp: eventfd write");
+}
+
+void
+smtp_pool_shutdown(struct smtp_pool *p)
+{
+	struct smtp_job	*job;
+	int		 wake = 0;
+
+	pthread_mutex_lock(&p->mtx);
+	if (p->stopping) {
+		pthread_mutex_unlock(&p->mtx);
+		return;
+	}
+	p->stopping = 1;
+	while (p->qlen > 0) {
+		job = p->queue[p->qhead];
+		p->qhead = (p->qhead + 1) % p->limit;
+		p->qlen--;
+		job->result = SMTP_CANCELLED;
+		job->phase = SMTP_PHASE_NONE;
+		snprintf(job->msg, sizeof(job->msg), "not sent: shutting down");
+		wake |= smtp_pool_post(p, job);
+	}
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->mtx);
+	if (wake)
+		smtp_pool_wake(p);
+}
+
+void
+smtp_pool_free(struct smtp_pool *p)
+{
+	int	i;
+
+	if (p == NULL)
+		return;
+	smtp_pool_shutdown(p);
+	for (i = 0; i < p->nstarted; i++)
+		pthread_join(p->workers[i].thread, NULL);
+	/* every thread is gone: report what they posted, here */
+	smtp_pool_drain(p);
+	if (p->ev != NULL)
+		event_free(p->ev);
+	if (p->efd != -1)
+		close(p->efd);
+	if (p->workers != NULL)
+		for (i = 0; i < p->nworkers; i++)
+			buf_free(&p->workers[i].msg);
+	free(p->workers);
+	free(p->queue);
+	free(p->fin);
+	free(p->drain);
+	free(p->url);
+	free(p->ca_file);
+	free(p->username);
+	if (p->password != NULL) {
+		explicit_bzero(p->password, strlen(p->password));
+		free(p->password);
+	}
+	pthread_cond_destroy(&p->cond);
+	pthread_mutex_destroy(&p->mtx);
+	free(p);
+	curl_global_cleanup();
+}
+
+/* Main thread: report every finished job in one go. */
+static void
+smtp_pool_drain(struct smtp_pool *p)
+{
+	int	i, n;
+
+	pthread_mutex_lock(&p->mtx);
+	n = p->nfin;
+	if (n > 0)
+		memcpy(p->drain, p->fin, n * sizeof(*p->fin));
+	p->nfin = 0;
+	p->notified = 0;
+	pthread_mutex_unlock(&p->mtx);
+
+	/* free the slots first, so done() can submit the next jobs */
+	p->outstanding -= n;
+	for (i = 0; i < n; i++)
+		p->done(p->drain[i], p->arg);
+	if (n > 0 && p->batch != NULL)
+		p->batch(p->arg);
+}
+
+static void
+smtp_pool_on_wake(evutil_socket_t fd, short ev, void *arg)
+{
+	struct smtp_pool	*p = arg;
+	uint64_t		 n;
+
+	(void)ev;
+	if (read(fd, &n, sizeof(n)) == -1 && errno != EAGAIN)
+		fatal("smtp: eventfd read");
+	smtp_pool_drain(p);
+}
+
+static void *
+smtp_worker_main(void *arg)
+{
+	struct smtp_worker	*w = arg;
+	struct smtp_pool	*p = w->pool;
+	struct smtp_job		*job;
+	struct timespec		 ts;
+	int			 rc, wake;
+
+	pthread_mutex_lock(&p->mtx);
+	for (;;) {
+		while (p->qlen == 0 && !p->stopping) {
+			if (w->curl == NULL || w->nsock == 0) {
+				pthread_cond_wait(&p->cond, &p->mtx);
+				continue;
+			}
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += SMTP_IDLE_CLOSE;
+			rc = pthread_cond_timedwait(&p->cond, &p->mtx, &ts);
+			if (rc == ETIMEDOUT && p->qlen == 0 && !p->stopping) {
+				/* idle too long: QUIT rather than be cut off */
+				pthread_mutex_unlock(&p->mtx);
+				curl_easy_cleanup(w->curl);
+				w->curl = NULL;
+				pthread_mutex_lock(&p->mtx);
+			}
+		}
+		if (p->qlen == 0)
+			break;
+		job = p->queue[p->qhead];
+		p->qhead = (p->qhead + 1) % p->limit;
+		p->qlen--;
+		pthread_mutex_unlock(&p->mtx);
+
+		smtp_worker_send(w, job);
+
+		pthread_mutex_lock(&p->mtx);
+		wake = smtp_pool_post(p, job);
+		if (wake) {
+			pthread_mutex_unlock(&p->mtx);
+			smtp_pool_wake(p);
+			pthread_mutex_lock(&p->mtx);
+		}
+	}
+	pthread_mutex_unlock(&p->mtx);
+	if (w->curl != NULL)
+		curl_easy_cleanup(w->curl);	/* QUIT, bounded by timeout */
+	w->curl = NULL;
+	return NULL;
+}
+
+static size_t
+smtp_worker_read_cb(char *dst, size_t size, size_t nitems, void *arg)
+{
+	struct smtp_worker	*w = arg;
+	size_t			 n = size * nitems;
+
+	if (n > w->msg.len - w->off)
+		n = w->msg.len - w->off;
+	memcpy(dst, w->msg.p + w->off, n);
+	w->off += n;
+	return n;
+}
+
+static curl_socket_t
+smtp_worker_open_cb(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	struct smtp_worker	*w = arg;
+	curl_socket_t		 fd;
+
+	(void)purpose;
+	fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+	if (fd == CURL_SOCKET_BAD)
+		return fd;
+	w->nsock++;
+	atomic_fetch_add(&w->pool->sessions, 1);
+	atomic_fetch_add(&w->pool->connects, 1);
+	return fd;
+}
+
+static int
+smtp_worker_close_cb(void *arg, curl_socket_t fd)
+{
+	struct smtp_worker	*w = arg;
+
+	w->nsock--;
+	atomic_fetch_sub(&w->pool->sessions, 1);
+	return close(fd);
+}
+
+static enum smtp_phase
+smtp_phase_of(const char *cmd, size_t len, enum smtp_phase cur, int code)
+{
+	/* after "334" in AUTH, the client sends SASL data, not a command */
+	if (cur == SMTP_PHASE_AUTH && code == 334)
+		return cur;
+	if (len < 4)
+		return cur;
+	if (strncasecmp(cmd, "EHLO", 4) == 0 || strncasecmp(cmd, "HELO", 4) == 0)
+		return SMTP_PHASE_EHLO;
+	if (strncasecmp(cmd, "STAR", 4) == 0)
+		return SMTP_PHASE_STARTTLS;
+	if (strncasecmp(cmd, "AUTH", 4) == 0)
+		return SMTP_PHASE_AUTH;
+	if (strncasecmp(cmd, "MAIL", 4) == 0)
+		return SMTP_PHASE_MAIL;
+	if (strncasecmp(cmd, "RCPT", 4) == 0)
+		return SMTP_PHASE_RCPT;
+	if (strncasecmp(cmd, "DATA", 4) == 0)
+		return SMTP_PHASE_DATA;
+	return cur;
+}
+
+static int
+smtp_worker_debug_cb(CURL *h, curl_infotype type, char *data, size_t size,
+    void *arg)
+{
+	struct smtp_worker	*w = arg;
+	char			 line[256];
+	size_t			 n;
+	int			 code;
+
+	(void)h;
+	switch (type) {
+	case CURLINFO_HEADER_OUT:
+		if (size >= 4 && strncasecmp(data, "QUIT", 4) == 0)
+			w->quitting = 1;
+		else {
+			w->phase = smtp_phase_of(data, size, w->phase,
+			    w->code);
+			w->code = 0;
+			w->reply[0] = '\0';
+		}
+		if (w->pool->verbose) {
+			/* never log credentials: AUTH shows its mechanism only */
+			if (w->phase != SMTP_PHASE_AUTH)
+				smtp_sanitise(line, sizeof(line), data, size);
+			else if (size > 5 && strncasecmp(data, "AUTH ", 5) == 0) {
+				for (n = 5; n < size && data[n] != ' ' &&
+				    data[n] != '\r'; n++)
+					;
+				smtp_sanitise(line, sizeof(line), data, n);
+			} else
+				snprintf(line, sizeof(line), "(SASL data)");
+			log_debug("smtp %d > %s", w->id, line);
+		}
+		break;
+	case CURLINFO_HEADER_IN:
+		if (w->pool->verbose) {
+			smtp_sanitise(line, sizeof(line), data, size);
+			log_debug("smtp %d < %s", w->id, line);
+		}
+		if (w->quitting || size < 3 || data[0] < '1' || data[0] > '5' ||
+		    data[1] < '0' || data[1] > '9' ||
+		    data[2] < '0' || data[2] > '9')
+			break;
+		/* a multi-line reply counts from its last line */
+		if (size > 3 && data[3] == '-')
+			break;
+		code = (data[0] - '0') * 100 + (data[1] - '0') * 10 +
+		    (data[2] - '0');
+		w->code = code;
+		smtp_sanitise(w->reply, sizeof(w->reply), data, size);
+		if (code == 354 && w->phase == SMTP_PHASE_DATA)
+			w->phase = SMTP_PHASE_DOT;
+		break;
+	case CURLINFO_TEXT:
+		if (w->pool->verbose) {
+			smtp_sanitise(line, sizeof(line), data, size);
+			log_debug("smtp %d * %s", w->id, line);
+		}
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+#define SETOPT(h, opt, val) do {					\
+	if (curl_easy_setopt((h), (opt), (val)) != CURLE_OK)		\
+		goto fail;						\
+} while (0)
+
+/* A new easy handle with everything that does not change per message. */
+static int
+smtp_worker_setup(struct smtp_worker *w)
+{
+	struct smtp_pool	*p = w->pool;
+	CURL			*h;
+
+	if ((h = curl_easy_init()) == NULL)
+		return -1;
+	SETOPT(h, CURLOPT_URL, p->url);
+	SETOPT(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+	SETOPT(h, CURLOPT_NOSIGNAL, 1L);
+	SETOPT(h, CURLOPT_TCP_NODELAY, 1L);
+	SETOPT(h, CURLOPT_TIMEOUT, p->timeout);
+	SETOPT(h, CURLOPT_CONNECTTIMEOUT, p->timeout);
+	/* also bounds the wait for the reply to QUIT */
+	SETOPT(h, CURLOPT_SERVER_RESPONSE_TIMEOUT, p->timeout);
+	SETOPT(h, CURLOPT_UPLOAD, 1L);
+	SETOPT(h, CURLOPT_READFUNCTION, smtp_worker_read_cb);
+	SETOPT(h, CURLOPT_READDATA, w);
+	SETOPT(h, CURLOPT_MAIL_RCPT, &w->rcpt);
+	SETOPT(h, CURLOPT_ERRORBUFFER, w->errbuf);
+	SETOPT(h, CURLOPT_OPENSOCKETFUNCTION, smtp_worker_open_cb);
+	SETOPT(h, CURLOPT_OPENSOCKETDATA, w);
+	SETOPT(h, CURLOPT_CLOSESOCKETFUNCTION, smtp_worker_close_cb);
+	SETOPT(h, CURLOPT_CLOSESOCKETDATA, w);
+	/* the debug callback is how we learn which command failed */
+	SETOPT(h, CURLOPT_DEBUGFUNCTION, smtp_worker_debug_cb);
+	SETOPT(h, CURLOPT_DEBUGDATA, w);
+	SETOPT(h, CURLOPT_VERBOSE, 1L);
+	switch (p->tls) {
+	case SMTP_TLS_NONE:
+		SETOPT(h, CURLOPT_USE_SSL, (long)CURLUSESSL_NONE);
+		break;
+	case SMTP_TLS_STARTTLS:
+	case SMTP_TLS_TLS:
+		SETOPT(h, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
+		break;
+	}
+	SETOPT(h, CURLOPT_SSL_VERIFYPEER, 1L);
+	SETOPT(h, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (p->ca_file != NULL)
+		SETOPT(h, CURLOPT_CAINFO, p->ca_file);
+	if (p->username != NULL)
+		SETOPT(h, CURLOPT_USERNAME, p->username);
+	if (p->password != NULL)
+		SETOPT(h, CURLOPT_PASSWORD, p->password);
+	w->curl = h;
+	return 0;
+
+fail:
+	curl_easy_cleanup(h);
+	return -1;
+}
+
+static void
+smtp_worker_send(struct smtp_worker *w, struct smtp_job *job)
+{
+	char		 err[sizeof(job->msg) + CURL_ERROR_SIZE];
+	CURLcode	 rc;
+
+	buf_reset(&w->msg);
+	err[0] = '\0';
+	if (job->render(job->render_arg, job, &w->msg, err, sizeof(err)) == -1) {
+		job->result = SMTP_RENDER_FAIL;
+		smtp_sanitise(job->msg, sizeof(job->msg), err, strlen(err));
+		return;
+	}
+	if (w->curl == NULL && smtp_worker_setup(w) == -1) {
+		job->result = SMTP_TEMPFAIL;
+		snprintf(job->msg, sizeof(job->msg), "cannot set up libcurl");
+		return;
+	}
+
+	w->off = 0;
+	w->rcpt.data = (char *)job->rcpt;
+	w->rcpt.next = NULL;
+	w->phase = SMTP_PHASE_CONNECT;
+	w->quitting = 0;
+	w->code = 0;
+	w->reply[0] = '\0';
+	w->errbuf[0] = '\0';
+	if (curl_easy_setopt(w->curl, CURLOPT_MAIL_FROM, job->mail_from) !=
+	    CURLE_OK || curl_easy_setopt(w->curl, CURLOPT_INFILESIZE_LARGE,
+	    (curl_off_t)w->msg.len) != CURLE_OK) {
+		job->result = SMTP_TEMPFAIL;
+		snprintf(job->msg, sizeof(job->msg), "curl_easy_setopt failed");
+		return;
+	}
+	rc = curl_easy_perform(w->curl);
+
+	job->phase = w->phase;
+	if (rc == CURLE_OK) {
+		job->result = SMTP_OK;
+		job->code = w->code;
+		memcpy(job->msg, w->reply, sizeof(job->msg));
+		return;
+	}
+	if (w->code >= 400) {
+		job->code = w->code;
+		memcpy(job->msg, w->reply, sizeof(job->msg));
+	} else {
+		job->code = 0;
+		snprintf(err, sizeof(err), "%s%s%s", curl_easy_strerror(rc),
+		    w->errbuf[0] ? ": " : "", w->errbuf);
+		smtp_sanitise(job->msg, sizeof(job->msg), err, strlen(err));
+	}
+	job->result = SMTP_TEMPFAIL;
+	if (w->code >= 500 && w->code < 600) {
+		switch (w->phase) {
+		case SMTP_PHASE_RCPT:
+			job->result = SMTP_RCPT_PERMFAIL;
+			break;
+		case SMTP_PHASE_MAIL:
+		case SMTP_PHASE_DATA:
+		case SMTP_PHASE_DOT:
+			job->result = SMTP_PERMFAIL;
+			break;
+		default:
+			/* greeting, EHLO, STARTTLS, AUTH: the server or our
+			 * config, not this recipient */
+			break;
+		}
+	}
+}
