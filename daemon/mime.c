@@ -42,6 +42,7 @@ static const char *months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
 #define QP_WS	4	/* space, tab: literal unless at a line end */
 
 static unsigned char	qp_class[256];
+static unsigned char	qp_plain[256];	/* QP_LIT or QP_WS */
 static char		qp_hex[256][3];
 static unsigned char	q_safe[256];	/* RFC 2047 Q, phrase context */
 static unsigned char	atext[256];	/* RFC 5322 atext */
@@ -73,6 +74,8 @@ mime_tables(void)
 	qp_class['\r'] = QP_CR;
 	qp_class[' '] = QP_WS;
 	qp_class['\t'] = QP_WS;
+	for (c = 0; c < 256; c++)
+		qp_plain[c] = qp_class[c] == QP_LIT || qp_class[c] == QP_WS;
 	/* Benign race: every thread writes the same values. */
 	tables_ready = 1;
 }
@@ -605,8 +608,7 @@ mime_qp(struct buf *out, const char *s, size_t n)
 		case QP_LIT:
 		case QP_WS:
 			j = i;
-			while (j < n && (qp_class[p[j]] == QP_LIT ||
-			    qp_class[p[j]] == QP_WS))
+			while (j < n && qp_plain[p[j]])
 				j++;
 			/* White space before a line end must be escaped. */
 			ws_end = qp_class[p[j - 1]] == QP_WS && at_eol(p, j, n);
@@ -673,21 +675,50 @@ mime_qp(struct buf *out, const char *s, size_t n)
 	*o = '\0';
 }
 
-/* Columns of p[0..n): UTF-8 characters, not bytes. */
+/*
+ * Index of the start of character width+1 from p[pos], or n when the rest
+ * holds at most width characters: a line p[pos..j) fits iff j <= limit.
+ */
 static inline size_t
-u8cols(const unsigned char *p, size_t n)
+char_limit(const unsigned char *p, size_t pos, size_t n, size_t width)
 {
-	size_t	 i, c = 0;
+	size_t		 k, cols;
+	unsigned	 high = 0;
 
-	for (i = 0; i < n; i++)
-		c += (p[i] & 0xc0) != 0x80;
-	return c;
+	if (n - pos <= width)
+		return n;
+	for (k = pos; k <= pos + width; k++)	/* vectorises */
+		high |= p[k];
+	if (high < 0x80)
+		return pos + width;
+	for (cols = 0, k = pos; k < n; k++) {
+		if ((p[k] & 0xc0) == 0x80)
+			continue;
+		if (cols == width)
+			return k;
+		cols++;
+	}
+	return n;
+}
+
+/* Can the line break before p[j]: after a run of spaces that follows
+ * something other than spaces? */
+static inline int
+can_break(const unsigned char *p, size_t pos, size_t j)
+{
+	size_t	 k;
+
+	if (j <= pos || p[j] == ' ' || p[j - 1] != ' ')
+		return 0;
+	for (k = j - 1; k > pos && p[k] == ' '; k--)
+		;
+	return p[k] != ' ';
 }
 
 static void
 flowed_line(struct buf *out, const unsigned char *p, size_t n)
 {
-	size_t	 pos, i, j, cols, brk, width;
+	size_t	 pos, j, lim, brk, width;
 	int	 stuff;
 
 	for (pos = 0; pos < n; pos = brk) {
@@ -695,43 +726,27 @@ flowed_line(struct buf *out, const unsigned char *p, size_t n)
 		    memcmp(p + pos, "From ", 5) == 0);
 		/* The stuffed space counts towards the width. */
 		width = MIME_FLOWED_WIDTH - stuff;
-		brk = 0;
-		if (u8cols(p + pos, n - pos) > width) {
-			/* Greedy: the last break after a run of spaces that
-			 * keeps the line within the width, else the first. */
-			cols = 0;
-			for (i = pos; i < n; ) {
-				if (p[i] != ' ') {
-					if (cols >= width && brk)
-						break;
-					cols += (p[i] & 0xc0) != 0x80;
-					i++;
-					continue;
-				}
-				for (j = i; j < n && p[j] == ' '; j++)
+		lim = char_limit(p, pos, n, width);
+		brk = n;
+		if (lim < n) {
+			/* The last break that fits, else the first one. */
+			for (j = lim; j > pos && !can_break(p, pos, j); j--)
+				;
+			if (j == pos)
+				for (j = lim + 1; j < n && !can_break(p, pos, j);
+				    j++)
 					;
-				cols += j - i;
-				if (j >= n)
-					break;
-				if (i > pos) {		/* not spaces only */
-					if (cols <= width)
-						brk = j;
-					else {
-						if (brk == 0)
-							brk = j;
-						break;
-					}
-				}
-				i = j;
-			}
+			brk = j;
 		}
-		if (brk == 0)
-			brk = n;
+		buf_grow(out, brk - pos + 3);
 		if (stuff)
-			buf_addc(out, ' ');
-		buf_add(out, p + pos, brk - pos);
-		buf_add(out, "\r\n", 2);
+			out->p[out->len++] = ' ';
+		memcpy(out->p + out->len, p + pos, brk - pos);
+		out->len += brk - pos;
+		out->p[out->len++] = '\r';
+		out->p[out->len++] = '\n';
 	}
+	out->p[out->len] = '\0';
 }
 
 void
@@ -760,12 +775,6 @@ mime_flowed(struct buf *out, const char *s, size_t n)
 				buf_add(out, "\r\n", 2);
 		} else if (len == 3 && memcmp(p + i, "-- ", 3) == 0) {
 			buf_add(out, "-- ", 3);
-			if (nl)
-				buf_add(out, "\r\n", 2);
-		} else if (u8cols(p + i, len) <= MIME_FLOWED_WIDTH &&
-		    p[i] != ' ' && p[i] != '>' && !(len >= 5 &&
-		    memcmp(p + i, "From ", 5) == 0)) {
-			buf_add(out, p + i, len);
 			if (nl)
 				buf_add(out, "\r\n", 2);
 		} else {

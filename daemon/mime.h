@@ -35,8 +35,8 @@
  *	white space, control characters, '<' or '>'.  Display names and the
  *	subject are emitted as atoms, quoted-strings (with \" and \\) or
  *	RFC 2047 encoded-words ("=?UTF-8?Q?...?=" or "=?UTF-8?B?...?=",
- *	whichever is shorter), each encoded-word at most 75 characters and
- *	never splitting a UTF-8 sequence.  A value is encoded only when
+ *	Q unless it is over 5/4 the length of B), each encoded-word at most
+ *	75 characters and never splitting a UTF-8 sequence.  A value is encoded only when
  *	needed: non-ASCII, control characters, something that looks like an
  *	encoded-word, or a word too long to fold under 998 octets.
  *

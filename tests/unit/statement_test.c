@@ -170,6 +170,19 @@ test_markdown(void)
 }
 
 static void
+test_bom(void)
+{
+	struct statement	 st;
+	char			 err[256] = "";
+
+	CHECK_INT("bom parses", parse_file("tests/fixtures/statement-bom.txt",
+	    0, &st, err, sizeof(err)), 0);
+	CHECK_STR("bom title", st.title, "A title with a BOM");
+	CHECK_INT("bom paragraphs", st.nparagraphs, 1);
+	statement_free(&st);
+}
+
+static void
 test_bad_files(void)
 {
 	static const struct {
@@ -355,6 +368,7 @@ main(void)
 	test_plain();
 	test_header();
 	test_markdown();
+	test_bom();
 	test_bad_files();
 	test_inline();
 	test_title_limit();
