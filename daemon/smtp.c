@@ -71,6 +71,7 @@ struct smtp_pool {
 	char			*password;
 	enum smtp_tls		 tls;
 	long			 timeout;
+	int			 idle;
 	int			 verbose;
 
 	struct smtp_worker	*workers;
@@ -271,6 +272,7 @@ smtp_pool_new(struct event_base *base, const struct smtp_conf *conf,
 	p->tls = conf->tls;
 	p->timeout = conf->timeout;
 	p->verbose = conf->verbose;
+	p->idle = conf->idle > 0 ? conf->idle : SMTP_IDLE_CLOSE;
 	p->nworkers = conf->connections;
 	p->limit = conf->connections * (1 + SMTP_QUEUE_PER_CONN);
 	p->queue = xcalloc(p->limit, sizeof(*p->queue));
@@ -501,7 +503,7 @@ smtp_worker_main(void *arg)
 				continue;
 			}
 			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_sec += SMTP_IDLE_CLOSE;
+			ts.tv_sec += p->idle;
 			rc = pthread_cond_timedwait(&p->cond, &p->mtx, &ts);
 			if (rc == ETIMEDOUT && p->qlen == 0 && !p->stopping) {
 				/* idle too long: QUIT rather than be cut off */

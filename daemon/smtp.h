@@ -40,8 +40,8 @@
  * the libcurl / render error, printable ASCII only, truncated.
  *
  * Sessions: a failed message makes libcurl close that thread's session;
- * the next message opens a new one.  A session idle for SMTP_IDLE_CLOSE
- * seconds is closed with QUIT.
+ * the next message opens a new one.  A session idle for conf->idle
+ * (default SMTP_IDLE_CLOSE) seconds is closed with QUIT.
  */
 #ifndef BROADSIDE_SMTP_H
 #define BROADSIDE_SMTP_H
@@ -66,6 +66,8 @@ struct smtp_conf {
 	int		 timeout;	/* seconds per message, >= 1 */
 	const char	*helo_name;	/* EHLO name, NULL: the host name */
 	int		 verbose;	/* log_debug the dialogue (no AUTH) */
+	int		 idle;		/* seconds before an idle session is
+					   closed; 0: SMTP_IDLE_CLOSE */
 };
 
 enum smtp_result {

@@ -82,6 +82,10 @@ class Handler:
                       auth=session.authenticated)
         return "250 OK"
 
+    async def handle_QUIT(self, server, session, envelope):
+        self.st.event("quit", server.sid)
+        return "221 Bye"
+
     async def handle_RCPT(self, server, session, envelope, address, options):
         lp = local_part(address)
         if lp.startswith("rcpt451-"):

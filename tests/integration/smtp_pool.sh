@@ -144,6 +144,16 @@ want("sessions", n("connect"), n("connect") == 4)
 want("accepted", n("data", code=250), n("data", code=250) == 8)
 '
 
+# --- idle sessions are closed with QUIT, then reopened
+start_server idle
+run idle
+stop_server idle
+check idle '
+want("sessions", n("connect"), n("connect") == 4)
+want("QUIT by the idle ones", n("quit"), n("quit") == 4)
+want("accepted", n("data", code=250), n("data", code=250) == 6)
+'
+
 # --- shutdown: in-flight finish, queued come back cancelled
 start_server shutdown --delay-ms 500
 run shutdown

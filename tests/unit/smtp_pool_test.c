@@ -544,6 +544,51 @@ test_shutdown(struct event_base *base)
 }
 
 static void
+on_idle_check(evutil_socket_t fd, short ev, void *arg)
+{
+	struct run	*r = arg;
+
+	(void)fd;
+	(void)ev;
+	CHECK_INT("idle: sessions closed after 1 s idle",
+	    smtp_pool_sessions(r->pool), 0);
+	/* two more: they open new sessions */
+	r->stop_at = r->njobs;
+	fill(r);
+}
+
+/* idle = 1: sessions are closed (QUIT) after a second without work. */
+static void
+test_idle(struct event_base *base)
+{
+	struct smtp_conf	 c;
+	struct run		 r;
+	struct event		*ev;
+	struct timeval		 tv = { 2, 0 };
+	int			 i;
+
+	run_init(&r, base, 6);
+	for (i = 0; i < 6; i++)
+		run_set_rcpt(&r, i, "user%03d@example.test", i);
+	conf_default(&c, 2, 5);
+	c.idle = 1;
+	r.njobs = 4;
+	r.stop_at = 4;
+	run_go(&r, &c);
+	CHECK_INT("idle: first 4 sent", count_result(&r, SMTP_OK), 4);
+	CHECK_INT("idle: 2 sessions open", smtp_pool_sessions(r.pool), 2);
+	r.njobs = 6;
+	ev = evtimer_new(base, on_idle_check, &r);
+	evtimer_add(ev, &tv);
+	event_base_dispatch(base);
+	event_free(ev);
+	CHECK_INT("idle: all 6 sent", count_result(&r, SMTP_OK), 6);
+	CHECK_INT("idle: reconnected", smtp_pool_connects(r.pool), 4);
+	smtp_pool_free(r.pool);
+	run_free(&r);
+}
+
+static void
 test_conf(struct event_base *base)
 {
 	static const struct {
@@ -635,6 +680,8 @@ main(int argc, char **argv)
 		test_connect421(base);
 	else if (strcmp(sc, "lag") == 0)
 		test_lag(base);
+	else if (strcmp(sc, "idle") == 0)
+		test_idle(base);
 	else if (strcmp(sc, "shutdown") == 0)
 		test_shutdown(base);
 	else if (strcmp(sc, "starttls") == 0) {
