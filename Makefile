@@ -47,13 +47,12 @@ LIBSRCS	+= daemon/util.c
 LIBSRCS	+= daemon/config.c
 LIBSRCS	+= daemon/store.c
 LIBSRCS	+= daemon/store_sqlite.c
-LIBSRCS	+= daemon/json.c
+LIBSRCS	+= daemon/smtp.c
 
 # The daemon alone.
 DSRCS	 = daemon/broadsided.c
 DSRCS	+= daemon/control.c
 DSRCS	+= daemon/subscribers.c
-DSRCS	+= daemon/smtp.c
 DSRCS	+= daemon/queue.c
 DSRCS	+= daemon/rate.c
 DSRCS	+= daemon/feed.c
