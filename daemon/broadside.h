@@ -102,6 +102,45 @@ void	import_route(struct evhttp_request *, const char *);
 int	subscribers_sync_file(char *, size_t);
 void	subscribers_shutdown(void);
 
+/* queue.c: the delivery engine (main loop side) */
+struct buf;
+int	queue_init(char *, size_t);
+void	queue_shutdown(void);		/* SIGTERM: stop taking work */
+int	queue_busy(void);		/* jobs still in flight */
+void	queue_free(void);
+void	queue_reload(void);		/* new rate/smtp/retry settings */
+void	queue_route(struct evhttp_request *, const char *);
+void	queue_kick(void);		/* look for work now */
+double	queue_rate(int64_t);		/* msgs/s now, for status */
+/* Suppress a subscriber at once (unsubscribe, bounce): no further
+ * message to them leaves, including from a broadcast in progress. */
+void	queue_subscriber_stop(int64_t);
+/* Send the double opt-in confirmation mail for a pending subscriber. */
+int	queue_send_confirm(int64_t, const char *, const char *, char *,
+	    size_t);
+/* Prometheus lines for the engine (sent/deferred/failed by broadcast,
+ * rate, queue depth, sessions open). */
+void	queue_metrics(struct buf *);
+
+/* feed.c */
+int	feed_update(char *, size_t);	/* regenerate feed.path atomically */
+int	feed_render(struct buf *, char *, size_t);
+int	archive_render(int64_t, struct buf *, int *, char *, size_t);
+int	archive_index(struct buf *, char *, size_t);
+
+/* http.c: the public listener (http.listen) */
+int	http_init(char *, size_t);
+void	http_shutdown(void);
+void	http_feed_changed(void);	/* feed.xml was rewritten */
+
+/* notify.c: systemd sd_notify protocol (NOTIFY_SOCKET), watchdog */
+void	notify_init(void);
+void	notify_ready(void);
+void	notify_reloading(void);
+void	notify_stopping(void);
+void	notify_status(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	notify_shutdown(void);
+
 /* broadsided.c */
 int	daemon_reload(char *, size_t);
 void	daemon_status(struct evhttp_request *, const char *);
