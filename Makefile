@@ -57,6 +57,8 @@ DSRCS	+= daemon/queue.c
 DSRCS	+= daemon/rate.c
 DSRCS	+= daemon/feed.c
 DSRCS	+= daemon/http.c
+DSRCS	+= daemon/notify.c
+DSRCS	+= daemon/notify.c
 
 # The CLI alone.
 CSRCS	 = daemon/broadside.c

@@ -76,8 +76,8 @@ daemon_reload_check(const struct config *old, const struct config *new,
 	return 0;
 }
 
-int
-daemon_reload(char *err, size_t errlen)
+static int
+daemon_reload_conf(char *err, size_t errlen)
 {
 	struct config	*conf;
 
@@ -96,10 +96,24 @@ daemon_reload(char *err, size_t errlen)
 	}
 	config_free(env->conf);
 	env->conf = conf;
+	queue_reload();
 	if (subscribers_sync_file(err, errlen) == -1)
 		log_warnx("reload: %s", err);
 	log_info("reload: done");
 	return 0;
+}
+
+/* RELOADING=1 ... READY=1 around it, whether the new config is taken or
+ * refused, so the service manager's reload job always finishes. */
+int
+daemon_reload(char *err, size_t errlen)
+{
+	int	rc;
+
+	notify_reloading();
+	rc = daemon_reload_conf(err, errlen);
+	notify_ready();
+	return rc;
 }
 
 static json_t *
@@ -112,7 +126,7 @@ broadcast_json(const struct broadcast *bc)
 	    "total", (json_int_t)bc->total, "sent", (json_int_t)bc->sent,
 	    "pending", (json_int_t)bc->pending,
 	    "deferred", (json_int_t)bc->deferred,
-	    "failed", (json_int_t)bc->failed, "rate", 0.0,
+	    "failed", (json_int_t)bc->failed, "rate", queue_rate(bc->id),
 	    "created", (json_int_t)bc->created,
 	    "started", (json_int_t)bc->started,
 	    "finished", (json_int_t)bc->finished);
@@ -174,6 +188,7 @@ daemon_stop(void)
 	if (env->stopping)
 		return;
 	env->stopping = 1;
+	notify_stopping();
 	log_info("shutting down");
 	event_base_loopexit(env->base, NULL);
 }
@@ -244,6 +259,7 @@ main(int argc, char *argv[])
 		fatalx("evthread_use_pthreads");
 	if ((env->base = event_base_new()) == NULL)
 		fatalx("event_base_new");
+	notify_init();
 
 	if ((rc = config_read_secret(env->conf, env->key, sizeof(env->key),
 	    err, sizeof(err))) == -1) {
@@ -263,6 +279,12 @@ main(int argc, char *argv[])
 	}
 	if (subscribers_sync_file(err, sizeof(err)) == -1)
 		log_warnx("%s", err);
+	if (feed_update(err, sizeof(err)) == -1)
+		log_warnx("feed: %s", err);
+	if (queue_init(err, sizeof(err)) == -1) {
+		log_warnx("queue: %s", err);
+		return EXIT_CONFIG;
+	}
 
 	ev_sigterm = evsignal_new(env->base, SIGTERM, daemon_signal_cb, NULL);
 	ev_sigint = evsignal_new(env->base, SIGINT, daemon_signal_cb, NULL);
@@ -276,9 +298,12 @@ main(int argc, char *argv[])
 	env->started = (int64_t)time(NULL);
 	log_info("broadsided %s started: store=%s", BROADSIDE_VERSION,
 	    env->conf->storage_path);
+	notify_ready();		/* store open, every listener accepting */
 	event_base_dispatch(env->base);
+	notify_shutdown();
 
 	control_shutdown();
+	queue_free();
 	subscribers_shutdown();
 	store_close(env->store);
 	event_free(ev_sigterm);

@@ -135,6 +135,8 @@ control_request_cb(struct evhttp_request *req, void *arg)
 		subscribers_route(req, path);
 	else if (strncmp(path, "import", 6) == 0)
 		import_route(req, path);
+	else if (strncmp(path, "broadcasts", 10) == 0)
+		queue_route(req, path);
 	else if (strcmp(path, "reload") == 0) {
 		char err[1024];
 

@@ -145,6 +145,12 @@ store_dlv_counts(struct store *st, int64_t bc, int64_t counts[4], char *e,
 	return st->be->dlv_counts(st, bc, counts, e, el);
 }
 
+int
+store_dlv_drop(struct store *st, int64_t bc, int64_t sub, char *e, size_t el)
+{
+	return st->be->dlv_drop(st, bc, sub, e, el);
+}
+
 static const char *sub_names[] = { "pending", "active", "unsubscribed",
     "bounced" };
 static const char *bc_names[] = { "queued", "sending", "paused", "done",

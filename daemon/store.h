@@ -134,6 +134,8 @@ struct store_backend {
 			    char *, size_t);
 	int		 (*bc_set_counts)(struct store *, int64_t,
 			    const int64_t[4], char *, size_t);
+	int		 (*dlv_drop)(struct store *, int64_t, int64_t, char *,
+			    size_t);
 };
 
 struct store {
@@ -187,6 +189,9 @@ int		 store_dlv_counts(struct store *, int64_t bc, int64_t counts[4],
 		    char *, size_t);
 int		 store_bc_set_counts(struct store *, int64_t bc,
 		    const int64_t counts[4], char *, size_t);
+/* A subscriber who left during the broadcast is no longer a recipient. */
+int		 store_dlv_drop(struct store *, int64_t bc, int64_t sub, char *,
+		    size_t);
 
 const char	*store_sub_strstatus(enum sub_status);
 int		 store_sub_parsestatus(const char *);

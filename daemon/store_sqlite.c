@@ -45,6 +45,8 @@ enum sq_stmt {
 	Q_DLV_UPDATE,
 	Q_DLV_NEXT_DUE,
 	Q_DLV_COUNTS,
+	Q_DLV_DROP,
+	Q_BC_DROP,
 	Q_MAX
 };
 
@@ -105,6 +107,9 @@ static const char *sq_sql[Q_MAX] = {
 	    "WHERE broadcast_id = ?1 AND state = 2",
 	[Q_DLV_COUNTS] = "SELECT state, count(*) FROM deliveries "
 	    "WHERE broadcast_id = ?1 GROUP BY state",
+	[Q_DLV_DROP] = "DELETE FROM deliveries WHERE broadcast_id = ?1 "
+	    "AND subscriber_id = ?2 AND state IN (0, 2)",
+	[Q_BC_DROP] = "UPDATE broadcasts SET total = total - 1 WHERE id = ?1",
 };
 
 /* Forward migrations: migrations[i] takes user_version i to i + 1. */
@@ -776,6 +781,26 @@ sq_dlv_counts(struct store *st, int64_t bc, int64_t counts[4], char *err,
 	return 0;
 }
 
+static int
+sq_dlv_drop(struct store *st, int64_t bc, int64_t sub, char *err,
+    size_t errlen)
+{
+	struct sq_store	*s = SQ(st);
+	sqlite3_stmt	*q = sq_stmt(s, Q_DLV_DROP);
+
+	sqlite3_bind_int64(q, 1, bc);
+	sqlite3_bind_int64(q, 2, sub);
+	if (sqlite3_step(q) != SQLITE_DONE)
+		return sq_fail(s, err, errlen, "drop delivery");
+	if (sqlite3_changes(s->db) == 0)
+		return 0;
+	q = sq_stmt(s, Q_BC_DROP);
+	sqlite3_bind_int64(q, 1, bc);
+	if (sqlite3_step(q) != SQLITE_DONE)
+		return sq_fail(s, err, errlen, "drop delivery");
+	return 1;
+}
+
 const struct store_backend store_sqlite_backend = {
 	.name = "sqlite",
 	.open = sq_open,
@@ -800,4 +825,5 @@ const struct store_backend store_sqlite_backend = {
 	.dlv_next_due = sq_dlv_next_due,
 	.dlv_counts = sq_dlv_counts,
 	.bc_set_counts = sq_bc_set_counts,
+	.dlv_drop = sq_dlv_drop,
 };
