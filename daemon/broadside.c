@@ -12,10 +12,16 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "broadside.h"
+#include "buf.h"
 #include "cli.h"
+#include "render.h"
+#include "rss.h"
+#include "statement.h"
 
 #define IMPORT_CHUNK	(1024 * 1024)
+#define STATEMENT_MAX	(1024 * 1024)
 
 struct cli_cmd {
 	const char	*name;
@@ -26,6 +32,7 @@ struct cli_cmd {
 };
 
 static int	cli_usage(int);
+static int	follow(json_int_t, int);
 
 static int
 has_flag(int *argc, char **argv, const char *flag)
@@ -281,9 +288,29 @@ cmd_status(int argc, char **argv)
 	size_t	 i;
 	long	 code;
 	int	 json = has_flag(&argc, argv, "--json");
+	int	 watch = has_flag(&argc, argv, "--watch");
 
 	if (argc > 1)
 		return cli_usage(EXIT_USAGE);
+	if (watch) {
+		json_int_t id = 0;
+
+		if (argc == 1 && (strtoll(argv[0], &end, 10) <= 0 ||
+		    *end != '\0'))
+			cli_die(EXIT_USAGE, "%s: not a broadcast ID", argv[0]);
+		if (argc == 1)
+			id = strtoll(argv[0], NULL, 10);
+		else {
+			j = cli_call("GET", "status", NULL, 0, &code);
+			cli_check(j, code, EXIT_SOFTWARE);
+			if (json_array_size(j) == 0)
+				cli_die(EXIT_DATAERR, "no broadcasts yet");
+			id = json_integer_value(json_object_get(
+			    json_array_get(j, 0), "id"));
+			json_decref(j);
+		}
+		return follow(id, 0);
+	}
 	if (argc == 1) {
 		if (strtoll(argv[0], &end, 10) <= 0 || *end != '\0')
 			cli_die(EXIT_USAGE, "%s: not a broadcast ID", argv[0]);
@@ -304,6 +331,341 @@ cmd_status(int argc, char **argv)
 		else
 			status_print(j);
 	}
+	json_decref(j);
+	return 0;
+}
+
+/* Take "--opt VALUE" out of argv; NULL when absent. */
+static const char *
+take_opt(int *argc, char **argv, const char *opt)
+{
+	const char	*v = NULL;
+	int		 i;
+
+	for (i = 0; i < *argc; i++) {
+		if (strcmp(argv[i], opt) != 0)
+			continue;
+		if (i + 1 >= *argc)
+			cli_die(EXIT_USAGE, "%s needs a value", opt);
+		v = argv[i + 1];
+		memmove(&argv[i], &argv[i + 2], (size_t)(*argc - i - 1) *
+		    sizeof(argv[0]));
+		*argc -= 2;
+		return v;
+	}
+	return v;
+}
+
+/* Read and check a statement file: exit 66 if missing, 65 if bad. */
+static char *
+read_statement(const char *path, struct statement *st, size_t *lenp)
+{
+	char	 err[512], *data;
+	size_t	 len;
+	int	 md;
+
+	if (read_file(path, &data, &len, STATEMENT_MAX, err, sizeof(err))
+	    == -1)
+		cli_die(errno == ENOENT ? EXIT_NOINPUT : EXIT_DATAERR, "%s",
+		    err);
+	md = strlen(path) > 3 && strcmp(path + strlen(path) - 3, ".md") == 0;
+	if (statement_parse(data, len, md, st, err, sizeof(err)) == -1)
+		cli_die(EXIT_DATAERR, "%s: %s", path, err);
+	*lenp = len;
+	return data;
+}
+
+static int
+is_markdown(const char *path)
+{
+	size_t	n = strlen(path);
+
+	return n > 3 && strcmp(path + n - 3, ".md") == 0;
+}
+
+/* One line of progress: a bar on a TTY, plain text otherwise. */
+static void
+progress_show(json_t *b, int tty, double started)
+{
+	json_int_t	 total, sent, failed, deferred, pending, done;
+	double		 rate, eta, pct;
+	char		 bar[31];
+	int		 i, fill;
+
+	total = json_integer_value(json_object_get(b, "total"));
+	sent = json_integer_value(json_object_get(b, "sent"));
+	failed = json_integer_value(json_object_get(b, "failed"));
+	deferred = json_integer_value(json_object_get(b, "deferred"));
+	pending = json_integer_value(json_object_get(b, "pending"));
+	rate = json_number_value(json_object_get(b, "rate"));
+	done = sent + failed;
+	pct = total > 0 ? 100.0 * (double)done / (double)total : 100.0;
+	if (rate <= 0 && done > 0 && now_mono() > started + 1)
+		rate = 0;
+	eta = rate > 0 ? (double)(pending + deferred) / rate : -1;
+	if (tty) {
+		fill = (int)(pct * 30 / 100);
+		for (i = 0; i < 30; i++)
+			bar[i] = i < fill ? '#' : '.';
+		bar[30] = '\0';
+		fprintf(stderr, "\r[%s] %3.0f%% sent %" JSON_INTEGER_FORMAT "/%"
+		    JSON_INTEGER_FORMAT "  deferred %" JSON_INTEGER_FORMAT
+		    "  failed %" JSON_INTEGER_FORMAT "  %.1f msg/s", bar, pct,
+		    sent, total, deferred, failed, rate);
+		if (eta >= 0)
+			fprintf(stderr, "  ETA %d:%02d", (int)eta / 60,
+			    (int)eta % 60);
+		fprintf(stderr, "\033[K");
+	} else
+		fprintf(stderr, "broadcast %" JSON_INTEGER_FORMAT ": %s sent=%"
+		    JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT " pending=%"
+		    JSON_INTEGER_FORMAT " deferred=%" JSON_INTEGER_FORMAT
+		    " failed=%" JSON_INTEGER_FORMAT " rate=%.1f\n",
+		    json_integer_value(json_object_get(b, "id")),
+		    json_string_value(json_object_get(b, "state")), sent, total,
+		    pending, deferred, failed, rate);
+	fflush(stderr);
+}
+
+/*
+ * Follow a broadcast until nothing is pending or deferred (or it is
+ * cancelled).  Returns 0 if everyone got it, 75 otherwise.
+ */
+static int
+follow(json_int_t id, int until_done)
+{
+	json_t		*b;
+	char		 path[64], last[256] = "", now[256];
+	double		 started = now_mono(), last_print = 0;
+	const char	*state;
+	long		 code;
+	int		 tty = isatty(STDERR_FILENO), ret;
+
+	snprintf(path, sizeof(path), "status/%" JSON_INTEGER_FORMAT, id);
+	for (;;) {
+		b = cli_call("GET", path, NULL, 0, &code);
+		cli_check(b, code, code == 404 ? EXIT_DATAERR : EXIT_SOFTWARE);
+		state = json_string_value(json_object_get(b, "state"));
+		snprintf(now, sizeof(now), "%s %" JSON_INTEGER_FORMAT " %"
+		    JSON_INTEGER_FORMAT " %" JSON_INTEGER_FORMAT, state,
+		    json_integer_value(json_object_get(b, "sent")),
+		    json_integer_value(json_object_get(b, "deferred")),
+		    json_integer_value(json_object_get(b, "failed")));
+		if (tty || (strcmp(now, last) != 0 &&
+		    now_mono() - last_print >= 1.0)) {
+			progress_show(b, tty, started);
+			snprintf(last, sizeof(last), "%s", now);
+			last_print = now_mono();
+		}
+		if ((json_integer_value(json_object_get(b, "pending")) == 0 &&
+		    json_integer_value(json_object_get(b, "deferred")) == 0) ||
+		    strcmp(state, "cancelled") == 0 ||
+		    (!until_done && strcmp(state, "done") == 0))
+			break;
+		json_decref(b);
+		usleep(tty ? 200000 : 500000);
+	}
+	if (tty)
+		fprintf(stderr, "\n");
+	if (!tty && strcmp(now, last) != 0)
+		progress_show(b, 0, started);
+	ret = json_integer_value(json_object_get(b, "failed")) > 0 ||
+	    json_integer_value(json_object_get(b, "deferred")) > 0 ||
+	    json_integer_value(json_object_get(b, "pending")) > 0 ?
+	    EXIT_TEMPFAIL : 0;
+	json_decref(b);
+	return ret;
+}
+
+static int
+cmd_send(int argc, char **argv)
+{
+	struct statement	 st;
+	const char		*subject, *t, *base;
+	json_t			*req, *tests, *j, *r;
+	char			*data;
+	size_t			 len, i;
+	long			 code;
+	int			 wait, ret = 0;
+
+	wait = has_flag(&argc, argv, "--wait");
+	subject = take_opt(&argc, argv, "--subject");
+	tests = json_array();
+	while ((t = take_opt(&argc, argv, "--test")) != NULL)
+		json_array_append_new(tests, json_string(t));
+	if (argc != 1)
+		return cli_usage(EXIT_USAGE);
+	if (subject != NULL && (!utf8_valid(subject, strlen(subject)) ||
+	    !text_header_safe(subject, strlen(subject))))
+		cli_die(EXIT_DATAERR, "--subject: control character or invalid "
+		    "UTF-8");
+	data = read_statement(argv[0], &st, &len);
+	statement_free(&st);
+	base = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+	req = json_pack("{s:s%,s:s,s:b}", "source", data, len, "filename",
+	    base, "markdown", is_markdown(argv[0]));
+	free(data);
+	if (req == NULL)
+		cli_die(EXIT_DATAERR, "%s: cannot encode", argv[0]);
+	if (subject != NULL)
+		json_object_set_new(req, "subject", json_string(subject));
+	if (json_array_size(tests) > 0)
+		json_object_set(req, "test", tests);
+	j = cli_call_json("POST", "broadcasts", req, &code);
+	cli_check(j, code, code == 400 ? EXIT_DATAERR : EXIT_SOFTWARE);
+	if (json_array_size(tests) > 0) {
+		json_array_foreach(json_object_get(j, "results"), i, r) {
+			printf("%s: %s %" JSON_INTEGER_FORMAT " %s\n",
+			    json_string_value(json_object_get(r, "email")),
+			    json_string_value(json_object_get(r, "result")),
+			    json_integer_value(json_object_get(r, "code")),
+			    json_string_value(json_object_get(r, "message")));
+			if (strcmp(json_string_value(json_object_get(r,
+			    "result")), "ok") != 0)
+				ret = EXIT_TEMPFAIL;
+		}
+		json_decref(tests);
+		json_decref(j);
+		return ret;
+	}
+	json_decref(tests);
+	printf("%" JSON_INTEGER_FORMAT "\n", json_integer_value(
+	    json_object_get(j, "id")));
+	fflush(stdout);
+	if (wait)
+		ret = follow(json_integer_value(json_object_get(j, "id")), 1);
+	json_decref(j);
+	return ret;
+}
+
+static int
+cmd_broadcast_verb(int argc, char **argv, const char *verb)
+{
+	json_t	*j;
+	char	 path[96], *end;
+	long	 code;
+
+	if (argc != 1)
+		return cli_usage(EXIT_USAGE);
+	if (strtoll(argv[0], &end, 10) <= 0 || *end != '\0')
+		cli_die(EXIT_USAGE, "%s: not a broadcast ID", argv[0]);
+	snprintf(path, sizeof(path), "broadcasts/%s/%s", argv[0], verb);
+	j = cli_call("POST", path, NULL, 0, &code);
+	cli_check(j, code, code == 404 || code == 409 ? EXIT_DATAERR :
+	    EXIT_SOFTWARE);
+	printf("broadcast %s: %s\n", argv[0],
+	    json_string_value(json_object_get(j, "state")));
+	json_decref(j);
+	return 0;
+}
+
+static int cmd_pause(int argc, char **argv)
+{ return cmd_broadcast_verb(argc, argv, "pause"); }
+static int cmd_resume(int argc, char **argv)
+{ return cmd_broadcast_verb(argc, argv, "resume"); }
+static int cmd_cancel(int argc, char **argv)
+{ return cmd_broadcast_verb(argc, argv, "cancel"); }
+
+/* The HMAC key if readable; a throwaway one otherwise (offline preview). */
+static void
+preview_key(unsigned char *key, size_t *keylen)
+{
+	FILE	*f;
+	size_t	 n = 0, i;
+
+	if ((f = fopen(cli.conf->secret_file, "rb")) != NULL) {
+		n = fread(key, 1, 64, f);
+		fclose(f);
+	}
+	if (n >= 16) {
+		*keylen = n;
+		return;
+	}
+	for (i = 0; i < 32; i++)
+		key[i] = (unsigned char)random();
+	*keylen = 32;
+}
+
+static int
+cmd_preview(int argc, char **argv)
+{
+	struct render_params	 p;
+	struct render_rcpt	 rc;
+	struct render_doc	 doc;
+	struct statement	 st;
+	struct render		*r;
+	struct buf		 out = BUF_INIT;
+	const char		*part, *to;
+	unsigned char		 key[64];
+	char			 err[1024], addr[ADDR_BUFSZ], *data;
+	size_t			 len, keylen;
+
+	part = take_opt(&argc, argv, "--part");
+	to = take_opt(&argc, argv, "--to");
+	if (argc != 1)
+		return cli_usage(EXIT_USAGE);
+	if (part == NULL)
+		part = "text";
+	if (strcmp(part, "text") && strcmp(part, "html") &&
+	    strcmp(part, "mime") && strcmp(part, "rss"))
+		cli_die(EXIT_USAGE, "--part: %s is not text, html, mime or rss",
+		    part);
+	cli_load_config();
+	if (to == NULL)
+		to = "subscriber@example.org";
+	if (addr_normalize(to, addr, sizeof(addr), err, sizeof(err)) == -1)
+		cli_die(EXIT_DATAERR, "--to %s: %s", to, err);
+	data = read_statement(argv[0], &st, &len);
+	memset(&p, 0, sizeof(p));
+	p.site.list_name = cli.conf->list_name;
+	p.site.from_name = cli.conf->list_from_name;
+	p.site.from_addr = cli.conf->list_from_addr;
+	p.site.reply_to = cli.conf->list_reply_to;
+	p.site.list_id = cli.conf->list_id;
+	p.site.base_url = cli.conf->list_base_url;
+	p.site.tpl_dir = cli.conf->templates_dir;
+#ifdef BROADSIDE_TEMPLATES
+	p.site.tpl_default_dir = BROADSIDE_TEMPLATES;
+#endif
+	if (strcmp(part, "rss") == 0) {
+		render_doc_from_statement(&doc, &st, 0, time(NULL));
+		if (render_feed(&p.site, &doc, 1, (size_t)cli.conf->feed_items,
+		    time(NULL), &out, err, sizeof(err)) == -1)
+			cli_die(EXIT_CONFIG, "%s", err);
+	} else {
+		preview_key(key, &keylen);
+		p.st = &st;
+		p.key = key;
+		p.keylen = keylen;
+		if ((r = render_new(&p, err, sizeof(err))) == NULL)
+			cli_die(EXIT_CONFIG, "%s", err);
+		memset(&rc, 0, sizeof(rc));
+		rc.id = 1;
+		rc.email = addr;
+		rc.name = "";
+		if (render_part(r, &rc, part, &out, err, sizeof(err)) == -1)
+			cli_die(EXIT_DATAERR, "%s", err);
+		render_free(r);
+	}
+	fwrite(out.p, 1, out.len, stdout);
+	buf_free(&out);
+	statement_free(&st);
+	free(data);
+	return 0;
+}
+
+static int
+cmd_feed(int argc, char **argv)
+{
+	json_t	*j;
+	long	 code;
+
+	(void)argv;
+	if (argc != 0)
+		return cli_usage(EXIT_USAGE);
+	j = cli_call("GET", "feed", NULL, 0, &code);
+	cli_check(j, code, EXIT_SOFTWARE);
+	fputs(json_string_value(json_object_get(j, "xml")), stdout);
 	json_decref(j);
 	return 0;
 }
@@ -336,8 +698,19 @@ static const struct cli_cmd cli_cmds[] = {
 	    "list every subscriber with its status" },
 	{ "subscribers", "count", cmd_sub_count, "subscribers count [--json]",
 	    "print the number of active subscribers" },
-	{ "status", NULL, cmd_status, "status [ID] [--json]",
+	{ "send", NULL, cmd_send,
+	    "send FILE [--wait] [--subject TEXT] [--test ADDR]...",
+	    "broadcast a statement; prints its ID (--test: only to ADDR)" },
+	{ "status", NULL, cmd_status, "status [ID] [--json] [--watch]",
 	    "show broadcasts and their progress" },
+	{ "pause", NULL, cmd_pause, "pause ID", "pause a broadcast" },
+	{ "resume", NULL, cmd_resume, "resume ID", "resume a paused broadcast" },
+	{ "cancel", NULL, cmd_cancel, "cancel ID",
+	    "cancel a broadcast (what is sent stays sent)" },
+	{ "preview", NULL, cmd_preview,
+	    "preview FILE [--part text|html|mime|rss] [--to ADDR]",
+	    "render a statement offline, without the daemon" },
+	{ "feed", NULL, cmd_feed, "feed", "print the RSS feed" },
 	{ "reload", NULL, cmd_reload, "reload",
 	    "re-read config, templates and the subscriber file" },
 };

@@ -26,6 +26,7 @@
 #include <event2/listener.h>
 
 #include "broadside.h"
+#include "buf.h"
 
 #define CONTROL_MAX_BODY	(4 * 1024 * 1024)	/* one import chunk */
 #define CONTROL_MAX_HEADERS	(8 * 1024)
@@ -109,6 +110,22 @@ control_peer_ok(struct evhttp_request *req)
 }
 
 static void
+control_feed(struct evhttp_request *req)
+{
+	struct buf	 b = BUF_INIT;
+	char		 err[512];
+
+	if (feed_render(&b, err, sizeof(err)) == -1) {
+		buf_free(&b);
+		control_error(req, 500, "feed: %s", err);
+		return;
+	}
+	control_reply(req, 200, json_pack("{s:s%}", "xml", b.p ? b.p : "",
+	    b.len));
+	buf_free(&b);
+}
+
+static void
 control_request_cb(struct evhttp_request *req, void *arg)
 {
 	const char	*uri = evhttp_request_get_uri(req);
@@ -137,6 +154,8 @@ control_request_cb(struct evhttp_request *req, void *arg)
 		import_route(req, path);
 	else if (strncmp(path, "broadcasts", 10) == 0)
 		queue_route(req, path);
+	else if (strcmp(path, "feed") == 0)
+		control_feed(req);
 	else if (strcmp(path, "reload") == 0) {
 		char err[1024];
 

@@ -79,3 +79,40 @@ expect_rc() {
 	got=$?
 	[ "$got" -eq "$want" ] || { cat "$T/out" "$T/err" >&2; fail "$* exited $got, want $want"; }
 }
+
+# start_smtpd NAME [smtpd.py args]: the scripted test SMTP server with its
+# maildir in $T/NAME; sets SMTP_PORT and SMTPD_PID.
+start_smtpd() {
+	name=$1; shift
+	rm -f "$T/$name.port"
+	"$PY" "$TOP/tests/smtpd.py" --port 0 --maildir "$T/$name" \
+	    --portfile "$T/$name.port" "$@" >/dev/null 2>"$T/$name.err" &
+	SMTPD_PID=$!
+	PIDS="$PIDS $SMTPD_PID"
+	i=0
+	while [ ! -s "$T/$name.port" ]; do
+		i=$((i + 1))
+		[ $i -gt 100 ] && fail "smtpd.py did not start: $(cat "$T/$name.err")"
+		kill -0 "$SMTPD_PID" 2>/dev/null || fail "smtpd.py died: $(cat "$T/$name.err")"
+		sleep 0.1
+	done
+	SMTP_PORT=$(cat "$T/$name.port")
+}
+
+# smtpd_report NAME: JSON summary (sessions, accepted, per_rcpt, duplicates)
+smtpd_report() { "$PY" "$TOP/tests/smtpd.py" --report "$T/$1"; }
+
+# json_get EXPR: evaluate a Python expression on JSON read from stdin as j
+json_get() { "$PY" -c "import json,sys; j=json.load(sys.stdin); print($1)"; }
+
+# make_subscribers N FILE [PREFIX]: a CSV of N subscribers
+make_subscribers() {
+	"$PY" - "$1" "$2" "${3:-user}" <<'PYEOF'
+import sys
+n, path, prefix = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+with open(path, "w") as f:
+    f.write("email,name\n")
+    for i in range(n):
+        f.write("%s%05d@example.org,Subscriber %d\n" % (prefix, i, i))
+PYEOF
+}
