@@ -1,0 +1,1071 @@
+/*
+ * store_test.c -- the SQLite store behind store.h: schema, versioning and
+ * migrations, the lock against a second opener, refusal of foreign and
+ * junk files, subscriber upserts (added, updated, duplicate within one
+ * import, suppressed, case-insensitive key), status changes, paging and
+ * counts, broadcast snapshots and state, and the delivery queries.
+ *
+ * Everything lives in a temporary folder under /tmp, removed at the end.
+ * The database is inspected with a second SQLite connection where the
+ * interface does not show a thing (pragmas, file modes, timestamps).
+ */
+#define _XOPEN_SOURCE 700
+#include <sys/stat.h>
+
+#include <ftw.h>
+#include <sqlite3.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "store.h"
+#include "unit.h"
+
+#define APPLICATION_ID	0x42525344	/* "BRSD", store_sqlite.c */
+
+static char	 dir[] = "/tmp/store_test.XXXXXX";
+
+static void
+path_in(char *out, size_t len, const char *name)
+{
+	snprintf(out, len, "%s/%s", dir, name);
+}
+
+/* Run one statement on a second connection; first column as integer. */
+static long long
+sql_int(const char *db, const char *sql)
+{
+	sqlite3		*h;
+	sqlite3_stmt	*q;
+	long long	 v = -999;
+
+	if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+		sqlite3_close(h);
+		return -998;
+	}
+	sqlite3_busy_timeout(h, 5000);
+	if (sqlite3_prepare_v2(h, sql, -1, &q, NULL) == SQLITE_OK) {
+		if (sqlite3_step(q) == SQLITE_ROW)
+			v = sqlite3_column_int64(q, 0);
+		sqlite3_finalize(q);
+	} else
+		printf("sql_int: %s: %s\n", sql, sqlite3_errmsg(h));
+	sqlite3_close(h);
+	return v;
+}
+
+static void
+sql_text(const char *db, const char *sql, char *out, size_t len)
+{
+	sqlite3		*h;
+	sqlite3_stmt	*q;
+
+	snprintf(out, len, "(error)");
+	if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+		sqlite3_close(h);
+		return;
+	}
+	if (sqlite3_prepare_v2(h, sql, -1, &q, NULL) == SQLITE_OK) {
+		if (sqlite3_step(q) == SQLITE_ROW)
+			snprintf(out, len, "%s", sqlite3_column_text(q, 0));
+		sqlite3_finalize(q);
+	}
+	sqlite3_close(h);
+}
+
+/* Execute SQL on a second connection (creating the file); 0 or -1. */
+static int
+sql_exec(const char *db, const char *sql)
+{
+	sqlite3	*h;
+	char	*msg = NULL;
+	int	 rc;
+
+	if (sqlite3_open(db, &h) != SQLITE_OK) {
+		sqlite3_close(h);
+		return -1;
+	}
+	sqlite3_busy_timeout(h, 5000);
+	rc = sqlite3_exec(h, sql, NULL, NULL, &msg);
+	if (rc != SQLITE_OK)
+		printf("sql_exec: %s: %s\n", sql, msg);
+	sqlite3_free(msg);
+	sqlite3_close(h);
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
+static int
+file_mode(const char *path)
+{
+	struct stat	st;
+
+	if (stat(path, &st) == -1)
+		return -1;
+	return (int)(st.st_mode & 0777);
+}
+
+static int
+rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* Collected subscribers. */
+#define NMAX	32
+struct subs {
+	int		 n;
+	int		 stop_after;	/* callback returns -1 after this many */
+	int64_t		 id[NMAX];
+	char		 email[NMAX][128];
+	char		 name[NMAX][128];
+	char		 fields[NMAX][256];
+	enum sub_status	 status[NMAX];
+	int64_t		 created[NMAX];
+};
+
+static int
+subs_cb(const struct subscriber *s, void *arg)
+{
+	struct subs	*c = arg;
+
+	if (c->n >= NMAX)
+		return -1;
+	c->id[c->n] = s->id;
+	snprintf(c->email[c->n], sizeof(c->email[0]), "%s", s->email);
+	snprintf(c->name[c->n], sizeof(c->name[0]), "%s", s->name);
+	snprintf(c->fields[c->n], sizeof(c->fields[0]), "%s", s->fields);
+	c->status[c->n] = s->status;
+	c->created[c->n] = s->created;
+	c->n++;
+	return c->stop_after > 0 && c->n >= c->stop_after ? -1 : 0;
+}
+
+/* Index in *out of the subscriber whose key is `key`, or -1. */
+static int
+sub_find(struct store *st, const char *key, struct subs *out)
+{
+	char	 err[256], k[ADDR_BUFSZ];
+	int	 i;
+
+	memset(out, 0, sizeof(*out));
+	if (store_sub_list(st, 0, NMAX, subs_cb, out, err, sizeof(err)) == -1) {
+		printf("sub_find: %s\n", err);
+		return -1;
+	}
+	for (i = 0; i < out->n; i++) {
+		addr_key(out->email[i], k, sizeof(k));
+		if (strcmp(k, key) == 0)
+			return i;
+	}
+	return -1;
+}
+
+/* Upsert an address the way the daemon does: normalised, keyed. */
+static int
+upsert(struct store *st, int64_t import, const char *email, const char *name,
+    const char *fields, enum sub_status status, enum store_upsert *what)
+{
+	char	 addr[ADDR_BUFSZ], key[ADDR_BUFSZ], err[256];
+
+	if (addr_normalize(email, addr, sizeof(addr), err, sizeof(err)) == -1) {
+		printf("upsert: %s: %s\n", email, err);
+		return -1;
+	}
+	addr_key(addr, key, sizeof(key));
+	if (store_sub_upsert(st, import, addr, key, name, fields, status, what,
+	    err, sizeof(err)) == -1) {
+		printf("upsert: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+static struct store *
+open_ok(const char *db)
+{
+	struct store	*st;
+	char		 err[512];
+
+	if ((st = store_open(db, err, sizeof(err))) == NULL)
+		printf("store_open %s: %s\n", db, err);
+	return st;
+}
+
+static void
+test_schema(void)
+{
+	struct store	*st, *st2;
+	char		 db[256], lock[300], wal[300], shm[300], err[512];
+	char		 txt[64], want[160];
+	long long	 version, objects;
+	enum store_upsert what;
+
+	path_in(db, sizeof(db), "schema.db");
+	snprintf(lock, sizeof(lock), "%s.lock", db);
+	snprintf(wal, sizeof(wal), "%s-wal", db);
+	snprintf(shm, sizeof(shm), "%s-shm", db);
+
+	st = open_ok(db);
+	CHECK("open creates", st != NULL);
+	if (st == NULL)
+		return;
+	CHECK_INT("db mode", file_mode(db), 0600);
+	CHECK_INT("lock mode", file_mode(lock), 0600);
+	CHECK_INT("wal mode", file_mode(wal), 0600);
+	CHECK_INT("shm mode", file_mode(shm), 0600);
+	version = sql_int(db, "PRAGMA user_version");
+	CHECK("user_version set", version >= 1);
+	CHECK_INT("application_id", sql_int(db, "PRAGMA application_id"),
+	    APPLICATION_ID);
+	sql_text(db, "PRAGMA journal_mode", txt, sizeof(txt));
+	CHECK_STR("journal_mode", txt, "wal");
+	CHECK_INT("tables", sql_int(db, "SELECT count(*) FROM sqlite_schema "
+	    "WHERE type = 'table' AND name IN ('meta', 'subscribers', "
+	    "'broadcasts', 'deliveries')"), 4);
+	objects = sql_int(db, "SELECT count(*) FROM sqlite_schema");
+
+	/* a second opener is kept out while the first holds the lock */
+	err[0] = '\0';
+	st2 = store_open(db, err, sizeof(err));
+	CHECK("second open refused", st2 == NULL);
+	CHECK("second open: in use", strstr(err, "in use") != NULL);
+	CHECK("second open: names the path", strstr(err, db) != NULL);
+	store_close(st2);
+
+	CHECK_INT("writable", store_writable(st, err, sizeof(err)), 0);
+	CHECK_INT("upsert", upsert(st, 0, "keep@example.org", "Kept", "{}",
+	    SUB_ACTIVE, &what), 0);
+	store_close(st);
+
+	/* reopen: same version, same schema, data kept */
+	st = open_ok(db);
+	CHECK("reopen", st != NULL);
+	if (st == NULL)
+		return;
+	CHECK_INT("reopen version", sql_int(db, "PRAGMA user_version"),
+	    version);
+	CHECK_INT("reopen objects", sql_int(db,
+	    "SELECT count(*) FROM sqlite_schema"), objects);
+	CHECK_INT("reopen data", sql_int(db,
+	    "SELECT count(*) FROM subscribers"), 1);
+	store_close(st);
+
+	/* a newer schema than this build knows is refused, untouched */
+	snprintf(txt, sizeof(txt), "PRAGMA user_version = %lld", version + 1);
+	CHECK_INT("set future version", sql_exec(db, txt), 0);
+	err[0] = '\0';
+	st = store_open(db, err, sizeof(err));
+	CHECK("future version refused", st == NULL);
+	store_close(st);
+	snprintf(want, sizeof(want), "schema version %lld is newer",
+	    version + 1);
+	CHECK("future version message", strstr(err, want) != NULL);
+	if (strstr(err, want) == NULL)
+		printf("  err: %s\n", err);
+	CHECK_INT("future version kept", sql_int(db, "PRAGMA user_version"),
+	    version + 1);
+	snprintf(txt, sizeof(txt), "PRAGMA user_version = %lld", version);
+	sql_exec(db, txt);
+	st = open_ok(db);
+	CHECK("current version opens again", st != NULL);
+	store_close(st);
+
+	err[0] = '\0';
+	st = store_open("postgresql://db.example.org/list", err, sizeof(err));
+	CHECK("postgresql refused", st == NULL);
+	CHECK("postgresql message", strstr(err, "no PostgreSQL") != NULL);
+}
+
+static void
+test_refuse(void)
+{
+	static const struct {
+		const char	*name;
+		const char	*setup;		/* SQL run first; NULL = junk */
+		const char	*want;		/* in the error */
+	} cases[] = {
+		{ "foreign.db", "CREATE TABLE notes (id INTEGER, body TEXT);"
+		    "INSERT INTO notes VALUES (1, 'not ours');",
+		    "not a broadside database" },
+		{ "foreign-app.db", "PRAGMA application_id = 1234;"
+		    "CREATE TABLE subscribers (x);",
+		    "not a broadside database (application_id 1234)" },
+		{ "junk.db", NULL, "not a database" },
+	};
+	struct store	*st;
+	char		 db[256], err[512];
+	FILE		*f;
+	size_t		 i;
+	int		 j;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		path_in(db, sizeof(db), cases[i].name);
+		if (cases[i].setup != NULL)
+			CHECK_INT(cases[i].name, sql_exec(db, cases[i].setup),
+			    0);
+		else if ((f = fopen(db, "w")) != NULL) {
+			for (j = 0; j < 400; j++)
+				fputs("Ceci n’est pas une base… – 1234567890\n",
+				    f);
+			fclose(f);
+		}
+		err[0] = '\0';
+		st = store_open(db, err, sizeof(err));
+		CHECK(cases[i].name, st == NULL);
+		store_close(st);
+		if (strstr(err, cases[i].want) == NULL) {
+			CHECK(cases[i].name, 0);
+			printf("  got \"%s\", want \"%s\" in it\n", err,
+			    cases[i].want);
+		} else
+			CHECK(cases[i].name, 1);
+		if (cases[i].setup != NULL)
+			CHECK_INT("foreign left alone", sql_int(db,
+			    "SELECT count(*) FROM sqlite_schema WHERE name "
+			    "= 'meta'"), 0);
+	}
+}
+
+static void
+test_migrate(void)
+{
+	struct store	*st;
+	char		 db[256], err[512];
+	FILE		*f;
+
+	/* an empty file and an empty database at user_version 0 migrate */
+	path_in(db, sizeof(db), "empty.db");
+	if ((f = fopen(db, "w")) != NULL)
+		fclose(f);
+	st = open_ok(db);
+	CHECK("empty file migrated", st != NULL);
+	store_close(st);
+	CHECK("empty file: version", sql_int(db, "PRAGMA user_version") >= 1);
+	CHECK_INT("empty file: app id", sql_int(db, "PRAGMA application_id"),
+	    APPLICATION_ID);
+
+	path_in(db, sizeof(db), "v0.db");
+	CHECK_INT("v0 setup", sql_exec(db, "PRAGMA page_size = 8192; "
+	    "VACUUM;"), 0);
+	CHECK_INT("v0 is 0", sql_int(db, "PRAGMA user_version"), 0);
+	st = open_ok(db);
+	CHECK("v0 migrated", st != NULL);
+	store_close(st);
+	CHECK("v0: version", sql_int(db, "PRAGMA user_version") >= 1);
+	CHECK_INT("v0: meta seq", sql_int(db, "SELECT value FROM meta "
+	    "WHERE key = 'import_seq'"), 0);
+
+	/*
+	 * A migration that fails half way leaves nothing behind: ours at
+	 * version 0 with a stray table the first migration also creates.
+	 */
+	path_in(db, sizeof(db), "half.db");
+	CHECK_INT("half setup", sql_exec(db, "PRAGMA application_id = "
+	    "1112691524; CREATE TABLE subscribers (x);"), 0);
+	err[0] = '\0';
+	st = store_open(db, err, sizeof(err));
+	CHECK("failed migration refused", st == NULL);
+	store_close(st);
+	CHECK("failed migration message", strstr(err, "migrating to schema 1")
+	    != NULL);
+	CHECK_INT("failed migration rolled back", sql_int(db,
+	    "SELECT count(*) FROM sqlite_schema WHERE name = 'meta'"), 0);
+	CHECK_INT("failed migration: version", sql_int(db,
+	    "PRAGMA user_version"), 0);
+}
+
+enum op { OP_UPSERT, OP_SET };
+
+static void
+test_upsert(struct store *st)
+{
+	/* import slot 0 is id 0 (subscribers add); 1..6 are real imports */
+	static const struct {
+		enum op		 op;
+		int		 slot;
+		const char	*email;
+		const char	*name;
+		const char	*fields;
+		enum sub_status	 status;	/* given (upsert, set) */
+		enum store_upsert want;
+		enum sub_status	 want_status;
+		const char	*want_name;
+		const char	*want_email;
+		const char	*want_fields;
+	} steps[] = {
+		{ OP_UPSERT, 1, "Ann@Example.org", "Ann", "{\"city\":\"Zürich\"}",
+		    SUB_ACTIVE, UPSERT_ADDED, SUB_ACTIVE, "Ann",
+		    "Ann@example.org", "{\"city\":\"Zürich\"}" },
+		/* same import, other case: a duplicate, nothing changes */
+		{ OP_UPSERT, 1, "ann@EXAMPLE.org", "Ann Two", "{}",
+		    SUB_ACTIVE, UPSERT_DUPLICATE, SUB_ACTIVE, "Ann",
+		    "Ann@example.org", "{\"city\":\"Zürich\"}" },
+		/* next import: updated, spelling and fields refreshed */
+		{ OP_UPSERT, 2, "ANN@example.ORG", "Ann Müller – “A”", "{\"city\":\"Köln\"}",
+		    SUB_ACTIVE, UPSERT_UPDATED, SUB_ACTIVE, "Ann Müller – “A”",
+		    "ANN@example.org", "{\"city\":\"Köln\"}" },
+		{ OP_UPSERT, 2, "ann@example.org", "x", "{}",
+		    SUB_ACTIVE, UPSERT_DUPLICATE, SUB_ACTIVE, "Ann Müller – “A”",
+		    "ANN@example.org", "{\"city\":\"Köln\"}" },
+		/* import id 0 (control) is never a duplicate */
+		{ OP_UPSERT, 0, "ann@example.org", "Ann", "{}",
+		    SUB_ACTIVE, UPSERT_UPDATED, SUB_ACTIVE, "Ann",
+		    "ann@example.org", "{}" },
+		{ OP_UPSERT, 0, "ann@example.org", "Ann…", "{}",
+		    SUB_ACTIVE, UPSERT_UPDATED, SUB_ACTIVE, "Ann…",
+		    "ann@example.org", "{}" },
+		/* unsubscribed: suppressed, unchanged, on every re-import */
+		{ OP_UPSERT, 2, "bob@example.org", "Bob", "{}",
+		    SUB_ACTIVE, UPSERT_ADDED, SUB_ACTIVE, "Bob",
+		    "bob@example.org", "{}" },
+		{ OP_SET, 0, "bob@example.org", NULL, NULL,
+		    SUB_UNSUBSCRIBED, 0, SUB_UNSUBSCRIBED, "Bob",
+		    "bob@example.org", "{}" },
+		{ OP_UPSERT, 3, "Bob@example.org", "Robert", "{\"a\":\"b\"}",
+		    SUB_ACTIVE, UPSERT_SUPPRESSED, SUB_UNSUBSCRIBED, "Bob",
+		    "bob@example.org", "{}" },
+		{ OP_UPSERT, 3, "bob@example.org", "Robert", "{}",
+		    SUB_ACTIVE, UPSERT_DUPLICATE, SUB_UNSUBSCRIBED, "Bob",
+		    "bob@example.org", "{}" },
+		{ OP_UPSERT, 4, "bob@example.org", "Robert", "{}",
+		    SUB_ACTIVE, UPSERT_SUPPRESSED, SUB_UNSUBSCRIBED, "Bob",
+		    "bob@example.org", "{}" },
+		{ OP_UPSERT, 0, "bob@example.org", "Robert", "{}",
+		    SUB_ACTIVE, UPSERT_SUPPRESSED, SUB_UNSUBSCRIBED, "Bob",
+		    "bob@example.org", "{}" },
+		/* bounced: the same */
+		{ OP_UPSERT, 4, "cleo@bücher.example", "Cléo", "{}",
+		    SUB_ACTIVE, UPSERT_ADDED, SUB_ACTIVE, "Cléo",
+		    "cleo@xn--bcher-kva.example", "{}" },
+		{ OP_SET, 0, "cleo@xn--bcher-kva.example", NULL, NULL,
+		    SUB_BOUNCED, 0, SUB_BOUNCED, "Cléo",
+		    "cleo@xn--bcher-kva.example", "{}" },
+		{ OP_UPSERT, 5, "CLEO@BÜCHER.EXAMPLE", "C", "{}",
+		    SUB_ACTIVE, UPSERT_SUPPRESSED, SUB_BOUNCED, "Cléo",
+		    "cleo@xn--bcher-kva.example", "{}" },
+		{ OP_UPSERT, 6, "cleo@xn--bcher-kva.example", "C", "{}",
+		    SUB_ACTIVE, UPSERT_SUPPRESSED, SUB_BOUNCED, "Cléo",
+		    "cleo@xn--bcher-kva.example", "{}" },
+		/* pending is confirmed by an active upsert, never demoted */
+		{ OP_UPSERT, 5, "dora@example.org", "Dora", "{}",
+		    SUB_PENDING, UPSERT_ADDED, SUB_PENDING, "Dora",
+		    "dora@example.org", "{}" },
+		{ OP_UPSERT, 0, "dora@example.org", "Dora", "{}",
+		    SUB_PENDING, UPSERT_UPDATED, SUB_PENDING, "Dora",
+		    "dora@example.org", "{}" },
+		{ OP_UPSERT, 6, "dora@example.org", "Dora", "{}",
+		    SUB_ACTIVE, UPSERT_UPDATED, SUB_ACTIVE, "Dora",
+		    "dora@example.org", "{}" },
+		{ OP_UPSERT, 0, "dora@example.org", "Dora", "{}",
+		    SUB_PENDING, UPSERT_UPDATED, SUB_ACTIVE, "Dora",
+		    "dora@example.org", "{}" },
+	};
+	struct subs		 got;
+	enum store_upsert	 what;
+	int64_t			 imports[7], counts[4];
+	char			 addr[ADDR_BUFSZ], key[ADDR_BUFSZ], err[256];
+	char			 label[64];
+	size_t			 i;
+	int			 k, changed;
+
+	imports[0] = 0;
+	for (k = 1; k < 7; k++) {
+		imports[k] = store_import_id(st);
+		CHECK("import id positive", imports[k] > 0);
+		if (k > 1)
+			CHECK_INT("import id increases", imports[k],
+			    imports[k - 1] + 1);
+	}
+	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		snprintf(label, sizeof(label), "upsert step %zu", i);
+		addr_normalize(steps[i].email, addr, sizeof(addr), err,
+		    sizeof(err));
+		addr_key(addr, key, sizeof(key));
+		if (steps[i].op == OP_UPSERT) {
+			what = (enum store_upsert)-1;
+			CHECK_INT(label, upsert(st, imports[steps[i].slot],
+			    steps[i].email, steps[i].name, steps[i].fields,
+			    steps[i].status, &what), 0);
+			CHECK_INT(label, what, steps[i].want);
+		} else {
+			CHECK_INT(label, store_sub_set_status(st, key,
+			    steps[i].status, 1, &changed, err, sizeof(err)), 0);
+			CHECK_INT(label, changed, 1);
+		}
+		k = sub_find(st, key, &got);
+		CHECK(label, k >= 0);
+		if (k < 0)
+			continue;
+		CHECK_INT(label, got.status[k], steps[i].want_status);
+		CHECK_STR(label, got.name[k], steps[i].want_name);
+		CHECK_STR(label, got.email[k], steps[i].want_email);
+		CHECK_STR(label, got.fields[k], steps[i].want_fields);
+	}
+	CHECK_INT("count", store_sub_count(st, counts, err, sizeof(err)), 0);
+	CHECK_INT("count pending", counts[SUB_PENDING], 0);
+	CHECK_INT("count active", counts[SUB_ACTIVE], 2);
+	CHECK_INT("count unsubscribed", counts[SUB_UNSUBSCRIBED], 1);
+	CHECK_INT("count bounced", counts[SUB_BOUNCED], 1);
+
+	/* a transaction rolled back leaves nothing; committed stays */
+	CHECK_INT("begin", store_begin(st, err, sizeof(err)), 0);
+	CHECK_INT("upsert in tx", upsert(st, 0, "tx@example.org", "", "{}",
+	    SUB_ACTIVE, &what), 0);
+	CHECK_INT("rollback", store_rollback(st), 0);
+	CHECK_INT("rolled back", sub_find(st, "tx@example.org", &got), -1);
+	CHECK_INT("rollback outside tx", store_rollback(st), 0);
+	CHECK_INT("begin", store_begin(st, err, sizeof(err)), 0);
+	CHECK_INT("upsert in tx", upsert(st, 0, "tx@example.org", "", "{}",
+	    SUB_ACTIVE, &what), 0);
+	CHECK_INT("commit", store_commit(st, err, sizeof(err)), 0);
+	CHECK("committed", sub_find(st, "tx@example.org", &got) >= 0);
+	CHECK_INT("count after tx", store_sub_count(st, counts, err,
+	    sizeof(err)), 0);
+	CHECK_INT("count active after tx", counts[SUB_ACTIVE], 3);
+}
+
+static void
+test_status(struct store *st)
+{
+	/* one subscriber walked through the rules, by key then by id */
+	static const struct {
+		enum sub_status	 status;
+		int		 force;
+		int		 want_changed;
+		enum sub_status	 want;
+	} steps[] = {
+		{ SUB_UNSUBSCRIBED, 0, 1, SUB_UNSUBSCRIBED },
+		{ SUB_UNSUBSCRIBED, 0, 0, SUB_UNSUBSCRIBED },	/* same */
+		{ SUB_ACTIVE, 0, 0, SUB_UNSUBSCRIBED },		/* protected */
+		{ SUB_BOUNCED, 0, 0, SUB_UNSUBSCRIBED },	/* protected */
+		{ SUB_BOUNCED, 1, 1, SUB_BOUNCED },
+		{ SUB_UNSUBSCRIBED, 1, 1, SUB_UNSUBSCRIBED },
+		{ SUB_ACTIVE, 1, 1, SUB_ACTIVE },
+		{ SUB_ACTIVE, 1, 0, SUB_ACTIVE },		/* same */
+		{ SUB_BOUNCED, 0, 1, SUB_BOUNCED },
+		{ SUB_ACTIVE, 1, 1, SUB_ACTIVE },
+		{ SUB_PENDING, 0, 1, SUB_PENDING },
+		{ SUB_ACTIVE, 0, 1, SUB_ACTIVE },
+	};
+	static const char	*who[] = { "byKey@example.org",
+	    "byId@example.org" };
+	struct subs		 got;
+	enum store_upsert	 what;
+	char			 key[ADDR_BUFSZ], err[256], label[64];
+	size_t			 i, w;
+	int64_t			 id;
+	int			 k, changed;
+
+	for (w = 0; w < 2; w++) {
+		CHECK_INT("status setup", upsert(st, 0, who[w], "", "{}",
+		    SUB_ACTIVE, &what), 0);
+		addr_key(who[w], key, sizeof(key));
+		k = sub_find(st, key, &got);
+		CHECK("status setup found", k >= 0);
+		if (k < 0)
+			return;
+		id = got.id[k];
+		for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+			snprintf(label, sizeof(label), "%s step %zu",
+			    w ? "by id" : "by key", i);
+			changed = -1;
+			if (w == 0)
+				CHECK_INT(label, store_sub_set_status(st, key,
+				    steps[i].status, steps[i].force, &changed,
+				    err, sizeof(err)), 0);
+			else
+				CHECK_INT(label, store_sub_set_status_id(st,
+				    id, steps[i].status, steps[i].force,
+				    &changed, err, sizeof(err)), 0);
+			CHECK_INT(label, changed, steps[i].want_changed);
+			k = sub_find(st, key, &got);
+			CHECK_INT(label, k >= 0 ? (int)got.status[k] : -1,
+			    steps[i].want);
+		}
+	}
+	changed = -1;
+	CHECK_INT("unknown key", store_sub_set_status(st, "nobody@example.org",
+	    SUB_UNSUBSCRIBED, 1, &changed, err, sizeof(err)), 0);
+	CHECK_INT("unknown key changed", changed, 0);
+	changed = -1;
+	CHECK_INT("unknown id", store_sub_set_status_id(st, 999999,
+	    SUB_UNSUBSCRIBED, 1, &changed, err, sizeof(err)), 0);
+	CHECK_INT("unknown id changed", changed, 0);
+	CHECK_INT("changed NULL", store_sub_set_status(st, key, SUB_BOUNCED,
+	    1, NULL, err, sizeof(err)), 0);
+	k = sub_find(st, key, &got);
+	CHECK_INT("changed NULL applied", k >= 0 ? (int)got.status[k] : -1,
+	    SUB_BOUNCED);
+}
+
+static void
+test_list(void)
+{
+	static const char	*emails[] = { "p1@example.org",
+	    "p2@example.org", "p3@example.org", "p4@example.org",
+	    "p5@example.org" };
+	static const struct {
+		int	after;		/* index into ids; -1: 0 */
+		int	limit;
+		int	first, n;	/* expected rows: ids[first..] */
+	} pages[] = {
+		{ -1, 2, 0, 2 },
+		{ 1, 2, 2, 2 },
+		{ 3, 2, 4, 1 },
+		{ 4, 2, 0, 0 },
+		{ -1, 100, 0, 5 },
+		{ 0, 1, 1, 1 },
+	};
+	struct store		*st;
+	struct subs		 got;
+	enum store_upsert	 what;
+	char			 db[256], err[256], label[64], fields[64];
+	int64_t			 ids[5], counts[4], t0, t1;
+	size_t			 i;
+	int			 j;
+
+	path_in(db, sizeof(db), "list.db");
+	if ((st = open_ok(db)) == NULL) {
+		CHECK("list open", 0);
+		return;
+	}
+	t0 = (int64_t)time(NULL);
+	for (i = 0; i < 5; i++) {
+		snprintf(fields, sizeof(fields), "{\"n\":\"%zu\"}", i);
+		CHECK_INT("list setup", upsert(st, 0, emails[i], "Pé", fields,
+		    SUB_ACTIVE, &what), 0);
+	}
+	t1 = (int64_t)time(NULL);
+	memset(&got, 0, sizeof(got));
+	CHECK_INT("list all", store_sub_list(st, 0, 10, subs_cb, &got, err,
+	    sizeof(err)), 0);
+	CHECK_INT("list all n", got.n, 5);
+	for (j = 0; j < 5 && j < got.n; j++) {
+		ids[j] = got.id[j];
+		CHECK_STR("list email order", got.email[j], emails[j]);
+		snprintf(fields, sizeof(fields), "{\"n\":\"%d\"}", j);
+		CHECK_STR("list fields", got.fields[j], fields);
+		CHECK_STR("list name", got.name[j], "Pé");
+		CHECK("list created", got.created[j] >= t0 &&
+		    got.created[j] <= t1);
+		if (j > 0)
+			CHECK("list ids ascending", ids[j] > ids[j - 1]);
+	}
+	if (got.n != 5) {
+		store_close(st);
+		return;
+	}
+	for (i = 0; i < sizeof(pages) / sizeof(pages[0]); i++) {
+		snprintf(label, sizeof(label), "page %zu", i);
+		memset(&got, 0, sizeof(got));
+		CHECK_INT(label, store_sub_list(st, pages[i].after < 0 ? 0 :
+		    ids[pages[i].after], pages[i].limit, subs_cb, &got, err,
+		    sizeof(err)), 0);
+		CHECK_INT(label, got.n, pages[i].n);
+		for (j = 0; j < got.n && j < pages[i].n; j++)
+			CHECK_INT(label, got.id[j], ids[pages[i].first + j]);
+	}
+
+	/* a callback returning -1 stops the walk */
+	memset(&got, 0, sizeof(got));
+	got.stop_after = 2;
+	CHECK_INT("list stop", store_sub_list(st, 0, 10, subs_cb, &got, err,
+	    sizeof(err)), 0);
+	CHECK_INT("list stop n", got.n, 2);
+
+	memset(&got, 0, sizeof(got));
+	CHECK_INT("get", store_sub_get(st, ids[2], subs_cb, &got, err,
+	    sizeof(err)), 0);
+	CHECK_INT("get n", got.n, 1);
+	CHECK_STR("get email", got.email[0], emails[2]);
+	memset(&got, 0, sizeof(got));
+	CHECK_INT("get missing", store_sub_get(st, ids[4] + 100, subs_cb, &got,
+	    err, sizeof(err)), 0);
+	CHECK_INT("get missing n", got.n, 0);
+
+	store_sub_set_status(st, "p2@example.org", SUB_UNSUBSCRIBED, 1, NULL,
+	    err, sizeof(err));
+	store_sub_set_status(st, "p3@example.org", SUB_BOUNCED, 1, NULL, err,
+	    sizeof(err));
+	store_sub_set_status(st, "p4@example.org", SUB_BOUNCED, 1, NULL, err,
+	    sizeof(err));
+	upsert(st, 0, "p6@example.org", "", "{}", SUB_PENDING, &what);
+	CHECK_INT("count", store_sub_count(st, counts, err, sizeof(err)), 0);
+	CHECK_INT("count pending", counts[SUB_PENDING], 1);
+	CHECK_INT("count active", counts[SUB_ACTIVE], 2);
+	CHECK_INT("count unsubscribed", counts[SUB_UNSUBSCRIBED], 1);
+	CHECK_INT("count bounced", counts[SUB_BOUNCED], 2);
+	store_close(st);
+}
+
+/* Collected broadcasts and deliveries. */
+struct bcs {
+	int			 n;
+	struct broadcast	 b[8];
+	char			 title[8][128];
+	char			 source[8][256];
+};
+
+static int
+bcs_cb(const struct broadcast *b, void *arg)
+{
+	struct bcs	*c = arg;
+
+	if (c->n >= 8)
+		return -1;
+	c->b[c->n] = *b;
+	snprintf(c->title[c->n], sizeof(c->title[0]), "%s", b->title);
+	snprintf(c->source[c->n], sizeof(c->source[0]), "%s", b->source);
+	c->b[c->n].title = c->title[c->n];
+	c->b[c->n].source = c->source[c->n];
+	c->b[c->n].subject = NULL;
+	c->b[c->n].filename = NULL;
+	c->n++;
+	return 0;
+}
+
+static struct broadcast
+bc_get1(struct store *st, int64_t id, int *n)
+{
+	static struct bcs	 got;
+	struct broadcast	 none;
+	char			 err[256];
+
+	memset(&got, 0, sizeof(got));
+	memset(&none, 0, sizeof(none));
+	if (store_bc_get(st, id, bcs_cb, &got, err, sizeof(err)) == -1)
+		printf("bc_get: %s\n", err);
+	*n = got.n;
+	return got.n > 0 ? got.b[0] : none;
+}
+
+struct dlvs {
+	int		 n;
+	int		 stop_after;
+	int64_t		 sub[NMAX];
+	char		 email[NMAX][128];
+	int		 attempts[NMAX];
+	int		 active[NMAX];
+	int64_t		 bc[NMAX];
+};
+
+static int
+dlvs_cb(const struct delivery *d, void *arg)
+{
+	struct dlvs	*c = arg;
+
+	if (c->n >= NMAX)
+		return -1;
+	c->sub[c->n] = d->subscriber_id;
+	snprintf(c->email[c->n], sizeof(c->email[0]), "%s", d->email);
+	c->attempts[c->n] = d->attempts;
+	c->active[c->n] = d->active;
+	c->bc[c->n] = d->broadcast_id;
+	c->n++;
+	return c->stop_after > 0 && c->n >= c->stop_after ? -1 : 0;
+}
+
+static int
+claim(struct store *st, int64_t bc, int64_t after, int64_t now, int limit,
+    struct dlvs *out)
+{
+	char	err[256];
+	int	n;
+
+	memset(out, 0, sizeof(*out));
+	n = store_dlv_claim(st, bc, after, now, limit, dlvs_cb, out, err,
+	    sizeof(err));
+	if (n == -1)
+		printf("claim: %s\n", err);
+	return n;
+}
+
+static void
+test_broadcast(void)
+{
+	static const struct {
+		const char	*email;
+		enum sub_status	 status;
+	} people[] = {
+		{ "a@example.org", SUB_ACTIVE },
+		{ "u@example.org", SUB_UNSUBSCRIBED },
+		{ "b@example.org", SUB_ACTIVE },
+		{ "x@example.org", SUB_BOUNCED },
+		{ "p@example.org", SUB_PENDING },
+		{ "c@example.org", SUB_ACTIVE },
+	};
+	struct store		*st;
+	struct broadcast	 bc, got;
+	struct bcs		 list;
+	struct dlvs		 d;
+	struct subs		 s;
+	enum store_upsert	 what;
+	char			 db[256], err[256], key[ADDR_BUFSZ];
+	int64_t			 id1, id2, a, b, c, when, counts[4], t0, t1;
+	size_t			 i;
+	int			 n, k;
+
+	path_in(db, sizeof(db), "bc.db");
+	if ((st = open_ok(db)) == NULL) {
+		CHECK("bc open", 0);
+		return;
+	}
+	for (i = 0; i < sizeof(people) / sizeof(people[0]); i++) {
+		upsert(st, 0, people[i].email, "", "{}", SUB_ACTIVE, &what);
+		addr_key(people[i].email, key, sizeof(key));
+		if (people[i].status != SUB_ACTIVE)
+			store_sub_set_status(st, key, people[i].status, 1,
+			    NULL, err, sizeof(err));
+	}
+	a = sub_find(st, "a@example.org", &s) >= 0 ?
+	    s.id[sub_find(st, "a@example.org", &s)] : -1;
+	b = s.id[sub_find(st, "b@example.org", &s)];
+	c = s.id[sub_find(st, "c@example.org", &s)];
+	CHECK("ids ascending", a > 0 && a < b && b < c);
+
+	memset(&bc, 0, sizeof(bc));
+	bc.title = "Déclaration – “Nous refusons…”";
+	bc.subject = "Déclaration";
+	bc.source = "Title: Déclaration\n\nNous refusons…\n";
+	bc.filename = "statement.txt";
+	bc.markdown = 1;
+	bc.created = 1700000000;
+	CHECK_INT("bc create", store_bc_create(st, &bc, &id1, err,
+	    sizeof(err)), 0);
+	CHECK("bc id", id1 > 0);
+	got = bc_get1(st, id1, &n);
+	CHECK_INT("bc get n", n, 1);
+	CHECK_INT("bc id", got.id, id1);
+	CHECK_STR("bc title", got.title, bc.title);
+	CHECK_STR("bc source", got.source, bc.source);
+	CHECK_INT("bc markdown", got.markdown, 1);
+	CHECK_INT("bc state", got.state, BC_QUEUED);
+	CHECK_INT("bc created", got.created, 1700000000);
+	CHECK_INT("bc started", got.started, 0);
+	CHECK_INT("bc finished", got.finished, 0);
+	CHECK_INT("bc total: the active only", got.total, 3);
+	CHECK_INT("bc pending", got.pending, 3);
+	CHECK_INT("bc sent", got.sent + got.deferred + got.failed, 0);
+	bc_get1(st, id1 + 100, &n);
+	CHECK_INT("bc get missing", n, 0);
+
+	/* the snapshot: exactly the active subscribers, in id order */
+	n = claim(st, id1, 0, 0, 100, &d);
+	CHECK_INT("claim all", n, 3);
+	CHECK_INT("claim all rows", d.n, 3);
+	CHECK_INT("claim 0", d.sub[0], a);
+	CHECK_INT("claim 1", d.sub[1], b);
+	CHECK_INT("claim 2", d.sub[2], c);
+	CHECK_STR("claim email", d.email[1], "b@example.org");
+	CHECK_INT("claim attempts", d.attempts[0], 0);
+	CHECK_INT("claim active", d.active[0] && d.active[1] && d.active[2],
+	    1);
+	CHECK_INT("claim bc", d.bc[2], id1);
+	CHECK_INT("claim limit", claim(st, id1, 0, 0, 2, &d), 2);
+	CHECK_INT("claim after", claim(st, id1, a, 0, 100, &d), 2);
+	CHECK_INT("claim after first", d.sub[0], b);
+	CHECK_INT("claim after last", claim(st, id1, c, 0, 100, &d), 0);
+	memset(&d, 0, sizeof(d));
+	d.stop_after = 1;
+	CHECK_INT("claim stopped", store_dlv_claim(st, id1, 0, 0, 100, dlvs_cb,
+	    &d, err, sizeof(err)), 1);
+
+	/* a subscriber added later is not in the snapshot */
+	upsert(st, 0, "late@example.org", "", "{}", SUB_ACTIVE, &what);
+	CHECK_INT("snapshot fixed", claim(st, id1, 0, 0, 100, &d), 3);
+
+	/* deferred come back when due; sent and failed never */
+	CHECK_INT("next due none", store_dlv_next_due(st, id1, &when, err,
+	    sizeof(err)), 0);
+	CHECK_INT("next due none value", when, -1);
+	CHECK_INT("defer b", store_dlv_update(st, id1, b, DLV_DEFERRED, 1,
+	    1000, 451, "4.7.1 try later", err, sizeof(err)), 0);
+	CHECK_INT("sent c", store_dlv_update(st, id1, c, DLV_SENT, 1, 0, 250,
+	    NULL, err, sizeof(err)), 0);
+	CHECK_INT("deferred not due", claim(st, id1, 0, 999, 100, &d), 1);
+	CHECK_INT("deferred not due: a", d.sub[0], a);
+	CHECK_INT("deferred due", claim(st, id1, 0, 1000, 100, &d), 2);
+	CHECK_INT("deferred due: b", d.sub[1], b);
+	CHECK_INT("deferred attempts", d.attempts[1], 1);
+	CHECK_INT("next due", store_dlv_next_due(st, id1, &when, err,
+	    sizeof(err)), 0);
+	CHECK_INT("next due value", when, 1000);
+	CHECK_INT("defer a", store_dlv_update(st, id1, a, DLV_DEFERRED, 2,
+	    500, 421, "busy", err, sizeof(err)), 0);
+	store_dlv_next_due(st, id1, &when, err, sizeof(err));
+	CHECK_INT("next due earliest", when, 500);
+	CHECK_INT("deferred partly due", claim(st, id1, 0, 700, 100, &d), 1);
+	CHECK_INT("deferred partly due: a", d.sub[0], a);
+	CHECK_INT("deferred partly due: attempts", d.attempts[0], 2);
+	CHECK_INT("update sql", sql_int(db, "SELECT code FROM deliveries "
+	    "WHERE state = 2 AND next_at = 1000"), 451);
+
+	CHECK_INT("counts", store_dlv_counts(st, id1, counts, err,
+	    sizeof(err)), 0);
+	CHECK_INT("counts pending", counts[DLV_PENDING], 0);
+	CHECK_INT("counts sent", counts[DLV_SENT], 1);
+	CHECK_INT("counts deferred", counts[DLV_DEFERRED], 2);
+	CHECK_INT("counts failed", counts[DLV_FAILED], 0);
+	CHECK_INT("fail a", store_dlv_update(st, id1, a, DLV_FAILED, 3, 0, 550,
+	    "5.1.1 no such user", err, sizeof(err)), 0);
+	store_dlv_counts(st, id1, counts, err, sizeof(err));
+	CHECK_INT("counts failed after", counts[DLV_FAILED], 1);
+	CHECK_INT("counts deferred after", counts[DLV_DEFERRED], 1);
+	store_dlv_next_due(st, id1, &when, err, sizeof(err));
+	CHECK_INT("next due after fail", when, 1000);
+	CHECK_INT("failed not claimed", claim(st, id1, 0, 1 << 30, 100, &d), 1);
+	CHECK_INT("failed not claimed: b", d.sub[0], b);
+
+	CHECK_INT("set counts", store_bc_set_counts(st, id1, counts, err,
+	    sizeof(err)), 0);
+	got = bc_get1(st, id1, &n);
+	CHECK_INT("bc sent", got.sent, 1);
+	CHECK_INT("bc deferred", got.deferred, 1);
+	CHECK_INT("bc failed", got.failed, 1);
+	CHECK_INT("bc pending derived", got.pending, 0);
+	CHECK_INT("bc total kept", got.total, 3);
+
+	/* a subscriber who left is still claimed, flagged inactive */
+	store_sub_set_status(st, "b@example.org", SUB_UNSUBSCRIBED, 1, NULL,
+	    err, sizeof(err));
+	CHECK_INT("inactive claimed", claim(st, id1, 0, 1000, 100, &d), 1);
+	CHECK_INT("inactive flag", d.active[0], 0);
+
+	/* state: started once, finished on done/cancelled */
+	t0 = (int64_t)time(NULL);
+	CHECK_INT("sending", store_bc_set_state(st, id1, BC_SENDING, err,
+	    sizeof(err)), 0);
+	t1 = (int64_t)time(NULL);
+	got = bc_get1(st, id1, &n);
+	CHECK_INT("sending state", got.state, BC_SENDING);
+	CHECK("started now", got.started >= t0 && got.started <= t1);
+	CHECK_INT("not finished", got.finished, 0);
+	CHECK_INT("mark started", sql_exec(db, "UPDATE broadcasts SET "
+	    "started = 111"), 0);
+	store_bc_set_state(st, id1, BC_PAUSED, err, sizeof(err));
+	got = bc_get1(st, id1, &n);
+	CHECK_INT("paused state", got.state, BC_PAUSED);
+	CHECK_INT("paused keeps started", got.started, 111);
+	CHECK_INT("paused not finished", got.finished, 0);
+	store_bc_set_state(st, id1, BC_SENDING, err, sizeof(err));
+	got = bc_get1(st, id1, &n);
+	CHECK_INT("resumed keeps started", got.started, 111);
+	t0 = (int64_t)time(NULL);
+	store_bc_set_state(st, id1, BC_DONE, err, sizeof(err));
+	t1 = (int64_t)time(NULL);
+	got = bc_get1(st, id1, &n);
+	CHECK_INT("done state", got.state, BC_DONE);
+	CHECK("done finished", got.finished >= t0 && got.finished <= t1);
+	CHECK_INT("done keeps started", got.started, 111);
+
+	/* a second broadcast snapshots the list as it is now */
+	bc.title = "Second";
+	bc.created = 0;
+	bc.filename = NULL;
+	bc.markdown = 0;
+	t0 = (int64_t)time(NULL);
+	CHECK_INT("bc2 create", store_bc_create(st, &bc, &id2, err,
+	    sizeof(err)), 0);
+	t1 = (int64_t)time(NULL);
+	CHECK("bc2 id", id2 > id1);
+	got = bc_get1(st, id2, &n);
+	CHECK_INT("bc2 total", got.total, 3);	/* a, c, late */
+	CHECK("bc2 created now", got.created >= t0 && got.created <= t1);
+	CHECK_INT("bc2 markdown", got.markdown, 0);
+	n = claim(st, id2, 0, 0, 100, &d);
+	CHECK_INT("bc2 claim", n, 3);
+	k = sub_find(st, "late@example.org", &s);
+	CHECK_INT("bc2 has late", n == 3 ? d.sub[2] : -1, k >= 0 ? s.id[k] :
+	    -2);
+	CHECK_INT("bc2 has a", d.sub[0], a);
+	CHECK_INT("bc2 has c", d.sub[1], c);
+	CHECK_INT("bc1 untouched", claim(st, id1, 0, 1000, 100, &d), 1);
+	store_bc_set_state(st, id2, BC_CANCELLED, err, sizeof(err));
+	got = bc_get1(st, id2, &n);
+	CHECK_INT("cancelled", got.state, BC_CANCELLED);
+	CHECK("cancelled finished", got.finished > 0);
+	CHECK_INT("cancelled never started", got.started, 0);
+
+	memset(&list, 0, sizeof(list));
+	CHECK_INT("bc list", store_bc_list(st, 10, bcs_cb, &list, err,
+	    sizeof(err)), 0);
+	CHECK_INT("bc list n", list.n, 2);
+	CHECK_INT("bc list newest first", list.b[0].id, id2);
+	CHECK_INT("bc list then", list.b[1].id, id1);
+	CHECK_STR("bc list title", list.title[1], "Déclaration – “Nous "
+	    "refusons…”");
+	memset(&list, 0, sizeof(list));
+	store_bc_list(st, 1, bcs_cb, &list, err, sizeof(err));
+	CHECK_INT("bc list limit", list.n, 1);
+	CHECK_INT("bc list limit newest", list.b[0].id, id2);
+	store_close(st);
+
+	/* and it all survives a reopen */
+	if ((st = open_ok(db)) == NULL) {
+		CHECK("bc reopen", 0);
+		return;
+	}
+	got = bc_get1(st, id1, &n);
+	CHECK_INT("reopen bc state", got.state, BC_DONE);
+	CHECK_INT("reopen bc failed", got.failed, 1);
+	store_dlv_counts(st, id1, counts, err, sizeof(err));
+	CHECK_INT("reopen dlv sent", counts[DLV_SENT], 1);
+	store_close(st);
+}
+
+static void
+test_names(void)
+{
+	static const char	*subs[] = { "pending", "active", "unsubscribed",
+	    "bounced" };
+	int			 i;
+
+	for (i = 0; i < 4; i++) {
+		CHECK_STR("sub name", store_sub_strstatus((enum sub_status)i),
+		    subs[i]);
+		CHECK_INT("sub parse", store_sub_parsestatus(subs[i]), i);
+	}
+	CHECK_INT("sub parse unknown", store_sub_parsestatus("Active"), -1);
+	CHECK_STR("sub name unknown", store_sub_strstatus((enum sub_status)9),
+	    "?");
+	CHECK_STR("bc name", store_bc_strstate(BC_CANCELLED), "cancelled");
+	CHECK_STR("bc name 1", store_bc_strstate(BC_SENDING), "sending");
+	CHECK_STR("dlv name", store_dlv_strstate(DLV_DEFERRED), "deferred");
+	CHECK_STR("dlv name 3", store_dlv_strstate(DLV_FAILED), "failed");
+}
+
+int
+main(void)
+{
+	struct store	*st;
+	char		 db[256];
+
+	umask(022);	/* the store must not rely on the caller's umask */
+	if (mkdtemp(dir) == NULL) {
+		perror("mkdtemp");
+		return 1;
+	}
+	test_schema();
+	test_refuse();
+	test_migrate();
+	path_in(db, sizeof(db), "subs.db");
+	if ((st = open_ok(db)) != NULL) {
+		test_upsert(st);
+		test_status(st);
+		store_close(st);
+	} else
+		CHECK("subs open", 0);
+	test_list();
+	test_broadcast();
+	test_names();
+	CHECK_INT("temp dir removed", nftw(dir, rm_cb, 16, FTW_DEPTH |
+	    FTW_PHYS), 0);
+	return unit_done("store");
+}
