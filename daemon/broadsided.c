@@ -277,6 +277,12 @@ main(int argc, char *argv[])
 		store_close(env->store);
 		return EXIT_UNAVAIL;
 	}
+	if (env->conf->http_listen && http_init(err, sizeof(err)) == -1) {
+		log_warnx("http: %s", err);
+		control_shutdown();
+		store_close(env->store);
+		return EXIT_UNAVAIL;
+	}
 	if (subscribers_sync_file(err, sizeof(err)) == -1)
 		log_warnx("%s", err);
 	if (feed_update(err, sizeof(err)) == -1)
@@ -302,6 +308,7 @@ main(int argc, char *argv[])
 	event_base_dispatch(env->base);
 	notify_shutdown();
 
+	http_shutdown();
 	control_shutdown();
 	queue_free();
 	subscribers_shutdown();

@@ -1,0 +1,1391 @@
+/*
+ * http.c -- the public HTTP listener (http.listen): the feed, the
+ * archive, one-click unsubscribe, double opt-in, health and metrics.
+ *
+ * libevent's evhttp parses requests; this file puts hard limits around it,
+ * since anyone on the Internet may talk to it:
+ * - request bodies over HTTP_MAX_BODY and header blocks over
+ *   HTTP_MAX_HEADERS are refused by evhttp (413, connection closed);
+ * - a connection idle for HTTP_IDLE seconds is closed (evhttp's timeout),
+ *   and each request must be complete within HTTP_DEADLINE seconds of the
+ *   accept or of the previous request (a 1 s sweep), so a client
+ *   trickling one byte at a time (slowloris) is cut too;
+ * - at most http_maxconns connections are open: the listener is disabled
+ *   at the cap and enabled when one closes, so new clients wait in the
+ *   kernel's backlog instead of taking file descriptors;
+ * - only GET, HEAD and POST (evhttp answers others 501); a request-target
+ *   with bad percent-encoding, a control character, a backslash, or a
+ *   "." or ".." segment (encoded or not) gets 400.
+ * libevent 2.1's evhttp has no hook for server connections opening and
+ * closing, so each connection's bufferevent is made here (bevcb); right
+ * after evhttp wraps it in a connection (whose address is then the
+ * bufferevent's callback argument) a close callback is set on it.
+ *
+ * The feed is kept in memory with its ETag (SHA-256 of the bytes) and
+ * Last-Modified, rebuilt by http_feed_changed(): requests never read
+ * feed.path.
+ *
+ * Tokens (token.h) carry the subscriber id; "unsubscribe" tokens come in
+ * every message, "confirm" tokens in the opt-in mail.  GET never changes
+ * state for unsubscribe (link scanners follow links): it shows a button
+ * that POSTs, as does RFC 8058 one-click.  GET /confirm activates, as the
+ * opt-in link must work in one click; it activates pending subscribers
+ * only, so an old confirm link never re-subscribes someone who left.
+ * POST /subscribe answers the same page whatever the address's state and
+ * mails only addresses never seen, so it reveals nothing; it is limited
+ * per client address (IPv6 by /64) and overall, so it cannot be used to
+ * mail-bomb someone.
+ */
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
+
+#include <openssl/evp.h>
+
+#include "broadside.h"
+#include "addr.h"
+#include "buf.h"
+#include "mustache.h"
+#include "render.h"
+#include "store.h"
+#include "token.h"
+
+#define HTTP_MAX_BODY		(64 * 1024)
+#define HTTP_MAX_HEADERS	(8 * 1024)
+#define HTTP_IDLE		10	/* seconds without a byte */
+#define HTTP_DEADLINE		15	/* seconds per request */
+#define HTTP_MAX_CONNS		512
+#define HTTP_FD_RESERVE		256	/* fds kept for the store, SMTP... */
+#define HTTP_BACKLOG		511
+#define HTTP_NAME_MAX		200	/* octets in a subscriber's name */
+#define HTTP_HEALTH_CACHE	1.0	/* seconds a writability check holds */
+
+/* /subscribe limits: per client address, and over all clients */
+#define HTTP_RATE_SLOTS		1024
+#define HTTP_RATE_PROBE		8
+#define HTTP_RATE_BURST		5.0
+#define HTTP_RATE_PER_SEC	(5.0 / 60.0)
+#define HTTP_GRATE_BURST	60.0
+#define HTTP_GRATE_PER_SEC	1.0
+
+#define HTTP_CODES		600
+
+struct http_conn {
+	TAILQ_ENTRY(http_conn)	  entry;
+	struct bufferevent	 *bev;
+	struct evhttp_connection *evcon;	/* NULL until bound */
+	evutil_socket_t		  fd;
+	double			  deadline;	/* now_mono() seconds */
+};
+TAILQ_HEAD(http_conns, http_conn);
+
+struct http_rate {
+	unsigned char	key[16];
+	int		used;
+	double		tokens;
+	double		last;
+};
+
+static struct evhttp		*http;
+static struct evconnlistener	*http_listener;
+static struct event		*http_fresh_ev, *http_sweep_ev;
+static struct http_conns	 http_fresh = TAILQ_HEAD_INITIALIZER(http_fresh);
+static struct http_conns	 http_live = TAILQ_HEAD_INITIALIZER(http_live);
+static struct http_conn		**http_byfd;
+static size_t			 http_nbyfd;
+static int			 http_nconns, http_maxconns;
+static int			 http_paused;
+static struct token_key		*http_tkey;
+static uint64_t			 http_codes[HTTP_CODES];
+
+static struct buf		 http_feed = BUF_INIT;
+static char			 http_feed_etag[40];
+static char			 http_feed_lastmod[40];
+static time_t			 http_feed_mtime;
+
+static double			 http_health_at;
+static int			 http_health_ok;
+static char			 http_health_err[256];
+
+static struct http_rate		 http_rates[HTTP_RATE_SLOTS];
+static uint32_t			 http_rate_seed;
+static double			 http_grate_tokens = HTTP_GRATE_BURST;
+static double			 http_grate_last;
+
+static void	http_conn_close_cb(struct evhttp_connection *, void *);
+
+/*
+ * Connections.
+ */
+
+static void
+http_listener_update(void)
+{
+	if (http_listener == NULL)
+		return;
+	if (!http_paused && http_nconns >= http_maxconns) {
+		evconnlistener_disable(http_listener);
+		http_paused = 1;
+		log_warnx("http: %d connections open, not accepting more",
+		    http_nconns);
+	} else if (http_paused && http_nconns < http_maxconns) {
+		evconnlistener_enable(http_listener);
+		http_paused = 0;
+	}
+}
+
+/* Fresh connections are wrapped by now: find each one's evhttp side. */
+static void
+http_bind_fresh(void)
+{
+	struct http_conn	*c;
+	void			*arg = NULL;
+
+	while ((c = TAILQ_FIRST(&http_fresh)) != NULL) {
+		TAILQ_REMOVE(&http_fresh, c, entry);
+		bufferevent_getcb(c->bev, NULL, NULL, NULL, &arg);
+		c->fd = bufferevent_getfd(c->bev);
+		if (arg == NULL || c->fd < 0 || evhttp_connection_get_bufferevent(
+		    arg) != c->bev)
+			fatalx("http: connection without its bufferevent");
+		c->evcon = arg;
+		evhttp_connection_set_closecb(c->evcon, http_conn_close_cb, c);
+		if ((size_t)c->fd >= http_nbyfd) {
+			size_t n = http_nbyfd ? http_nbyfd : 256;
+
+			while (n <= (size_t)c->fd)
+				n *= 2;
+			http_byfd = xrealloc(http_byfd, n * sizeof(*http_byfd));
+			memset(http_byfd + http_nbyfd, 0, (n - http_nbyfd) *
+			    sizeof(*http_byfd));
+			http_nbyfd = n;
+		}
+		http_byfd[c->fd] = c;
+		TAILQ_INSERT_TAIL(&http_live, c, entry);
+	}
+}
+
+static void
+http_fresh_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	http_bind_fresh();
+}
+
+/* evhttp asks for the bufferevent of a connection it just accepted. */
+static struct bufferevent *
+http_bev_cb(struct event_base *base, void *arg)
+{
+	struct http_conn	*c;
+
+	(void)arg;
+	http_bind_fresh();	/* the previous ones are wrapped by now */
+	c = xcalloc(1, sizeof(*c));
+	if ((c->bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE))
+	    == NULL)
+		fatalx("bufferevent_socket_new");
+	c->fd = -1;
+	c->deadline = now_mono() + HTTP_DEADLINE;
+	TAILQ_INSERT_TAIL(&http_fresh, c, entry);
+	http_nconns++;
+	http_listener_update();
+	event_active(http_fresh_ev, EV_TIMEOUT, 0);
+	return c->bev;
+}
+
+static void
+http_conn_close_cb(struct evhttp_connection *evcon, void *arg)
+{
+	struct http_conn	*c = arg;
+
+	evhttp_connection_set_closecb(evcon, NULL, NULL);	/* once */
+	TAILQ_REMOVE(&http_live, c, entry);
+	if ((size_t)c->fd < http_nbyfd && http_byfd[c->fd] == c)
+		http_byfd[c->fd] = NULL;
+	free(c);
+	http_nconns--;
+	http_listener_update();
+}
+
+static struct http_conn *
+http_conn_of(struct evhttp_request *req)
+{
+	struct evhttp_connection	*evcon;
+	struct bufferevent		*bev;
+	evutil_socket_t			 fd;
+
+	if ((evcon = evhttp_request_get_connection(req)) == NULL ||
+	    (bev = evhttp_connection_get_bufferevent(evcon)) == NULL ||
+	    (fd = bufferevent_getfd(bev)) < 0 || (size_t)fd >= http_nbyfd ||
+	    http_byfd[fd] == NULL || http_byfd[fd]->evcon != evcon)
+		return NULL;
+	return http_byfd[fd];
+}
+
+/* Every second: cut connections past their deadline, retry accepting. */
+static void
+http_sweep_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_conn	*c, *next;
+	double			 now = now_mono();
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	http_bind_fresh();
+	for (c = TAILQ_FIRST(&http_live); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		if (now > c->deadline)
+			evhttp_connection_free(c->evcon);  /* runs the closecb */
+	}
+	if (http_paused && http_nconns < http_maxconns && http_listener) {
+		evconnlistener_enable(http_listener);
+		http_paused = 0;
+	}
+}
+
+/* accept() failed, e.g. out of file descriptors: pause until the sweep. */
+static void
+http_accept_error_cb(struct evconnlistener *l, void *arg)
+{
+	(void)arg;
+	log_warn("http: accept");
+	evconnlistener_disable(l);
+	http_paused = 1;
+}
+
+/*
+ * Replies.
+ */
+
+static void
+http_count(int code)
+{
+	if (code >= 0 && code < HTTP_CODES)
+		http_codes[code]++;
+}
+
+static const char *
+http_reason(int code)
+{
+	switch (code) {
+	case 200: return "OK";
+	case 304: return "Not Modified";
+	case 400: return "Bad Request";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 410: return "Gone";
+	case 413: return "Payload Too Large";
+	case 415: return "Unsupported Media Type";
+	case 429: return "Too Many Requests";
+	case 500: return "Internal Server Error";
+	case 503: return "Service Unavailable";
+	default: return "Error";
+	}
+}
+
+static void
+http_reply(struct evhttp_request *req, int code, const char *ctype,
+    const char *data, size_t len)
+{
+	struct evkeyvalq	*h = evhttp_request_get_output_headers(req);
+	struct evbuffer		*out;
+	char			 n[32];
+
+	if ((out = evbuffer_new()) == NULL)
+		fatalx("evbuffer_new");
+	if (ctype != NULL)
+		evhttp_add_header(h, "Content-Type", ctype);
+	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD && code != 304) {
+		/* evhttp drops the body of a HEAD reply, and its length */
+		snprintf(n, sizeof(n), "%zu", len);
+		evhttp_add_header(h, "Content-Length", n);
+	}
+	if (len > 0 && code != 304)
+		evbuffer_add(out, data, len);
+	http_count(code);
+	evhttp_send_reply(req, code, http_reason(code), out);
+	evbuffer_free(out);
+}
+
+static void
+http_text(struct evhttp_request *req, int code, const char *msg)
+{
+	char	line[512];
+	int	n;
+
+	n = snprintf(line, sizeof(line), "%d %s: %s\n", code,
+	    http_reason(code), msg);
+	if (n < 0 || (size_t)n >= sizeof(line))
+		n = (int)sizeof(line) - 1;
+	http_reply(req, code, "text/plain; charset=utf-8", line, (size_t)n);
+}
+
+static void
+http_not_allowed(struct evhttp_request *req, const char *allow)
+{
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
+	    allow);
+	http_text(req, 405, "method not allowed");
+}
+
+/* Headers for pages that carry a token: never cached, never referred. */
+static void
+http_private(struct evhttp_request *req)
+{
+	struct evkeyvalq	*h = evhttp_request_get_output_headers(req);
+
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	evhttp_add_header(h, "Referrer-Policy", "no-referrer");
+}
+
+static void
+http_html(struct evhttp_request *req, int code, const struct buf *b)
+{
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Security-Policy", "default-src 'none'; "
+	    "style-src 'unsafe-inline'; img-src * data:; "
+	    "frame-ancestors 'none'");
+	http_reply(req, code, "text/html; charset=utf-8", b->p ? b->p : "",
+	    b->len);
+}
+
+static void
+http_site(struct render_site *site)
+{
+	const struct config	*c = env->conf;
+
+	memset(site, 0, sizeof(*site));
+	site->list_name = c->list_name;
+	site->from_name = c->list_from_name;
+	site->from_addr = c->list_from_addr;
+	site->reply_to = c->list_reply_to;
+	site->list_id = c->list_id;
+	site->base_url = c->list_base_url;
+	site->tpl_dir = c->templates_dir;
+#ifdef BROADSIDE_TEMPLATES
+	site->tpl_default_dir = BROADSIDE_TEMPLATES;
+#endif
+}
+
+static void
+http_html_escape(struct buf *b, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		switch (*s) {
+		case '&': buf_addstr(b, "&amp;"); break;
+		case '<': buf_addstr(b, "&lt;"); break;
+		case '>': buf_addstr(b, "&gt;"); break;
+		case '"': buf_addstr(b, "&quot;"); break;
+		case '\'': buf_addstr(b, "&#39;"); break;
+		default: buf_addc(b, *s);
+		}
+	}
+}
+
+/* A short page for outcomes that have no template of their own. */
+static void
+http_simple_page(struct evhttp_request *req, int code, const char *title,
+    const char *text)
+{
+	struct buf	b = BUF_INIT;
+
+	buf_addstr(&b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
+	    "<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\""
+	    "width=device-width, initial-scale=1\">\n<title>");
+	http_html_escape(&b, title);
+	buf_addstr(&b, "</title>\n</head>\n<body style=\"max-width:40rem;"
+	    "margin:0 auto;padding:1.5rem 1rem;font:1.1rem/1.6 Georgia,"
+	    "serif\">\n<h1>");
+	http_html_escape(&b, title);
+	buf_addstr(&b, "</h1>\n<p>");
+	http_html_escape(&b, text);
+	buf_addstr(&b, "</p>\n<p><a href=\"");
+	http_html_escape(&b, env->conf->list_base_url);
+	buf_addstr(&b, "/archive/\">");
+	http_html_escape(&b, env->conf->list_name);
+	buf_addstr(&b, "</a></p>\n</body>\n</html>\n");
+	http_html(req, code, &b);
+	buf_free(&b);
+}
+
+static void
+http_render_page(struct evhttp_request *req, int code, const char *name,
+    const struct mus_pair *vars, size_t nvars)
+{
+	struct render_site	 site;
+	struct buf		 b = BUF_INIT;
+	char			 err[512];
+
+	http_site(&site);
+	if (render_page(&site, name, vars, nvars, &b, err, sizeof(err)) == -1) {
+		log_warnx("http: %s: %s", name, err);
+		http_text(req, 500, "cannot render the page");
+	} else
+		http_html(req, code, &b);
+	buf_free(&b);
+}
+
+static void
+http_pair(struct mus_pair *p, const char *key, const char *s)
+{
+	p->key = key;
+	p->val = mus_str(s != NULL ? s : "", s != NULL ? strlen(s) : 0);
+}
+
+/*
+ * Request-target and form decoding.
+ */
+
+static int
+http_hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Strict %XX decoding ('+' is a space when plus); -1 on bad escapes. */
+static int
+http_decode(const char *s, size_t len, int plus, struct buf *out)
+{
+	size_t	i;
+	int	h, l;
+
+	buf_reset(out);
+	buf_grow(out, len);
+	for (i = 0; i < len; i++) {
+		if (s[i] == '%') {
+			if (i + 2 >= len)
+				return -1;
+			if ((h = http_hexval((unsigned char)s[i + 1])) < 0 ||
+			    (l = http_hexval((unsigned char)s[i + 2])) < 0)
+				return -1;
+			if (h == 0 && l == 0)
+				return -1;		/* NUL */
+			buf_addc(out, (char)(h << 4 | l));
+			i += 2;
+		} else if (s[i] == '+' && plus)
+			buf_addc(out, ' ');
+		else
+			buf_addc(out, s[i]);
+	}
+	if (out->p == NULL)
+		buf_addstr(out, "");
+	return 0;
+}
+
+/* The decoded path, or -1 for anything but a plain absolute path. */
+static int
+http_path(const char *raw, struct buf *path)
+{
+	const char	*seg, *p;
+	size_t		 n;
+
+	if (raw == NULL || raw[0] != '/')
+		return -1;
+	if (http_decode(raw, strlen(raw), 0, path) == -1)
+		return -1;
+	for (p = path->p; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f || *p == '\\')
+			return -1;
+	for (seg = path->p + 1;; seg += n + 1) {
+		n = strcspn(seg, "/");
+		if ((n == 1 && seg[0] == '.') ||
+		    (n == 2 && seg[0] == '.' && seg[1] == '.'))
+			return -1;
+		if (seg[n] == '\0')
+			break;
+	}
+	return 0;
+}
+
+/*
+ * The first value of key in an application/x-www-form-urlencoded string
+ * (a query or a body).  Returns 1 found, 0 absent, -1 bad encoding.
+ */
+static int
+http_form_get(const char *s, size_t len, const char *key, struct buf *val)
+{
+	struct buf	 k = BUF_INIT;
+	const char	*end = s + len, *amp, *eq;
+	int		 ret = 0;
+
+	while (s < end && ret == 0) {
+		if ((amp = memchr(s, '&', (size_t)(end - s))) == NULL)
+			amp = end;
+		if ((eq = memchr(s, '=', (size_t)(amp - s))) == NULL)
+			eq = amp;
+		if (http_decode(s, (size_t)(eq - s), 1, &k) == -1 ||
+		    (eq < amp && http_decode(eq + 1, (size_t)(amp - eq - 1), 1,
+		    val) == -1)) {
+			ret = -1;
+			break;
+		}
+		if (strcmp(k.p, key) == 0) {
+			if (eq == amp) {
+				buf_reset(val);
+				buf_addstr(val, "");
+			}
+			ret = 1;
+		}
+		s = amp + 1;
+	}
+	buf_free(&k);
+	return ret;
+}
+
+/*
+ * Tokens: 400 when missing or malformed, 403 when well-formed but not
+ * ours (forged, other purpose, other key).  Returns 0 with *id set, or
+ * the status to answer.
+ */
+static int
+http_token(const char *query, const char *purpose, int64_t *id)
+{
+	struct buf	 t = BUF_INIT;
+	uint64_t	 uid;
+	size_t		 i;
+	int		 code = 400;
+
+	if (query == NULL || http_form_get(query, strlen(query), "t", &t) != 1)
+		goto end;
+	if (strlen(t.p) != TOKEN_LEN)
+		goto end;
+	for (i = 0; i < TOKEN_LEN; i++)
+		if (strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+		    "0123456789-_", t.p[i]) == NULL)
+			goto end;
+	code = 403;
+	if (token_key_check(http_tkey, purpose, t.p, &uid) == -1 ||
+	    uid == 0 || uid > INT64_MAX)
+		goto end;
+	*id = (int64_t)uid;
+	code = 0;
+ end:
+	buf_free(&t);
+	return code;
+}
+
+/*
+ * The feed.
+ */
+
+static void
+http_date(time_t t, char *out, size_t outlen)
+{
+	static const char	*days[] = { "Sun", "Mon", "Tue", "Wed", "Thu",
+				    "Fri", "Sat" };
+	static const char	*mons[] = { "Jan", "Feb", "Mar", "Apr", "May",
+				    "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
+				    "Dec" };
+	struct tm		 tm;
+
+	if (gmtime_r(&t, &tm) == NULL) {
+		snprintf(out, outlen, "Thu, 01 Jan 1970 00:00:00 GMT");
+		return;
+	}
+	snprintf(out, outlen, "%s, %02d %s %04d %02d:%02d:%02d GMT",
+	    days[tm.tm_wday], tm.tm_mday, mons[tm.tm_mon], tm.tm_year + 1900,
+	    tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+/* IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT"); -1 for anything else. */
+static int
+http_date_parse(const char *s, time_t *t)
+{
+	static const char	*mons = "JanFebMarAprMayJunJulAugSepOctNovDec";
+	struct tm		 tm;
+	char			 wd[4], mon[4], gmt[4];
+	const char		*m;
+	int			 n = 0;
+
+	memset(&tm, 0, sizeof(tm));
+	if (sscanf(s, "%3s %2d %3s %4d %2d:%2d:%2d %3s%n", wd, &tm.tm_mday,
+	    mon, &tm.tm_year, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, gmt, &n)
+	    != 8 || s[n] != '\0' || strcmp(gmt, "GMT") != 0 ||
+	    strlen(mon) != 3 || (m = strstr(mons, mon)) == NULL ||
+	    (m - mons) % 3 != 0)
+		return -1;
+	tm.tm_mon = (int)(m - mons) / 3;
+	tm.tm_year -= 1900;
+	if ((*t = timegm(&tm)) == (time_t)-1)
+		return -1;
+	return 0;
+}
+
+void
+http_feed_changed(void)
+{
+	struct buf	 b = BUF_INIT;
+	unsigned char	 md[EVP_MAX_MD_SIZE];
+	unsigned int	 mdlen, i;
+	char		 etag[sizeof(http_feed_etag)], err[512];
+
+	if (http == NULL)
+		return;
+	if (feed_render(&b, err, sizeof(err)) == -1) {
+		log_warnx("http: feed: %s (serving the previous one)", err);
+		buf_free(&b);
+		return;
+	}
+	if (EVP_Digest(b.p, b.len, md, &mdlen, EVP_sha256(), NULL) != 1)
+		fatalx("http: SHA-256");
+	etag[0] = '"';
+	for (i = 0; i < 16; i++)
+		snprintf(etag + 1 + 2 * i, 3, "%02x", md[i]);
+	snprintf(etag + 33, sizeof(etag) - 33, "\"");
+	if (strcmp(etag, http_feed_etag) != 0) {
+		http_feed_mtime = time(NULL);
+		http_date(http_feed_mtime, http_feed_lastmod,
+		    sizeof(http_feed_lastmod));
+		memcpy(http_feed_etag, etag, sizeof(etag));
+	}
+	buf_free(&http_feed);
+	http_feed = b;
+}
+
+/* Does an If-None-Match list name our ETag (weak comparison)? */
+static int
+http_etag_match(const char *list, const char *etag)
+{
+	const char	*p = list, *e;
+	size_t		 n, elen = strlen(etag);
+
+	while (*p != '\0') {
+		p += strspn(p, " \t,");
+		if (*p == '\0')
+			break;
+		if (*p == '*')
+			return 1;
+		if (strncmp(p, "W/", 2) == 0)
+			p += 2;
+		if (*p != '"' || (e = strchr(p + 1, '"')) == NULL)
+			return 0;
+		n = (size_t)(e - p) + 1;
+		if (n == elen && memcmp(p, etag, n) == 0)
+			return 1;
+		p = e + 1;
+	}
+	return 0;
+}
+
+static void
+http_feed_get(struct evhttp_request *req)
+{
+	struct evkeyvalq	*in = evhttp_request_get_input_headers(req);
+	struct evkeyvalq	*h = evhttp_request_get_output_headers(req);
+	const char		*inm, *ims;
+	time_t			 t;
+	int			 fresh = 0;
+
+	evhttp_add_header(h, "ETag", http_feed_etag);
+	evhttp_add_header(h, "Last-Modified", http_feed_lastmod);
+	evhttp_add_header(h, "Cache-Control", "public, max-age=60");
+	if ((inm = evhttp_find_header(in, "If-None-Match")) != NULL)
+		fresh = http_etag_match(inm, http_feed_etag);
+	else if ((ims = evhttp_find_header(in, "If-Modified-Since")) != NULL &&
+	    http_date_parse(ims, &t) == 0)
+		fresh = http_feed_mtime <= t;
+	if (fresh) {
+		http_reply(req, 304, NULL, NULL, 0);
+		return;
+	}
+	http_reply(req, 200, "application/rss+xml; charset=utf-8", http_feed.p,
+	    http_feed.len);
+}
+
+/*
+ * The archive.
+ */
+
+static void
+http_archive(struct evhttp_request *req, const char *rest)
+{
+	struct buf	 b = BUF_INIT;
+	char		 err[512], *end;
+	long long	 id;
+	int		 code;
+
+	if (*rest == '\0') {
+		if (archive_index(&b, err, sizeof(err)) == -1) {
+			log_warnx("http: archive index: %s", err);
+			http_text(req, 500, "cannot list the archive");
+		} else
+			http_html(req, 200, &b);
+		buf_free(&b);
+		return;
+	}
+	errno = 0;
+	id = strtoll(rest, &end, 10);
+	if (rest[0] < '1' || rest[0] > '9' || *end != '\0' || errno != 0) {
+		http_text(req, 404, "no such page");
+		return;
+	}
+	if (archive_render((int64_t)id, &b, &code, err, sizeof(err)) == -1) {
+		log_warnx("http: archive %lld: %s", id, err);
+		http_text(req, 500, "cannot render this page");
+	} else if (code != 200)
+		http_text(req, 404, "no such statement");
+	else
+		http_html(req, 200, &b);
+	buf_free(&b);
+}
+
+/*
+ * Subscribers.
+ */
+
+struct http_sub {
+	int64_t		id;
+	int		found;
+	enum sub_status	status;
+	char		email[ADDR_BUFSZ];
+	const char	*key;		/* look-up by key (new subscriber) */
+	int64_t		last;		/* highest id seen in that look-up */
+};
+
+static int
+http_sub_cb(const struct subscriber *s, void *arg)
+{
+	struct http_sub	*hs = arg;
+	char		 key[ADDR_BUFSZ];
+
+	if (hs->key != NULL) {
+		hs->last = s->id;
+		addr_key(s->email, key, sizeof(key));
+		if (strcmp(key, hs->key) != 0)
+			return 0;
+	}
+	hs->id = s->id;
+	hs->found = 1;
+	hs->status = s->status;
+	snprintf(hs->email, sizeof(hs->email), "%s", s->email);
+	return -1;
+}
+
+static int
+http_sub_get(int64_t id, struct http_sub *hs, char *err, size_t errlen)
+{
+	memset(hs, 0, sizeof(*hs));
+	return store_sub_get(env->store, id, http_sub_cb, hs, err, errlen);
+}
+
+/*
+ * The id of a subscriber just inserted.  Ids are rowids (max + 1) and
+ * rows are never deleted, so with n subscribers the new one's id is at
+ * least n: look from there.
+ */
+static int
+http_sub_new_id(const char *key, int64_t *id, char *err, size_t errlen)
+{
+	struct http_sub	 hs;
+	int64_t		 counts[4], after;
+
+	if (store_sub_count(env->store, counts, err, errlen) == -1)
+		return -1;
+	after = counts[0] + counts[1] + counts[2] + counts[3] - 1;
+	memset(&hs, 0, sizeof(hs));
+	hs.key = key;
+	hs.last = after < 0 ? 0 : after;
+	do {
+		after = hs.last;
+		if (store_sub_list(env->store, after, 256, http_sub_cb, &hs,
+		    err, errlen) == -1)
+			return -1;
+		if (hs.found) {
+			*id = hs.id;
+			return 0;
+		}
+	} while (hs.last > after);
+	snprintf(err, errlen, "new subscriber not found");
+	return -1;
+}
+
+static void
+http_unsubscribe(struct evhttp_request *req, const char *query)
+{
+	struct mus_pair	 p[3];
+	struct http_sub	 hs;
+	struct buf	 action = BUF_INIT;
+	char		 err[512];
+	int64_t		 id;
+	int		 code, changed = 0;
+	int		 post = evhttp_request_get_command(req) ==
+			    EVHTTP_REQ_POST;
+
+	http_private(req);
+	if ((code = http_token(query, "unsubscribe", &id)) != 0) {
+		http_text(req, code, code == 400 ? "missing or malformed "
+		    "token" : "this link is not valid");
+		return;
+	}
+	if (http_sub_get(id, &hs, err, sizeof(err)) == -1) {
+		log_warnx("http: subscriber %" PRId64 ": %s", id, err);
+		http_text(req, 500, "temporary failure, try again later");
+		return;
+	}
+	if (!hs.found) {
+		http_text(req, 404, "no such subscriber");
+		return;
+	}
+	if (post) {
+		if (store_sub_set_status_id(env->store, id, SUB_UNSUBSCRIBED,
+		    1, &changed, err, sizeof(err)) == -1) {
+			log_warnx("http: subscriber %" PRId64 ": %s", id, err);
+			http_text(req, 500, "temporary failure, try again "
+			    "later");
+			return;
+		}
+		if (changed) {
+			queue_subscriber_stop(id);
+			log_info("subscriber %" PRId64 ": unsubscribed over "
+			    "HTTP", id);
+		}
+	}
+	http_pair(&p[0], "email", hs.email);
+	if (post || hs.status == SUB_UNSUBSCRIBED) {
+		http_pair(&p[1], "page_title", "Unsubscribed");
+		http_render_page(req, 200, "unsubscribed.html", p, 2);
+		return;
+	}
+	buf_printf(&action, "%s/unsubscribe?%s", env->conf->list_base_url,
+	    query);
+	http_pair(&p[1], "page_title", "Unsubscribe");
+	http_pair(&p[2], "action_url", action.p);
+	http_render_page(req, 200, "unsubscribe.html", p, 3);
+	buf_free(&action);
+}
+
+static void
+http_confirm(struct evhttp_request *req, const char *query)
+{
+	struct http_sub	 hs;
+	char		 err[512];
+	int64_t		 id;
+	int		 code, changed = 0;
+
+	http_private(req);
+	if ((code = http_token(query, "confirm", &id)) != 0) {
+		http_text(req, code, code == 400 ? "missing or malformed "
+		    "token" : "this link is not valid");
+		return;
+	}
+	if (http_sub_get(id, &hs, err, sizeof(err)) == -1) {
+		log_warnx("http: subscriber %" PRId64 ": %s", id, err);
+		http_text(req, 500, "temporary failure, try again later");
+		return;
+	}
+	if (!hs.found) {
+		http_text(req, 404, "no such subscriber");
+		return;
+	}
+	if (hs.status == SUB_UNSUBSCRIBED || hs.status == SUB_BOUNCED) {
+		http_simple_page(req, 410, "Link no longer valid", "This "
+		    "address has left the list since this link was sent; "
+		    "nothing was changed.");
+		return;
+	}
+	if (hs.status == SUB_PENDING) {
+		/* force 0: never over an unsubscribe that raced us */
+		if (store_sub_set_status_id(env->store, id, SUB_ACTIVE, 0,
+		    &changed, err, sizeof(err)) == -1) {
+			log_warnx("http: subscriber %" PRId64 ": %s", id, err);
+			http_text(req, 500, "temporary failure, try again "
+			    "later");
+			return;
+		}
+		if (changed)
+			log_info("subscriber %" PRId64 ": confirmed", id);
+	}
+	http_simple_page(req, 200, "Subscription confirmed", "You are "
+	    "subscribed. Every message has a link to unsubscribe.");
+}
+
+/* Token bucket refilled at rate per second up to burst; 1 if allowed. */
+static int
+http_bucket_take(double *tokens, double *last, double burst, double rate,
+    double now)
+{
+	*tokens += (now - *last) * rate;
+	if (*tokens > burst)
+		*tokens = burst;
+	*last = now;
+	if (*tokens < 1.0)
+		return 0;
+	*tokens -= 1.0;
+	return 1;
+}
+
+/* The client's address as a rate key: IPv4, or the /64 of IPv6. */
+static void
+http_client_key(struct evhttp_request *req, unsigned char key[16])
+{
+	struct evhttp_connection	*evcon;
+	const struct sockaddr		*sa = NULL;
+
+	memset(key, 0, 16);
+	if ((evcon = evhttp_request_get_connection(req)) != NULL)
+		sa = evhttp_connection_get_addr(evcon);
+	if (sa == NULL)
+		return;
+	if (sa->sa_family == AF_INET) {
+		key[0] = 4;
+		memcpy(key + 1, &((const struct sockaddr_in *)(const void *)sa)
+		    ->sin_addr, 4);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const void *)sa;
+
+		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+			key[0] = 4;
+			memcpy(key + 1, s6->sin6_addr.s6_addr + 12, 4);
+		} else {
+			key[0] = 6;
+			memcpy(key + 1, s6->sin6_addr.s6_addr, 8);
+		}
+	}
+}
+
+/*
+ * Per-client limit in a fixed table: HTTP_RATE_PROBE slots from the
+ * key's hash; a full neighbourhood gives up the slot whose bucket is
+ * fullest (the client that asked least lately).
+ */
+static int
+http_rate_allow(const unsigned char key[16], double now)
+{
+	struct http_rate	*r, *victim = NULL;
+	uint32_t		 h = 2166136261u ^ http_rate_seed;
+	double			 best = -1.0, t;
+	size_t			 i;
+
+	for (i = 0; i < 16; i++)
+		h = (h ^ key[i]) * 16777619u;
+	for (i = 0; i < HTTP_RATE_PROBE; i++) {
+		r = &http_rates[(h + i) % HTTP_RATE_SLOTS];
+		if (r->used && memcmp(r->key, key, 16) == 0)
+			return http_bucket_take(&r->tokens, &r->last,
+			    HTTP_RATE_BURST, HTTP_RATE_PER_SEC, now);
+		if (!r->used) {
+			if (best < HTTP_RATE_BURST + 1) {
+				victim = r;
+				best = HTTP_RATE_BURST + 1;
+			}
+			continue;
+		}
+		t = r->tokens + (now - r->last) * HTTP_RATE_PER_SEC;
+		if (t > best) {
+			best = t;
+			victim = r;
+		}
+	}
+	memcpy(victim->key, key, 16);
+	victim->used = 1;
+	victim->tokens = HTTP_RATE_BURST;
+	victim->last = now;
+	return http_bucket_take(&victim->tokens, &victim->last,
+	    HTTP_RATE_BURST, HTTP_RATE_PER_SEC, now);
+}
+
+static void
+http_subscribe(struct evhttp_request *req)
+{
+	struct evbuffer		*in = evhttp_request_get_input_buffer(req);
+	enum store_upsert	 what;
+	struct buf		 email = BUF_INIT, name = BUF_INIT;
+	const char		*ctype, *body;
+	unsigned char		 key16[16];
+	char			 addr[ADDR_BUFSZ], key[ADDR_BUFSZ], err[512];
+	size_t			 len;
+	double			 now = now_mono();
+	int64_t			 id = 0;
+	int			 rc;
+
+	http_client_key(req, key16);
+	if (!http_rate_allow(key16, now)) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Retry-After", "60");
+		http_text(req, 429, "too many requests from your address; "
+		    "try again in a minute");
+		return;
+	}
+	ctype = evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "Content-Type");
+	if (ctype == NULL || strncasecmp(ctype,
+	    "application/x-www-form-urlencoded", 33) != 0 ||
+	    (ctype[33] != '\0' && ctype[33] != ';' && ctype[33] != ' ')) {
+		http_text(req, 415, "send an application/x-www-form-urlencoded "
+		    "form");
+		return;
+	}
+	len = evbuffer_get_length(in);
+	body = len ? (const char *)evbuffer_pullup(in, -1) : "";
+	if ((rc = http_form_get(body, len, "email", &email)) != 1 ||
+	    http_form_get(body, len, "name", &name) == -1) {
+		http_text(req, 400, rc == -1 ? "bad form encoding" :
+		    "the form needs an email field");
+		goto end;
+	}
+	if (addr_normalize(email.p, addr, sizeof(addr), err, sizeof(err))
+	    == -1) {
+		http_text(req, 400, "this is not a valid email address");
+		goto end;
+	}
+	if (name.p == NULL)
+		buf_addstr(&name, "");
+	if (name.len > HTTP_NAME_MAX || !utf8_valid(name.p, name.len) ||
+	    !text_header_safe(name.p, name.len)) {
+		http_text(req, 400, "the name is too long or holds control "
+		    "characters or invalid UTF-8");
+		goto end;
+	}
+	if (!http_bucket_take(&http_grate_tokens, &http_grate_last,
+	    HTTP_GRATE_BURST, HTTP_GRATE_PER_SEC, now)) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Retry-After", "60");
+		http_text(req, 503, "too many subscriptions right now; try "
+		    "again in a minute");
+		goto end;
+	}
+	addr_key(addr, key, sizeof(key));
+
+	/*
+	 * Only a new address is stored (and mailed).  The upsert would
+	 * refresh an existing subscriber's name and fields, so anything
+	 * but an insert is rolled back.
+	 */
+	if (store_begin(env->store, err, sizeof(err)) == -1)
+		goto fail;
+	if (store_sub_upsert(env->store, 0, addr, key, name.p, "{}",
+	    SUB_PENDING, &what, err, sizeof(err)) == -1) {
+		store_rollback(env->store);
+		goto fail;
+	}
+	if (what != UPSERT_ADDED)
+		store_rollback(env->store);
+	else if (http_sub_new_id(key, &id, err, sizeof(err)) == -1 ||
+	    store_commit(env->store, err, sizeof(err)) == -1) {
+		store_rollback(env->store);
+		goto fail;
+	} else {
+		log_info("subscriber %" PRId64 ": pending confirmation", id);
+		if (queue_send_confirm(id, addr, name.p, err, sizeof(err))
+		    == -1)
+			log_warnx("subscriber %" PRId64 ": confirmation mail: "
+			    "%s", id, err);
+	}
+	http_simple_page(req, 200, "Check your mailbox", "If this address "
+	    "can be subscribed, a message with a confirmation link is on "
+	    "its way. Nothing is sent until you open that link.");
+	goto end;
+ fail:
+	log_warnx("http: subscribe: %s", err);
+	http_text(req, 503, "temporary failure, try again later");
+ end:
+	buf_free(&email);
+	buf_free(&name);
+}
+
+/*
+ * Health and metrics.
+ */
+
+static void
+http_healthz(struct evhttp_request *req)
+{
+	double	now = now_mono();
+
+	if (now - http_health_at > HTTP_HEALTH_CACHE || !http_health_ok) {
+		http_health_ok = store_writable(env->store, http_health_err,
+		    sizeof(http_health_err)) == 0;
+		http_health_at = now;
+		if (!http_health_ok)
+			log_warnx("http: healthz: %s", http_health_err);
+	}
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Cache-Control", "no-store");
+	if (env->stopping)
+		http_text(req, 503, "shutting down");
+	else if (!http_health_ok)
+		http_text(req, 503, "store not writable");
+	else
+		http_reply(req, 200, "text/plain; charset=utf-8", "ok\n", 3);
+}
+
+static void
+http_metrics(struct evhttp_request *req)
+{
+	static const char	*names[4] = { "pending", "active",
+				    "unsubscribed", "bounced" };
+	struct buf		 b = BUF_INIT;
+	int64_t			 counts[4];
+	char			 err[512];
+	int			 i;
+
+	buf_printf(&b, "# HELP broadside_http_requests_total HTTP requests "
+	    "answered, by status code.\n"
+	    "# TYPE broadside_http_requests_total counter\n");
+	http_codes[200]++;	/* this answer */
+	for (i = 0; i < HTTP_CODES; i++)
+		if (http_codes[i] != 0)
+			buf_printf(&b, "broadside_http_requests_total{code=\"%d\"}"
+			    " %" PRIu64 "\n", i, http_codes[i]);
+	http_codes[200]--;
+	buf_printf(&b, "# HELP broadside_http_connections HTTP connections "
+	    "open.\n# TYPE broadside_http_connections gauge\n"
+	    "broadside_http_connections %d\n", http_nconns);
+	if (store_sub_count(env->store, counts, err, sizeof(err)) == 0) {
+		buf_printf(&b, "# HELP broadside_subscribers Subscribers by "
+		    "status.\n# TYPE broadside_subscribers gauge\n");
+		for (i = 0; i < 4; i++)
+			buf_printf(&b, "broadside_subscribers{status=\"%s\"} %"
+			    PRId64 "\n", names[i], counts[i]);
+	} else
+		log_warnx("http: metrics: %s", err);
+	queue_metrics(&b);
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Cache-Control", "no-store");
+	http_reply(req, 200, "text/plain; version=0.0.4; charset=utf-8", b.p,
+	    b.len);
+	buf_free(&b);
+}
+
+/*
+ * Dispatch.
+ */
+
+static void
+http_request_cb(struct evhttp_request *req, void *arg)
+{
+	struct evhttp_uri	*uri;
+	struct http_conn	*c;
+	struct buf		 path = BUF_INIT;
+	const char		*query, *p;
+	enum evhttp_cmd_type	 cmd = evhttp_request_get_command(req);
+	int			 get = cmd == EVHTTP_REQ_GET ||
+				    cmd == EVHTTP_REQ_HEAD;
+
+	(void)arg;
+	if ((c = http_conn_of(req)) != NULL)
+		c->deadline = now_mono() + HTTP_DEADLINE;
+	uri = evhttp_uri_parse_with_flags(evhttp_request_get_uri(req), 0);
+	if (uri == NULL || http_path(evhttp_uri_get_path(uri), &path) == -1) {
+		http_text(req, 400, "bad request-target");
+		goto end;
+	}
+	query = evhttp_uri_get_query(uri);
+	if (query != NULL) {
+		for (p = query; *p != '\0'; p++)
+			if (*p == '%' && (http_hexval((unsigned char)p[1]) < 0 ||
+			    http_hexval((unsigned char)p[2]) < 0)) {
+				http_text(req, 400, "bad percent-encoding");
+				goto end;
+			}
+	}
+	p = path.p;
+	if (strcmp(p, "/feed.xml") == 0) {
+		if (get)
+			http_feed_get(req);
+		else
+			http_not_allowed(req, "GET, HEAD");
+	} else if (strcmp(p, "/archive") == 0 || strncmp(p, "/archive/", 9)
+	    == 0) {
+		if (get)
+			http_archive(req, p[8] == '/' ? p + 9 : "");
+		else
+			http_not_allowed(req, "GET, HEAD");
+	} else if (strcmp(p, "/unsubscribe") == 0)
+		http_unsubscribe(req, query);
+	else if (strcmp(p, "/confirm") == 0)
+		http_confirm(req, query);
+	else if (strcmp(p, "/subscribe") == 0) {
+		if (cmd == EVHTTP_REQ_POST)
+			http_subscribe(req);
+		else
+			http_not_allowed(req, "POST");
+	} else if (strcmp(p, "/healthz") == 0) {
+		if (get)
+			http_healthz(req);
+		else
+			http_not_allowed(req, "GET, HEAD");
+	} else if (strcmp(p, "/metrics") == 0) {
+		if (get)
+			http_metrics(req);
+		else
+			http_not_allowed(req, "GET, HEAD");
+	} else
+		http_text(req, 404, "no such page");
+ end:
+	if (uri != NULL)
+		evhttp_uri_free(uri);
+	buf_free(&path);
+}
+
+/*
+ * Set-up.
+ */
+
+/* Bind http.listen ("host:port", "[v6]:port", "*:port"). */
+static int
+http_bind(const char *listen_on, char *err, size_t errlen)
+{
+	struct addrinfo	 hints, *res = NULL;
+	char		*host, *port;
+	int		 fd = -1, on = 1, rc;
+
+	host = xstrdup(listen_on);
+	port = strrchr(host, ':');
+	*port++ = '\0';		/* config.c checked there is one */
+	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+		memmove(host, host + 1, strlen(host));
+		host[strlen(host) - 1] = '\0';
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if ((rc = getaddrinfo(strcmp(host, "*") == 0 || host[0] == '\0' ?
+	    NULL : host, port, &hints, &res)) != 0) {
+		snprintf(err, errlen, "%s: %s", listen_on, gai_strerror(rc));
+		goto end;
+	}
+	if ((fd = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC |
+	    SOCK_NONBLOCK, res->ai_protocol)) == -1) {
+		snprintf(err, errlen, "%s: socket: %s", listen_on,
+		    strerror(errno));
+		goto end;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	if (bind(fd, res->ai_addr, res->ai_addrlen) == -1 ||
+	    listen(fd, HTTP_BACKLOG) == -1) {
+		snprintf(err, errlen, "%s: %s", listen_on, strerror(errno));
+		close(fd);
+		fd = -1;
+	}
+ end:
+	if (res != NULL)
+		freeaddrinfo(res);
+	free(host);
+	return fd;
+}
+
+int
+http_init(char *err, size_t errlen)
+{
+	struct rlimit	rl;
+	struct timeval	tv = { 1, 0 };
+	int		fd;
+
+	if (env->conf->http_listen == NULL)
+		return 0;
+	if ((http_tkey = token_key_new(env->key, (size_t)env->keylen, err,
+	    errlen)) == NULL)
+		return -1;
+	if ((fd = http_bind(env->conf->http_listen, err, errlen)) == -1) {
+		token_key_free(http_tkey);
+		http_tkey = NULL;
+		return -1;
+	}
+	http_maxconns = HTTP_MAX_CONNS;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur < (rlim_t)HTTP_MAX_CONNS + 2 * HTTP_FD_RESERVE)
+		http_maxconns = rl.rlim_cur > 2 * HTTP_FD_RESERVE ?
+		    (int)rl.rlim_cur - HTTP_FD_RESERVE : (int)rl.rlim_cur / 2;
+	if (getentropy(&http_rate_seed, sizeof(http_rate_seed)) == -1)
+		http_rate_seed = (uint32_t)getpid();
+
+	if ((http = evhttp_new(env->base)) == NULL)
+		fatalx("evhttp_new");
+	evhttp_set_max_body_size(http, HTTP_MAX_BODY);
+	evhttp_set_max_headers_size(http, HTTP_MAX_HEADERS);
+	evhttp_set_timeout(http, HTTP_IDLE);
+	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD |
+	    EVHTTP_REQ_POST);
+	evhttp_set_default_content_type(http, "text/plain; charset=utf-8");
+	evhttp_set_bevcb(http, http_bev_cb, NULL);
+	evhttp_set_gencb(http, http_request_cb, NULL);
+	if ((http_fresh_ev = event_new(env->base, -1, 0, http_fresh_cb, NULL))
+	    == NULL || (http_sweep_ev = event_new(env->base, -1, EV_PERSIST,
+	    http_sweep_cb, NULL)) == NULL || event_add(http_sweep_ev, &tv)
+	    == -1)
+		fatalx("http: events");
+	http_listener = evconnlistener_new(env->base, NULL, NULL,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+	if (http_listener == NULL) {
+		snprintf(err, errlen, "%s: cannot listen", env->conf->http_listen);
+		close(fd);
+		http_shutdown();
+		return -1;
+	}
+	if (evhttp_bind_listener(http, http_listener) == NULL) {
+		snprintf(err, errlen, "%s: cannot serve HTTP",
+		    env->conf->http_listen);
+		evconnlistener_free(http_listener);
+		http_listener = NULL;
+		http_shutdown();
+		return -1;
+	}
+	evconnlistener_set_error_cb(http_listener, http_accept_error_cb);
+	http_feed_changed();
+	log_info("http: listening on %s (at most %d connections)",
+	    env->conf->http_listen, http_maxconns);
+	return 0;
+}
+
+void
+http_shutdown(void)
+{
+	struct http_conn	*c;
+
+	if (http == NULL)
+		return;
+	http_listener = NULL;	/* evhttp_free frees it first */
+	http_bind_fresh();
+	evhttp_free(http);	/* closes connections: close callbacks run */
+	http = NULL;
+	while ((c = TAILQ_FIRST(&http_live)) != NULL) {
+		TAILQ_REMOVE(&http_live, c, entry);
+		free(c);
+	}
+	if (http_fresh_ev != NULL)
+		event_free(http_fresh_ev);
+	if (http_sweep_ev != NULL)
+		event_free(http_sweep_ev);
+	http_fresh_ev = http_sweep_ev = NULL;
+	free(http_byfd);
+	http_byfd = NULL;
+	http_nbyfd = 0;
+	http_nconns = 0;
+	token_key_free(http_tkey);
+	http_tkey = NULL;
+	buf_free(&http_feed);
+	http_feed_etag[0] = '\0';
+}
