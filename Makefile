@@ -54,10 +54,8 @@ DSRCS	 = daemon/broadsided.c
 DSRCS	+= daemon/control.c
 DSRCS	+= daemon/subscribers.c
 DSRCS	+= daemon/queue.c
-DSRCS	+= daemon/rate.c
 DSRCS	+= daemon/feed.c
 DSRCS	+= daemon/http.c
-DSRCS	+= daemon/notify.c
 DSRCS	+= daemon/notify.c
 
 # The CLI alone.

@@ -190,7 +190,10 @@ daemon_stop(void)
 	env->stopping = 1;
 	notify_stopping();
 	log_info("shutting down");
-	event_base_loopexit(env->base, NULL);
+	queue_shutdown();
+	/* with messages in flight, the engine exits the loop when done */
+	if (!queue_busy())
+		event_base_loopexit(env->base, NULL);
 }
 
 static void

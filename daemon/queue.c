@@ -24,6 +24,7 @@
 #include <jansson.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +69,7 @@ struct qjob {
 	char			*name;
 	char			*fields;	/* JSON object text */
 	struct render		*render;
+	int			 skipped;	/* run halted before it began */
 	TAILQ_ENTRY(qjob)	 entry;
 };
 TAILQ_HEAD(qjob_list, qjob);
@@ -85,6 +87,8 @@ struct qrun {
 	int			 inflight;
 	int64_t			 total;
 	int64_t			 counts[4];	/* committed: pending unused */
+	atomic_int		 halted;	/* paused or cancelled: senders
+						   skip what they have not begun */
 	TAILQ_ENTRY(qrun)	 entry;
 };
 TAILQ_HEAD(qrun_list, qrun);
@@ -254,6 +258,11 @@ queue_render_cb(void *arg, struct smtp_job *sj, struct buf *out, char *err,
 	int			 ret;
 
 	(void)sj;
+	if (j->kind == QJOB_BROADCAST && atomic_load(&j->run->halted)) {
+		j->skipped = 1;
+		snprintf(err, errlen, "broadcast paused or cancelled");
+		return -1;
+	}
 	if (j->kind == QJOB_BROADCAST && queue_is_stopped(j->sid)) {
 		snprintf(err, errlen, "suppressed: unsubscribed");
 		return -1;
@@ -644,6 +653,8 @@ queue_done_cb(struct smtp_job *sj, void *arg)
 		break;
 	}
 	run->inflight--;
+	if (j->skipped)
+		sj->result = SMTP_CANCELLED;
 	switch (sj->result) {
 	case SMTP_OK:
 		queue_result_add(run, j, DLV_SENT, attempts, 0, sj->code, 0,
@@ -781,6 +792,27 @@ queue_select(void)
 	}
 	if (l.id == 0)
 		return NULL;
+	/*
+	 * Paused and resumed while its last jobs were still out: take the
+	 * same run back, with its cursor, so nothing in flight is claimed
+	 * twice (the cursor goes back to the start only once it is idle).
+	 */
+	TAILQ_FOREACH(run, &q.runs, entry)
+		if (run->id == l.id)
+			break;
+	if (run != NULL) {
+		run->state = BC_SENDING;
+		atomic_store(&run->halted, 0);
+		TAILQ_REMOVE(&q.runs, run, entry);
+		TAILQ_INSERT_HEAD(&q.runs, run, entry);
+		if (l.state != BC_SENDING && store_bc_set_state(env->store,
+		    l.id, BC_SENDING, err, sizeof(err)) == -1)
+			log_warnx("broadcast %" PRId64 ": %s", l.id, err);
+		log_info("broadcast %" PRId64 ": sending again", l.id);
+		free(l.source);
+		free(l.subject);
+		return run;
+	}
 	run = xcalloc(1, sizeof(*run));
 	run->id = l.id;
 	run->total = l.total;
@@ -1355,12 +1387,12 @@ queue_control(struct evhttp_request *req, int64_t id, const char *verb)
 			struct qjob *j;
 
 			run->state = to;
+			atomic_store(&run->halted, 1);
 			while ((j = TAILQ_FIRST(&run->ready)) != NULL) {
 				TAILQ_REMOVE(&run->ready, j, entry);
 				qjob_free(j);
 			}
 			run->nready = 0;
-			run->cursor = 0;
 			if (q.current == run)
 				queue_retire(run);
 			break;
@@ -1370,6 +1402,7 @@ queue_control(struct evhttp_request *req, int64_t id, const char *verb)
 		struct qrun *cur = q.current;
 
 		cur->state = BC_QUEUED;
+		atomic_store(&cur->halted, 1);
 		store_bc_set_state(env->store, cur->id, BC_QUEUED, err,
 		    sizeof(err));
 		queue_retire(cur);
