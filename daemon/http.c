@@ -1029,14 +1029,6 @@ http_subscribe(struct evhttp_request *req)
 	int64_t			 id = 0;
 	int			 rc;
 
-	http_client_key(req, key16);
-	if (!http_rate_allow(key16, now)) {
-		evhttp_add_header(evhttp_request_get_output_headers(req),
-		    "Retry-After", "60");
-		http_text(req, 429, "too many requests from your address; "
-		    "try again in a minute");
-		return;
-	}
 	ctype = evhttp_find_header(evhttp_request_get_input_headers(req),
 	    "Content-Type");
 	if (ctype == NULL || strncasecmp(ctype,
@@ -1065,6 +1057,15 @@ http_subscribe(struct evhttp_request *req)
 	    !text_header_safe(name.p, name.len)) {
 		http_text(req, 400, "the name is too long or holds control "
 		    "characters or invalid UTF-8");
+		goto end;
+	}
+	/* only well-formed requests count: they are the ones that mail */
+	http_client_key(req, key16);
+	if (!http_rate_allow(key16, now)) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Retry-After", "60");
+		http_text(req, 429, "too many requests from your address; "
+		    "try again in a minute");
 		goto end;
 	}
 	if (!http_bucket_take(&http_grate_tokens, &http_grate_last,
