@@ -719,6 +719,11 @@ main(void)
 		return 1;
 	}
 	memcpy(realdir, real, strlen(real) + 1);
+	/* a path wrongly left relative lands in the temp dir too */
+	if (chdir(dir) == -1) {
+		perror(dir);
+		return 1;
+	}
 	test_defaults();
 	test_values();
 	test_paths();
@@ -730,6 +735,8 @@ main(void)
 	test_password();
 	test_secret();
 	test_default_path();
+	if (chdir("/") == -1)
+		CHECK("chdir /", 0);
 	CHECK_INT("temp dir removed", nftw(dir, rm_cb, 16, FTW_DEPTH |
 	    FTW_PHYS), 0);
 	return unit_done("config");
