@@ -58,12 +58,16 @@ static const char *sq_sql[Q_MAX] = {
 	    "WHERE key = 'import_seq' RETURNING value",
 	[Q_SUB_FIND] = "SELECT id, status, import_id FROM subscribers "
 	    "WHERE key = ?1",
+	/* the two upsert attempts, same parameters (sq_sub_try) */
 	[Q_SUB_INSERT] = "INSERT INTO subscribers(email, key, name, fields, "
 	    "status, import_id, created, updated) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
-	[Q_SUB_UPDATE] = "UPDATE subscribers SET email = ?1, name = ?2, "
-	    "fields = ?3, status = ?4, import_id = ?5, updated = ?6 "
-	    "WHERE id = ?7",
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7) "
+	    "ON CONFLICT (key) DO NOTHING",
+	[Q_SUB_UPDATE] = "UPDATE subscribers SET email = ?1, name = ?3, "
+	    "fields = ?4, status = CASE WHEN status = 1 THEN 1 ELSE ?5 END, "
+	    "import_id = ?6, updated = ?7 "
+	    "WHERE key = ?2 AND (?6 = 0 OR import_id != ?6) "
+	    "AND status NOT IN (2, 3)",
 	[Q_SUB_TOUCH] = "UPDATE subscribers SET import_id = ?1 WHERE id = ?2",
 	[Q_SUB_STATUS_KEY] = "UPDATE subscribers SET status = ?1, updated = ?2 "
 	    "WHERE key = ?3 AND status != ?1 AND (?4 OR status NOT IN (2, 3))",
@@ -162,6 +166,7 @@ struct sq_store {
 	sqlite3_stmt	*q[Q_MAX];
 	int		 lockfd;
 	char		*path;
+	enum store_upsert last;		/* what the previous upsert did */
 };
 
 #define SQ(st)	((struct sq_store *)(st))
@@ -405,59 +410,14 @@ sq_import_id(struct store *st)
 	return id;
 }
 
+/* One upsert attempt: 1 if it wrote the row, 0 if not, -1 on error. */
 static int
-sq_sub_upsert(struct store *st, int64_t import, const char *email,
-    const char *key, const char *name, const char *fields,
-    enum sub_status status, enum store_upsert *what, char *err,
-    size_t errlen)
+sq_sub_try(struct sq_store *s, enum sq_stmt which, int64_t import,
+    const char *email, const char *key, const char *name, const char *fields,
+    enum sub_status status, int64_t now)
 {
-	struct sq_store	*s = SQ(st);
-	sqlite3_stmt	*q;
-	int64_t		 id, old_import, now = (int64_t)time(NULL);
-	int		 old_status, rc;
+	sqlite3_stmt	*q = sq_stmt(s, which);
 
-	q = sq_stmt(s, Q_SUB_FIND);
-	sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
-	rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW) {
-		id = sqlite3_column_int64(q, 0);
-		old_status = sqlite3_column_int(q, 1);
-		old_import = sqlite3_column_int64(q, 2);
-		sqlite3_reset(q);
-		if (import != 0 && old_import == import) {
-			*what = UPSERT_DUPLICATE;
-			return 0;
-		}
-		if (old_status == SUB_UNSUBSCRIBED ||
-		    old_status == SUB_BOUNCED) {
-			/* remember it was in this import, for duplicates */
-			q = sq_stmt(s, Q_SUB_TOUCH);
-			sqlite3_bind_int64(q, 1, import);
-			sqlite3_bind_int64(q, 2, id);
-			if (sqlite3_step(q) != SQLITE_DONE)
-				return sq_fail(s, err, errlen, "update");
-			*what = UPSERT_SUPPRESSED;
-			return 0;
-		}
-		if (old_status == SUB_ACTIVE)
-			status = SUB_ACTIVE;
-		q = sq_stmt(s, Q_SUB_UPDATE);
-		sqlite3_bind_text(q, 1, email, -1, SQLITE_STATIC);
-		sqlite3_bind_text(q, 2, name, -1, SQLITE_STATIC);
-		sqlite3_bind_text(q, 3, fields, -1, SQLITE_STATIC);
-		sqlite3_bind_int(q, 4, status);
-		sqlite3_bind_int64(q, 5, import);
-		sqlite3_bind_int64(q, 6, now);
-		sqlite3_bind_int64(q, 7, id);
-		if (sqlite3_step(q) != SQLITE_DONE)
-			return sq_fail(s, err, errlen, "update subscriber");
-		*what = UPSERT_UPDATED;
-		return 0;
-	}
-	sqlite3_reset(q);
-	if (rc != SQLITE_DONE)
-		return sq_fail(s, err, errlen, "find subscriber");
-	q = sq_stmt(s, Q_SUB_INSERT);
 	sqlite3_bind_text(q, 1, email, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 2, key, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 3, name, -1, SQLITE_STATIC);
@@ -466,8 +426,69 @@ sq_sub_upsert(struct store *st, int64_t import, const char *email,
 	sqlite3_bind_int64(q, 6, import);
 	sqlite3_bind_int64(q, 7, now);
 	if (sqlite3_step(q) != SQLITE_DONE)
-		return sq_fail(s, err, errlen, "insert subscriber");
-	*what = UPSERT_ADDED;
+		return -1;
+	return sqlite3_changes(s->db) > 0;
+}
+
+/*
+ * One statement per row in the common cases: an import into an empty
+ * list is all inserts, a re-import all updates.  So try first what the
+ * previous upsert did, a conditional INSERT or UPDATE, then the other;
+ * only when neither wrote is the row looked up, to tell a duplicate in
+ * this import from a suppressed (unsubscribed or bounced) subscriber.
+ * An active subscriber stays active; a pending one takes the new status.
+ */
+static int
+sq_sub_upsert(struct store *st, int64_t import, const char *email,
+    const char *key, const char *name, const char *fields,
+    enum sub_status status, enum store_upsert *what, char *err,
+    size_t errlen)
+{
+	struct sq_store	*s = SQ(st);
+	enum sq_stmt	 order[2] = { Q_SUB_INSERT, Q_SUB_UPDATE };
+	sqlite3_stmt	*q;
+	int64_t		 id, old_import, now = (int64_t)time(NULL);
+	int		 i, rc;
+
+	if (s->last == UPSERT_UPDATED) {
+		order[0] = Q_SUB_UPDATE;
+		order[1] = Q_SUB_INSERT;
+	}
+	for (i = 0; i < 2; i++) {
+		rc = sq_sub_try(s, order[i], import, email, key, name, fields,
+		    status, now);
+		if (rc == -1)
+			return sq_fail(s, err, errlen, order[i] == Q_SUB_INSERT ?
+			    "insert subscriber" : "update subscriber");
+		if (rc == 1) {
+			*what = order[i] == Q_SUB_INSERT ? UPSERT_ADDED :
+			    UPSERT_UPDATED;
+			s->last = *what;
+			return 0;
+		}
+	}
+
+	q = sq_stmt(s, Q_SUB_FIND);
+	sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(q);
+		return sq_fail(s, err, errlen, "find subscriber");
+	}
+	id = sqlite3_column_int64(q, 0);
+	old_import = sqlite3_column_int64(q, 2);
+	sqlite3_reset(q);
+	if (import != 0 && old_import == import) {
+		*what = UPSERT_DUPLICATE;
+		return 0;
+	}
+	/* suppressed; remember it was in this import, for duplicates */
+	q = sq_stmt(s, Q_SUB_TOUCH);
+	sqlite3_bind_int64(q, 1, import);
+	sqlite3_bind_int64(q, 2, id);
+	if (sqlite3_step(q) != SQLITE_DONE)
+		return sq_fail(s, err, errlen, "update");
+	*what = UPSERT_SUPPRESSED;
 	return 0;
 }
 
