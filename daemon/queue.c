@@ -487,6 +487,22 @@ queue_kick(void)
 		queue_timer_at(0);
 }
 
+/* STATUS= for systemd, at most once a second while sending. */
+static void
+queue_notify_progress(void)
+{
+	static double	 last;
+	struct qrun	*run = q.current;
+
+	if (run == NULL || now_mono() - last < 1.0)
+		return;
+	last = now_mono();
+	notify_status("broadcast %" PRId64 ": sent %" PRId64 " of %" PRId64
+	    ", deferred %" PRId64 ", failed %" PRId64 ", %.1f msg/s", run->id,
+	    run->counts[DLV_SENT], run->total, run->counts[DLV_DEFERRED],
+	    run->counts[DLV_FAILED], queue_rate(run->id));
+}
+
 /* Write every buffered result in one transaction. */
 static void
 queue_flush(void)
@@ -537,6 +553,7 @@ queue_flush(void)
 	if (store_commit(env->store, err, sizeof(err)) == -1)
 		goto fail_counts;
 	q.nresults = 0;
+	queue_notify_progress();
 	return;
 fail_counts:
 	/* undo the count moves: nothing was recorded */
