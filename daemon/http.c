@@ -482,6 +482,7 @@ http_decode(const char *s, size_t len, int plus, struct buf *out)
 
 	buf_reset(out);
 	buf_grow(out, len);
+	out->p[0] = '\0';	/* a C string even when empty */
 	for (i = 0; i < len; i++) {
 		if (s[i] == '%') {
 			if (i + 2 >= len)
@@ -498,8 +499,6 @@ http_decode(const char *s, size_t len, int plus, struct buf *out)
 		else
 			buf_addc(out, s[i]);
 	}
-	if (out->p == NULL)
-		buf_addstr(out, "");
 	return 0;
 }
 
@@ -551,11 +550,10 @@ http_form_get(const char *s, size_t len, const char *key, struct buf *val)
 			break;
 		}
 		if (strcmp(k.p, key) == 0) {
-			if (eq == amp) {
-				buf_reset(val);
-				buf_addstr(val, "");
-			}
-			ret = 1;
+			if (eq == amp && http_decode("", 0, 1, val) == -1)
+				ret = -1;
+			else
+				ret = 1;
 		}
 		s = amp + 1;
 	}
