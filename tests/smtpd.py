@@ -35,6 +35,7 @@ import re
 import signal
 import ssl
 import sys
+import time
 import logging
 import traceback
 
@@ -54,7 +55,7 @@ class State:
                         buffering=1)
 
     def event(self, ev, sid, **kw):
-        rec = {"ev": ev, "session": sid}
+        rec = {"ev": ev, "session": sid, "t": round(time.time(), 6)}
         rec.update(kw)
         self.log.write(json.dumps(rec, sort_keys=True) + "\n")
 
