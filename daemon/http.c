@@ -628,8 +628,8 @@ http_date_parse(const char *s, time_t *t)
 
 	memset(&tm, 0, sizeof(tm));
 	if (sscanf(s, "%3[A-Za-z], %2d %3s %4d %2d:%2d:%2d %3s%n", wd,
-	    &tm.tm_mday, mon, &tm.tm_year, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, gmt, &n)
-	    != 8 || s[n] != '\0' || strcmp(gmt, "GMT") != 0 ||
+	    &tm.tm_mday, mon, &tm.tm_year, &tm.tm_hour, &tm.tm_min,
+	    &tm.tm_sec, gmt, &n) != 8 || s[n] != '\0' || strcmp(gmt, "GMT") != 0 ||
 	    strlen(mon) != 3 || (m = strstr(mons, mon)) == NULL ||
 	    (m - mons) % 3 != 0)
 		return -1;
