@@ -121,6 +121,18 @@ import_print_errors(const char *label, json_t *j)
 	return 0;
 }
 
+static void __attribute__((noreturn))
+import_fail(const char *label, json_t *j)
+{
+	char	msg[1024];
+
+	snprintf(msg, sizeof(msg), "%s: %s", label,
+	    json_string_value(json_object_get(j, "error")));
+	json_decref(j);
+	cli_close();
+	cli_die(EXIT_DATAERR, "%s", msg);
+}
+
 static int
 cmd_sub_import(int argc, char **argv)
 {
@@ -162,9 +174,10 @@ cmd_sub_import(int argc, char **argv)
 		j = cli_call("POST", path, chunk, (size_t)n, &code);
 		cli_check(j, code, EXIT_SOFTWARE);
 		import_print_errors(label, j);
-		if (json_object_get(j, "error") != NULL)
-			cli_die(EXIT_DATAERR, "%s: %s", label,
-			    json_string_value(json_object_get(j, "error")));
+		if (json_object_get(j, "error") != NULL) {
+			free(chunk);
+			import_fail(label, j);
+		}
 		json_decref(j);
 	}
 	free(chunk);
@@ -175,8 +188,7 @@ cmd_sub_import(int argc, char **argv)
 	cli_check(j, code, EXIT_SOFTWARE);
 	import_print_errors(label, j);
 	if (json_object_get(j, "error") != NULL)
-		cli_die(EXIT_DATAERR, "%s: %s", label,
-		    json_string_value(json_object_get(j, "error")));
+		import_fail(label, j);
 	printf("%s: %" JSON_INTEGER_FORMAT " added, %" JSON_INTEGER_FORMAT
 	    " updated, %" JSON_INTEGER_FORMAT " kept suppressed, %"
 	    JSON_INTEGER_FORMAT " bad rows skipped\n", label,

@@ -138,12 +138,16 @@ void
 cli_check(json_t *j, long code, int fail)
 {
 	const char	*msg;
+	char		 copy[1024];
 
 	if (code == 200)
 		return;
 	msg = json_string_value(json_object_get(j, "error"));
-	cli_die(code == 403 ? EXIT_UNAVAIL : fail, "%s",
-	    msg ? msg : "the daemon refused the request");
+	snprintf(copy, sizeof(copy), "%s", msg ? msg :
+	    "the daemon refused the request");
+	json_decref(j);
+	cli_close();
+	cli_die(code == 403 ? EXIT_UNAVAIL : fail, "%s", copy);
 }
 
 void

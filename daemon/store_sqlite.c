@@ -77,8 +77,8 @@ static const char *sq_sql[Q_MAX] = {
 	    "FROM subscribers WHERE id = ?1",
 	[Q_SUB_LIST] = "SELECT id, email, name, fields, status, created "
 	    "FROM subscribers WHERE id > ?1 ORDER BY id LIMIT ?2",
-	[Q_SUB_COUNT] = "SELECT status, count(*) FROM subscribers "
-	    "GROUP BY status",
+	[Q_SUB_COUNT] = "SELECT 0, total(status = 0), total(status = 1), "
+	    "total(status = 2), total(status = 3) FROM subscribers",
 	[Q_BC_INSERT] = "INSERT INTO broadcasts(title, subject, source, "
 	    "filename, markdown, state, created) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -109,8 +109,9 @@ static const char *sq_sql[Q_MAX] = {
 	    "WHERE broadcast_id = ?1 AND subscriber_id = ?2",
 	[Q_DLV_NEXT_DUE] = "SELECT min(next_at) FROM deliveries "
 	    "WHERE broadcast_id = ?1 AND state = 2",
-	[Q_DLV_COUNTS] = "SELECT state, count(*) FROM deliveries "
-	    "WHERE broadcast_id = ?1 GROUP BY state",
+	[Q_DLV_COUNTS] = "SELECT 0, total(state = 0), total(state = 1), "
+	    "total(state = 2), total(state = 3) FROM deliveries "
+	    "WHERE broadcast_id = ?1",
 	[Q_DLV_DROP] = "DELETE FROM deliveries WHERE broadcast_id = ?1 "
 	    "AND subscriber_id = ?2 AND state IN (0, 2)",
 	[Q_BC_DROP] = "UPDATE broadcasts SET total = total - 1 WHERE id = ?1",
@@ -581,10 +582,11 @@ sq_sub_count(struct store *st, int64_t counts[4], char *err, size_t errlen)
 	int		 rc, k;
 
 	memset(counts, 0, 4 * sizeof(counts[0]));
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		k = sqlite3_column_int(q, 0);
-		if (k >= 0 && k < 4)
-			counts[k] = sqlite3_column_int64(q, 1);
+	/* one row of sums: no GROUP BY, so no temporary b-tree in memory */
+	if ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		for (k = 0; k < 4; k++)
+			counts[k] = sqlite3_column_int64(q, k + 1);
+		rc = sqlite3_step(q);
 	}
 	sqlite3_reset(q);
 	if (rc != SQLITE_DONE)
@@ -791,10 +793,11 @@ sq_dlv_counts(struct store *st, int64_t bc, int64_t counts[4], char *err,
 
 	memset(counts, 0, 4 * sizeof(counts[0]));
 	sqlite3_bind_int64(q, 1, bc);
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		k = sqlite3_column_int(q, 0);
-		if (k >= 0 && k < 4)
-			counts[k] = sqlite3_column_int64(q, 1);
+	/* one row of sums: no GROUP BY, so no temporary b-tree in memory */
+	if ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		for (k = 0; k < 4; k++)
+			counts[k] = sqlite3_column_int64(q, k + 1);
+		rc = sqlite3_step(q);
 	}
 	sqlite3_reset(q);
 	if (rc != SQLITE_DONE)

@@ -1,6 +1,6 @@
 # Rate limiting, measured at the server: 30 s at 100 msg/s must average
-# within 2 % of 100, and no one-second window may hold more than
-# rate + burst messages.
+# within 2 % of 100, and no clock second may hold more than rate + burst
+# messages.
 . "$(dirname "$0")/../lib.sh"
 
 RATE=100
@@ -15,7 +15,7 @@ expect_rc 0 bs subscribers import "$T/subs.csv"
 expect_rc 0 bs send --wait "$TOP/tests/fixtures/statement-plain.txt"
 
 "$PY" - "$T/mail/log.jsonl" "$N" "$RATE" "$BURST" <<'PYEOF' || fail "rate"
-import json, sys
+import collections, json, sys
 log, n, rate, burst = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
 ts = sorted(e["t"] for e in map(json.loads, open(log))
             if e["ev"] == "data" and e.get("code") == 250)
@@ -24,11 +24,9 @@ duration = ts[-1] - ts[0]
 measured = (n - burst) / duration
 print("%d messages in %.2f s: %.2f msg/s (want %.0f +- 2%%)" % (n, duration, measured, rate))
 assert abs(measured - rate) <= 0.02 * rate, measured
-worst, j = 0, 0
-for i in range(len(ts)):
-    while ts[i] - ts[j] >= 1.0:
-        j += 1
-    worst = max(worst, i - j + 1)
+# clock seconds, as a receiving MTA or a monitor counts them
+per_second = collections.Counter(int(t) for t in ts)
+worst = max(per_second.values())
 print("busiest second: %d messages (limit %d)" % (worst, rate + burst))
 assert worst <= rate + burst, worst
 PYEOF
