@@ -48,6 +48,7 @@ LIBSRCS	+= daemon/config.c
 LIBSRCS	+= daemon/store.c
 LIBSRCS	+= daemon/store_sqlite.c
 LIBSRCS	+= daemon/smtp.c
+LIBSRCS	+= daemon/http_parse.c
 
 # The daemon alone.
 DSRCS	 = daemon/broadsided.c
@@ -117,14 +118,34 @@ demo: deps
 	@$(MAKE) --no-print-directory build
 	@scripts/demo
 
+# The unit and the example config name the installed paths: PREFIX is
+# substituted for the packaged /usr.  An existing broadside.conf is kept;
+# the current example is always at $(SHAREDIR)/broadside.conf.example.
+INSTALL_SED = sed -e 's|/usr/sbin/broadsided|$(SBINDIR)/broadsided|g' \
+	    -e 's|/usr/bin/broadside|$(BINDIR)/broadside|g' \
+	    -e 's|/usr/share/broadside/|$(SHAREDIR)/|g'
+
 install: build
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SHAREDIR)/templates
 	install -m 0755 $(BUILD)/broadside $(DESTDIR)$(BINDIR)/broadside
 	install -m 0755 $(BUILD)/broadsided $(DESTDIR)$(SBINDIR)/broadsided
 	install -m 0644 templates/* $(DESTDIR)$(SHAREDIR)/templates/
+	$(INSTALL_SED) etc/broadside.conf > $(BUILD)/broadside.conf.example
+	install -m 0644 $(BUILD)/broadside.conf.example $(DESTDIR)$(SHAREDIR)/broadside.conf.example
+	install -m 0644 etc/subscribers.example.csv etc/statement.example.txt $(DESTDIR)$(SHAREDIR)/
 	install -d $(DESTDIR)$(SYSCONFDIR)/broadside
 	[ -e $(DESTDIR)$(SYSCONFDIR)/broadside/broadside.conf ] || \
-	    install -m 0644 etc/broadside.conf $(DESTDIR)$(SYSCONFDIR)/broadside/broadside.conf
+	    install -m 0644 $(BUILD)/broadside.conf.example $(DESTDIR)$(SYSCONFDIR)/broadside/broadside.conf
+	install -d $(DESTDIR)$(UNITDIR)
+	$(INSTALL_SED) etc/broadside.service > $(BUILD)/broadside.service
+	install -m 0644 $(BUILD)/broadside.service $(DESTDIR)$(UNITDIR)/broadside.service
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	$(INSTALL_SED) doc/broadside.1 > $(DESTDIR)$(MANDIR)/man1/broadside.1
+	$(INSTALL_SED) doc/broadside.conf.5 > $(DESTDIR)$(MANDIR)/man5/broadside.conf.5
+	$(INSTALL_SED) doc/broadsided.8 > $(DESTDIR)$(MANDIR)/man8/broadsided.8
+	chmod 0644 $(DESTDIR)$(MANDIR)/man1/broadside.1 \
+	    $(DESTDIR)$(MANDIR)/man5/broadside.conf.5 \
+	    $(DESTDIR)$(MANDIR)/man8/broadsided.8
 
 clean:
 	rm -rf build build-asan
