@@ -68,6 +68,10 @@ struct qjob {
 	char			*email;
 	char			*name;
 	char			*fields;	/* JSON object text */
+	char			*from;		/* envelope sender (a reload
+						   may free the config's) */
+	struct buf		 prebuilt;	/* confirm mails: built on the
+						   main loop */
 	struct render		*render;
 	int			 skipped;	/* run halted before it began */
 	TAILQ_ENTRY(qjob)	 entry;
@@ -140,6 +144,7 @@ static struct {
 
 	uint64_t		 total_sent, total_deferred, total_failed;
 	int			 shutting_down;
+	int			 store_failing;	/* last flush failed */
 	unsigned int		 seed;
 } q;
 
@@ -151,6 +156,7 @@ static size_t		 nstopped;
 static void	queue_pump(void);
 static void	queue_done_cb(struct smtp_job *, void *);
 static void	queue_batch_cb(void *);
+static void	qjob_free(struct qjob *);
 
 static int
 queue_is_stopped(int64_t sid)
@@ -188,10 +194,7 @@ queue_subscriber_stop(int64_t sid)
 				continue;
 			TAILQ_REMOVE(&run->ready, j, entry);
 			run->nready--;
-			free(j->email);
-			free(j->name);
-			free(j->fields);
-			free(j);
+			qjob_free(j);
 		}
 }
 
@@ -294,12 +297,14 @@ queue_render_cb(void *arg, struct smtp_job *sj, struct buf *out, char *err,
 	return ret;
 }
 
-/* Sender thread: the double opt-in mail, from the confirm templates. */
+/*
+ * The double opt-in mail, from the confirm templates.  Built on the main
+ * loop (it reads the config, which a reload may replace), sent as is.
+ */
 static int
-queue_render_confirm_cb(void *arg, struct smtp_job *sj, struct buf *out,
-    char *err, size_t errlen)
+queue_build_confirm(struct qjob *j, struct buf *out, char *err,
+    size_t errlen)
 {
-	struct qjob		*j = arg;
 	struct render_site	 site;
 	struct mus_pair		 vars[4];
 	struct mime_msg		 m;
@@ -308,7 +313,6 @@ queue_render_confirm_cb(void *arg, struct smtp_job *sj, struct buf *out,
 	char			 subject[512], mid[128];
 	int			 ret = -1;
 
-	(void)sj;
 	site_from_config(&site);
 	if (token_key_make(q.tkey, "confirm", (uint64_t)j->sid, tok,
 	    sizeof(tok)) == -1)
@@ -359,12 +363,28 @@ end:
 	return ret;
 }
 
+/* Sender thread: hand over the prebuilt confirmation mail. */
+static int
+queue_render_confirm_cb(void *arg, struct smtp_job *sj, struct buf *out,
+    char *err, size_t errlen)
+{
+	struct qjob	*j = arg;
+
+	(void)sj;
+	(void)err;
+	(void)errlen;
+	buf_add(out, j->prebuilt.p, j->prebuilt.len);
+	return 0;
+}
+
 static void
 qjob_free(struct qjob *j)
 {
 	free(j->email);
 	free(j->name);
 	free(j->fields);
+	free(j->from);
+	buf_free(&j->prebuilt);
 	free(j);
 }
 
@@ -379,7 +399,8 @@ qjob_new(enum qjob_kind kind, int64_t sid, const char *email,
 	j->email = xstrdup(email);
 	j->name = xstrdup(name ? name : "");
 	j->fields = fields ? xstrdup(fields) : NULL;
-	j->sj.mail_from = env->conf->list_from_addr;
+	j->from = xstrdup(env->conf->list_from_addr);
+	j->sj.mail_from = j->from;
 	j->sj.rcpt = j->email;
 	j->sj.render = kind == QJOB_CONFIRM ? queue_render_confirm_cb :
 	    queue_render_cb;
@@ -553,6 +574,7 @@ queue_flush(void)
 	if (store_commit(env->store, err, sizeof(err)) == -1)
 		goto fail_counts;
 	q.nresults = 0;
+	q.store_failing = 0;
 	queue_notify_progress();
 	return;
 fail_counts:
@@ -573,6 +595,7 @@ fail:
 	 */
 	log_warnx("store: cannot record %zu results, will retry: %s",
 	    q.nresults, err);
+	q.store_failing = 1;
 	queue_timer_at(1.0);
 }
 
@@ -1007,6 +1030,13 @@ queue_pump(void)
 		}
 	}
 
+	/* the store refuses results: send no more until it takes them */
+	if (q.store_failing) {
+		queue_flush();
+		if (q.store_failing)
+			return;
+	}
+
 	for (;;) {
 		if ((run = q.current) == NULL) {
 			if ((run = q.current = queue_select()) == NULL)
@@ -1181,6 +1211,10 @@ queue_send_confirm(int64_t sid, const char *email, const char *name,
 		return -1;
 	}
 	j = qjob_new(QJOB_CONFIRM, sid, email, name, NULL);
+	if (queue_build_confirm(j, &j->prebuilt, err, errlen) == -1) {
+		qjob_free(j);
+		return -1;
+	}
 	TAILQ_INSERT_TAIL(&q.urgent, j, entry);
 	queue_kick();
 	return 0;
