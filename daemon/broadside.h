@@ -158,6 +158,7 @@ int		 config_read_secret(const struct config *, unsigned char *,
 enum log_level { LOG_LVL_DEBUG, LOG_LVL_INFO, LOG_LVL_NOTICE, LOG_LVL_WARN,
     LOG_LVL_ERR };
 void	log_init(int);
+int	log_verbose(void);
 void	log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_notice(const char *, ...) __attribute__((format(printf, 1, 2)));

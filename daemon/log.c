@@ -38,6 +38,13 @@ log_init(int verbose)
 	log_journal = js != NULL && *js != '\0';
 }
 
+/* Whether -v asked for debug lines (the SMTP dialogue, for one). */
+int
+log_verbose(void)
+{
+	return log_min == LOG_LVL_DEBUG;
+}
+
 static void
 log_vwrite(int level, const char *fmt, va_list ap, const char *suffix)
 {

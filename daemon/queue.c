@@ -1092,6 +1092,7 @@ queue_pool_new(char *err, size_t errlen)
 	sc.connections = c->smtp_connections;
 	sc.timeout = c->smtp_timeout;
 	sc.helo_name = c->list_id;
+	sc.verbose = log_verbose();
 	p = xcalloc(1, sizeof(*p));
 	p->pool = smtp_pool_new(env->base, &sc, queue_done_cb, queue_batch_cb,
 	    NULL, err, errlen);
