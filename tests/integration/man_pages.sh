@@ -22,7 +22,7 @@ for page in broadside.1 broadsided.8 broadside.conf.5; do
 done
 
 # render a page as plain text
-render() { mandoc -Tascii -Owidth=300 "$D/$1" | col -b; }
+render() { mandoc -Tascii -Owidth=300 "$D/$1" | sed 's/.\x08//g'; }
 
 "$BROADSIDE" --help > "$T/help" 2>&1 || fail "broadside --help exited $?"
 render broadside.1 > "$T/man1.txt"
