@@ -4,11 +4,16 @@
  * handle serves every call of a command, so an import streams its chunks
  * over one connection.
  */
+#include <sys/socket.h>
+#include <sys/un.h>
+
 #include <curl/curl.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "broadside.h"
 #include "buf.h"
@@ -48,6 +53,30 @@ cli_load_config(void)
 	if (cli.conf == NULL)
 		exit(EXIT_CONFIG);
 	cli.socket = cli.conf->control_socket;
+}
+
+/*
+ * Why connecting to the socket fails, as errno (0 if it does not): curl
+ * only says "Couldn't connect", which hides EACCES from a user outside
+ * broadsided's group behind the same words as a daemon that is not running.
+ */
+static int
+cli_connect_errno(const char *path)
+{
+	struct sockaddr_un	 sun;
+	int			 fd, e = 0;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path))
+		return ENAMETOOLONG;
+	strcpy(sun.sun_path, path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return errno;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
+		e = errno;
+	close(fd);
+	return e;
 }
 
 static size_t
@@ -105,7 +134,18 @@ cli_call(const char *method, const char *path, const void *body, size_t len,
 	rc = curl_easy_perform(cli_curl);
 	curl_slist_free_all(hdrs);
 	if (rc != CURLE_OK) {
+		int	e = 0;
+
 		buf_free(&resp);
+		if (rc == CURLE_COULDNT_CONNECT)
+			e = cli_connect_errno(cli.socket);
+		if (e == EACCES || e == EPERM)
+			cli_die(EXIT_UNAVAIL, "cannot reach broadsided at %s: %s "
+			    "(only root and broadsided's user and group may use "
+			    "it)", cli.socket, strerror(e));
+		if (e != 0)
+			cli_die(EXIT_UNAVAIL, "cannot reach broadsided at %s: %s",
+			    cli.socket, strerror(e));
 		cli_die(EXIT_UNAVAIL, "cannot reach broadsided at %s: %s",
 		    cli.socket, errbuf[0] ? errbuf : curl_easy_strerror(rc));
 	}
