@@ -87,8 +87,9 @@ control_body_json(struct evhttp_request *req)
 	return j;
 }
 
+/* 1 if the peer may use the socket; 0 with *uid and *gid set if not. */
 static int
-control_peer_ok(struct evhttp_request *req)
+control_peer_ok(struct evhttp_request *req, long *uid, long *gid)
 {
 	struct evhttp_connection	*conn;
 	struct bufferevent		*bev;
@@ -96,6 +97,7 @@ control_peer_ok(struct evhttp_request *req)
 	socklen_t			 len = sizeof(cred);
 	evutil_socket_t			 fd;
 
+	*uid = *gid = -1;
 	conn = evhttp_request_get_connection(req);
 	if (conn == NULL || (bev = evhttp_connection_get_bufferevent(conn))
 	    == NULL || (fd = bufferevent_getfd(bev)) == -1)
@@ -104,6 +106,8 @@ control_peer_ok(struct evhttp_request *req)
 		return 0;
 	if (cred.uid == 0 || cred.uid == geteuid() || cred.gid == getegid())
 		return 1;
+	*uid = (long)cred.uid;
+	*gid = (long)cred.gid;
 	log_warnx("control: refused peer pid=%d uid=%d gid=%d", (int)cred.pid,
 	    (int)cred.uid, (int)cred.gid);
 	return 0;
@@ -130,10 +134,12 @@ control_request_cb(struct evhttp_request *req, void *arg)
 {
 	const char	*uri = evhttp_request_get_uri(req);
 	char		*path;
+	long		 uid, gid;
 
 	(void)arg;
-	if (!control_peer_ok(req)) {
-		control_error(req, 403, "permission denied");
+	if (!control_peer_ok(req, &uid, &gid)) {
+		control_error(req, 403, "permission denied: uid %ld gid %ld is "
+		    "neither root nor broadsided's user or group", uid, gid);
 		return;
 	}
 	if (env->stopping) {
