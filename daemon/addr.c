@@ -9,6 +9,7 @@
 #include <idn2.h>
 
 #include "addr.h"
+#include "utf8.h"
 
 #define ADDR_INPUT_MAX	1024	/* refuse to look further than this */
 
@@ -356,38 +357,12 @@ int
 utf8_valid(const char *str, size_t len)
 {
 	const unsigned char	*s = (const unsigned char *)str;
-	size_t			 i = 0, n, k;
-	unsigned int		 cp, min;
+	size_t			 i = 0, n;
 
 	while (i < len) {
-		if (s[i] < 0x80) {
-			i++;
-			continue;
-		}
-		if (s[i] >= 0xc2 && s[i] <= 0xdf) {
-			n = 1;
-			cp = s[i] & 0x1f;
-			min = 0x80;
-		} else if ((s[i] & 0xf0) == 0xe0) {
-			n = 2;
-			cp = s[i] & 0x0f;
-			min = 0x800;
-		} else if (s[i] >= 0xf0 && s[i] <= 0xf4) {
-			n = 3;
-			cp = s[i] & 0x07;
-			min = 0x10000;
-		} else
-			return 0;	/* continuation, 0xc0/0xc1, > 0xf4 */
-		if (len - i <= n)
+		if ((n = utf8_seq(s + i, len - i)) == 0)
 			return 0;
-		for (k = 1; k <= n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (s[i + k] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return 0;
-		i += n + 1;
+		i += n;
 	}
 	return 1;
 }

@@ -629,16 +629,7 @@ cmd_preview(int argc, char **argv)
 		cli_die(EXIT_DATAERR, "--to %s: %s", to, err);
 	data = read_statement(argv[0], &st, &len);
 	memset(&p, 0, sizeof(p));
-	p.site.list_name = cli.conf->list_name;
-	p.site.from_name = cli.conf->list_from_name;
-	p.site.from_addr = cli.conf->list_from_addr;
-	p.site.reply_to = cli.conf->list_reply_to;
-	p.site.list_id = cli.conf->list_id;
-	p.site.base_url = cli.conf->list_base_url;
-	p.site.tpl_dir = cli.conf->templates_dir;
-#ifdef BROADSIDE_TEMPLATES
-	p.site.tpl_default_dir = BROADSIDE_TEMPLATES;
-#endif
+	config_site(cli.conf, &p.site);
 	if (strcmp(part, "rss") == 0) {
 		render_doc_from_statement(&doc, &st, 0, time(NULL));
 		if (render_feed(&p.site, &doc, 1, (size_t)cli.conf->feed_items,

@@ -153,6 +153,8 @@ void		 config_free(struct config *);
 const char	*config_default_path(void);
 int		 config_read_secret(const struct config *, unsigned char *,
 		    size_t, char *, size_t);
+struct render_site;
+void		 config_site(const struct config *, struct render_site *);
 
 /* log.c */
 enum log_level { LOG_LVL_DEBUG, LOG_LVL_INFO, LOG_LVL_NOTICE, LOG_LVL_WARN,

@@ -23,6 +23,7 @@
 
 #include "addr.h"
 #include "broadside.h"
+#include "render.h"
 
 #ifndef BROADSIDE_TEMPLATES
 #define BROADSIDE_TEMPLATES	"/usr/share/broadside/templates"
@@ -562,6 +563,21 @@ config_free(struct config *c)
 	}
 	free(c->file);
 	free(c);
+}
+
+/* The list's settings as the renderer wants them. */
+void
+config_site(const struct config *c, struct render_site *site)
+{
+	memset(site, 0, sizeof(*site));
+	site->list_name = c->list_name;
+	site->from_name = c->list_from_name;
+	site->from_addr = c->list_from_addr;
+	site->reply_to = c->list_reply_to;
+	site->list_id = c->list_id;
+	site->base_url = c->list_base_url;
+	site->tpl_dir = c->templates_dir;
+	site->tpl_default_dir = BROADSIDE_TEMPLATES;
 }
 
 /*

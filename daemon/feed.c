@@ -38,24 +38,6 @@ struct feed_list {
 	time_t			 newest;	/* latest broadcast creation */
 };
 
-static void
-feed_site(struct render_site *site)
-{
-	const struct config	*c = env->conf;
-
-	memset(site, 0, sizeof(*site));
-	site->list_name = c->list_name;
-	site->from_name = c->list_from_name;
-	site->from_addr = c->list_from_addr;
-	site->reply_to = c->list_reply_to;
-	site->list_id = c->list_id;
-	site->base_url = c->list_base_url;
-	site->tpl_dir = c->templates_dir;
-#ifdef BROADSIDE_TEMPLATES
-	site->tpl_default_dir = BROADSIDE_TEMPLATES;
-#endif
-}
-
 /* Parse one stored broadcast into a document; -1 if it cannot be shown. */
 static int
 feed_item_load(const struct broadcast *bc, struct feed_item *it)
@@ -145,7 +127,7 @@ feed_render(struct buf *out, char *err, size_t errlen)
 	if (feed_list_load(&fl, max, env->conf->feed_items + FEED_SLACK, err,
 	    errlen) == -1)
 		return -1;
-	feed_site(&site);
+	config_site(env->conf, &site);
 	docs = feed_docs(&fl);
 	/* an empty feed was last built when the daemon started */
 	ret = render_feed(&site, docs, fl.n, max, fl.n ? fl.newest :
@@ -211,7 +193,7 @@ archive_render(int64_t id, struct buf *out, int *code, char *err,
 		return -1;
 	if (!a.found)
 		return 0;
-	feed_site(&site);
+	config_site(env->conf, &site);
 	ret = render_archive_page(&site, &a.it.doc, out, err, errlen);
 	statement_free(&a.it.st);
 	if (ret == 0)
@@ -230,7 +212,7 @@ archive_index(struct buf *out, char *err, size_t errlen)
 	if (feed_list_load(&fl, ARCHIVE_INDEX_MAX, ARCHIVE_INDEX_MAX, err,
 	    errlen) == -1)
 		return -1;
-	feed_site(&site);
+	config_site(env->conf, &site);
 	docs = feed_docs(&fl);
 	ret = render_archive_index(&site, docs, fl.n, out, err, errlen);
 	free(docs);

@@ -198,24 +198,6 @@ queue_subscriber_stop(int64_t sid)
 		}
 }
 
-static void
-site_from_config(struct render_site *site)
-{
-	const struct config	*c = env->conf;
-
-	memset(site, 0, sizeof(*site));
-	site->list_name = c->list_name;
-	site->from_name = c->list_from_name;
-	site->from_addr = c->list_from_addr;
-	site->reply_to = c->list_reply_to;
-	site->list_id = c->list_id;
-	site->base_url = c->list_base_url;
-	site->tpl_dir = c->templates_dir;
-#ifdef BROADSIDE_TEMPLATES
-	site->tpl_default_dir = BROADSIDE_TEMPLATES;
-#endif
-}
-
 /* Parse a statement and compile its templates: one per broadcast. */
 static struct render *
 queue_render_new(int64_t id, const char *source, int markdown,
@@ -231,7 +213,7 @@ queue_render_new(int64_t id, const char *source, int markdown,
 		return NULL;
 	*st_ok = 1;
 	memset(&p, 0, sizeof(p));
-	site_from_config(&p.site);
+	config_site(env->conf, &p.site);
 	p.st = st;
 	p.broadcast_id = (uint64_t)id;
 	p.subject = subject != NULL && *subject != '\0' ? subject : NULL;
@@ -313,7 +295,7 @@ queue_build_confirm(struct qjob *j, struct buf *out, char *err,
 	char			 subject[512], mid[128];
 	int			 ret = -1;
 
-	site_from_config(&site);
+	config_site(env->conf, &site);
 	if (token_key_make(q.tkey, "confirm", (uint64_t)j->sid, tok,
 	    sizeof(tok)) == -1)
 		goto end;
