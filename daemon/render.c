@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -121,13 +122,49 @@ render_name_ok(const char *name)
 	return strstr(name, "..") == NULL;
 }
 
+/*
+ * The real path of DIR/FILE in real (PATH_MAX bytes) if it lies inside
+ * DIR once every symlink is resolved: 1.  0 if there is no such file
+ * (errno ENOENT, a dangling symlink included), -1 with err filled if it
+ * leaves DIR or cannot be resolved.  A symlink inside the folder to a
+ * file inside it is fine; one pointing outside would let a template name
+ * read any file the daemon can, so it is refused.
+ */
+static int
+render_resolve(const char *dir, const char *path, char *real, char *err,
+    size_t errlen)
+{
+	char	 rdir[PATH_MAX];
+	size_t	 n;
+
+	if (realpath(path, real) == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (realpath(dir, rdir) == NULL) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	n = strlen(rdir);
+	if (n > 0 && rdir[n - 1] == '/')
+		n--;
+	if (strncmp(real, rdir, n) != 0 || real[n] != '/') {
+		snprintf(err, errlen, "%s: resolves to %s, outside the "
+		    "templates folder", path, real);
+		return -1;
+	}
+	return 1;
+}
+
 /* Read NAME.mustache from the first folder that has it. */
 static int
 render_read(const struct render_site *site, const char *name, char **srcp,
     size_t *lenp, char *err, size_t errlen)
 {
 	const char	*dirs[2];
-	char		 path[4096];
+	char		 path[4096], real[PATH_MAX];
 	struct buf	 b = BUF_INIT;
 	ssize_t		 n;
 	size_t		 i;
@@ -148,7 +185,13 @@ render_read(const struct render_site *site, const char *name, char **srcp,
 			snprintf(err, errlen, "%s: path too long", dirs[i]);
 			return -1;
 		}
-		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		switch (render_resolve(dirs[i], path, real, err, errlen)) {
+		case -1:
+			return -1;
+		case 0:
+			continue;
+		}
+		if ((fd = open(real, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
 			if (errno == ENOENT)
 				continue;
 			snprintf(err, errlen, "%s: %s", path, strerror(errno));

@@ -19,9 +19,11 @@
  *	first, then in site.tpl_default_dir (RENDER_TEMPLATE_DIR when NULL):
  *	a configured folder overrides the defaults file by file, partials
  *	included.  Names (and partial names) made of anything but letters,
- *	digits, '.', '_' and '-', or starting with '.', are refused, so no
- *	template reaches outside its folders.  Templates whose name ends in
- *	".txt" are compiled with MUS_NOESCAPE, the others HTML-escape {{x}}.
+ *	digits, '.', '_' and '-', or starting with '.', are refused, and so
+ *	is a file whose real path (symlinks resolved) is not inside its
+ *	folder, so no template reaches outside its folders.  Templates
+ *	whose name ends in ".txt" are compiled with MUS_NOESCAPE, the others
+ *	HTML-escape {{x}}.
  *	The message uses email.txt and email.html.
  *
  * VARIABLES
