@@ -143,6 +143,7 @@ static struct {
 	int64_t			 window_sec;
 
 	uint64_t		 total_sent, total_deferred, total_failed;
+	char			*smtp_sig;	/* the settings cur was made with */
 	int			 shutting_down;
 	int			 store_failing;	/* last flush failed */
 	unsigned int		 seed;
@@ -1058,6 +1059,21 @@ queue_pump(void)
 	}
 }
 
+/* Everything the sender pool is made from, as one comparable string. */
+static char *
+queue_smtp_sig(void)
+{
+	const struct config	*c = env->conf;
+	char			*sig;
+
+	xasprintf(&sig, "%s\n%d\n%s\n%s\n%s\n%d\n%d\n%s", c->smtp_url,
+	    (int)c->smtp_tls, c->smtp_ca_file ? c->smtp_ca_file : "",
+	    c->smtp_username ? c->smtp_username : "",
+	    c->smtp_password ? c->smtp_password : "", c->smtp_connections,
+	    c->smtp_timeout, c->list_id);
+	return sig;
+}
+
 static int
 queue_pool_new(char *err, size_t errlen)
 {
@@ -1087,6 +1103,11 @@ queue_pool_new(char *err, size_t errlen)
 		TAILQ_INSERT_TAIL(&q.draining, q.cur, entry);
 	}
 	q.cur = p;
+	if (q.smtp_sig != NULL) {
+		explicit_bzero(q.smtp_sig, strlen(q.smtp_sig));
+		free(q.smtp_sig);
+	}
+	q.smtp_sig = queue_smtp_sig();
 	return 0;
 }
 
@@ -1114,11 +1135,16 @@ queue_init(char *err, size_t errlen)
 void
 queue_reload(void)
 {
-	char	err[512];
+	char	err[512], *sig;
 
 	rate_fill();
-	if (queue_pool_new(err, sizeof(err)) == -1)
+	/* new sessions only when the SMTP settings changed */
+	sig = queue_smtp_sig();
+	if (strcmp(sig, q.smtp_sig) != 0 && queue_pool_new(err, sizeof(err))
+	    == -1)
 		log_warnx("reload: smtp: %s; keeping the old settings", err);
+	explicit_bzero(sig, strlen(sig));
+	free(sig);
 	queue_kick();
 }
 
@@ -1179,6 +1205,11 @@ queue_free(void)
 		event_free(q.timer);
 	q.timer = NULL;
 	token_key_free(q.tkey);
+	if (q.smtp_sig != NULL) {
+		explicit_bzero(q.smtp_sig, strlen(q.smtp_sig));
+		free(q.smtp_sig);
+		q.smtp_sig = NULL;
+	}
 	free(q.results);
 	q.results = NULL;
 }
