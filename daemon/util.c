@@ -95,7 +95,8 @@ now_mono(void)
 
 /*
  * Read a whole (small) file into a NUL-terminated buffer of at most max
- * bytes.  Returns 0, or -1 with err filled; errno is kept for ENOENT.
+ * bytes.  Returns 0, or -1 with err filled and errno set (ENOENT when
+ * there is no such file, EFBIG when it is larger than max).
  */
 int
 read_file(const char *path, char **data, size_t *len, size_t max, char *err,
@@ -105,7 +106,7 @@ read_file(const char *path, char **data, size_t *len, size_t max, char *err,
 	char		*p = NULL;
 	size_t		 off = 0;
 	ssize_t		 n;
-	int		 fd, saved, ret = -1;
+	int		 fd, saved = 0, ret = -1;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
 		saved = errno;
@@ -115,10 +116,12 @@ read_file(const char *path, char **data, size_t *len, size_t max, char *err,
 	}
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
 		snprintf(err, errlen, "%s: not a regular file", path);
+		saved = EINVAL;
 		goto end;
 	}
 	if ((size_t)st.st_size > max) {
 		snprintf(err, errlen, "%s: larger than %zu bytes", path, max);
+		saved = EFBIG;
 		goto end;
 	}
 	p = xmalloc((size_t)st.st_size + 1);
@@ -127,6 +130,7 @@ read_file(const char *path, char **data, size_t *len, size_t max, char *err,
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n <= 0) {
+			saved = n == 0 ? EIO : errno;
 			snprintf(err, errlen, "%s: read: %s", path,
 			    n == 0 ? "short read" : strerror(errno));
 			goto end;
@@ -141,5 +145,7 @@ read_file(const char *path, char **data, size_t *len, size_t max, char *err,
 end:
 	free(p);
 	close(fd);
+	if (ret == -1)
+		errno = saved;	/* never a stale ENOENT from before */
 	return ret;
 }
