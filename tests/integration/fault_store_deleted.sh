@@ -1,0 +1,49 @@
+# The database file deleted under a running daemon (broadside.db and its
+# -wal and -shm files unlinked in the middle of a broadcast).  What
+# happens: SQLite keeps the open files, so the daemon keeps working on
+# the unlinked inode -- no crash, and nothing it reports is false: the
+# broadcast finishes and its counts match what the server accepted.  But
+# what it records after the unlink lives only in that inode: stopping
+# the daemon frees it, and the next start creates a new, empty store at
+# the path.  This test checks the first part and documents the second.
+. "$(dirname "$0")/../lib.sh"
+
+N=300
+start_smtpd mail
+write_config "smtp: { url = \"smtp://127.0.0.1:$SMTP_PORT\"; connections = 2; timeout = 10; };
+rate: { messages_per_second = 60.0; burst = 5; batch_size = 50; };
+retry: { initial_delay = 1; max_delay = 2; };"
+start_daemon
+make_subscribers $N "$T/subs.csv"
+expect_rc 0 bs subscribers import "$T/subs.csv"
+bs send "$TOP/tests/fixtures/statement-plain.txt" > "$T/out" || fail "send"
+ID=$(head -n 1 "$T/out")
+accepted() { smtpd_report mail | json_get 'j["accepted"]'; }
+i=0
+while [ "$(accepted)" -lt 60 ]; do
+	i=$((i + 1)); [ $i -lt 200 ] || fail "broadcast does not start"
+	sleep 0.1
+done
+rm -f "$T/state/broadside.db" "$T/state/broadside.db-wal" "$T/state/broadside.db-shm"
+ok "database deleted after $(accepted) accepted"
+
+timeout 60 "$BROADSIDE" -c "$T/broadside.conf" status --watch "$ID" >/dev/null 2>&1
+kill -0 "$DAEMON_PID" || fail "daemon died"
+s=$(bs status "$ID" --json) || fail "status after the unlink"
+echo "$s" | json_get '(j["state"], j["sent"]) == ("done", '$N') or sys.exit(1)' >/dev/null ||
+    fail "broadcast: $s"
+smtpd_report mail | json_get '(len(j["per_rcpt"]), j["duplicates"]) == ('$N', 0) or sys.exit(1)' >/dev/null ||
+    fail "server side differs from status"
+expect_rc 0 bs subscribers add after-unlink@example.org
+[ "$(bs subscribers count)" = $((N + 1)) ] || fail "count after the unlink"
+ok "daemon kept working on the unlinked store: $N sent, matching the server"
+grep -i "warn\|error" "$T/daemon.log" || echo "(nothing logged about the unlink)"
+
+stop_daemon
+[ -e "$T/state/broadside.db" ] && fail "database reappeared at the path"
+start_daemon
+c=$(bs subscribers count)
+echo "after restart: $c subscribers, broadcasts: $(bs status --json | json_get 'len(j) if isinstance(j, list) else j' 2>/dev/null)"
+[ "$c" = 0 ] || fail "expected a new empty store after restart, got $c subscribers"
+ok "documented: after a restart the path holds a new, empty store (the deleted one is gone with its inode)"
+stop_daemon
