@@ -1,0 +1,66 @@
+# The SMTP server disappears for a minute in the middle of a broadcast
+# and comes back on the same port.  Deliveries in the gap are deferred
+# with backoff (2 s doubling to 10 s, up to 20 attempts); once the server
+# is back the broadcast finishes, every recipient is sent, and the server
+# saw each exactly once.
+. "$(dirname "$0")/../lib.sh"
+
+N=400
+OUTAGE=${OUTAGE:-60}
+start_smtpd mail
+PORT=$SMTP_PORT
+write_config "smtp: { url = \"smtp://127.0.0.1:$PORT\"; connections = 4; timeout = 5; };
+rate: { messages_per_second = 20.0; burst = 5; batch_size = 50; };
+retry: { initial_delay = 2; max_delay = 10; max_attempts = 20; };"
+start_daemon
+make_subscribers $N "$T/subs.csv"
+expect_rc 0 bs subscribers import "$T/subs.csv"
+bs send "$TOP/tests/fixtures/statement-plain.txt" > "$T/out" || fail "send"
+ID=$(head -n 1 "$T/out")
+accepted() { smtpd_report mail | json_get 'j["accepted"]'; }
+i=0
+while [ "$(accepted)" -lt 100 ]; do
+	i=$((i + 1)); [ $i -lt 300 ] || fail "broadcast does not start"
+	sleep 0.1
+done
+kill -KILL "$SMTPD_PID"; wait "$SMTPD_PID" 2>/dev/null
+a1=$(accepted)
+ok "server killed after $a1 accepted; away for $OUTAGE s"
+t=0
+while [ $t -lt "$OUTAGE" ]; do
+	sleep 5; t=$((t + 5))
+	kill -0 "$DAEMON_PID" || fail "daemon died during the outage"
+	bs status "$ID" --json > "$T/s" || fail "status during the outage"
+done
+json_get '"during the outage: sent %d deferred %d pending %d state %s" % (j["sent"], j["deferred"], j["pending"], j["state"])' < "$T/s"
+json_get 'j["deferred"] > 0 and j["state"] == "sending" or sys.exit(1)' < "$T/s" >/dev/null ||
+    fail "nothing deferred during the outage"
+
+"$PY" "$TOP/tests/smtpd.py" --port "$PORT" --maildir "$T/mail" >/dev/null 2>"$T/mail2.err" &
+SMTPD_PID=$!; PIDS="$PIDS $SMTPD_PID"
+timeout 120 "$BROADSIDE" -c "$T/broadside.conf" status --watch "$ID" >/dev/null 2>&1
+s=$(bs status "$ID" --json)
+echo "$s" | json_get '(j["state"], j["sent"], j["failed"], j["deferred"]) == ("done", '$N', 0, 0) or sys.exit(1)' >/dev/null ||
+    fail "broadcast did not finish after the server came back: $s"
+smtpd_report mail > "$T/report.json"
+"$PY" - "$T/report.json" $N <<'PYEOF' || fail "server side"
+import json, sys
+r = json.load(open(sys.argv[1]))
+n = int(sys.argv[2])
+per = r["per_rcpt"]
+want = {"user%05d@example.org" % i for i in range(n)}
+assert set(per) == want, "missing %s" % sorted(want - set(per))[:5]
+dups = {a: c for a, c in per.items() if c > 1}
+assert not dups, "duplicates: %s" % dups
+PYEOF
+"$PY" - "$T/state/broadside.db" "$ID" <<'PYEOF' || fail "store states"
+import sqlite3, sys
+db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True)
+rows = db.execute("SELECT state, max(attempts), count(*) FROM deliveries "
+                  "WHERE broadcast_id = ? GROUP BY state", (int(sys.argv[2]),)).fetchall()
+print("store: (state, max attempts, count):", rows)
+assert len(rows) == 1 and rows[0][0] == 1, rows
+assert rows[0][1] > 1, "no delivery was retried"
+PYEOF
+ok "server back: $N sent, each exactly once at the server"
+stop_daemon
