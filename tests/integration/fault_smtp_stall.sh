@@ -1,0 +1,118 @@
+# Servers that accept the TCP connection and then stall forever: one
+# never sends a greeting, one greets and answers EHLO and MAIL, then never
+# answers again.  Each delivery is deferred after smtp.timeout and failed
+# after max_attempts; the control socket answers quickly throughout; and
+# SIGTERM with every sender stuck exits 0 within the timeout and a little.
+. "$(dirname "$0")/../lib.sh"
+
+cat > "$T/stall.py" <<'PYEOF'
+import asyncio, sys
+mode, portfile = sys.argv[1], sys.argv[2]
+async def client(r, w):
+    with open(portfile + ".conns", "a") as f:
+        f.write("connect\n")
+    try:
+        if mode == "greet":
+            w.write(b"220 stall.test ESMTP\r\n")
+            while True:
+                line = await r.readline()
+                if not line:
+                    return
+                cmd = line[:4].upper()
+                if cmd in (b"EHLO", b"HELO"):
+                    w.write(b"250-stall.test\r\n250 8BITMIME\r\n")
+                elif cmd == b"MAIL":
+                    w.write(b"250 OK\r\n")
+                else:
+                    break           # RCPT and after: silence
+        await r.read()              # read until the client gives up
+    except ConnectionError:
+        pass
+async def main():
+    srv = await asyncio.start_server(client, "127.0.0.1", 0)
+    with open(portfile + ".tmp", "w") as f:
+        f.write(str(srv.sockets[0].getsockname()[1]))
+    import os; os.rename(portfile + ".tmp", portfile)
+    await srv.serve_forever()
+asyncio.run(main())
+PYEOF
+start_stall() {
+	"$PY" "$T/stall.py" "$1" "$T/$1.port" >/dev/null 2>"$T/$1.err" &
+	PIDS="$PIDS $!"
+	i=0
+	while [ ! -s "$T/$1.port" ]; do
+		i=$((i + 1)); [ $i -lt 100 ] || fail "stall server $1 did not start"
+		sleep 0.1
+	done
+}
+start_stall silent; SILENT=$(cat "$T/silent.port")
+start_stall greet; GREET=$(cat "$T/greet.port")
+
+TIMEOUT=2 ATTEMPTS=3
+conf() {
+	write_config "smtp: { url = \"smtp://127.0.0.1:$1\"; connections = 2; timeout = $TIMEOUT; };
+retry: { max_attempts = $ATTEMPTS; initial_delay = 1; max_delay = 1; };"
+}
+conf "$SILENT"
+start_daemon
+printf 'email,name\na@example.org,A\nb@example.org,B\nc@example.org,C\n' > "$T/subs.csv"
+expect_rc 0 bs subscribers import "$T/subs.csv"
+
+# status latency while every sender waits on a silent server
+maxlat() {
+	"$PY" - "$BROADSIDE" "$T/broadside.conf" "$1" <<'PYEOF'
+import subprocess, sys, time
+worst = 0.0
+end = time.time() + float(sys.argv[3])
+while time.time() < end:
+    t = time.time()
+    subprocess.run([sys.argv[1], "-c", sys.argv[2], "status"], check=True,
+                   stdout=subprocess.DEVNULL)
+    worst = max(worst, time.time() - t)
+    time.sleep(0.1)
+print("%.3f" % worst)
+PYEOF
+}
+for srv in silent greet; do
+	if [ $srv = greet ]; then
+		conf "$GREET"
+		expect_rc 0 bs reload
+	fi
+	start=$(date +%s)
+	bs send "$TOP/tests/fixtures/statement-plain.txt" > "$T/out" || fail "send"
+	ID=$(head -n 1 "$T/out")
+	lat=$(maxlat 3) || fail "status failed while senders stall"
+	"$PY" -c "import sys; sys.exit(0 if $lat < 1.0 else 1)" || fail "status took $lat s"
+	timeout 60 "$BROADSIDE" -c "$T/broadside.conf" status --watch "$ID" >/dev/null 2>&1
+	secs=$(( $(date +%s) - start ))
+	s=$(bs status "$ID" --json)
+	echo "$s" | json_get '(j["state"], j["sent"], j["failed"]) == ("done", 0, 3) or sys.exit(1)' >/dev/null ||
+	    fail "$srv: $s"
+	"$PY" - "$T/state/broadside.db" "$ID" $ATTEMPTS <<'PYEOF' || fail "$srv: attempts"
+import sqlite3, sys
+db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True)
+rows = db.execute("SELECT state, attempts, error FROM deliveries WHERE broadcast_id = ?",
+                  (int(sys.argv[2]),)).fetchall()
+print(rows[0])
+assert all(r[0] == 3 and r[1] == int(sys.argv[3]) for r in rows), rows
+PYEOF
+	# 3 recipients x 3 attempts x 2 s over 2 connections, plus backoff
+	[ $secs -ge $((TIMEOUT * ATTEMPTS)) ] || fail "$srv: failed too fast (${secs}s): timeout not waited"
+	[ $secs -le 40 ] || fail "$srv: took ${secs}s"
+	conns=$(wc -l < "$T/$srv.port.conns")
+	[ "$conns" -ge $ATTEMPTS ] || fail "$srv: only $conns connections reached the server"
+	ok "$srv server: $conns connections; all 3 failed after $ATTEMPTS attempts in ${secs}s, status worst ${lat}s"
+done
+
+# SIGTERM with both senders stuck on the stalled server
+expect_rc 0 bs subscribers add d@example.org
+bs send "$TOP/tests/fixtures/statement-plain.txt" > "$T/out" || fail "send"
+ID=$(head -n 1 "$T/out")
+sleep 0.5
+start=$("$PY" -c 'import time; print(time.time())')
+kill -TERM "$DAEMON_PID"
+wait "$DAEMON_PID"; rc=$?
+took=$("$PY" -c "import time; print('%.1f' % (time.time() - $start))")
+[ $rc -eq 0 ] || { tail "$T/daemon.log"; fail "exit $rc after SIGTERM"; }
+"$PY" -c "import sys; sys.exit(0 if $took <= $TIMEOUT + 3 else 1)" || fail "SIGTERM took ${took}s"
+ok "SIGTERM with senders stuck: exit 0 in ${took}s (timeout $TIMEOUT s)"
