@@ -48,6 +48,8 @@
 #define QUEUE_RATE_WINDOW	5	/* seconds averaged for "rate" */
 #define QUEUE_STATEMENT_MAX	(1024 * 1024)
 #define QUEUE_STOPPED_MAX	4096	/* recently suppressed subscribers */
+#define QUEUE_COUNTS_EVERY	0.5	/* seconds between count rows while
+					   results stream in */
 
 enum qjob_kind {
 	QJOB_BROADCAST,
@@ -146,6 +148,9 @@ static struct {
 	char			*smtp_sig;	/* the settings cur was made with */
 	int			 shutting_down;
 	int			 store_failing;	/* last flush failed */
+	int			 counts_dirty;	/* rows behind run->counts */
+	double			 counts_at;	/* when they were last written */
+	struct event		*counts_timer;	/* catches up dirty rows */
 	unsigned int		 seed;
 } q;
 
@@ -507,17 +512,27 @@ queue_notify_progress(void)
 	    run->counts[DLV_FAILED], queue_rate(run->id));
 }
 
-/* Write every buffered result in one transaction. */
+/*
+ * Write every buffered result in one transaction.  The broadcasts' count
+ * rows (what status reads) are a summary of the delivery rows, rebuilt
+ * from them at start-up; a lazy flush (the one per group of results)
+ * rewrites them at most every QUEUE_COUNTS_EVERY seconds, any other
+ * flush (each claim, pause, cancel, the end of a run, exit) always, and
+ * a timer catches up rows left behind.  They never run ahead of what is
+ * committed.  At 1 connection every message is its own commit, and the
+ * count row was one more page in each.
+ */
 static void
-queue_flush(void)
+queue_record(int lazy)
 {
 	struct qresult	*r;
 	struct qrun	*run;
 	char		 err[512];
 	size_t		 i;
-	int		 dropped;
+	int		 dropped, counts;
 
-	if (q.nresults == 0)
+	counts = !lazy || now_mono() - q.counts_at >= QUEUE_COUNTS_EVERY;
+	if (q.nresults == 0 && !(counts && q.counts_dirty))
 		return;
 	if (store_begin(env->store, err, sizeof(err)) == -1)
 		goto fail;
@@ -550,12 +565,22 @@ queue_flush(void)
 			r->run->counts[r->from]--;
 		r->run->counts[r->state]++;
 	}
-	TAILQ_FOREACH(run, &q.runs, entry)
-		if (store_bc_set_counts(env->store, run->id, run->counts, err,
-		    sizeof(err)) == -1)
-			goto fail;
+	if (counts)
+		TAILQ_FOREACH(run, &q.runs, entry)
+			if (store_bc_set_counts(env->store, run->id,
+			    run->counts, err, sizeof(err)) == -1)
+				goto fail_counts;
 	if (store_commit(env->store, err, sizeof(err)) == -1)
 		goto fail_counts;
+	if (counts) {
+		q.counts_dirty = 0;
+		q.counts_at = now_mono();
+	} else if (q.nresults > 0 && !q.counts_dirty) {
+		struct timeval	tv = { 0, QUEUE_COUNTS_EVERY * 1000000 };
+
+		q.counts_dirty = 1;
+		evtimer_add(q.counts_timer, &tv);
+	}
 	q.nresults = 0;
 	q.store_failing = 0;
 	queue_notify_progress();
@@ -580,6 +605,21 @@ fail:
 	    q.nresults, err);
 	q.store_failing = 1;
 	queue_timer_at(1.0);
+}
+
+static void
+queue_flush(void)
+{
+	queue_record(0);
+}
+
+static void
+queue_counts_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	queue_flush();
 }
 
 static void
@@ -745,7 +785,7 @@ static void
 queue_batch_cb(void *arg)
 {
 	(void)arg;
-	queue_flush();
+	queue_record(1);
 	if (q.shutting_down) {
 		if (!queue_busy())
 			event_base_loopexit(env->base, NULL);
@@ -1121,7 +1161,9 @@ queue_init(char *err, size_t errlen)
 	if ((q.tkey = token_key_new(env->key, (size_t)env->keylen, err,
 	    errlen)) == NULL)
 		return -1;
-	if ((q.timer = evtimer_new(env->base, queue_timer_cb, NULL)) == NULL)
+	if ((q.timer = evtimer_new(env->base, queue_timer_cb, NULL)) == NULL ||
+	    (q.counts_timer = evtimer_new(env->base, queue_counts_cb, NULL))
+	    == NULL)
 		fatalx("evtimer_new");
 	if (queue_pool_new(err, errlen) == -1)
 		return -1;
@@ -1204,6 +1246,9 @@ queue_free(void)
 	if (q.timer != NULL)
 		event_free(q.timer);
 	q.timer = NULL;
+	if (q.counts_timer != NULL)
+		event_free(q.counts_timer);
+	q.counts_timer = NULL;
 	token_key_free(q.tkey);
 	if (q.smtp_sig != NULL) {
 		explicit_bzero(q.smtp_sig, strlen(q.smtp_sig));
