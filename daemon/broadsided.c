@@ -28,7 +28,29 @@
 static struct daemon_env	 daemon_env;
 struct daemon_env		*env = &daemon_env;
 
-static struct event		*ev_sigterm, *ev_sigint, *ev_sighup;
+static struct event		*ev_sigterm, *ev_sigint, *ev_sighup, *ev_check;
+
+#define DAEMON_CHECK_SECS	10
+
+/* Every few seconds: is the store still there and writable?  Log changes. */
+static void
+daemon_check_cb(evutil_socket_t fd, short what, void *arg)
+{
+	static int	 failing;
+	char		 err[512];
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	if (store_writable(env->store, err, sizeof(err)) == -1) {
+		if (!failing)
+			log_warnx("storage: %s", err);
+		failing = 1;
+	} else if (failing) {
+		log_info("storage: writable again");
+		failing = 0;
+	}
+}
 
 static void __attribute__((noreturn))
 usage(void)
@@ -306,6 +328,14 @@ main(int argc, char *argv[])
 	    evsignal_add(ev_sigint, NULL) == -1 ||
 	    evsignal_add(ev_sighup, NULL) == -1)
 		fatalx("signal events");
+	{
+		struct timeval tv = { DAEMON_CHECK_SECS, 0 };
+
+		if ((ev_check = event_new(env->base, -1, EV_PERSIST,
+		    daemon_check_cb, NULL)) == NULL ||
+		    event_add(ev_check, &tv) == -1)
+			fatalx("check timer");
+	}
 
 	env->started = (int64_t)time(NULL);
 	log_info("broadsided %s started: store=%s", BROADSIDE_VERSION,
@@ -322,6 +352,7 @@ main(int argc, char *argv[])
 	event_free(ev_sigterm);
 	event_free(ev_sigint);
 	event_free(ev_sighup);
+	event_free(ev_check);
 	event_base_free(env->base);
 	config_free(env->conf);
 	explicit_bzero(env->key, sizeof(env->key));

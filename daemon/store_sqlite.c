@@ -385,7 +385,15 @@ sq_writable(struct store *st, char *err, size_t errlen)
 {
 	struct sq_store	*s = SQ(st);
 	char		*msg = NULL;
+	int		 moved = 0;
 
+	/* unlinked or renamed under us: writes would go to a ghost file */
+	if (sqlite3_file_control(s->db, "main", SQLITE_FCNTL_HAS_MOVED,
+	    &moved) == SQLITE_OK && moved) {
+		snprintf(err, errlen, "%s: the database file was deleted or "
+		    "moved while open; restart the daemon", s->path);
+		return -1;
+	}
 	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE; UPDATE meta SET value = "
 	    "value WHERE key = 'import_seq'; COMMIT", NULL, NULL, &msg)
 	    != SQLITE_OK) {

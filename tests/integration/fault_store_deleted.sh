@@ -5,7 +5,9 @@
 # broadcast finishes and its counts match what the server accepted.  But
 # what it records after the unlink lives only in that inode: stopping
 # the daemon frees it, and the next start creates a new, empty store at
-# the path.  This test checks the first part and documents the second.
+# the path.  The daemon notices within seconds (SQLite's HAS_MOVED) and
+# logs a clear warning, and /healthz turns 503.  This test checks that and
+# documents the rest.
 . "$(dirname "$0")/../lib.sh"
 
 N=300
@@ -37,7 +39,12 @@ smtpd_report mail | json_get '(len(j["per_rcpt"]), j["duplicates"]) == ('$N', 0)
 expect_rc 0 bs subscribers add after-unlink@example.org
 [ "$(bs subscribers count)" = $((N + 1)) ] || fail "count after the unlink"
 ok "daemon kept working on the unlinked store: $N sent, matching the server"
-grep -i "warn\|error" "$T/daemon.log" || echo "(nothing logged about the unlink)"
+i=0
+until grep -q "storage: .*deleted or moved while open" "$T/daemon.log"; do
+	i=$((i + 1)); [ $i -lt 150 ] || fail "the unlink was never reported"
+	sleep 0.1
+done
+ok "the daemon reported the deleted store: $(grep -m1 'deleted or moved' "$T/daemon.log")"
 
 stop_daemon
 [ -e "$T/state/broadside.db" ] && fail "database reappeared at the path"
