@@ -149,3 +149,49 @@ install: build
 
 clean:
 	rm -rf build build-asan
+
+# ---- Fuzzing (issue 7) ------------------------------------------------
+# One libFuzzer target per parser, tests/fuzz/NAME_fuzz.c.  `make fuzz`
+# builds them with clang (-fsanitize=fuzzer,address,undefined) and runs
+# each for FUZZ_SECONDS (default 30) from tests/fuzz/corpus/NAME after
+# replaying tests/fuzz/crashes/NAME (scripts/fuzz); it fails on a crash.
+# `make fuzz-replay` builds the same targets with $(CC), ASan/UBSan and a
+# main() that replays files (tests/integration/fuzz_regress.sh).
+# http_parse.c (the public listener's decoding) is a library module.
+LIBSRCS	+= daemon/http_parse.c
+$(BUILD)/libbroadside.a: $(BUILD)/http_parse.o
+
+FUZZ_CC	 ?= clang
+FUZZ_SAN  = -fsanitize=address,undefined -fno-sanitize-recover=all \
+	    -fno-omit-frame-pointer
+FUZZ_FLAGS = -O1 -g -std=c11 -D_GNU_SOURCE -Idaemon -Itests/fuzz -Wall \
+	    -Wextra -DFUZZ_TOP='"$(CURDIR)"' $(PKG_CFLAGS)
+FUZZ_SRCS = daemon/buf.c daemon/addr.c daemon/import.c daemon/mustache.c \
+	    daemon/statement.c daemon/mime.c daemon/token.c daemon/render.c \
+	    daemon/rss.c daemon/http_parse.c
+FUZZ_NAMES = $(patsubst tests/fuzz/%_fuzz.c,%,$(wildcard tests/fuzz/*_fuzz.c))
+FUZZ_DEPS = $(FUZZ_SRCS) daemon/*.h tests/fuzz/fuzz.h
+REPLAY_OBJS = $(patsubst daemon/%.c,$(BUILD)/fuzz/replay-%.o,$(FUZZ_SRCS))
+
+.PHONY: fuzz fuzz-build fuzz-replay
+
+fuzz: fuzz-build
+	@BUILD=$(BUILD) scripts/fuzz $(FUZZ_NAMES)
+
+fuzz-build: $(patsubst %,$(BUILD)/fuzz/%_fuzz,$(FUZZ_NAMES))
+
+fuzz-replay: $(patsubst %,$(BUILD)/fuzz/%_replay,$(FUZZ_NAMES))
+
+$(BUILD)/fuzz/%_fuzz: tests/fuzz/%_fuzz.c $(FUZZ_DEPS)
+	@mkdir -p $(BUILD)/fuzz
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $< \
+	    $(FUZZ_SRCS) $(PKG_LIBS) -lcsv -lm
+
+$(BUILD)/fuzz/replay-%.o: daemon/%.c daemon/*.h
+	@mkdir -p $(BUILD)/fuzz
+	$(CC) $(FUZZ_FLAGS) -Werror $(FUZZ_SAN) -c -o $@ $<
+
+$(BUILD)/fuzz/%_replay: tests/fuzz/%_fuzz.c tests/fuzz/replay.c \
+    tests/fuzz/fuzz.h $(REPLAY_OBJS)
+	$(CC) $(FUZZ_FLAGS) -Werror $(FUZZ_SAN) -o $@ $< tests/fuzz/replay.c \
+	    $(REPLAY_OBJS) $(PKG_LIBS) -lcsv -lm

@@ -706,6 +706,11 @@ flowed_line(struct buf *out, const unsigned char *p, size_t n)
 				for (j = lim + 1; j < n && !can_break(p, pos, j);
 				    j++)
 					;
+			/* "-- " alone would read as a signature separator,
+			 * which is never flowed: break later */
+			if (j - pos == 3 && memcmp(p + pos, "-- ", 3) == 0)
+				for (j++; j < n && !can_break(p, pos, j); j++)
+					;
 			brk = j;
 		}
 		buf_grow(out, brk - pos + 3);

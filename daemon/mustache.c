@@ -108,7 +108,9 @@ struct mus_rstate {
 	const struct mus_val *const	 *base;
 	size_t				  nbase;
 	struct buf			 *out;
+	size_t				  outstart;
 	size_t				  expansions;
+	size_t				  steps;
 };
 
 static void	*mus_push(void *, size_t *, size_t *, size_t);
@@ -185,6 +187,7 @@ static void
 mus_error(struct mus_cstate *cs, size_t pos, const char *fmt, ...)
 {
 	va_list	 ap;
+	char	*p;
 	int	 n;
 
 	if (cs->errlen == 0)
@@ -196,6 +199,10 @@ mus_error(struct mus_cstate *cs, size_t pos, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(cs->err + n, cs->errlen - n, fmt, ap);
 	va_end(ap);
+	/* one line: a quoted name may hold line breaks or controls */
+	for (p = cs->err + n; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
 }
 
 /*
@@ -329,7 +336,8 @@ mus_partial_ref(struct mus_cstate *cs, const char *name, size_t len,
 
 	for (i = 0; i < t->npartials; i++) {
 		p = &t->partials[i];
-		if (strncmp(p->name, name, len) == 0 && p->name[len] == '\0')
+		/* name may hold a NUL: compare lengths, not C strings */
+		if (strlen(p->name) == len && memcmp(p->name, name, len) == 0)
 			return i;
 	}
 	p = mus_push(&t->partials, &t->npartials, &t->partialscap,
@@ -492,6 +500,11 @@ mus_compile_one(struct mus_cstate *cs, uint32_t *first, uint32_t *end)
 			t->nodes[open[nopen].node].end = t->nnodes;
 			break;
 		case '>':
+			/* the loader gets a C string: no NUL in the name */
+			if (memchr(name, '\0', namelen) != NULL) {
+				mus_error(cs, tag, "bad partial name");
+				return -1;
+			}
 			n = mus_node_new(t, MUS_N_PARTIAL);
 			n->partial = mus_partial_ref(cs, name, namelen, tag);
 			if (ws != SIZE_MAX) {
@@ -732,6 +745,11 @@ mus_render_nodes(struct mus_rstate *rs, uint32_t i, uint32_t end,
 	size_t			 k, prev;
 
 	while (i < end) {
+		/* Nested sections over lists multiply the work without
+		 * any partial: bound the steps and the output too. */
+		if (++rs->steps > MUS_MAXSTEPS ||
+		    rs->out->len - rs->outstart > MUS_MAXOUT)
+			return -1;
 		n = &t->nodes[i];
 		switch (n->type) {
 		case MUS_N_TEXT:
@@ -826,7 +844,9 @@ mus_render(const struct mus_tpl *t, const struct mus_val *const *stack,
 	rs.nbase = depth;
 	rs.out = out;
 	rs.expansions = 0;
+	rs.steps = 0;
 	/* Leave out NUL-terminated even when nothing is rendered. */
 	buf_add(out, "", 0);
+	rs.outstart = out->len;
 	return mus_render_nodes(&rs, t->first, t->end, NULL, NULL, 0);
 }

@@ -37,7 +37,10 @@
  *	mus_render returns -1 only when partials nest deeper than
  *	MUS_MAXDEPTH or more than MUS_MAXEXPAND partials are rendered in
  *	one call (a partial that includes itself twice would otherwise
- *	take 2^64 steps); out then holds a truncated rendering to discard.
+ *	take 2^64 steps), or when one call renders more than MUS_MAXSTEPS
+ *	tags and text runs or adds more than MUS_MAXOUT octets (sections
+ *	over lists nested n deep take items^n steps); out then holds a
+ *	truncated rendering to discard.
  *	Both abort on allocation failure, as buf.c does.
  */
 #ifndef BROADSIDE_MUSTACHE_H
@@ -76,6 +79,8 @@ struct mus_pair {
 
 #define MUS_MAXDEPTH	64	/* partials rendered inside one another */
 #define MUS_MAXEXPAND	(1 << 20) /* partials rendered by one mus_render */
+#define MUS_MAXSTEPS	(1 << 22) /* tags and text runs rendered by one */
+#define MUS_MAXOUT	(64 * 1024 * 1024) /* octets added by one */
 
 /* Return the partial's source in *src and *len (owned by the loader's caller
  * until mus_compile returns), or -1 when it does not exist ("" is used, as

@@ -334,6 +334,7 @@ md_plain(cmark_node *node, struct sbuf *b)
 	cmark_event_type	 ev;
 	cmark_node		*cur;
 	const char		*lit;
+	size_t			 start, i;
 
 	it = cmark_iter_new(node);
 	while ((ev = cmark_iter_next(it)) != CMARK_EVENT_DONE) {
@@ -351,8 +352,14 @@ md_plain(cmark_node *node, struct sbuf *b)
 		case CMARK_NODE_TEXT:
 		case CMARK_NODE_CODE:
 		case CMARK_NODE_CODE_BLOCK:
-			if ((lit = cmark_node_get_literal(cur)) != NULL)
-				sb_add(b, lit, strlen(lit));
+			if ((lit = cmark_node_get_literal(cur)) == NULL)
+				break;
+			/* a code block's lines are joined like soft breaks */
+			start = b->len;
+			sb_add(b, lit, strlen(lit));
+			for (i = start; i < b->len; i++)
+				if (b->p[i] == '\n')
+					b->p[i] = ' ';
 			break;
 		case CMARK_NODE_SOFTBREAK:
 		case CMARK_NODE_LINEBREAK:
