@@ -48,7 +48,9 @@ snapshot() {
 for b in json.load(sys.stdin):
     print(b["id"], b["state"], b["total"], b["sent"], b["failed"])'
 		bs subscribers count --json
-		wc -l < "$T/mail/log.jsonl"
+		# messages accepted (not log lines: idle sessions close on
+		# their own and log that)
+		grep -c '"ev": "data"' "$T/mail/log.jsonl"
 	} > "$1" 2>&1
 }
 snapshot "$T/before"
