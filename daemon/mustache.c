@@ -390,9 +390,13 @@ mus_compile_one(struct mus_cstate *cs, uint32_t *first, uint32_t *end)
 					break;
 				}
 			}
-		} else
-			p = mus_find(src + body, len - body, cs->ctag,
-			    cs->clen);
+		} else {
+			/* The sigil is not part of the closing delimiter
+			 * (with "{{=<% >=}}", "<%>" is not an empty tag). */
+			i = body + (sigil != '\0' &&
+			    strchr("#^/!>&=", sigil) != NULL);
+			p = mus_find(src + i, len - i, cs->ctag, cs->clen);
+		}
 		if (p == NULL) {
 			mus_error(cs, tag, "unclosed tag");
 			return -1;
@@ -626,8 +630,8 @@ mus_get(const struct mus_val *v, const char *key)
 {
 	const struct mus_pair	*p, *e;
 
-	if (v == NULL || v->kind != MUS_MAP)
-		return NULL;
+	if (v == NULL || v->kind != MUS_MAP || v->n == 0)
+		return NULL;		/* an empty map may have pairs NULL */
 	for (p = v->pairs, e = p + v->n; p < e; p++)
 		if (p->key[0] == key[0] && strcmp(p->key, key) == 0)
 			return &p->val;
