@@ -294,9 +294,11 @@ needs_words(const char *s, size_t len, size_t col)
 			return 1;
 		if (p[i] == '=' && i + 1 < len && p[i + 1] == '?')
 			return 1;
-		if (p[i] == ' ')
+		/* a fold goes before a run of spaces, which stays with
+		 * the word after it: count them together */
+		if (p[i] == ' ' && i > 0 && p[i - 1] != ' ')
 			word = 0;
-		else if (++word + col + 1 > MIME_LINE_MAX)
+		if (++word + col + 1 > MIME_LINE_MAX)
 			return 1;
 	}
 	return 0;
