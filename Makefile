@@ -63,11 +63,9 @@ DSRCS	+= daemon/notify.c
 CSRCS	 = daemon/broadside.c
 CSRCS	+= daemon/cli_client.c
 
-# Modules are added while the tree is being built up; a listed file that
-# does not exist yet is skipped.
-LIBOBJS	 = $(patsubst daemon/%.c,$(BUILD)/%.o,$(wildcard $(LIBSRCS)))
-DOBJS	 = $(patsubst daemon/%.c,$(BUILD)/%.o,$(wildcard $(DSRCS)))
-COBJS	 = $(patsubst daemon/%.c,$(BUILD)/%.o,$(wildcard $(CSRCS)))
+LIBOBJS	 = $(patsubst daemon/%.c,$(BUILD)/%.o,$(LIBSRCS))
+DOBJS	 = $(patsubst daemon/%.c,$(BUILD)/%.o,$(DSRCS))
+COBJS	 = $(patsubst daemon/%.c,$(BUILD)/%.o,$(CSRCS))
 UNITSRCS = $(wildcard tests/unit/*_test.c)
 UNITBINS = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNITSRCS))
 
@@ -148,7 +146,7 @@ install: build
 	    $(DESTDIR)$(MANDIR)/man8/broadsided.8
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-valgrind
 
 # ---- Fuzzing (issue 7) ------------------------------------------------
 # One libFuzzer target per parser, tests/fuzz/NAME_fuzz.c.  `make fuzz`
@@ -157,9 +155,6 @@ clean:
 # replaying tests/fuzz/crashes/NAME (scripts/fuzz); it fails on a crash.
 # `make fuzz-replay` builds the same targets with $(CC), ASan/UBSan and a
 # main() that replays files (tests/integration/fuzz_regress.sh).
-# http_parse.c (the public listener's decoding) is a library module.
-LIBSRCS	+= daemon/http_parse.c
-$(BUILD)/libbroadside.a: $(BUILD)/http_parse.o
 
 FUZZ_CC	 ?= clang
 FUZZ_SAN  = -fsanitize=address,undefined -fno-sanitize-recover=all \

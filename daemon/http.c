@@ -376,24 +376,6 @@ http_html(struct evhttp_request *req, int code, const struct buf *b)
 }
 
 static void
-http_site(struct render_site *site)
-{
-	const struct config	*c = env->conf;
-
-	memset(site, 0, sizeof(*site));
-	site->list_name = c->list_name;
-	site->from_name = c->list_from_name;
-	site->from_addr = c->list_from_addr;
-	site->reply_to = c->list_reply_to;
-	site->list_id = c->list_id;
-	site->base_url = c->list_base_url;
-	site->tpl_dir = c->templates_dir;
-#ifdef BROADSIDE_TEMPLATES
-	site->tpl_default_dir = BROADSIDE_TEMPLATES;
-#endif
-}
-
-static void
 http_html_escape(struct buf *b, const char *s)
 {
 	for (; *s != '\0'; s++) {
@@ -442,7 +424,7 @@ http_render_page(struct evhttp_request *req, int code, const char *name,
 	struct buf		 b = BUF_INIT;
 	char			 err[512];
 
-	http_site(&site);
+	config_site(env->conf, &site);
 	if (render_page(&site, name, vars, nvars, &b, err, sizeof(err)) == -1) {
 		log_warnx("http: %s: %s", name, err);
 		http_text(req, 500, "cannot render the page");
