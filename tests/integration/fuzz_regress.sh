@@ -18,8 +18,12 @@ for src in tests/fuzz/*_fuzz.c; do
 	name=$(basename "$src" _fuzz.c)
 	bin="$BUILD/fuzz/${name}_replay"
 	# its own inputs first, then everyone else's
-	dirs="tests/fuzz/crashes/$name tests/fuzz/corpus/$name"
-	for d in tests/fuzz/crashes/* tests/fuzz/corpus/*; do
+	# (a target with no crash yet has no folder in a fresh clone: git
+	# keeps no empty folders)
+	dirs=
+	for d in tests/fuzz/crashes/$name tests/fuzz/corpus/$name \
+	    tests/fuzz/crashes/* tests/fuzz/corpus/*; do
+		[ -d "$d" ] || continue
 		case " $dirs " in *" $d "*) ;; *) dirs="$dirs $d" ;; esac
 	done
 	if ! "$bin" $dirs >"$BUILD/fuzz/$name.replay.log" 2>&1; then
