@@ -5,23 +5,7 @@
 . "$(dirname "$0")/../lib.sh"
 command -v openssl >/dev/null || { echo "openssl missing"; exit 77; }
 
-cat >"$T/ext.cnf" <<EOC
-subjectAltName = IP:127.0.0.1, DNS:localhost
-basicConstraints = CA:FALSE
-keyUsage = digitalSignature, keyEncipherment
-extendedKeyUsage = serverAuth
-EOC
-(
-	cd "$T" &&
-	openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem \
-	    -days 2 -subj "/CN=broadside test CA" \
-	    -addext "basicConstraints=critical,CA:TRUE" \
-	    -addext "keyUsage=critical,keyCertSign,cRLSign" &&
-	openssl req -newkey rsa:2048 -nodes -keyout server.key \
-	    -out server.csr -subj "/CN=localhost" &&
-	openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key \
-	    -CAcreateserial -out server.pem -days 2 -extfile ext.cnf
-) >"$T/openssl.log" 2>&1 || { cat "$T/openssl.log"; fail "openssl"; }
+"$TOP/tests/make-test-ca" "$T" || { cat "$T/openssl.log"; fail "openssl"; }
 
 start_smtpd mail --tls-cert "$T/server.pem" --tls-key "$T/server.key" \
     --require-tls --auth-user bcast --auth-pass 'S3cret-pass!'

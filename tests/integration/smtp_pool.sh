@@ -163,23 +163,7 @@ want("accepted", n("data", code=250), n("data", code=250) == 8)
 '
 
 # --- TLS: a test CA and a certificate for 127.0.0.1 / localhost
-cat >"$W/ext.cnf" <<EOF
-subjectAltName = IP:127.0.0.1, DNS:localhost
-basicConstraints = CA:FALSE
-keyUsage = digitalSignature, keyEncipherment
-extendedKeyUsage = serverAuth
-EOF
-(
-	cd "$W" &&
-	openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem \
-	    -days 2 -subj "/CN=broadside test CA" \
-	    -addext "basicConstraints=critical,CA:TRUE" \
-	    -addext "keyUsage=critical,keyCertSign,cRLSign" &&
-	openssl req -newkey rsa:2048 -nodes -keyout server.key \
-	    -out server.csr -subj "/CN=localhost" &&
-	openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key \
-	    -CAcreateserial -out server.pem -days 2 -extfile ext.cnf
-) >"$W/openssl.log" 2>&1 || { cat "$W/openssl.log"; fail "openssl"; }
+"$TOP/tests/make-test-ca" "$W" || { cat "$W/openssl.log"; fail "openssl"; }
 
 start_server starttls --tls-cert "$W/server.pem" --tls-key "$W/server.key" \
     --require-tls
