@@ -658,6 +658,34 @@ http_sub_new_id(const char *key, int64_t *id, char *err, size_t errlen)
 	return -1;
 }
 
+/*
+ * The subscriber a link's token names: 0, or -1 after answering (400 for
+ * a malformed token, 403 for a forged one, 404 if unknown, 500).
+ */
+static int
+http_token_subscriber(struct evhttp_request *req, const char *query,
+    const char *purpose, int64_t *id, struct http_sub *hs)
+{
+	char	err[512];
+	int	code;
+
+	if ((code = http_token(query, purpose, id)) != 0) {
+		http_text(req, code, code == 400 ? "missing or malformed "
+		    "token" : "this link is not valid");
+		return -1;
+	}
+	if (http_sub_get(*id, hs, err, sizeof(err)) == -1) {
+		log_warnx("http: subscriber %" PRId64 ": %s", *id, err);
+		http_text(req, 500, "temporary failure, try again later");
+		return -1;
+	}
+	if (!hs->found) {
+		http_text(req, 404, "no such subscriber");
+		return -1;
+	}
+	return 0;
+}
+
 static void
 http_unsubscribe(struct evhttp_request *req, const char *query)
 {
@@ -666,25 +694,13 @@ http_unsubscribe(struct evhttp_request *req, const char *query)
 	struct buf	 action = BUF_INIT;
 	char		 err[512];
 	int64_t		 id;
-	int		 code, changed = 0;
+	int		 changed = 0;
 	int		 post = evhttp_request_get_command(req) ==
 			    EVHTTP_REQ_POST;
 
 	http_private(req);
-	if ((code = http_token(query, "unsubscribe", &id)) != 0) {
-		http_text(req, code, code == 400 ? "missing or malformed "
-		    "token" : "this link is not valid");
+	if (http_token_subscriber(req, query, "unsubscribe", &id, &hs) == -1)
 		return;
-	}
-	if (http_sub_get(id, &hs, err, sizeof(err)) == -1) {
-		log_warnx("http: subscriber %" PRId64 ": %s", id, err);
-		http_text(req, 500, "temporary failure, try again later");
-		return;
-	}
-	if (!hs.found) {
-		http_text(req, 404, "no such subscriber");
-		return;
-	}
 	if (post) {
 		if (store_sub_set_status_id(env->store, id, SUB_UNSUBSCRIBED,
 		    1, &changed, err, sizeof(err)) == -1) {
@@ -719,23 +735,11 @@ http_confirm(struct evhttp_request *req, const char *query)
 	struct http_sub	 hs;
 	char		 err[512];
 	int64_t		 id;
-	int		 code, changed = 0;
+	int		 changed = 0;
 
 	http_private(req);
-	if ((code = http_token(query, "confirm", &id)) != 0) {
-		http_text(req, code, code == 400 ? "missing or malformed "
-		    "token" : "this link is not valid");
+	if (http_token_subscriber(req, query, "confirm", &id, &hs) == -1)
 		return;
-	}
-	if (http_sub_get(id, &hs, err, sizeof(err)) == -1) {
-		log_warnx("http: subscriber %" PRId64 ": %s", id, err);
-		http_text(req, 500, "temporary failure, try again later");
-		return;
-	}
-	if (!hs.found) {
-		http_text(req, 404, "no such subscriber");
-		return;
-	}
 	if (hs.status == SUB_UNSUBSCRIBED || hs.status == SUB_BOUNCED) {
 		http_simple_page(req, 410, "Link no longer valid", "This "
 		    "address has left the list since this link was sent; "
