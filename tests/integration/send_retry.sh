@@ -52,13 +52,15 @@ check() {
 check "good1@example.org sent 1 250 active"
 check "good2@example.org sent 1 250 active"
 check "good3@example.org sent 1 250 active"
-check "rcpt451-a@example.org failed 3 451 active"
 check "rcpt550-b@example.org failed 1 550 bounced"
 check "data552-c@example.org failed 1 552 active"
-# after a 451 to the final dot the session is kept; now and then the
-# server has closed it by the next attempt, which then fails on the
-# connection (code 0): still a deferral, still counted
-grep -Eq "^data451-d@example.org failed 3 (451|0) active$" "$T/states" || fail "data451-d"
+# the last of the three attempts of a 4xx recipient may end on the
+# connection instead (code 0: the server closed a kept session, or a
+# slow run under Valgrind hit smtp.timeout): still a deferral, counted
+# the same
+for a in rcpt451-a data451-d; do
+	grep -Eq "^$a@example.org failed 3 (451|0) active$" "$T/states" || fail "$a"
+done
 grep -q "^drop-e@example.org failed 3 " "$T/states" || fail "drop-e"
 grep -q "^stall-f@example.org failed 3 " "$T/states" || fail "stall-f"
 ok "end state and attempts of every recipient"
