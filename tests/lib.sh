@@ -116,3 +116,24 @@ with open(path, "w") as f:
         f.write("%s%05d@example.org,Subscriber %d\n" % (prefix, i, i))
 PYEOF
 }
+
+# accepted [NAME]: how many messages the test SMTP server NAME accepted
+accepted() { smtpd_report "${1:-mail}" | json_get 'j["accepted"]'; }
+
+# wait_accepted N TRIES: wait (TRIES x 0.1 s at most) until the server
+# "mail" accepted N messages
+wait_accepted() {
+	i=0
+	while [ "$(accepted)" -lt "$1" ]; do
+		i=$((i + 1)); [ $i -lt "$2" ] || fail "broadcast does not start"
+		sleep 0.1
+	done
+}
+
+# broadcast_to N: import N subscribers, send the plain fixture; sets ID
+broadcast_to() {
+	make_subscribers "$1" "$T/subs.csv"
+	expect_rc 0 bs subscribers import "$T/subs.csv"
+	bs send "$TOP/tests/fixtures/statement-plain.txt" > "$T/out" || fail "send"
+	ID=$(head -n 1 "$T/out")
+}

@@ -13,16 +13,8 @@ write_config "smtp: { url = \"smtp://127.0.0.1:$PORT\"; connections = 4; timeout
 rate: { messages_per_second = 20.0; burst = 5; batch_size = 50; };
 retry: { initial_delay = 2; max_delay = 10; max_attempts = 20; };"
 start_daemon
-make_subscribers $N "$T/subs.csv"
-expect_rc 0 bs subscribers import "$T/subs.csv"
-bs send "$TOP/tests/fixtures/statement-plain.txt" > "$T/out" || fail "send"
-ID=$(head -n 1 "$T/out")
-accepted() { smtpd_report mail | json_get 'j["accepted"]'; }
-i=0
-while [ "$(accepted)" -lt 100 ]; do
-	i=$((i + 1)); [ $i -lt 300 ] || fail "broadcast does not start"
-	sleep 0.1
-done
+broadcast_to $N
+wait_accepted 100 300
 kill -KILL "$SMTPD_PID"; wait "$SMTPD_PID" 2>/dev/null
 a1=$(accepted)
 ok "server killed after $a1 accepted; away for $OUTAGE s"

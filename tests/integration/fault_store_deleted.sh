@@ -16,16 +16,8 @@ write_config "smtp: { url = \"smtp://127.0.0.1:$SMTP_PORT\"; connections = 2; ti
 rate: { messages_per_second = 60.0; burst = 5; batch_size = 50; };
 retry: { initial_delay = 1; max_delay = 2; };"
 start_daemon
-make_subscribers $N "$T/subs.csv"
-expect_rc 0 bs subscribers import "$T/subs.csv"
-bs send "$TOP/tests/fixtures/statement-plain.txt" > "$T/out" || fail "send"
-ID=$(head -n 1 "$T/out")
-accepted() { smtpd_report mail | json_get 'j["accepted"]'; }
-i=0
-while [ "$(accepted)" -lt 60 ]; do
-	i=$((i + 1)); [ $i -lt 200 ] || fail "broadcast does not start"
-	sleep 0.1
-done
+broadcast_to $N
+wait_accepted 60 200
 rm -f "$T/state/broadside.db" "$T/state/broadside.db-wal" "$T/state/broadside.db-shm"
 ok "database deleted after $(accepted) accepted"
 

@@ -7,20 +7,7 @@
 # rows and the server's accepted list compared); new writes (send, add,
 # import) fail with a clear error.  Once the filler is gone the broadcast
 # resumes and every recipient gets the message exactly once.
-if [ -z "${BROADSIDE_FAULT_NS:-}" ]; then
-	if ! unshare --mount --propagation private true 2>/dev/null; then
-		echo "skip: cannot make a private mount namespace (unshare --mount needs root)"
-		exit 77
-	fi
-	BROADSIDE_FAULT_NS=1 exec unshare --mount --propagation private sh "$0" "$@"
-fi
-. "$(dirname "$0")/../lib.sh"
-
-mkdir "$T/store"
-if ! mount -t tmpfs -o size=16m,mode=0700 broadside-test "$T/store" 2>"$T/err"; then
-	echo "skip: cannot mount a tmpfs: $(cat "$T/err")"
-	exit 77
-fi
+. "$(dirname "$0")/../private-store.sh"
 trap '[ -n "${KEEP:-}" ] && cp -a "$T/store" "$T/store-copy"; umount -l "$T/store" 2>/dev/null; cleanup' EXIT
 
 N=2000
@@ -30,12 +17,8 @@ rate: { messages_per_second = 150.0; burst = 10; batch_size = 100; };
 retry: { initial_delay = 1; max_delay = 2; max_attempts = 20; };"
 sed -i 's|state/broadside.db|store/broadside.db|' "$T/broadside.conf"
 start_daemon
-make_subscribers $N "$T/subs.csv"
-expect_rc 0 bs subscribers import "$T/subs.csv"
-bs send "$TOP/tests/fixtures/statement-plain.txt" > "$T/out" || fail "send"
-ID=$(head -n 1 "$T/out")
+broadcast_to $N
 
-accepted() { smtpd_report mail | json_get 'j["accepted"]'; }
 # sent rows in the store (read-only, beside the running daemon)
 store_sent() {
 	"$PY" - "$T/store/broadside.db" "$ID" <<'PYEOF'
@@ -48,11 +31,7 @@ for (e,) in db.execute("SELECT s.email FROM deliveries d JOIN subscribers s "
 PYEOF
 }
 
-i=0
-while [ "$(accepted)" -lt 300 ]; do
-	i=$((i + 1)); [ $i -lt 200 ] || fail "broadcast does not start"
-	sleep 0.1
-done
+wait_accepted 300 200
 # fill the disk
 dd if=/dev/zero of="$T/store/filler" bs=4096 2>"$T/dd.err"
 grep -q "No space left" "$T/dd.err" || fail "dd did not fill the tmpfs: $(cat "$T/dd.err")"

@@ -8,20 +8,7 @@
 # must refuse to start with a clear message naming the store; once the
 # folder is writable again it starts, the broadcast resumes and every
 # recipient has the message exactly once.
-if [ -z "${BROADSIDE_FAULT_NS:-}" ]; then
-	if ! unshare --mount --propagation private true 2>/dev/null; then
-		echo "skip: cannot make a private mount namespace (unshare --mount needs root)"
-		exit 77
-	fi
-	BROADSIDE_FAULT_NS=1 exec unshare --mount --propagation private sh "$0" "$@"
-fi
-. "$(dirname "$0")/../lib.sh"
-
-mkdir "$T/store"
-if ! mount -t tmpfs -o size=16m,mode=0700 broadside-test "$T/store" 2>"$T/err"; then
-	echo "skip: cannot mount a tmpfs: $(cat "$T/err")"
-	exit 77
-fi
+. "$(dirname "$0")/../private-store.sh"
 trap 'umount -l "$T/store" 2>/dev/null; umount -l "$T/store" 2>/dev/null; cleanup' EXIT
 
 N=300
@@ -31,16 +18,8 @@ rate: { messages_per_second = 60.0; burst = 5; batch_size = 50; };
 retry: { initial_delay = 1; max_delay = 2; };"
 sed -i 's|state/broadside.db|store/broadside.db|' "$T/broadside.conf"
 start_daemon
-make_subscribers $N "$T/subs.csv"
-expect_rc 0 bs subscribers import "$T/subs.csv"
-bs send "$TOP/tests/fixtures/statement-plain.txt" > "$T/out" || fail "send"
-ID=$(head -n 1 "$T/out")
-accepted() { smtpd_report mail | json_get 'j["accepted"]'; }
-i=0
-while [ "$(accepted)" -lt 60 ]; do
-	i=$((i + 1)); [ $i -lt 200 ] || fail "broadcast does not start"
-	sleep 0.1
-done
+broadcast_to $N
+wait_accepted 60 200
 
 # the kernel will not make the store read-only under the running daemon
 if mount -o remount,ro "$T/store" 2>"$T/err"; then
