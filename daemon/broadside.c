@@ -368,31 +368,30 @@ take_opt(int *argc, char **argv, const char *opt)
 	return v;
 }
 
-/* Read and check a statement file: exit 66 if missing, 65 if bad. */
-static char *
-read_statement(const char *path, struct statement *st, size_t *lenp)
-{
-	char	 err[512], *data;
-	size_t	 len;
-	int	 md;
-
-	if (read_file(path, &data, &len, STATEMENT_MAX, err, sizeof(err))
-	    == -1)
-		cli_die(errno == ENOENT ? EXIT_NOINPUT : EXIT_DATAERR, "%s",
-		    err);
-	md = strlen(path) > 3 && strcmp(path + strlen(path) - 3, ".md") == 0;
-	if (statement_parse(data, len, md, st, err, sizeof(err)) == -1)
-		cli_die(EXIT_DATAERR, "%s: %s", path, err);
-	*lenp = len;
-	return data;
-}
-
 static int
 is_markdown(const char *path)
 {
 	size_t	n = strlen(path);
 
 	return n > 3 && strcmp(path + n - 3, ".md") == 0;
+}
+
+/* Read and check a statement file: exit 66 if missing, 65 if bad. */
+static char *
+read_statement(const char *path, struct statement *st, size_t *lenp)
+{
+	char	 err[512], *data;
+	size_t	 len;
+
+	if (read_file(path, &data, &len, STATEMENT_MAX, err, sizeof(err))
+	    == -1)
+		cli_die(errno == ENOENT ? EXIT_NOINPUT : EXIT_DATAERR, "%s",
+		    err);
+	if (statement_parse(data, len, is_markdown(path), st, err,
+	    sizeof(err)) == -1)
+		cli_die(EXIT_DATAERR, "%s: %s", path, err);
+	*lenp = len;
+	return data;
 }
 
 /* One line of progress: a bar on a TTY, plain text otherwise. */

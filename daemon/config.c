@@ -292,6 +292,15 @@ config_parse_mailbox(const char *v, char **name, char **addr, char *err,
 	return 0;
 }
 
+/* The line a key is on in the file, 0 if it is not there. */
+static int
+config_line(config_t *cf, const char *path)
+{
+	const config_setting_t	*s = config_lookup(cf, path);
+
+	return s ? (int)config_setting_source_line(s) : 0;
+}
+
 static void
 config_check(struct config_ctx *ctx, struct config *c, config_t *cf)
 {
@@ -306,8 +315,7 @@ config_check(struct config_ctx *ctx, struct config *c, config_t *cf)
 		config_error(ctx, 0, "list.from: missing (the From address)");
 	else if (config_parse_mailbox(c->list_from, &c->list_from_name,
 	    &c->list_from_addr, err, sizeof(err)) == -1) {
-		s = config_lookup(cf, "list.from");
-		config_error(ctx, s ? (int)config_setting_source_line(s) : 0,
+		config_error(ctx, config_line(cf, "list.from"),
 		    "list.from: %s", err);
 	}
 	if (c->list_reply_to != NULL) {
@@ -315,9 +323,8 @@ config_check(struct config_ctx *ctx, struct config *c, config_t *cf)
 
 		if (config_parse_mailbox(c->list_reply_to, &rn, &ra, err,
 		    sizeof(err)) == -1) {
-			s = config_lookup(cf, "list.reply_to");
-			config_error(ctx, s ? (int)config_setting_source_line(s)
-			    : 0, "list.reply_to: %s", err);
+			config_error(ctx, config_line(cf, "list.reply_to"),
+			    "list.reply_to: %s", err);
 		}
 		free(rn);
 		free(ra);
@@ -331,9 +338,8 @@ config_check(struct config_ctx *ctx, struct config *c, config_t *cf)
 		snprintf(tmp, sizeof(tmp), "x@%s", c->list_id);
 		if (addr_normalize(tmp, out, sizeof(out), err, sizeof(err))
 		    == -1) {
-			s = config_lookup(cf, "list.id");
-			config_error(ctx, s ? (int)config_setting_source_line(s)
-			    : 0, "list.id: not a domain-like identifier");
+			config_error(ctx, config_line(cf, "list.id"),
+			    "list.id: not a domain-like identifier");
 		}
 	}
 	if (c->list_name == NULL && c->list_id != NULL)
@@ -342,8 +348,7 @@ config_check(struct config_ctx *ctx, struct config *c, config_t *cf)
 		config_error(ctx, 0, "list.base_url: missing (public URL used "
 		    "for unsubscribe and archive links)");
 	else {
-		s = config_lookup(cf, "list.base_url");
-		line = s ? (int)config_setting_source_line(s) : 0;
+		line = config_line(cf, "list.base_url");
 		if (strncmp(c->list_base_url, "https://", 8) != 0 &&
 		    strncmp(c->list_base_url, "http://", 7) != 0)
 			config_error(ctx, line,
@@ -357,8 +362,7 @@ config_check(struct config_ctx *ctx, struct config *c, config_t *cf)
 	}
 
 	/* smtp */
-	s = config_lookup(cf, "smtp.url");
-	line = s ? (int)config_setting_source_line(s) : 0;
+	line = config_line(cf, "smtp.url");
 	if (strncmp(c->smtp_url, "smtp://", 7) != 0 &&
 	    strncmp(c->smtp_url, "smtps://", 8) != 0)
 		config_error(ctx, line, "smtp.url: must be smtp:// or smtps://");
@@ -389,8 +393,7 @@ config_check(struct config_ctx *ctx, struct config *c, config_t *cf)
 		    "smtp.password_file");
 
 	if (c->retry_max_delay < c->retry_initial_delay) {
-		s = config_lookup(cf, "retry.max_delay");
-		config_error(ctx, s ? (int)config_setting_source_line(s) : 0,
+		config_error(ctx, config_line(cf, "retry.max_delay"),
 		    "retry.max_delay: less than retry.initial_delay");
 	}
 	if (c->http_listen != NULL) {
@@ -400,9 +403,8 @@ config_check(struct config_ctx *ctx, struct config *c, config_t *cf)
 
 		if (colon == NULL || colon == c->http_listen ||
 		    *endp != '\0' || port < 1 || port > 65535) {
-			s = config_lookup(cf, "http.listen");
-			config_error(ctx, s ? (int)config_setting_source_line(s)
-			    : 0, "http.listen: expected \"address:port\"");
+			config_error(ctx, config_line(cf, "http.listen"),
+			    "http.listen: expected \"address:port\"");
 		}
 	}
 }
