@@ -87,7 +87,6 @@ struct qrun {
 	struct statement	 st;
 	int			 st_ok;
 	int64_t			 cursor;	/* last subscriber id claimed */
-	int			 at_end;	/* cursor reached the end */
 	struct qjob_list	 ready;		/* claimed, not yet submitted */
 	int			 nready;
 	int			 inflight;
@@ -794,8 +793,9 @@ queue_batch_cb(void *arg)
 	queue_pump();
 }
 
+/* Forget what was claimed and not handed out: it is still pending. */
 static void
-qrun_free(struct qrun *run)
+qrun_drop_ready(struct qrun *run)
 {
 	struct qjob	*j;
 
@@ -803,6 +803,13 @@ qrun_free(struct qrun *run)
 		TAILQ_REMOVE(&run->ready, j, entry);
 		qjob_free(j);
 	}
+	run->nready = 0;
+}
+
+static void
+qrun_free(struct qrun *run)
+{
+	qrun_drop_ready(run);
 	render_free(run->render);
 	if (run->st_ok)
 		statement_free(&run->st);
@@ -1494,15 +1501,9 @@ queue_control(struct evhttp_request *req, int64_t id, const char *verb)
 	}
 	TAILQ_FOREACH(run, &q.runs, entry)
 		if (run->id == id && to != BC_QUEUED) {
-			struct qjob *j;
-
 			run->state = to;
 			atomic_store(&run->halted, 1);
-			while ((j = TAILQ_FIRST(&run->ready)) != NULL) {
-				TAILQ_REMOVE(&run->ready, j, entry);
-				qjob_free(j);
-			}
-			run->nready = 0;
+			qrun_drop_ready(run);
 			if (q.current == run)
 				queue_retire(run);
 			break;
