@@ -200,12 +200,25 @@ for i in range(2000):
     except BlockingIOError:
         pass
     socks.append(s)
-time.sleep(2.0)
-peak = fds()
-check(peak <= base + MAXCONNS + 8,
-      "daemon has %d descriptors (%d before, cap %d)" % (peak, base, MAXCONNS))
-check(peak >= base + min(MAXCONNS, 2000) - 50,
-      "the daemon accepted only %d connections" % (peak - base))
+# The kernel queues at most the listen backlog; SYNs beyond it are
+# dropped and retried by the client after 1 s, 3 s, 7 s, so on a busy
+# machine the daemon reaches its cap only after a retry or two.  Sample
+# the descriptors until it does (well before the 10 s idle deadline
+# frees the first ones); the cap must hold at every sample.
+want_open = base + min(MAXCONNS, 2000) - 50
+peak, t0 = 0, time.monotonic()
+while time.monotonic() - t0 < 8.5:
+    n = fds()
+    peak = max(peak, n)
+    check(n <= base + MAXCONNS + 8,
+          "daemon has %d descriptors (%d before, cap %d)" % (n, base,
+                                                             MAXCONNS))
+    if peak >= want_open and time.monotonic() - t0 >= 2.0:
+        break
+    time.sleep(0.1)
+check(peak >= want_open,
+      "the daemon accepted only %d connections in %.1f s" %
+      (peak - base, time.monotonic() - t0))
 # a client beyond the cap waits in the backlog, it is not served nor dropped
 for s in socks:
     s.close()
