@@ -597,22 +597,13 @@ struct http_sub {
 	int		found;
 	enum sub_status	status;
 	char		email[ADDR_BUFSZ];
-	const char	*key;		/* look-up by key (new subscriber) */
-	int64_t		last;		/* highest id seen in that look-up */
 };
 
 static int
 http_sub_cb(const struct subscriber *s, void *arg)
 {
 	struct http_sub	*hs = arg;
-	char		 key[ADDR_BUFSZ];
 
-	if (hs->key != NULL) {
-		hs->last = s->id;
-		addr_key(s->email, key, sizeof(key));
-		if (strcmp(key, hs->key) != 0)
-			return 0;
-	}
 	hs->id = s->id;
 	hs->found = 1;
 	hs->status = s->status;
@@ -627,35 +618,22 @@ http_sub_get(int64_t id, struct http_sub *hs, char *err, size_t errlen)
 	return store_sub_get(env->store, id, http_sub_cb, hs, err, errlen);
 }
 
-/*
- * The id of a subscriber just inserted.  Ids are rowids (max + 1) and
- * rows are never deleted, so with n subscribers the new one's id is at
- * least n: look from there.
- */
+/* The id of the subscriber with this key (one just inserted). */
 static int
-http_sub_new_id(const char *key, int64_t *id, char *err, size_t errlen)
+http_sub_id(const char *key, int64_t *id, char *err, size_t errlen)
 {
 	struct http_sub	 hs;
-	int64_t		 counts[4], after;
 
-	if (store_sub_count(env->store, counts, err, errlen) == -1)
-		return -1;
-	after = counts[0] + counts[1] + counts[2] + counts[3] - 1;
 	memset(&hs, 0, sizeof(hs));
-	hs.key = key;
-	hs.last = after < 0 ? 0 : after;
-	do {
-		after = hs.last;
-		if (store_sub_list(env->store, after, 256, http_sub_cb, &hs,
-		    err, errlen) == -1)
-			return -1;
-		if (hs.found) {
-			*id = hs.id;
-			return 0;
-		}
-	} while (hs.last > after);
-	snprintf(err, errlen, "new subscriber not found");
-	return -1;
+	if (store_sub_find(env->store, key, http_sub_cb, &hs, err, errlen)
+	    == -1)
+		return -1;
+	if (!hs.found) {
+		snprintf(err, errlen, "new subscriber not found");
+		return -1;
+	}
+	*id = hs.id;
+	return 0;
 }
 
 /*
@@ -924,7 +902,7 @@ http_subscribe(struct evhttp_request *req)
 	}
 	if (what != UPSERT_ADDED)
 		store_rollback(env->store);
-	else if (http_sub_new_id(key, &id, err, sizeof(err)) == -1 ||
+	else if (http_sub_id(key, &id, err, sizeof(err)) == -1 ||
 	    store_commit(env->store, err, sizeof(err)) == -1) {
 		store_rollback(env->store);
 		goto fail;

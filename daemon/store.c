@@ -68,6 +68,13 @@ store_sub_get(struct store *st, int64_t id, store_sub_cb cb, void *arg,
 }
 
 int
+store_sub_find(struct store *st, const char *key, store_sub_cb cb, void *arg,
+    char *e, size_t el)
+{
+	return st->be->sub_find(st, key, cb, arg, e, el);
+}
+
+int
 store_sub_list(struct store *st, int64_t after, int limit, store_sub_cb cb,
     void *arg, char *e, size_t el)
 {

@@ -109,6 +109,8 @@ struct store_backend {
 			    enum sub_status, int, int *, char *, size_t);
 	int		 (*sub_get)(struct store *, int64_t, store_sub_cb,
 			    void *, char *, size_t);
+	int		 (*sub_find)(struct store *, const char *, store_sub_cb,
+			    void *, char *, size_t);
 	int		 (*sub_list)(struct store *, int64_t, int, store_sub_cb,
 			    void *, char *, size_t);
 	int		 (*sub_count)(struct store *, int64_t[4], char *,
@@ -162,6 +164,8 @@ int		 store_sub_set_status_id(struct store *, int64_t,
 		    enum sub_status, int force, int *changed, char *, size_t);
 int		 store_sub_get(struct store *, int64_t, store_sub_cb, void *,
 		    char *, size_t);
+int		 store_sub_find(struct store *, const char *key, store_sub_cb,
+		    void *, char *, size_t);
 int		 store_sub_list(struct store *, int64_t after, int limit,
 		    store_sub_cb, void *, char *, size_t);
 int		 store_sub_count(struct store *, int64_t counts[4], char *,

@@ -32,6 +32,7 @@ enum sq_stmt {
 	Q_SUB_STATUS_KEY,
 	Q_SUB_STATUS_ID,
 	Q_SUB_GET,
+	Q_SUB_GET_KEY,
 	Q_SUB_LIST,
 	Q_SUB_COUNT,
 	Q_BC_INSERT,
@@ -75,6 +76,8 @@ static const char *sq_sql[Q_MAX] = {
 	    "WHERE id = ?3 AND status != ?1 AND (?4 OR status NOT IN (2, 3))",
 	[Q_SUB_GET] = "SELECT id, email, name, fields, status, created "
 	    "FROM subscribers WHERE id = ?1",
+	[Q_SUB_GET_KEY] = "SELECT id, email, name, fields, status, created "
+	    "FROM subscribers WHERE key = ?1",
 	[Q_SUB_LIST] = "SELECT id, email, name, fields, status, created "
 	    "FROM subscribers WHERE id > ?1 ORDER BY id LIMIT ?2",
 	[Q_SUB_COUNT] = "SELECT 0, total(status = 0), total(status = 1), "
@@ -572,6 +575,16 @@ sq_sub_get(struct store *st, int64_t id, store_sub_cb cb, void *arg,
 }
 
 static int
+sq_sub_find(struct store *st, const char *key, store_sub_cb cb, void *arg,
+    char *err, size_t errlen)
+{
+	sqlite3_stmt	*q = sq_stmt(SQ(st), Q_SUB_GET_KEY);
+
+	sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+	return sq_sub_rows(SQ(st), q, cb, arg, err, errlen);
+}
+
+static int
 sq_sub_list(struct store *st, int64_t after, int limit, store_sub_cb cb,
     void *arg, char *err, size_t errlen)
 {
@@ -846,6 +859,7 @@ const struct store_backend store_sqlite_backend = {
 	.sub_set_status = sq_sub_set_status,
 	.sub_set_status_id = sq_sub_set_status_id,
 	.sub_get = sq_sub_get,
+	.sub_find = sq_sub_find,
 	.sub_list = sq_sub_list,
 	.sub_count = sq_sub_count,
 	.bc_create = sq_bc_create,

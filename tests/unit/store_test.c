@@ -690,6 +690,24 @@ test_list(void)
 	    err, sizeof(err)), 0);
 	CHECK_INT("get missing n", got.n, 0);
 
+	/* look-up by key: the key of any spelling of the address */
+	{
+		char	key[ADDR_BUFSZ];
+
+		addr_key("P4@Example.ORG", key, sizeof(key));
+		memset(&got, 0, sizeof(got));
+		CHECK_INT("find", store_sub_find(st, key, subs_cb, &got, err,
+		    sizeof(err)), 0);
+		CHECK_INT("find n", got.n, 1);
+		CHECK_INT("find id", got.id[0], ids[3]);
+		CHECK_STR("find email", got.email[0], emails[3]);
+		addr_key("nobody@example.org", key, sizeof(key));
+		memset(&got, 0, sizeof(got));
+		CHECK_INT("find missing", store_sub_find(st, key, subs_cb,
+		    &got, err, sizeof(err)), 0);
+		CHECK_INT("find missing n", got.n, 0);
+	}
+
 	store_sub_set_status(st, "p2@example.org", SUB_UNSUBSCRIBED, 1, NULL,
 	    err, sizeof(err));
 	store_sub_set_status(st, "p3@example.org", SUB_BOUNCED, 1, NULL, err,
