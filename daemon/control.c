@@ -87,6 +87,37 @@ control_body_json(struct evhttp_request *req)
 	return j;
 }
 
+/*
+ * 1 if one of the peer's supplementary groups is ours (SO_PEERGROUPS,
+ * Linux 4.13): the socket's 0660 lets such a user connect, so the peer
+ * check must let it in too.
+ */
+static int
+control_peer_in_group(int fd)
+{
+	gid_t		 small[64], *gids = small;
+	socklen_t	 len = sizeof(small);
+	size_t		 i, n;
+	int		 in = 0;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, gids, &len) == -1) {
+		if (errno != ERANGE || len == 0)
+			return 0;
+		gids = xmalloc(len);
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, gids, &len)
+		    == -1) {
+			free(gids);
+			return 0;
+		}
+	}
+	n = len / sizeof(gid_t);
+	for (i = 0; i < n && !in; i++)
+		in = gids[i] == getegid();
+	if (gids != small)
+		free(gids);
+	return in;
+}
+
 /* 1 if the peer may use the socket; 0 with *uid and *gid set if not. */
 static int
 control_peer_ok(struct evhttp_request *req, long *uid, long *gid)
@@ -104,7 +135,8 @@ control_peer_ok(struct evhttp_request *req, long *uid, long *gid)
 		return 0;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1)
 		return 0;
-	if (cred.uid == 0 || cred.uid == geteuid() || cred.gid == getegid())
+	if (cred.uid == 0 || cred.uid == geteuid() || cred.gid == getegid() ||
+	    control_peer_in_group(fd))
 		return 1;
 	*uid = (long)cred.uid;
 	*gid = (long)cred.gid;

@@ -7,7 +7,8 @@
 #   line saying so); with the socket made world-writable for the test the
 #   daemon itself refuses it (403, exit 69, "permission denied" with its
 #   uid) and nothing changes.  With the daemon run as an unprivileged
-#   user, that user and a user of its group get in; another is refused.
+#   user, that user and a user of its group (as primary group, or as a
+#   supplementary one: SO_PEERGROUPS) get in; another is refused.
 # Needs root (setpriv switches users); skipped otherwise.
 . "$(dirname "$0")/../lib.sh"
 [ "$(id -u)" = 0 ] || { echo "needs root to switch users"; exit 77; }
@@ -17,6 +18,10 @@ command -v curl >/dev/null || { echo "no curl"; exit 77; }
 as() {	# as UID GID CMD...: run CMD as that user, no supplementary groups
 	u=$1 g=$2; shift 2
 	setpriv --reuid="$u" --regid="$g" --clear-groups "$@"
+}
+as_member() {	# as_member UID GID GROUP CMD...: with GROUP as a supplementary group
+	u=$1 g=$2 s=$3; shift 3
+	setpriv --reuid="$u" --regid="$g" --groups="$s" "$@"
 }
 
 # --- modes, with a permissive umask
@@ -106,12 +111,14 @@ as 65533 65534 "$BROADSIDE" -c "$T/u.conf" subscribers add own@example.org >/dev
     fail "the daemon's own user refused"
 as 65532 65534 "$BROADSIDE" -c "$T/u.conf" subscribers add group@example.org >/dev/null ||
     fail "a user of the daemon's group refused"
+as_member 65530 65530 65534 "$BROADSIDE" -c "$T/u.conf" subscribers add suppl@example.org >"$T/out" 2>"$T/err" ||
+    { cat "$T/err"; fail "a user in the daemon's group as a supplementary group refused (the kernel let it connect)"; }
 "$BROADSIDE" -c "$T/u.conf" subscribers count >/dev/null || fail "root refused"
 chmod 666 "$T/u/state/control.sock"
 as 65531 65531 "$BROADSIDE" -c "$T/u.conf" subscribers add other@example.org >"$T/out" 2>"$T/err"
 rc=$?
 [ $rc = 69 ] || fail "another user: exit $rc, want 69"
 grep -q "permission denied: uid 65531 gid 65531" "$T/err" || { cat "$T/err"; fail "another user: no clear line"; }
-[ "$("$BROADSIDE" -c "$T/u.conf" subscribers count)" = 2 ] || fail "count after the refused add"
+[ "$("$BROADSIDE" -c "$T/u.conf" subscribers count)" = 3 ] || fail "count after the refused add"
 kill -TERM "$UPID"; wait "$UPID" || fail "daemon as 65533: exit $? on SIGTERM"
-ok "daemon as 65533:65534: its user, its group and root get in, uid 65531 gets 403"
+ok "daemon as 65533:65534: its user, its group (primary or supplementary) and root get in, uid 65531 gets 403"
