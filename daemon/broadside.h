@@ -99,7 +99,12 @@ struct json_t *control_body_json(struct evhttp_request *);
 /* subscribers.c */
 void	subscribers_route(struct evhttp_request *, const char *);
 void	import_route(struct evhttp_request *, const char *);
-int	subscribers_sync_file(char *, size_t);
+int	subscribers_sync_file(char *, size_t);	/* at start, in one go */
+/* On reload, in slices between other events: cb(0, NULL, arg) when the
+ * file is in, cb(-1, err, arg) if it could not be read or was stopped. */
+typedef void	(*sync_done_cb)(int, const char *, void *);
+void	subscribers_sync_start(sync_done_cb, void *);
+void	subscribers_sync_cancel(void);
 void	subscribers_shutdown(void);
 
 /* queue.c: the delivery engine (main loop side) */
@@ -142,7 +147,9 @@ void	notify_status(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	notify_shutdown(void);
 
 /* broadsided.c */
-int	daemon_reload(char *, size_t);
+/* Re-read the config, then sync subscribers.file; cb(0, NULL, arg) when
+ * done, cb(-1, why, arg) at once if the new config is refused. */
+void	daemon_reload(void (*)(int, const char *, void *), void *);
 void	daemon_status(struct evhttp_request *, const char *);
 
 /* config.c */

@@ -120,23 +120,51 @@ daemon_reload_conf(char *err, size_t errlen)
 	config_free(env->conf);
 	env->conf = conf;
 	queue_reload();
-	if (subscribers_sync_file(err, errlen) == -1)
-		log_warnx("reload: %s", err);
-	log_info("reload: done");
 	return 0;
 }
 
-/* RELOADING=1 ... READY=1 around it, whether the new config is taken or
- * refused, so the service manager's reload job always finishes. */
-int
-daemon_reload(char *err, size_t errlen)
+struct reload_wait {
+	void	(*cb)(int, const char *, void *);
+	void	*arg;
+};
+
+static void
+daemon_reload_synced(int rc, const char *err, void *arg)
 {
-	int	rc;
+	struct reload_wait	*w = arg;
+
+	if (rc == -1)
+		log_warnx("reload: %s", err);
+	log_info("reload: done");
+	notify_ready();
+	if (w->cb != NULL)
+		w->cb(0, NULL, w->arg);
+	free(w);
+}
+
+/*
+ * RELOADING=1 ... READY=1 around it, whether the new config is taken or
+ * refused, so the service manager's reload job always finishes; READY=1
+ * (and cb) only once subscribers.file is in.  A file that cannot be read
+ * is logged; the new config stays taken.
+ */
+void
+daemon_reload(void (*cb)(int, const char *, void *), void *arg)
+{
+	struct reload_wait	*w;
+	char			 err[1024];
 
 	notify_reloading();
-	rc = daemon_reload_conf(err, errlen);
-	notify_ready();
-	return rc;
+	if (daemon_reload_conf(err, sizeof(err)) == -1) {
+		notify_ready();
+		if (cb != NULL)
+			cb(-1, err, arg);
+		return;
+	}
+	w = xmalloc(sizeof(*w));
+	w->cb = cb;
+	w->arg = arg;
+	subscribers_sync_start(daemon_reload_synced, w);
 }
 
 static json_t *
@@ -213,6 +241,7 @@ daemon_stop(void)
 	env->stopping = 1;
 	notify_stopping();
 	log_info("shutting down");
+	subscribers_sync_cancel();
 	queue_shutdown();
 	/* with messages in flight, the engine exits the loop when done */
 	if (!queue_busy())
@@ -222,8 +251,6 @@ daemon_stop(void)
 static void
 daemon_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
-	char	err[1024];
-
 	(void)what;
 	(void)arg;
 	switch (sig) {
@@ -232,8 +259,7 @@ daemon_signal_cb(evutil_socket_t sig, short what, void *arg)
 		daemon_stop();
 		break;
 	case SIGHUP:
-		if (daemon_reload(err, sizeof(err)) == -1)
-			log_warnx("reload: %s", err);
+		daemon_reload(NULL, NULL);
 		break;
 	}
 }
@@ -344,10 +370,10 @@ main(int argc, char *argv[])
 	event_base_dispatch(env->base);
 	notify_shutdown();
 
+	subscribers_shutdown();	/* answers reload waiters: before control */
 	http_shutdown();
 	control_shutdown();
 	queue_free();
-	subscribers_shutdown();
 	store_close(env->store);
 	event_free(ev_sigterm);
 	event_free(ev_sigint);

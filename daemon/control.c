@@ -161,6 +161,22 @@ control_feed(struct evhttp_request *req)
 	buf_free(&b);
 }
 
+/*
+ * The answer to POST /v1/reload, once subscribers.file is in.  Should the
+ * client hang up first, evhttp keeps the request for this reply (it is
+ * detached from its connection and freed by evhttp_send_reply).
+ */
+static void
+control_reload_done(int rc, const char *err, void *arg)
+{
+	struct evhttp_request	*req = arg;
+
+	if (rc == -1)
+		control_error(req, 409, "%s", err);
+	else
+		control_reply(req, 200, json_pack("{s:b}", "reloaded", 1));
+}
+
 static void
 control_request_cb(struct evhttp_request *req, void *arg)
 {
@@ -195,15 +211,10 @@ control_request_cb(struct evhttp_request *req, void *arg)
 	else if (strcmp(path, "feed") == 0)
 		control_feed(req);
 	else if (strcmp(path, "reload") == 0) {
-		char err[1024];
-
 		if (evhttp_request_get_command(req) != EVHTTP_REQ_POST)
 			control_error(req, 405, "use POST");
-		else if (daemon_reload(err, sizeof(err)) == -1)
-			control_error(req, 409, "%s", err);
 		else
-			control_reply(req, 200, json_pack("{s:b}", "reloaded",
-			    1));
+			daemon_reload(control_reload_done, req);
 	} else
 		control_error(req, 404, "no such endpoint: /v1/%s", path);
 	free(path);

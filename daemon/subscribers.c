@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
+#include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
@@ -304,54 +305,183 @@ import_route(struct evhttp_request *req, const char *path)
 	control_reply(req, 200, j);
 }
 
-/* Stream subscribers.file into the store (at start and on reload). */
-int
-subscribers_sync_file(char *err, size_t errlen)
-{
-	struct import_session	*is;
-	const char		*path = env->conf->subscribers_file;
-	char			 chunk[1 << 20];
-	ssize_t			 n;
-	int			 fd, ret = -1;
+/*
+ * subscribers.file.  At start it is read in one go, before the daemon
+ * says READY.  On reload it is read a slice at a time from the main loop
+ * (one transaction per slice, then a zero timeout so the loop polls
+ * before the next), so a file of a million rows never holds up HTTP,
+ * the control socket or the engine.  A reload during a sync starts it
+ * again from the top (the file may have changed since); every waiter is
+ * told when it ends.
+ */
+#define SYNC_SLICE	(64 * 1024)
 
+struct sync_waiter {
+	sync_done_cb	 cb;
+	void		*arg;
+};
+
+static struct {
+	char			*path;
+	int			 fd;
+	struct import_session	*is;
+	struct event		*ev;
+	struct sync_waiter	*waiters;
+	size_t			 nwaiters;
+} sync_run = { .fd = -1 };
+
+static char	sync_chunk[SYNC_SLICE];
+
+static void
+sync_close(void)
+{
+	if (sync_run.fd != -1)
+		close(sync_run.fd);
+	sync_run.fd = -1;
+	if (sync_run.is != NULL)
+		import_session_free(sync_run.is);
+	sync_run.is = NULL;
+	free(sync_run.path);
+	sync_run.path = NULL;
+}
+
+/* Open the configured file and start a session; 0 if none is set. */
+static int
+sync_open(char *err, size_t errlen)
+{
+	const char	*path = env->conf->subscribers_file;
+
+	sync_close();
 	if (path == NULL)
 		return 0;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+	if ((sync_run.fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
 		snprintf(err, errlen, "subscribers.file %s: %s", path,
 		    strerror(errno));
 		return -1;
 	}
-	is = import_session_new(path);
-	for (;;) {
-		n = read(fd, chunk, sizeof(chunk));
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			snprintf(err, errlen, "%s: read: %s", path,
-			    strerror(errno));
-			goto end;
-		}
-		if (import_session_feed(is, chunk, (size_t)n, err, errlen)
-		    == -1)
-			goto end;
-		if (n == 0)
-			break;
+	sync_run.path = xstrdup(path);
+	sync_run.is = import_session_new(sync_run.path);
+	return 1;
+}
+
+/* Import the next slice: 1 if more is left, 0 at the end, -1 on error. */
+static int
+sync_slice(char *err, size_t errlen)
+{
+	struct import_session	*is = sync_run.is;
+	ssize_t			 n;
+
+	while ((n = read(sync_run.fd, sync_chunk, sizeof(sync_chunk))) == -1 &&
+	    errno == EINTR)
+		;
+	if (n == -1) {
+		snprintf(err, errlen, "%s: read: %s", sync_run.path,
+		    strerror(errno));
+		return -1;
 	}
+	if (import_session_feed(is, sync_chunk, (size_t)n, err, errlen) == -1)
+		return -1;
+	if (n > 0)
+		return 1;
 	log_info("subscribers.file %s: added=%" PRId64 " updated=%" PRId64
-	    " suppressed=%" PRId64 " duplicates=%" PRId64 " bad=%lu", path,
-	    is->added, is->updated, is->suppressed, is->duplicate,
-	    import_rows_bad(is->imp));
-	ret = 0;
-end:
-	close(fd);
-	import_session_free(is);
-	return ret;
+	    " suppressed=%" PRId64 " duplicates=%" PRId64 " bad=%lu",
+	    sync_run.path, is->added, is->updated, is->suppressed,
+	    is->duplicate, import_rows_bad(is->imp));
+	return 0;
+}
+
+/* The sync ended (rc 0) or failed (-1, err): close, tell the waiters. */
+static void
+sync_end(int rc, const char *err)
+{
+	struct sync_waiter	*w = sync_run.waiters;
+	size_t			 i, n = sync_run.nwaiters;
+
+	sync_close();
+	sync_run.waiters = NULL;
+	sync_run.nwaiters = 0;
+	for (i = 0; i < n; i++)
+		w[i].cb(rc, err, w[i].arg);
+	free(w);
+}
+
+static void
+sync_step_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct timeval	 now = { 0, 0 };
+	char		 err[512];
+	int		 rc;
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	if ((rc = sync_slice(err, sizeof(err))) == 1)
+		evtimer_add(sync_run.ev, &now);
+	else
+		sync_end(rc, rc == -1 ? err : NULL);
+}
+
+/* At start: the whole file now. */
+int
+subscribers_sync_file(char *err, size_t errlen)
+{
+	int	rc;
+
+	if ((rc = sync_open(err, errlen)) <= 0)
+		return rc;
+	while ((rc = sync_slice(err, errlen)) == 1)
+		;
+	sync_close();
+	return rc;
+}
+
+/* On reload: in slices; cb(rc, err, arg) once it has ended. */
+void
+subscribers_sync_start(sync_done_cb cb, void *arg)
+{
+	struct timeval	 now = { 0, 0 };
+	char		 err[512];
+	int		 rc;
+
+	sync_run.waiters = xrealloc(sync_run.waiters,
+	    (sync_run.nwaiters + 1) * sizeof(*sync_run.waiters));
+	sync_run.waiters[sync_run.nwaiters].cb = cb;
+	sync_run.waiters[sync_run.nwaiters++].arg = arg;
+	if (sync_run.is != NULL)
+		log_info("subscribers.file: reloaded during a sync; starting "
+		    "it again from the top");
+	if ((rc = sync_open(err, sizeof(err))) <= 0) {
+		sync_end(rc, rc == -1 ? err : NULL);
+		return;
+	}
+	if (sync_run.ev == NULL &&
+	    (sync_run.ev = evtimer_new(env->base, sync_step_cb, NULL)) == NULL)
+		fatalx("subscribers.file: timer");
+	evtimer_add(sync_run.ev, &now);
+}
+
+/* Shutdown: stop a sync between slices (what is committed stays). */
+void
+subscribers_sync_cancel(void)
+{
+	if (sync_run.ev != NULL)
+		evtimer_del(sync_run.ev);
+	if (sync_run.is != NULL) {
+		log_info("subscribers.file: sync stopped by shutdown; the "
+		    "next start syncs it again");
+		sync_end(-1, "stopped by shutdown");
+	}
 }
 
 void
 subscribers_shutdown(void)
 {
 	struct import_session	*is;
+
+	subscribers_sync_cancel();
+	if (sync_run.ev != NULL)
+		event_free(sync_run.ev);
+	sync_run.ev = NULL;
 
 	while ((is = TAILQ_FIRST(&import_sessions)) != NULL) {
 		TAILQ_REMOVE(&import_sessions, is, entry);
