@@ -592,3 +592,47 @@ import_finish(struct import *im)
 	}
 	return 0;
 }
+
+static void
+json_str(struct buf *b, const char *s, size_t len)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	size_t			 i, run = 0;
+	unsigned char		 c;
+
+	buf_addc(b, '"');
+	for (i = 0; i < len; i++) {
+		c = (unsigned char)s[i];
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		buf_add(b, s + run, i - run);
+		run = i + 1;
+		if (c == '"' || c == '\\') {
+			buf_addc(b, '\\');
+			buf_addc(b, (char)c);
+		} else {
+			char esc[6] = { '\\', 'u', '0', '0', hex[c >> 4],
+			    hex[c & 15] };
+			buf_add(b, esc, 6);
+		}
+	}
+	buf_add(b, s + run, len - run);
+	buf_addc(b, '"');
+}
+
+void
+import_fields_json(const struct import_row *row, struct buf *b)
+{
+	size_t	i;
+
+	buf_reset(b);
+	buf_addc(b, '{');
+	for (i = 0; i < row->nfields; i++) {
+		if (i > 0)
+			buf_addc(b, ',');
+		json_str(b, row->fields[i].name, row->fields[i].namelen);
+		buf_addc(b, ':');
+		json_str(b, row->fields[i].value, row->fields[i].valuelen);
+	}
+	buf_addc(b, '}');
+}

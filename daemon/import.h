@@ -132,4 +132,9 @@ unsigned long	 import_rows_ok(const struct import *);
 unsigned long	 import_rows_bad(const struct import *);
 unsigned long	 import_lines(const struct import *);	/* physical lines */
 
+/* A row's fields as the JSON object text the store keeps ({"col":"v"}),
+ * replacing the contents of b. */
+struct buf;
+void		 import_fields_json(const struct import_row *, struct buf *);
+
 #endif

@@ -53,55 +53,16 @@ struct import_session {
 static TAILQ_HEAD(, import_session) import_sessions =
     TAILQ_HEAD_INITIALIZER(import_sessions);
 
-static void
-json_escape(struct buf *b, const char *s, size_t len)
-{
-	static const char	 hex[] = "0123456789abcdef";
-	size_t			 i, run = 0;
-	unsigned char		 c;
-
-	buf_addc(b, '"');
-	for (i = 0; i < len; i++) {
-		c = (unsigned char)s[i];
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
-		buf_add(b, s + run, i - run);
-		run = i + 1;
-		if (c == '"' || c == '\\') {
-			buf_addc(b, '\\');
-			buf_addc(b, (char)c);
-		} else {
-			char esc[6] = { '\\', 'u', '0', '0', hex[c >> 4],
-			    hex[c & 15] };
-			buf_add(b, esc, 6);
-		}
-	}
-	buf_add(b, s + run, len - run);
-	buf_addc(b, '"');
-}
-
 static int
 import_row_cb_store(const struct import_row *row, void *arg)
 {
 	struct import_session	*is = arg;
 	enum store_upsert	 what;
 	char			 name[IMPORT_FIELD_MAX + 1];
-	size_t			 i;
 
 	if (is->store_failed)
 		return -1;
-	buf_reset(&is->fields);
-	buf_addc(&is->fields, '{');
-	for (i = 0; i < row->nfields; i++) {
-		if (i > 0)
-			buf_addc(&is->fields, ',');
-		json_escape(&is->fields, row->fields[i].name,
-		    row->fields[i].namelen);
-		buf_addc(&is->fields, ':');
-		json_escape(&is->fields, row->fields[i].value,
-		    row->fields[i].valuelen);
-	}
-	buf_addc(&is->fields, '}');
+	import_fields_json(row, &is->fields);
 	memcpy(name, row->name, row->namelen);
 	name[row->namelen] = '\0';
 	if (store_sub_upsert(env->store, is->id, row->addr, row->key, name,

@@ -8,9 +8,13 @@
  * import.h: NUL-terminated UTF-8 without CR, LF or NUL, an address that
  * is its own normal form and a key equal to addr_key() of it.  A fourth
  * run aborts from the row callback and checks that the import then stays
- * dead.
+ * dead.  Each row's fields, as the JSON text the store keeps
+ * (import_fields_json), must parse back with jansson, without duplicate
+ * keys, to exactly the row's names and values.
  */
 #include <string.h>
+
+#include <jansson.h>
 
 #include "addr.h"
 #include "buf.h"
@@ -31,6 +35,31 @@ csv_check_str(const char *s, size_t len)
 	FUZZ_CHECK(strlen(s) == len);
 	FUZZ_CHECK(utf8_valid(s, len));
 	FUZZ_CHECK(text_header_safe(s, len));
+}
+
+static void
+csv_check_json(const struct import_row *r)
+{
+	struct buf	 b = BUF_INIT;
+	json_error_t	 jerr;
+	json_t		*o, *v;
+	size_t		 i;
+
+	import_fields_json(r, &b);
+	o = json_loadb(b.p, b.len, JSON_REJECT_DUPLICATES, &jerr);
+	if (o == NULL)
+		fprintf(stderr, "fields JSON %s: %s\n", b.p, jerr.text);
+	FUZZ_CHECK(o != NULL && json_is_object(o));
+	FUZZ_CHECK(json_object_size(o) == r->nfields);
+	for (i = 0; i < r->nfields; i++) {
+		v = json_object_get(o, r->fields[i].name);
+		FUZZ_CHECK(v != NULL && json_is_string(v));
+		FUZZ_CHECK(json_string_length(v) == r->fields[i].valuelen);
+		FUZZ_CHECK(memcmp(json_string_value(v), r->fields[i].value,
+		    r->fields[i].valuelen) == 0);
+	}
+	json_decref(o);
+	buf_free(&b);
 }
 
 static int
@@ -58,6 +87,7 @@ csv_row_cb(const struct import_row *r, void *arg)
 		    r->fields[i].value);
 	}
 	buf_addc(&run->t, '\n');
+	csv_check_json(r);
 	if (++run->rows == run->abort_at)
 		return -1;
 	return 0;
