@@ -20,7 +20,7 @@
 #include "rss.h"
 #include "statement.h"
 
-#define IMPORT_CHUNK	(1024 * 1024)
+#define IMPORT_CHUNK	(256 * 1024)
 #define STATEMENT_MAX	(1024 * 1024)
 
 struct cli_cmd {
