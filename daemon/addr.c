@@ -318,6 +318,10 @@ addr_normalize(const char *in, char *out, size_t outlen, char *err,
 	if (len > ADDR_INPUT_MAX)
 		return addr_fail(err, errlen, "address over %d octets",
 		    ADDR_MAX);
+	/* "Name <addr>" pasted from a mail client: no mailbox ends in '>' */
+	if (s[len - 1] == '>')
+		return addr_fail(err, errlen, "'Name <address>' form: give "
+		    "the bare address (the name has its own field)");
 
 	if (addr_local(s, len, &used, local, sizeof(local), &llen, err,
 	    errlen) == -1)

@@ -96,6 +96,13 @@ static const struct bad_case bad[] = {
 	{ "address literal", "a@[192.0.2.1]", "address literals not accepted" },
 	{ "empty domain", "jane@", "empty domain" },
 	{ "space in local", "jane doe@example.org", "space in local part" },
+	{ "name-addr", "Jane Doe <jane@example.org>", "'Name <address>' "
+	    "form: give the bare address (the name has its own field)" },
+	{ "angle-addr", "<jane@example.org>", "'Name <address>' form: give "
+	    "the bare address (the name has its own field)" },
+	{ "non-ASCII name-addr", "Zoë Ä <zoe@example.org>", "'Name "
+	    "<address>' form: give the bare address (the name has its own "
+	    "field)" },
 	{ "space in domain", "jane@exa mple.org",
 	    "invalid domain label 'exa mple'" },
 	{ "CR injection", "jane@example.org\r\nBcc: x@example.net",
