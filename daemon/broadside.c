@@ -3,6 +3,8 @@
  * table, each talking to the daemon over the control socket (cli_client.c)
  * except preview, which works offline.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -121,6 +123,70 @@ import_print_errors(const char *label, json_t *j)
 	return 0;
 }
 
+/*
+ * Progress of an import: a bar on a TTY (by bytes, when the input is a
+ * regular file of known size), and on anything else a plain line every
+ * 5 s, so only a long import prints one.
+ */
+struct import_progress {
+	const char	*label;
+	int		 tty;
+	double		 size;		/* 0: unknown (a pipe) */
+	double		 sent;
+	double		 started, last;
+	int		 shown;		/* a bar is on the line */
+};
+
+static void
+import_progress(struct import_progress *p, json_t *j)
+{
+	json_int_t	 lines = json_integer_value(json_object_get(j, "lines"));
+	double		 now = now_mono(), pct, eta;
+	char		 bar[31];
+	int		 i, fill;
+
+	if (now - p->last < (p->tty ? 0.2 : 5.0))
+		return;
+	p->last = now;
+	if (!p->tty) {
+		fprintf(stderr, "%s: %" JSON_INTEGER_FORMAT " lines read "
+		    "(%.1f MB", p->label, lines, p->sent / 1e6);
+		if (p->size > 0)
+			fprintf(stderr, " of %.1f MB", p->size / 1e6);
+		fprintf(stderr, ")\n");
+		return;
+	}
+	if (p->size > 0) {
+		pct = p->sent < p->size ? 100 * p->sent / p->size : 100;
+		fill = (int)(pct * 30 / 100);
+		for (i = 0; i < 30; i++)
+			bar[i] = i < fill ? '#' : '.';
+		bar[30] = '\0';
+		fprintf(stderr, "\r[%s] %3.0f%% %.1f/%.1f MB  %"
+		    JSON_INTEGER_FORMAT " lines", bar, pct, p->sent / 1e6,
+		    p->size / 1e6, lines);
+		eta = p->sent > 0 ? (now - p->started) * (p->size - p->sent) /
+		    p->sent : -1;
+		if (eta >= 0)
+			fprintf(stderr, "  ETA %d:%02d", (int)eta / 60,
+			    (int)eta % 60);
+	} else
+		fprintf(stderr, "\r%.1f MB  %" JSON_INTEGER_FORMAT " lines",
+		    p->sent / 1e6, lines);
+	fprintf(stderr, "\033[K");
+	fflush(stderr);
+	p->shown = 1;
+}
+
+/* Take the bar off the line before printing anything else. */
+static void
+import_progress_clear(struct import_progress *p)
+{
+	if (p->shown)
+		fprintf(stderr, "\r\033[K");
+	p->shown = 0;
+}
+
 static void __attribute__((noreturn))
 import_fail(const char *label, json_t *j)
 {
@@ -138,6 +204,8 @@ cmd_sub_import(int argc, char **argv)
 {
 	const char	*label;
 	json_t		*j;
+	struct import_progress pr;
+	struct stat	 st;
 	char		*chunk, path[64];
 	ssize_t		 n;
 	int64_t		 id;
@@ -160,6 +228,13 @@ cmd_sub_import(int argc, char **argv)
 	id = json_integer_value(json_object_get(j, "import"));
 	json_decref(j);
 
+	memset(&pr, 0, sizeof(pr));
+	pr.label = label;
+	pr.tty = isatty(STDERR_FILENO);
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+		pr.size = (double)st.st_size;
+	pr.started = pr.last = now_mono();
+
 	chunk = xmalloc(IMPORT_CHUNK);
 	for (;;) {
 		n = read(fd, chunk, IMPORT_CHUNK);
@@ -173,14 +248,20 @@ cmd_sub_import(int argc, char **argv)
 		snprintf(path, sizeof(path), "import/%" PRId64, id);
 		j = cli_call("POST", path, chunk, (size_t)n, &code);
 		cli_check(j, code, EXIT_SOFTWARE);
+		pr.sent += (double)n;
+		if (json_array_size(json_object_get(j, "errors")) > 0 ||
+		    json_object_get(j, "error") != NULL)
+			import_progress_clear(&pr);
 		import_print_errors(label, j);
 		if (json_object_get(j, "error") != NULL) {
 			free(chunk);
 			import_fail(label, j);
 		}
+		import_progress(&pr, j);
 		json_decref(j);
 	}
 	free(chunk);
+	import_progress_clear(&pr);
 	if (fd != STDIN_FILENO)
 		close(fd);
 	snprintf(path, sizeof(path), "import/%" PRId64 "/finish", id);
