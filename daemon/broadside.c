@@ -123,6 +123,17 @@ import_print_errors(const char *label, json_t *j)
 	return 0;
 }
 
+/* A 30-column bar for pct percent, '#' done and '.' to go. */
+static void
+progress_bar(char bar[31], double pct)
+{
+	int	i, fill = (int)(pct * 30 / 100);
+
+	for (i = 0; i < 30; i++)
+		bar[i] = i < fill ? '#' : '.';
+	bar[30] = '\0';
+}
+
 /*
  * Progress of an import: a bar on a TTY (by bytes, when the input is a
  * regular file of known size), and on anything else a plain line every
@@ -143,7 +154,6 @@ import_progress(struct import_progress *p, json_t *j)
 	json_int_t	 lines = json_integer_value(json_object_get(j, "lines"));
 	double		 now = now_mono(), pct, eta;
 	char		 bar[31];
-	int		 i, fill;
 
 	if (now - p->last < (p->tty ? 0.2 : 5.0))
 		return;
@@ -158,10 +168,7 @@ import_progress(struct import_progress *p, json_t *j)
 	}
 	if (p->size > 0) {
 		pct = p->sent < p->size ? 100 * p->sent / p->size : 100;
-		fill = (int)(pct * 30 / 100);
-		for (i = 0; i < 30; i++)
-			bar[i] = i < fill ? '#' : '.';
-		bar[30] = '\0';
+		progress_bar(bar, pct);
 		fprintf(stderr, "\r[%s] %3.0f%% %.1f/%.1f MB  %"
 		    JSON_INTEGER_FORMAT " lines", bar, pct, p->sent / 1e6,
 		    p->size / 1e6, lines);
@@ -482,7 +489,6 @@ progress_show(json_t *b, int tty, double started)
 	json_int_t	 total, sent, failed, deferred, pending, done;
 	double		 rate, eta, pct;
 	char		 bar[31];
-	int		 i, fill;
 
 	total = json_integer_value(json_object_get(b, "total"));
 	sent = json_integer_value(json_object_get(b, "sent"));
@@ -496,10 +502,7 @@ progress_show(json_t *b, int tty, double started)
 		rate = 0;
 	eta = rate > 0 ? (double)(pending + deferred) / rate : -1;
 	if (tty) {
-		fill = (int)(pct * 30 / 100);
-		for (i = 0; i < 30; i++)
-			bar[i] = i < fill ? '#' : '.';
-		bar[30] = '\0';
+		progress_bar(bar, pct);
 		fprintf(stderr, "\r[%s] %3.0f%% sent %" JSON_INTEGER_FORMAT "/%"
 		    JSON_INTEGER_FORMAT "  deferred %" JSON_INTEGER_FORMAT
 		    "  failed %" JSON_INTEGER_FORMAT "  %.1f msg/s", bar, pct,
