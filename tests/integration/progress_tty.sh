@@ -59,10 +59,10 @@ PYEOF
 ok "import on a terminal: a bar by bytes, lines and ETA, cleared before the summary"
 
 # --- import from a pipe: no size, so a count
-make_subscribers 300000 "$T/more.csv" q
+make_subscribers 500000 "$T/more.csv" q
 $TTY "$T/pipe.tty" sh -c "cat '$T/more.csv' | '$BROADSIDE' -c '$T/broadside.conf' subscribers import -" >"$T/pipe.out" ||
     fail "import - on a tty: exit $?"
-grep -q "300000 added" "$T/pipe.out" || fail "no summary: $(cat "$T/pipe.out")"
+grep -q "500000 added" "$T/pipe.out" || fail "no summary: $(cat "$T/pipe.out")"
 grep -q "$(printf '\r')[0-9.]* MB  [0-9]* lines" "$T/pipe.tty" || fail "no count for a pipe: $(od -c "$T/pipe.tty" | head)"
 ok "import from a pipe on a terminal: MB and lines"
 
