@@ -88,6 +88,9 @@
 #define HTTP_RATE_PER_SEC	(5.0 / 60.0)
 #define HTTP_GRATE_BURST	60.0
 #define HTTP_GRATE_PER_SEC	1.0
+/* confirmation mails to one pending address: one per 10 minutes */
+#define HTTP_ARATE_BURST	1.0
+#define HTTP_ARATE_PER_SEC	(1.0 / 600.0)
 
 #define HTTP_CODES		600
 
@@ -129,6 +132,7 @@ static int			 http_health_ok;
 static char			 http_health_err[256];
 
 static struct http_rate		 http_rates[HTTP_RATE_SLOTS];
+static struct http_rate		 http_arates[HTTP_RATE_SLOTS];
 static uint32_t			 http_rate_seed;
 static double			 http_grate_tokens = HTTP_GRATE_BURST;
 static double			 http_grate_last;
@@ -785,12 +789,14 @@ http_client_key(struct evhttp_request *req, unsigned char key[16])
 }
 
 /*
- * Per-client limit in a fixed table: HTTP_RATE_PROBE slots from the
+ * Per-key limit (a client's address, or a subscriber's) in a fixed
+ * table: HTTP_RATE_PROBE slots from the
  * key's hash; a full neighbourhood gives up the slot whose bucket is
  * fullest (the client that asked least lately).
  */
 static int
-http_rate_allow(const unsigned char key[16], double now)
+http_rate_allow(struct http_rate *rates, const unsigned char key[16],
+    double burst, double per_sec, double now)
 {
 	struct http_rate	*r, *victim = NULL;
 	uint32_t		 h = 2166136261u ^ http_rate_seed;
@@ -800,18 +806,18 @@ http_rate_allow(const unsigned char key[16], double now)
 	for (i = 0; i < 16; i++)
 		h = (h ^ key[i]) * 16777619u;
 	for (i = 0; i < HTTP_RATE_PROBE; i++) {
-		r = &http_rates[(h + i) % HTTP_RATE_SLOTS];
+		r = &rates[(h + i) % HTTP_RATE_SLOTS];
 		if (r->used && memcmp(r->key, key, 16) == 0)
 			return http_bucket_take(&r->tokens, &r->last,
-			    HTTP_RATE_BURST, HTTP_RATE_PER_SEC, now);
+			    burst, per_sec, now);
 		if (!r->used) {
-			if (best < HTTP_RATE_BURST + 1) {
+			if (best < burst + 1) {
 				victim = r;
-				best = HTTP_RATE_BURST + 1;
+				best = burst + 1;
 			}
 			continue;
 		}
-		t = r->tokens + (now - r->last) * HTTP_RATE_PER_SEC;
+		t = r->tokens + (now - r->last) * per_sec;
 		if (t > best) {
 			best = t;
 			victim = r;
@@ -819,10 +825,62 @@ http_rate_allow(const unsigned char key[16], double now)
 	}
 	memcpy(victim->key, key, 16);
 	victim->used = 1;
-	victim->tokens = HTTP_RATE_BURST;
+	victim->tokens = burst;
 	victim->last = now;
 	return http_bucket_take(&victim->tokens, &victim->last,
-	    HTTP_RATE_BURST, HTTP_RATE_PER_SEC, now);
+	    burst, per_sec, now);
+}
+
+/*
+ * May a confirmation mail go to this address now?  At most one per
+ * HTTP_ARATE_PER_SEC per address, so that the form cannot be used to
+ * flood someone's mailbox; the table lives in memory (a restart forgets
+ * it) and a slot lost to a busier address only allows a mail early.
+ */
+static int
+http_confirm_allow(const char *key, double now)
+{
+	unsigned char	 md[EVP_MAX_MD_SIZE];
+	unsigned int	 mdlen = 0;
+
+	if (EVP_Digest(key, strlen(key), md, &mdlen, EVP_sha256(), NULL)
+	    != 1 || mdlen < 16)
+		return 1;
+	return http_rate_allow(http_arates, md, HTTP_ARATE_BURST,
+	    HTTP_ARATE_PER_SEC, now);
+}
+
+/*
+ * The form again for an address already known: only a still-pending one
+ * gets its confirmation mail again (the first may have been lost), and
+ * at most once per 10 minutes.  Active, unsubscribed and bounced ones
+ * get nothing, and the answer is the same for all.
+ */
+static void
+http_confirm_again(const char *key, const char *name, double now)
+{
+	struct http_sub	 hs;
+	char		 err[512];
+
+	memset(&hs, 0, sizeof(hs));
+	if (store_sub_find(env->store, key, http_sub_cb, &hs, err,
+	    sizeof(err)) == -1) {
+		log_warnx("http: subscribe: %s", err);
+		return;
+	}
+	if (!hs.found || hs.status != SUB_PENDING)
+		return;
+	if (!http_confirm_allow(key, now)) {
+		log_info("subscriber %" PRId64 ": still pending; a confirmation "
+		    "mail went less than 10 minutes ago, not sent again",
+		    hs.id);
+		return;
+	}
+	log_info("subscriber %" PRId64 ": still pending; confirmation mail "
+	    "sent again", hs.id);
+	if (queue_send_confirm(hs.id, hs.email, name, err, sizeof(err)) == -1)
+		log_warnx("subscriber %" PRId64 ": confirmation mail: %s",
+		    hs.id, err);
 }
 
 static void
@@ -871,7 +929,8 @@ http_subscribe(struct evhttp_request *req)
 	}
 	/* only well-formed requests count: they are the ones that mail */
 	http_client_key(req, key16);
-	if (!http_rate_allow(key16, now)) {
+	if (!http_rate_allow(http_rates, key16, HTTP_RATE_BURST,
+	    HTTP_RATE_PER_SEC, now)) {
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "Retry-After", "60");
 		http_text(req, 429, "too many requests from your address; "
@@ -889,9 +948,9 @@ http_subscribe(struct evhttp_request *req)
 	addr_key(addr, key, sizeof(key));
 
 	/*
-	 * Only a new address is stored (and mailed).  The upsert would
-	 * refresh an existing subscriber's name and fields, so anything
-	 * but an insert is rolled back.
+	 * Only a new address is stored and mailed (a pending one may be
+	 * mailed again).  The upsert would refresh an existing subscriber's
+	 * name and fields, so anything but an insert is rolled back.
 	 */
 	if (store_begin(env->store, err, sizeof(err)) == -1)
 		goto fail;
@@ -900,14 +959,17 @@ http_subscribe(struct evhttp_request *req)
 		store_rollback(env->store);
 		goto fail;
 	}
-	if (what != UPSERT_ADDED)
+	if (what != UPSERT_ADDED) {
 		store_rollback(env->store);
-	else if (http_sub_id(key, &id, err, sizeof(err)) == -1 ||
+		if (what == UPSERT_UPDATED)
+			http_confirm_again(key, name.p, now);
+	} else if (http_sub_id(key, &id, err, sizeof(err)) == -1 ||
 	    store_commit(env->store, err, sizeof(err)) == -1) {
 		store_rollback(env->store);
 		goto fail;
 	} else {
 		log_info("subscriber %" PRId64 ": pending confirmation", id);
+		(void)http_confirm_allow(key, now);	/* starts its 10 min */
 		if (queue_send_confirm(id, addr, name.p, err, sizeof(err))
 		    == -1)
 			log_warnx("subscriber %" PRId64 ": confirmation mail: "

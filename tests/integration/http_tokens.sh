@@ -2,10 +2,12 @@
 # RFC 8058 one-click POST, exactly as a mailbox provider sends it,
 # unsubscribes (200, idempotent); forged, truncated and other-purpose
 # tokens get 400/403 and change nothing; POST /subscribe stores a pending
-# subscriber and the confirmation mail's link activates it; the answer is
-# the same whatever the address's state; /subscribe is rate-limited per
-# client.  Tokens are computed independently (tests/py/http_token.py) and
-# checked against the List-Unsubscribe header of a real message.
+# subscriber and the confirmation mail's link activates it (asking again
+# while pending mails the link again, at most once per 10 minutes); the
+# answer is the same whatever the address's state; /subscribe is
+# rate-limited per client.  Tokens are computed independently
+# (tests/py/http_token.py) and checked against the List-Unsubscribe
+# header of a real message.
 . "$(dirname "$0")/../lib.sh"
 command -v curl >/dev/null || { echo "no curl"; exit 77; }
 
@@ -189,6 +191,52 @@ done
 [ $n -le 3 ] || fail "$n more subscriptions allowed"
 [ "$(status_of flood$((n + 1))@example.com)" = none ] || fail "rate-limited address stored"
 ok "rate limit: 429 with Retry-After after $((n + 3)) subscriptions"
+
+# --- a still-pending address asking again gets its confirmation mail
+# again, at most once per 10 minutes (the limit lives in memory, so a
+# restart stands for the 10 minutes passing); the same link confirms
+stop_daemon
+start_daemon
+late=late.reader@example.net
+[ "$(code POST "$U/subscribe" --data-urlencode "email=$late")" = 200 ] || fail "subscribe $late"
+i=0
+while [ "$(mails_to $late)" != 1 ]; do
+	i=$((i + 1)); [ $i -lt 100 ] || fail "no confirmation mail to $late"; sleep 0.1
+done
+[ "$(code POST "$U/subscribe" --data-urlencode "email=$late")" = 200 ] || fail "subscribe $late again"
+cmp -s "$T/body" "$T/answer.new" || fail "answer differs for a pending address"
+sleep 0.5
+[ "$(mails_to $late)" = 1 ] || fail "mailed again within 10 minutes"
+grep -q "still pending; a confirmation mail went less than 10 minutes ago" "$T/daemon.log" ||
+    fail "throttled resend not logged"
+stop_daemon
+start_daemon
+[ "$(code POST "$U/subscribe" --data-urlencode "email=$late")" = 200 ] || fail "subscribe $late after restart"
+i=0
+while [ "$(mails_to $late)" != 2 ]; do
+	i=$((i + 1)); [ $i -lt 100 ] || fail "no second confirmation mail to $late"; sleep 0.1
+done
+grep -q "still pending; confirmation mail sent again" "$T/daemon.log" || fail "resend not logged"
+URLS=$("$PY" - "$T/mail" "$late" <<'PYEOF'
+import email, glob, re, sys
+from email import policy
+urls = set()
+for p in glob.glob(sys.argv[1] + "/*.eml"):
+    m = email.message_from_bytes(open(p, "rb").read(), policy=policy.default)
+    if m["To"].addresses[0].addr_spec == sys.argv[2]:
+        text = m.get_body(("plain",)).get_content()
+        urls.add(re.search(r"https://\S+/confirm\?t=[A-Za-z0-9_-]+", text).group(0))
+print(" ".join(sorted(urls)))
+PYEOF
+)
+case $URLS in *" "*|"") fail "the two confirmation mails hold different links: $URLS" ;; esac
+[ "$(status_of $late)" = pending ] || fail "$late active before confirming"
+[ "$(code GET "$U/confirm?t=${URLS##*t=}")" = 200 ] || fail "confirm $late"
+[ "$(status_of $late)" = active ] || fail "$late not active after confirming"
+[ "$(code POST "$U/subscribe" --data-urlencode "email=$late")" = 200 ] || fail "subscribe $late when active"
+sleep 0.5
+[ "$(mails_to $late)" = 2 ] || fail "an active address got a confirmation mail"
+ok "pending address: confirmation mail again (not twice in 10 minutes), same link, confirms; none once active"
 
 [ "$(code GET "$U/healthz")" = 200 ] || fail "healthz"
 stop_daemon
