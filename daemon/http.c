@@ -728,7 +728,9 @@ http_confirm(struct evhttp_request *req, const char *query)
 		    "nothing was changed.");
 		return;
 	}
-	if (hs.status == SUB_PENDING) {
+	/* HEAD is safe (link checkers, mail scanners): it changes nothing */
+	if (hs.status == SUB_PENDING &&
+	    evhttp_request_get_command(req) != EVHTTP_REQ_HEAD) {
 		/* force 0: never over an unsubscribe that raced us */
 		if (store_sub_set_status_id(env->store, id, SUB_ACTIVE, 0,
 		    &changed, err, sizeof(err)) == -1) {

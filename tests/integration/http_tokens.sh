@@ -144,6 +144,8 @@ CT=${URL##*t=}
 [ "$(code GET "$U/confirm?t=$(flip "$CT")")" = 403 ] || fail "forged confirm not 403"
 [ "$(code GET "$U/confirm?t=$(tok unsubscribe 4)")" = 403 ] || fail "unsubscribe token confirms"
 [ "$(status_of new.reader@example.net)" = pending ] || fail "bad confirm changed state"
+[ "$(code HEAD "$U/confirm?t=$CT" -I)" = 200 ] || fail "HEAD confirm"
+[ "$(status_of new.reader@example.net)" = pending ] || fail "HEAD /confirm activated (a link checker would confirm)"
 [ "$(code GET "$U/confirm?t=$CT")" = 200 ] || fail "confirm"
 [ "$(status_of new.reader@example.net)" = active ] || fail "confirm did not activate"
 [ "$(code GET "$U/confirm?t=$CT")" = 200 ] || fail "second confirm"
