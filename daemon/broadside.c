@@ -145,7 +145,6 @@ struct import_progress {
 	double		 size;		/* 0: unknown (a pipe) */
 	double		 sent;
 	double		 started, last;
-	int		 shown;		/* a bar is on the line */
 };
 
 static void
@@ -182,16 +181,16 @@ import_progress(struct import_progress *p, json_t *j)
 		    p->sent / 1e6, lines);
 	fprintf(stderr, "\033[K");
 	fflush(stderr);
-	p->shown = 1;
+	cli.bar_on = 1;
 }
 
 /* Take the bar off the line before printing anything else. */
 static void
-import_progress_clear(struct import_progress *p)
+import_progress_clear(void)
 {
-	if (p->shown)
+	if (cli.bar_on)
 		fprintf(stderr, "\r\033[K");
-	p->shown = 0;
+	cli.bar_on = 0;
 }
 
 static void __attribute__((noreturn))
@@ -258,7 +257,7 @@ cmd_sub_import(int argc, char **argv)
 		pr.sent += (double)n;
 		if (json_array_size(json_object_get(j, "errors")) > 0 ||
 		    json_object_get(j, "error") != NULL)
-			import_progress_clear(&pr);
+			import_progress_clear();
 		import_print_errors(label, j);
 		if (json_object_get(j, "error") != NULL) {
 			free(chunk);
@@ -268,7 +267,7 @@ cmd_sub_import(int argc, char **argv)
 		json_decref(j);
 	}
 	free(chunk);
-	import_progress_clear(&pr);
+	import_progress_clear();
 	if (fd != STDIN_FILENO)
 		close(fd);
 	snprintf(path, sizeof(path), "import/%" PRId64 "/finish", id);
@@ -511,6 +510,7 @@ progress_show(json_t *b, int tty, double started)
 			fprintf(stderr, "  ETA %d:%02d", (int)eta / 60,
 			    (int)eta % 60);
 		fprintf(stderr, "\033[K");
+		cli.bar_on = 1;
 	} else
 		fprintf(stderr, "broadcast %" JSON_INTEGER_FORMAT ": %s sent=%"
 		    JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT " pending=%"
@@ -562,6 +562,7 @@ follow(json_int_t id, int until_done)
 	}
 	if (tty)
 		fprintf(stderr, "\n");
+	cli.bar_on = 0;
 	if (!tty && strcmp(now, last) != 0)
 		progress_show(b, 0, started);
 	ret = json_integer_value(json_object_get(b, "failed")) > 0 ||

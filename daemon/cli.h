@@ -11,6 +11,7 @@ struct cli_env {
 	const char	*config_path;
 	struct config	*conf;
 	const char	*socket;
+	int		 bar_on;	/* a progress bar ends stderr's line */
 };
 extern struct cli_env	 cli;
 

@@ -28,6 +28,9 @@ cli_die(int code, const char *fmt, ...)
 	va_list	ap;
 
 	va_start(ap, fmt);
+	if (cli.bar_on)		/* keep the last bar, start a line */
+		fprintf(stderr, "\n");
+	cli.bar_on = 0;
 	fprintf(stderr, "broadside: ");
 	vfprintf(stderr, fmt, ap);
 	fprintf(stderr, "\n");

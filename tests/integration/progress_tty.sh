@@ -3,7 +3,8 @@
 # 500,000-row file draws a bar by bytes with lines read and an ETA, from
 # a pipe a byte and line count, and takes it off before its summary;
 # `send --wait` and `status --watch` draw a bar with sent/total, deferred,
-# failed, msg/s and an ETA, ending at 100 %.
+# failed, msg/s and an ETA, ending at 100 %; an error (the daemon gone)
+# starts a line of its own instead of being glued to the bar.
 . "$(dirname "$0")/../lib.sh"
 
 TTY="$PY $TOP/tests/py/tty_run.py"
@@ -36,6 +37,25 @@ for path in sys.argv[1:]:
     print("%s: %d frames, last %s" % (path.rsplit("/", 1)[1], len(frames), last[1:]))
 PYEOF
 ok "status --watch and send --wait on a terminal: a bar to 100 %, sent 40/40, msg/s, ETA"
+
+# --- the daemon killed under a bar: the error starts its own line
+$TTY "$T/die.tty" "$BROADSIDE" -c "$T/broadside.conf" send --wait "$TOP/tests/fixtures/statement-plain.txt" >/dev/null &
+TPID=$!
+sleep 1
+kill -9 "$DAEMON_PID"
+wait "$TPID"
+rc=$?
+[ $rc = 69 ] || fail "send --wait with the daemon killed: exit $rc, want 69"
+"$PY" - "$T/die.tty" <<'PYEOF' || fail "error line glued to the bar"
+import sys
+raw = open(sys.argv[1], "rb").read().decode()
+assert "\r[" in raw, raw[:200]                      # a bar was drawn
+tail = raw[raw.rindex("broadside: ") - 1:]
+assert tail[0] == "\n", repr(raw[-200:])           # then a new line
+print("ends with %r" % tail.strip())
+PYEOF
+start_daemon
+ok "daemon killed during send --wait on a terminal: exit 69, the error on a line of its own"
 
 # --- import from a file: a bar
 make_subscribers 500000 "$T/big.csv" p
