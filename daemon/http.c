@@ -622,15 +622,20 @@ http_sub_get(int64_t id, struct http_sub *hs, char *err, size_t errlen)
 	return store_sub_get(env->store, id, http_sub_cb, hs, err, errlen);
 }
 
+static int
+http_sub_find(const char *key, struct http_sub *hs, char *err, size_t errlen)
+{
+	memset(hs, 0, sizeof(*hs));
+	return store_sub_find(env->store, key, http_sub_cb, hs, err, errlen);
+}
+
 /* The id of the subscriber with this key (one just inserted). */
 static int
 http_sub_id(const char *key, int64_t *id, char *err, size_t errlen)
 {
 	struct http_sub	 hs;
 
-	memset(&hs, 0, sizeof(hs));
-	if (store_sub_find(env->store, key, http_sub_cb, &hs, err, errlen)
-	    == -1)
+	if (http_sub_find(key, &hs, err, errlen) == -1)
 		return -1;
 	if (!hs.found) {
 		snprintf(err, errlen, "new subscriber not found");
@@ -834,8 +839,8 @@ http_rate_allow(struct http_rate *rates, const unsigned char key[16],
 }
 
 /*
- * May a confirmation mail go to this address now?  At most one per
- * HTTP_ARATE_PER_SEC per address, so that the form cannot be used to
+ * May a confirmation mail go to this address now?  At most one per 10
+ * minutes (HTTP_ARATE_*) per address, so that the form cannot be used to
  * flood someone's mailbox; the table lives in memory (a restart forgets
  * it) and a slot lost to a busier address only allows a mail early.
  */
@@ -864,9 +869,7 @@ http_confirm_again(const char *key, const char *name, double now)
 	struct http_sub	 hs;
 	char		 err[512];
 
-	memset(&hs, 0, sizeof(hs));
-	if (store_sub_find(env->store, key, http_sub_cb, &hs, err,
-	    sizeof(err)) == -1) {
+	if (http_sub_find(key, &hs, err, sizeof(err)) == -1) {
 		log_warnx("http: subscribe: %s", err);
 		return;
 	}
