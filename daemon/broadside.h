@@ -99,11 +99,12 @@ struct json_t *control_body_json(struct evhttp_request *);
 /* subscribers.c */
 void	subscribers_route(struct evhttp_request *, const char *);
 void	import_route(struct evhttp_request *, const char *);
-int	subscribers_sync_file(char *, size_t);	/* at start, in one go */
-/* On reload, in slices between other events: cb(0, NULL, arg) when the
- * file is in, cb(-1, err, arg) if it could not be read or was stopped. */
+/* subscribers.file, in slices between other events: cb(0, NULL, arg)
+ * when the file is in, cb(-1, err, arg) if it could not be read or the
+ * sync was stopped.  _wait: 0 if no sync runs, else 1 and cb later. */
 typedef void	(*sync_done_cb)(int, const char *, void *);
 void	subscribers_sync_start(sync_done_cb, void *);
+int	subscribers_sync_wait(sync_done_cb, void *);
 void	subscribers_sync_cancel(void);
 void	subscribers_shutdown(void);
 

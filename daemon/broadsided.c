@@ -128,6 +128,22 @@ struct reload_wait {
 	void	*arg;
 };
 
+/*
+ * At start the listeners accept and the engine runs while subscribers.file
+ * is synced; READY=1 (store open, every listener accepting, the file in)
+ * comes after, unless a SIGTERM stopped the sync.
+ */
+static void
+daemon_start_synced(int rc, const char *err, void *arg)
+{
+	(void)arg;
+	if (env->stopping)
+		return;
+	if (rc == -1)
+		log_warnx("%s", err);
+	notify_ready();
+}
+
 static void
 daemon_reload_synced(int rc, const char *err, void *arg)
 {
@@ -236,6 +252,8 @@ daemon_status(struct evhttp_request *req, const char *path)
 static void
 daemon_stop(void)
 {
+	struct timeval	grace = { 0, 100000 };
+
 	if (env->stopping)
 		return;
 	env->stopping = 1;
@@ -243,9 +261,13 @@ daemon_stop(void)
 	log_info("shutting down");
 	subscribers_sync_cancel();
 	queue_shutdown();
-	/* with messages in flight, the engine exits the loop when done */
+	/*
+	 * With messages in flight, the engine exits the loop when done.
+	 * Else a tenth of a second more, so answers already made (a reload
+	 * or send that waited for the cancelled sync) reach their clients.
+	 */
 	if (!queue_busy())
-		event_base_loopexit(env->base, NULL);
+		event_base_loopexit(env->base, &grace);
 }
 
 static void
@@ -337,8 +359,6 @@ main(int argc, char *argv[])
 		store_close(env->store);
 		return EXIT_UNAVAIL;
 	}
-	if (subscribers_sync_file(err, sizeof(err)) == -1)
-		log_warnx("%s", err);
 	if (feed_update(err, sizeof(err)) == -1)
 		log_warnx("feed: %s", err);
 	if (queue_init(err, sizeof(err)) == -1) {
@@ -366,7 +386,8 @@ main(int argc, char *argv[])
 	env->started = (int64_t)time(NULL);
 	log_info("broadsided %s started: store=%s", BROADSIDE_VERSION,
 	    env->conf->storage_path);
-	notify_ready();		/* store open, every listener accepting */
+	/* READY=1 once subscribers.file is in (now, if none is set) */
+	subscribers_sync_start(daemon_start_synced, NULL);
 	event_base_dispatch(env->base);
 	notify_shutdown();
 

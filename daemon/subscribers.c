@@ -267,13 +267,15 @@ import_route(struct evhttp_request *req, const char *path)
 }
 
 /*
- * subscribers.file.  At start it is read in one go, before the daemon
- * says READY.  On reload it is read a slice at a time from the main loop
- * (one transaction per slice, then a zero timeout so the loop polls
- * before the next), so a file of a million rows never holds up HTTP,
- * the control socket or the engine.  A reload during a sync starts it
- * again from the top (the file may have changed since); every waiter is
- * told when it ends.
+ * subscribers.file, at start and on reload, is read a slice at a time
+ * from the main loop (one transaction per slice, then a zero timeout so
+ * the loop polls before the next), so a file of a million rows never
+ * holds up HTTP, the control socket or the engine.  The daemon says
+ * READY, and `broadside reload` returns, once the rows are in; a new
+ * broadcast waits for them too (subscribers_sync_wait), so nobody in the
+ * file is left out of it.  A reload during a sync starts it again from
+ * the top (the file may have changed since); every waiter is told when
+ * it ends.
  */
 #define SYNC_SLICE	(64 * 1024)
 
@@ -382,21 +384,16 @@ sync_step_cb(evutil_socket_t fd, short what, void *arg)
 		sync_end(rc, rc == -1 ? err : NULL);
 }
 
-/* At start: the whole file now. */
-int
-subscribers_sync_file(char *err, size_t errlen)
+static void
+sync_wait_add(sync_done_cb cb, void *arg)
 {
-	int	rc;
-
-	if ((rc = sync_open(err, errlen)) <= 0)
-		return rc;
-	while ((rc = sync_slice(err, errlen)) == 1)
-		;
-	sync_close();
-	return rc;
+	sync_run.waiters = xrealloc(sync_run.waiters,
+	    (sync_run.nwaiters + 1) * sizeof(*sync_run.waiters));
+	sync_run.waiters[sync_run.nwaiters].cb = cb;
+	sync_run.waiters[sync_run.nwaiters++].arg = arg;
 }
 
-/* On reload: in slices; cb(rc, err, arg) once it has ended. */
+/* Start (or start again) a sync; cb(rc, err, arg) once it has ended. */
 void
 subscribers_sync_start(sync_done_cb cb, void *arg)
 {
@@ -404,10 +401,7 @@ subscribers_sync_start(sync_done_cb cb, void *arg)
 	char		 err[512];
 	int		 rc;
 
-	sync_run.waiters = xrealloc(sync_run.waiters,
-	    (sync_run.nwaiters + 1) * sizeof(*sync_run.waiters));
-	sync_run.waiters[sync_run.nwaiters].cb = cb;
-	sync_run.waiters[sync_run.nwaiters++].arg = arg;
+	sync_wait_add(cb, arg);
 	if (sync_run.is != NULL)
 		log_info("subscribers.file: reloaded during a sync; starting "
 		    "it again from the top");
@@ -419,6 +413,16 @@ subscribers_sync_start(sync_done_cb cb, void *arg)
 	    (sync_run.ev = evtimer_new(env->base, sync_step_cb, NULL)) == NULL)
 		fatalx("subscribers.file: timer");
 	evtimer_add(sync_run.ev, &now);
+}
+
+/* 0 if no sync runs; else 1, and cb(rc, err, arg) once it has ended. */
+int
+subscribers_sync_wait(sync_done_cb cb, void *arg)
+{
+	if (sync_run.is == NULL)
+		return 0;
+	sync_wait_add(cb, arg);
+	return 1;
 }
 
 /* Shutdown: stop a sync between slices (what is committed stays). */
