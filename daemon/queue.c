@@ -50,6 +50,8 @@
 #define QUEUE_STOPPED_MAX	4096	/* recently suppressed subscribers */
 #define QUEUE_COUNTS_EVERY	0.5	/* seconds between count rows while
 					   results stream in */
+#define QUEUE_SNAP_SLICE	20000	/* recipients taken per transaction:
+					   a few ms of the loop each */
 
 enum qjob_kind {
 	QJOB_BROADCAST,
@@ -150,6 +152,8 @@ static struct {
 	int			 counts_dirty;	/* rows behind run->counts */
 	double			 counts_at;	/* when they were last written */
 	struct event		*counts_timer;	/* catches up dirty rows */
+	struct event		*snap_timer;	/* takes recipients in slices */
+	int64_t			 snap_id;	/* broadcast they go to, 0: find */
 	unsigned int		 seed;
 } q;
 
@@ -824,6 +828,7 @@ struct qrun_load {
 	int		 markdown;
 	int64_t		 created;
 	int64_t		 total;
+	int		 snapping;
 };
 
 static int
@@ -843,6 +848,7 @@ queue_pick_cb(const struct broadcast *bc, void *arg)
 	l->markdown = bc->markdown;
 	l->created = bc->created;
 	l->total = bc->total;
+	l->snapping = bc->snapping;
 	return 0;
 }
 
@@ -860,8 +866,13 @@ queue_select(void)
 		log_warnx("store: %s", err);
 		return NULL;
 	}
-	if (l.id == 0)
+	if (l.id == 0 || l.snapping) {
+		/* still taking the oldest one's recipients: it goes first,
+		 * when queue_snap_cb has them all */
+		free(l.source);
+		free(l.subject);
 		return NULL;
+	}
 	/*
 	 * Paused and resumed while its last jobs were still out: take the
 	 * same run back, with its cursor, so nothing in flight is claimed
@@ -1158,6 +1169,67 @@ queue_pool_new(char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * A new broadcast's recipients are taken from the store QUEUE_SNAP_SLICE
+ * at a time, one transaction each, with a zero timeout between so the loop
+ * polls in between: a million subscribers cost the loop a few ms at a
+ * time, not a third of a second at once.  Broadcasts are done oldest
+ * first; the engine starts one only once all its recipients are taken.
+ * After a crash queue_init starts this again where the store stopped.
+ */
+static int
+queue_snap_pick_cb(const struct broadcast *bc, void *arg)
+{
+	/* newest first: the last match is the oldest */
+	if (bc->snapping)
+		*(int64_t *)arg = bc->id;
+	return 0;
+}
+
+static void
+queue_snap_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct timeval	 now = { 0, 0 }, later = { 1, 0 };
+	char		 err[512];
+	int		 more;
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	if (q.shutting_down)
+		return;
+	if (q.snap_id == 0) {
+		if (store_bc_list(env->store, 1000000, queue_snap_pick_cb,
+		    &q.snap_id, err, sizeof(err)) == -1) {
+			log_warnx("store: %s", err);
+			evtimer_add(q.snap_timer, &later);
+			return;
+		}
+		if (q.snap_id == 0)
+			return;		/* none left */
+	}
+	if (store_bc_snapshot(env->store, q.snap_id, QUEUE_SNAP_SLICE, &more,
+	    err, sizeof(err)) == -1) {
+		log_warnx("broadcast %" PRId64 ": %s", q.snap_id, err);
+		evtimer_add(q.snap_timer, &later);
+		return;
+	}
+	if (!more) {
+		log_info("broadcast %" PRId64 ": recipients taken", q.snap_id);
+		q.snap_id = 0;		/* next: another one, if any */
+		queue_kick();
+	}
+	evtimer_add(q.snap_timer, &now);
+}
+
+static void
+queue_snap_kick(void)
+{
+	struct timeval	now = { 0, 0 };
+
+	evtimer_add(q.snap_timer, &now);
+}
+
 int
 queue_init(char *err, size_t errlen)
 {
@@ -1170,12 +1242,14 @@ queue_init(char *err, size_t errlen)
 		return -1;
 	if ((q.timer = evtimer_new(env->base, queue_timer_cb, NULL)) == NULL ||
 	    (q.counts_timer = evtimer_new(env->base, queue_counts_cb, NULL))
-	    == NULL)
+	    == NULL ||
+	    (q.snap_timer = evtimer_new(env->base, queue_snap_cb, NULL)) == NULL)
 		fatalx("evtimer_new");
 	if (queue_pool_new(err, errlen) == -1)
 		return -1;
 	q.tokens = env->conf->rate_mps > 0 ? env->conf->rate_burst : 1e9;
 	q.last_fill = now_mono();
+	queue_snap_kick();	/* a broadcast cut short by a crash */
 	queue_kick();
 	return 0;
 }
@@ -1217,6 +1291,8 @@ queue_shutdown(void)
 	q.shutting_down = 1;
 	if (q.timer != NULL)
 		evtimer_del(q.timer);
+	if (q.snap_timer != NULL)
+		evtimer_del(q.snap_timer);
 	if (q.cur != NULL)
 		smtp_pool_shutdown(q.cur->pool);
 	TAILQ_FOREACH(p, &q.draining, entry)
@@ -1256,6 +1332,9 @@ queue_free(void)
 	if (q.counts_timer != NULL)
 		event_free(q.counts_timer);
 	q.counts_timer = NULL;
+	if (q.snap_timer != NULL)
+		event_free(q.snap_timer);
+	q.snap_timer = NULL;
 	token_key_free(q.tkey);
 	if (q.smtp_sig != NULL) {
 		explicit_bzero(q.smtp_sig, strlen(q.smtp_sig));
@@ -1327,24 +1406,60 @@ queue_metrics(struct buf *b)
 	    q.cur ? smtp_pool_sessions(q.cur->pool) : 0);
 }
 
+static void	queue_send_body(struct evhttp_request *, json_t *);
+
+/* A new broadcast waited for the subscribers.file sync: store it now. */
+struct qsend_wait {
+	struct evhttp_request	*req;
+	json_t			*body;
+};
+
+static void
+queue_send_synced(int rc, const char *err, void *arg)
+{
+	struct qsend_wait	*w = arg;
+
+	(void)err;
+	/* a file that could not be read is logged by whoever started the
+	 * sync; the broadcast goes to the subscribers there are */
+	if (rc == -1 && env->stopping)
+		control_error(w->req, 503, "%s: not stored: broadsided is "
+		    "shutting down", json_string_value(json_object_get(w->body,
+		    "filename")));
+	else
+		queue_send_body(w->req, w->body);
+	json_decref(w->body);
+	free(w);
+}
+
 /* POST /v1/broadcasts: store a new broadcast (or send a test). */
 static void
 queue_send(struct evhttp_request *req)
+{
+	json_t	*body;
+
+	if ((body = control_body_json(req)) == NULL)
+		return;
+	queue_send_body(req, body);
+	json_decref(body);
+}
+
+static void
+queue_send_body(struct evhttp_request *req, json_t *body)
 {
 	struct broadcast	 bc;
 	struct statement	 st;
 	struct render		*r;
 	struct qtest		*t;
 	struct qjob		*j;
-	json_t			*body, *tests, *a;
+	struct qsend_wait	*w;
+	json_t			*tests, *a;
 	const char		*source, *filename, *subject;
 	char			 err[1024], addr[320], *aerr;
 	int64_t			 id;
 	size_t			 i;
-	int			 markdown, st_ok = 0;
+	int			 markdown, more, st_ok = 0;
 
-	if ((body = control_body_json(req)) == NULL)
-		return;
 	source = json_string_value(json_object_get(body, "source"));
 	filename = json_string_value(json_object_get(body, "filename"));
 	subject = json_string_value(json_object_get(body, "subject"));
@@ -1352,26 +1467,26 @@ queue_send(struct evhttp_request *req)
 	tests = json_object_get(body, "test");
 	if (source == NULL || filename == NULL) {
 		control_error(req, 400, "missing source or filename");
-		goto end;
+		return;
 	}
 	if (strlen(source) > QUEUE_STATEMENT_MAX) {
 		control_error(req, 400, "%s: statement larger than %d bytes",
 		    filename, QUEUE_STATEMENT_MAX);
-		goto end;
+		return;
 	}
 	if (subject != NULL && (!text_header_safe(subject, strlen(subject)) ||
 	    !utf8_valid(subject, strlen(subject)) ||
 	    strlen(subject) > 998)) {
 		control_error(req, 400, "--subject: control character or "
 		    "longer than 998 octets");
-		goto end;
+		return;
 	}
 	/* parse and render once now, so a bad file is refused here */
 	r = queue_render_new(0, source, markdown, subject, time(NULL), &st,
 	    &st_ok, err, sizeof(err));
 	if (r == NULL) {
 		control_error(req, st_ok ? 500 : 400, "%s: %s", filename, err);
-		goto end;
+		return;
 	}
 	if (json_is_array(tests) && json_array_size(tests) > 0) {
 		t = xcalloc(1, sizeof(*t));
@@ -1391,7 +1506,7 @@ queue_send(struct evhttp_request *req)
 				render_free(r);
 				statement_free(&st);
 				free(t);
-				goto end;
+				return;
 			}
 		}
 		json_array_foreach(tests, i, a) {
@@ -1407,9 +1522,21 @@ queue_send(struct evhttp_request *req)
 		    queue_test_closed_cb, t);
 		log_info("test send of %s to %d addresses", filename, t->left);
 		queue_kick();
-		json_decref(body);
 		return;		/* answered when every test is done */
 	}
+	w = xmalloc(sizeof(*w));
+	w->req = req;
+	w->body = body;
+	if (subscribers_sync_wait(queue_send_synced, w)) {
+		/* its recipients are the active subscribers once the file is in */
+		json_incref(body);
+		log_info("broadcast from %s: waiting for the subscribers.file "
+		    "sync to end", filename);
+		render_free(r);
+		statement_free(&st);
+		return;
+	}
+	free(w);
 	memset(&bc, 0, sizeof(bc));
 	bc.title = st.title;
 	bc.subject = subject ? subject : st.title;
@@ -1422,16 +1549,20 @@ queue_send(struct evhttp_request *req)
 	} else {
 		log_info("broadcast %" PRId64 ": stored \"%s\" from %s", id,
 		    st.title, filename);
+		/* the first slice of recipients now, so status shows them
+		 * pending as soon as send returns; the rest in slices */
+		if (store_bc_snapshot(env->store, id, QUEUE_SNAP_SLICE, &more,
+		    err, sizeof(err)) == -1)
+			log_warnx("broadcast %" PRId64 ": %s", id, err);
 		if (feed_update(err, sizeof(err)) == -1)
 			log_warnx("feed: %s", err);
 		control_reply(req, 200, json_pack("{s:I}", "id",
 		    (json_int_t)id));
+		queue_snap_kick();
 		queue_kick();
 	}
 	render_free(r);
 	statement_free(&st);
-end:
-	json_decref(body);
 }
 
 struct qstate_ctx {

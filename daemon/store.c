@@ -95,6 +95,13 @@ store_bc_create(struct store *st, const struct broadcast *bc, int64_t *id,
 }
 
 int
+store_bc_snapshot(struct store *st, int64_t id, int limit, int *more,
+    char *e, size_t el)
+{
+	return st->be->bc_snapshot(st, id, limit, more, e, el);
+}
+
+int
 store_bc_get(struct store *st, int64_t id, store_bc_cb cb, void *arg,
     char *e, size_t el)
 {

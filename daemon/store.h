@@ -70,6 +70,7 @@ struct broadcast {
 	int64_t		 pending;
 	int64_t		 deferred;
 	int64_t		 failed;
+	int		 snapping;	/* recipients still being taken */
 };
 
 /* One recipient claimed for delivery. */
@@ -118,6 +119,8 @@ struct store_backend {
 
 	int		 (*bc_create)(struct store *, const struct broadcast *,
 			    int64_t *, char *, size_t);
+	int		 (*bc_snapshot)(struct store *, int64_t, int, int *,
+			    char *, size_t);
 	int		 (*bc_get)(struct store *, int64_t, store_bc_cb, void *,
 			    char *, size_t);
 	int		 (*bc_list)(struct store *, int, store_bc_cb, void *,
@@ -171,8 +174,16 @@ int		 store_sub_list(struct store *, int64_t after, int limit,
 int		 store_sub_count(struct store *, int64_t counts[4], char *,
 		    size_t);
 
+/*
+ * A new broadcast has no recipients yet: store_bc_snapshot takes the next
+ * `limit` active subscribers (in id order) as its pending deliveries, one
+ * transaction a call, and sets *more while some may be left.  After a
+ * crash it carries on where the last committed call stopped.
+ */
 int		 store_bc_create(struct store *, const struct broadcast *,
 		    int64_t *, char *, size_t);
+int		 store_bc_snapshot(struct store *, int64_t bc, int limit,
+		    int *more, char *, size_t);
 int		 store_bc_get(struct store *, int64_t, store_bc_cb, void *,
 		    char *, size_t);
 int		 store_bc_list(struct store *, int limit, store_bc_cb, void *,

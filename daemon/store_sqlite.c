@@ -36,8 +36,10 @@ enum sq_stmt {
 	Q_SUB_LIST,
 	Q_SUB_COUNT,
 	Q_BC_INSERT,
+	Q_BC_SNAP_NEXT,
 	Q_BC_SNAPSHOT,
-	Q_BC_TOTAL,
+	Q_BC_SNAP_LAST,
+	Q_BC_SNAP_SET,
 	Q_BC_GET,
 	Q_BC_LIST,
 	Q_BC_STATE,
@@ -83,17 +85,24 @@ static const char *sq_sql[Q_MAX] = {
 	[Q_SUB_COUNT] = "SELECT 0, total(status = 0), total(status = 1), "
 	    "total(status = 2), total(status = 3) FROM subscribers",
 	[Q_BC_INSERT] = "INSERT INTO broadcasts(title, subject, source, "
-	    "filename, markdown, state, created) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-	[Q_BC_SNAPSHOT] = "INSERT INTO deliveries(broadcast_id, subscriber_id) "
-	    "SELECT ?1, id FROM subscribers WHERE status = 1 ORDER BY id",
-	[Q_BC_TOTAL] = "UPDATE broadcasts SET total = ?2 WHERE id = ?1",
+	    "filename, markdown, state, created, snap_next) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0)",
+	/* recipients are taken in slices, in subscriber id order; snap_next
+	 * is the last id taken, NULL once all are */
+	[Q_BC_SNAP_NEXT] = "SELECT snap_next FROM broadcasts WHERE id = ?1",
+	[Q_BC_SNAPSHOT] = "INSERT OR IGNORE INTO deliveries(broadcast_id, "
+	    "subscriber_id) SELECT ?1, id FROM subscribers "
+	    "WHERE status = 1 AND id > ?2 ORDER BY id LIMIT ?3",
+	[Q_BC_SNAP_LAST] = "SELECT subscriber_id FROM deliveries "
+	    "WHERE broadcast_id = ?1 ORDER BY subscriber_id DESC LIMIT 1",
+	[Q_BC_SNAP_SET] = "UPDATE broadcasts SET total = total + ?2, "
+	    "snap_next = ?3 WHERE id = ?1",
 	[Q_BC_GET] = "SELECT id, title, subject, source, filename, markdown, "
-	    "state, created, started, finished, total, sent, deferred, failed "
-	    "FROM broadcasts WHERE id = ?1",
+	    "state, created, started, finished, total, sent, deferred, failed, "
+	    "snap_next IS NOT NULL FROM broadcasts WHERE id = ?1",
 	[Q_BC_LIST] = "SELECT id, title, subject, source, filename, markdown, "
-	    "state, created, started, finished, total, sent, deferred, failed "
-	    "FROM broadcasts ORDER BY id DESC LIMIT ?1",
+	    "state, created, started, finished, total, sent, deferred, failed, "
+	    "snap_next IS NOT NULL FROM broadcasts ORDER BY id DESC LIMIT ?1",
 	[Q_BC_STATE] = "UPDATE broadcasts SET state = ?2, "
 	    "started = CASE WHEN ?2 = 1 AND started = 0 THEN ?3 "
 	    "ELSE started END, "
@@ -161,6 +170,8 @@ static const char *sq_migrations[] = {
 	"  PRIMARY KEY (broadcast_id, subscriber_id)) WITHOUT ROWID;"
 	"CREATE INDEX deliveries_deferred ON deliveries(broadcast_id, next_at)"
 	"  WHERE state = 2;",
+	/* 2: recipients taken in slices (NULL: all taken, as before) */
+	"ALTER TABLE broadcasts ADD COLUMN snap_next INTEGER;",
 };
 #define SQ_VERSION	((int)(sizeof(sq_migrations) / sizeof(sq_migrations[0])))
 
@@ -621,7 +632,6 @@ sq_bc_create(struct store *st, const struct broadcast *bc, int64_t *id,
 {
 	struct sq_store	*s = SQ(st);
 	sqlite3_stmt	*q;
-	int64_t		 total;
 
 	if (sq_begin(st, err, errlen) == -1)
 		return -1;
@@ -638,19 +648,66 @@ sq_bc_create(struct store *st, const struct broadcast *bc, int64_t *id,
 	if (sqlite3_step(q) != SQLITE_DONE)
 		goto fail;
 	*id = sqlite3_last_insert_rowid(s->db);
+	return sq_commit(st, err, errlen);
+fail:
+	sq_fail(s, err, errlen, "create broadcast");
+	sq_rollback(st);
+	return -1;
+}
+
+/* Take the next (at most) limit recipients of a broadcast, in one
+ * transaction; *more is 1 while some may be left. */
+static int
+sq_bc_snapshot(struct store *st, int64_t id, int limit, int *more,
+    char *err, size_t errlen)
+{
+	struct sq_store	*s = SQ(st);
+	sqlite3_stmt	*q;
+	int64_t		 next, taken;
+
+	*more = 0;
+	if (sq_begin(st, err, errlen) == -1)
+		return -1;
+	q = sq_stmt(s, Q_BC_SNAP_NEXT);
+	sqlite3_bind_int64(q, 1, id);
+	if (sqlite3_step(q) != SQLITE_ROW ||
+	    sqlite3_column_type(q, 0) == SQLITE_NULL) {
+		/* no such broadcast, or all taken already */
+		sqlite3_reset(q);
+		return sq_commit(st, err, errlen);
+	}
+	next = sqlite3_column_int64(q, 0);
+	sqlite3_reset(q);
 	q = sq_stmt(s, Q_BC_SNAPSHOT);
-	sqlite3_bind_int64(q, 1, *id);
+	sqlite3_bind_int64(q, 1, id);
+	sqlite3_bind_int64(q, 2, next);
+	sqlite3_bind_int(q, 3, limit);
 	if (sqlite3_step(q) != SQLITE_DONE)
 		goto fail;
-	total = sqlite3_changes(s->db);
-	q = sq_stmt(s, Q_BC_TOTAL);
-	sqlite3_bind_int64(q, 1, *id);
-	sqlite3_bind_int64(q, 2, total);
+	taken = sqlite3_changes(s->db);
+	sqlite3_reset(q);
+	*more = taken >= limit;
+	if (*more) {
+		q = sq_stmt(s, Q_BC_SNAP_LAST);
+		sqlite3_bind_int64(q, 1, id);
+		if (sqlite3_step(q) != SQLITE_ROW)
+			goto fail;
+		next = sqlite3_column_int64(q, 0);
+		sqlite3_reset(q);
+	}
+	q = sq_stmt(s, Q_BC_SNAP_SET);
+	sqlite3_bind_int64(q, 1, id);
+	sqlite3_bind_int64(q, 2, taken);
+	if (*more)
+		sqlite3_bind_int64(q, 3, next);
+	else
+		sqlite3_bind_null(q, 3);
 	if (sqlite3_step(q) != SQLITE_DONE)
 		goto fail;
 	return sq_commit(st, err, errlen);
 fail:
-	sq_fail(s, err, errlen, "create broadcast");
+	*more = 0;
+	sq_fail(s, err, errlen, "take recipients");
 	sq_rollback(st);
 	return -1;
 }
@@ -677,6 +734,7 @@ sq_bc_rows(struct sq_store *s, sqlite3_stmt *q, store_bc_cb cb, void *arg,
 		bc.sent = sqlite3_column_int64(q, 11);
 		bc.deferred = sqlite3_column_int64(q, 12);
 		bc.failed = sqlite3_column_int64(q, 13);
+		bc.snapping = sqlite3_column_int(q, 14);
 		bc.pending = bc.total - bc.sent - bc.deferred - bc.failed;
 		if (cb(&bc, arg) == -1)
 			break;
@@ -863,6 +921,7 @@ const struct store_backend store_sqlite_backend = {
 	.sub_list = sq_sub_list,
 	.sub_count = sq_sub_count,
 	.bc_create = sq_bc_create,
+	.bc_snapshot = sq_bc_snapshot,
 	.bc_get = sq_bc_get,
 	.bc_list = sq_bc_list,
 	.bc_set_state = sq_bc_set_state,

@@ -6,14 +6,19 @@
 # `broadside reload` returns once the rows are in; a
 # reload during a sync starts it again and both end together; SIGTERM
 # during a sync stops it between slices, exits 0, and the next start
-# syncs the rest.
+# syncs the rest.  At start too the file is synced in slices while the
+# listeners answer, and a `send` meanwhile waits for it, so the
+# broadcast goes to every row of the file; its 2,000,001 recipients are
+# then taken in slices too.
 . "$(dirname "$0")/../lib.sh"
 
 N=500000
 HTTP_PORT=$(free_port)
 make_subscribers 1 "$T/subs.csv" first
+# nothing listens on the SMTP port: a broadcast here is only stored
 write_config "subscribers: { file = \"subs.csv\"; };
-http: { listen = \"127.0.0.1:$HTTP_PORT\"; };"
+http: { listen = \"127.0.0.1:$HTTP_PORT\"; };
+smtp: { url = \"smtp://127.0.0.1:$(free_port)\"; };"
 start_daemon
 [ "$(bs subscribers count)" = 1 ] || fail "file not synced at start"
 
@@ -50,7 +55,62 @@ kill -HUP "$DAEMON_PID"
 sleep 0.2
 stop_daemon
 grep -q "sync stopped by shutdown" "$T/daemon.log" || fail "sync not reported stopped"
-start_daemon
+start_daemon	# returns while the start-up sync runs
+cat > "$T/st.txt" <<'EOS'
+Big list
+By the test
+
+One paragraph.
+EOS
+# send (it waits for the sync), pause it (nothing listens for SMTP), and
+# wait until its 2,000,001 recipients are taken, 20,000 a slice: the
+# listeners answer throughout (taking them in one go held the loop 0.6 s)
+"$PY" "$TOP/tests/py/latency_probe.py" "$T/state/control.sock" "$HTTP_PORT" \
+    sh -c 'id=$("$1" -c "$2" send "$3" | head -n 1) && echo "$id" > "$5" &&
+    "$1" -c "$2" pause "$id" >/dev/null &&
+    until grep -q "broadcast $id: recipients taken" "$4"; do sleep 0.05; done' \
+    sh "$BROADSIDE" "$T/broadside.conf" "$T/st.txt" "$T/daemon.log" "$T/id" ||
+    fail "send during the start-up sync held up the loop"
+ID=$(cat "$T/id")
+[ -n "$ID" ] || fail "send printed no ID"
+grep -q "waiting for the subscribers.file sync to end" "$T/daemon.log" ||
+    fail "send during the start-up sync did not wait for it"
+expect_rc 0 bs cancel "$ID"
+total=$(bs status "$ID" --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["total"])')
+[ "$total" = $((4 * N + 1)) ] || fail "broadcast total $total, want $((4 * N + 1))"
 [ "$(bs subscribers count)" = $((4 * N + 1)) ] || fail "count $(bs subscribers count) after restart"
-ok "SIGTERM during a sync: exit 0, the next start synced the rest"
+ok "SIGTERM during a sync: exit 0; at the next start a send waited for the sync and went to all $((4 * N + 1)), taken in slices"
+
+# --- at start, both listeners answer while the file syncs
+stop_daemon
+make_subscribers $N "$T/subs.csv" u
+n0=$(grep -c "subs.csv: added=" "$T/daemon.log")
+start_daemon
+# probe until the sync's summary line is logged
+"$PY" "$TOP/tests/py/latency_probe.py" "$T/state/control.sock" "$HTTP_PORT" \
+    sh -c 'until [ "$(grep -c "subs.csv: added=" "$1")" -gt "$2" ]; do
+    sleep 0.05; done' sh "$T/daemon.log" "$n0" ||
+    fail "the start-up sync held up the loop"
+[ "$(bs subscribers count)" = $((5 * N + 1)) ] || fail "count $(bs subscribers count) after the start-up sync"
+ok "500,000-row sync at start: listeners answered throughout"
+
+# --- SIGTERM while a send waits for the sync: refused, nothing stored
+stop_daemon
+make_subscribers $N "$T/subs.csv" v
+start_daemon
+bs send "$T/st.txt" >"$T/send.out" 2>"$T/send.err" &
+SEND_PID=$!
+i=0
+until [ "$(grep -c "waiting for the subscribers.file sync" "$T/daemon.log")" -ge 2 ]; do
+	i=$((i + 1)); [ $i -lt 100 ] || fail "second send never waited for the sync"
+	sleep 0.05
+done
+stop_daemon
+wait $SEND_PID && fail "send returned 0 although the daemon stopped before storing it: $(cat "$T/send.out")"
+grep -q "not stored: broadsided is shutting down" "$T/send.err" ||
+    fail "send did not say why: $(cat "$T/send.err")"
+start_daemon
+n=$(bs status --json | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)))')
+[ "$n" = 1 ] || fail "$n broadcasts stored, want 1: the refused send was stored"
+ok "SIGTERM while a send waited for the sync: send refused ($(cat "$T/send.err")), nothing stored"
 stop_daemon

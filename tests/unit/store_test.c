@@ -805,6 +805,80 @@ claim(struct store *st, int64_t bc, int64_t after, int64_t now, int limit,
 	return n;
 }
 
+/*
+ * Recipients are taken in slices, one transaction each; a reopen (a
+ * crash) between two carries on where the last committed one stopped:
+ * nobody twice, nobody skipped.  Who joins or leaves meanwhile counts as
+ * of the slice that reaches them.
+ */
+static void
+test_snapshot_slices(void)
+{
+	struct store		*st;
+	struct broadcast	 bc, got;
+	struct dlvs		 d;
+	enum store_upsert	 what;
+	char			 db[256], err[256], email[64];
+	int64_t			 id;
+	int			 i, n, more, has7 = 0, has10 = 0, ordered = 1;
+
+	path_in(db, sizeof(db), "snap.db");
+	if ((st = open_ok(db)) == NULL) {
+		CHECK("snap open", 0);
+		return;
+	}
+	for (i = 0; i < 10; i++) {
+		snprintf(email, sizeof(email), "s%d@example.org", i);
+		upsert(st, 0, email, "", "{}", SUB_ACTIVE, &what);
+	}
+	memset(&bc, 0, sizeof(bc));
+	bc.title = bc.subject = "Slices";
+	bc.source = "Slices\n";
+	CHECK_INT("snap create", store_bc_create(st, &bc, &id, err,
+	    sizeof(err)), 0);
+	CHECK_INT("snap slice 1", store_bc_snapshot(st, id, 4, &more, err,
+	    sizeof(err)), 0);
+	CHECK_INT("snap slice 1: more", more, 1);
+	store_close(st);
+
+	if ((st = open_ok(db)) == NULL) {	/* as after a crash */
+		CHECK("snap reopen", 0);
+		return;
+	}
+	got = bc_get1(st, id, &n);
+	CHECK_INT("snap reopen: total", got.total, 4);
+	CHECK_INT("snap reopen: snapping", got.snapping, 1);
+	/* s2 (taken) and s7 (not yet) leave, s10 joins */
+	store_sub_set_status(st, "s2@example.org", SUB_UNSUBSCRIBED, 1, NULL,
+	    err, sizeof(err));
+	store_sub_set_status(st, "s7@example.org", SUB_UNSUBSCRIBED, 1, NULL,
+	    err, sizeof(err));
+	upsert(st, 0, "s10@example.org", "", "{}", SUB_ACTIVE, &what);
+	CHECK_INT("snap slice 2", store_bc_snapshot(st, id, 4, &more, err,
+	    sizeof(err)), 0);
+	CHECK_INT("snap slice 2: more", more, 1);
+	CHECK_INT("snap slice 3", store_bc_snapshot(st, id, 4, &more, err,
+	    sizeof(err)), 0);
+	CHECK_INT("snap slice 3: the last", more, 0);
+	got = bc_get1(st, id, &n);
+	CHECK_INT("snap total", got.total, 10);
+	CHECK_INT("snap done", got.snapping, 0);
+	CHECK_INT("snap rows", sql_int(db, "SELECT count(*) FROM deliveries"),
+	    10);
+	n = claim(st, id, 0, 0, 100, &d);
+	CHECK_INT("snap claim", n, 10);
+	for (i = 0; i < d.n; i++) {
+		has7 |= strcmp(d.email[i], "s7@example.org") == 0;
+		has10 |= strcmp(d.email[i], "s10@example.org") == 0;
+		if (i > 0 && d.sub[i] <= d.sub[i - 1])
+			ordered = 0;
+	}
+	CHECK_INT("snap: left before its slice", has7, 0);
+	CHECK_INT("snap: joined before its slice", has10, 1);
+	CHECK_INT("snap: once each, in order", ordered, 1);
+	store_close(st);
+}
+
 static void
 test_broadcast(void)
 {
@@ -859,6 +933,22 @@ test_broadcast(void)
 	    sizeof(err)), 0);
 	CHECK("bc id", id1 > 0);
 	got = bc_get1(st, id1, &n);
+	CHECK_INT("bc created without recipients", got.total, 0);
+	CHECK_INT("bc snapping", got.snapping, 1);
+	CHECK_INT("bc slice", store_bc_snapshot(st, id1, 2, &k, err,
+	    sizeof(err)), 0);
+	CHECK_INT("bc slice: more", k, 1);
+	got = bc_get1(st, id1, &n);
+	CHECK_INT("bc slice: total", got.total, 2);
+	CHECK_INT("bc slice: still snapping", got.snapping, 1);
+	CHECK_INT("bc last slice", store_bc_snapshot(st, id1, 2, &k, err,
+	    sizeof(err)), 0);
+	CHECK_INT("bc last slice: no more", k, 0);
+	CHECK_INT("bc no-op slice", store_bc_snapshot(st, id1, 2, &k, err,
+	    sizeof(err)), 0);
+	CHECK_INT("bc no-op slice: no more", k, 0);
+	got = bc_get1(st, id1, &n);
+	CHECK_INT("bc all taken", got.snapping, 0);
 	CHECK_INT("bc get n", n, 1);
 	CHECK_INT("bc id", got.id, id1);
 	CHECK_STR("bc title", got.title, bc.title);
@@ -992,6 +1082,9 @@ test_broadcast(void)
 	CHECK_INT("bc2 create", store_bc_create(st, &bc, &id2, err,
 	    sizeof(err)), 0);
 	t1 = (int64_t)time(NULL);
+	CHECK_INT("bc2 snapshot", store_bc_snapshot(st, id2, 100, &k, err,
+	    sizeof(err)), 0);
+	CHECK_INT("bc2 snapshot in one", k, 0);
 	CHECK("bc2 id", id2 > id1);
 	got = bc_get1(st, id2, &n);
 	CHECK_INT("bc2 total", got.total, 3);	/* a, c, late */
@@ -1082,6 +1175,7 @@ main(void)
 		CHECK("subs open", 0);
 	test_list();
 	test_broadcast();
+	test_snapshot_slices();
 	test_names();
 	CHECK_INT("temp dir removed", nftw(dir, rm_cb, 16, FTW_DEPTH |
 	    FTW_PHYS), 0);
