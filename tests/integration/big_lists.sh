@@ -9,7 +9,8 @@
 # syncs the rest.  At start too the file is synced in slices while the
 # listeners answer, and a `send` meanwhile waits for it, so the
 # broadcast goes to every row of the file; its 2,000,001 recipients are
-# then taken in slices too.
+# then taken in slices too, and a SIGKILL meanwhile is carried on from
+# the last slice at the next start.
 . "$(dirname "$0")/../lib.sh"
 
 N=500000
@@ -113,4 +114,38 @@ start_daemon
 n=$(bs status --json | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)))')
 [ "$n" = 1 ] || fail "$n broadcasts stored, want 1: the refused send was stored"
 ok "SIGTERM while a send waited for the sync: send refused ($(cat "$T/send.err")), nothing stored"
+
+# --- SIGKILL while recipients are being taken: the next start carries on
+# from the last slice committed; every active subscriber once
+ID=$(bs send "$T/st.txt" | head -n 1)
+[ -n "$ID" ] || fail "send printed no ID"
+kill -KILL "$DAEMON_PID"
+wait "$DAEMON_PID" 2>/dev/null
+grep -q "broadcast $ID: recipients taken" "$T/daemon.log" &&
+    fail "all recipients taken before the kill: nothing to resume"
+bs status "$ID" >/dev/null 2>&1 && fail "daemon still answering after SIGKILL"
+start_daemon
+expect_rc 0 bs pause "$ID"
+i=0
+until grep -q "broadcast $ID: recipients taken" "$T/daemon.log"; do
+	i=$((i + 1)); [ $i -lt 300 ] || fail "recipients never all taken after the restart"
+	sleep 0.1
+done
+"$PY" - "$T/state/broadside.db" "$ID" <<'PYEOF' || fail "recipients after the kill are wrong"
+import sqlite3, sys
+db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True)
+bid = int(sys.argv[2])
+active = db.execute("SELECT count(*) FROM subscribers WHERE status = 1").fetchone()[0]
+rows, distinct = db.execute("SELECT count(*), count(DISTINCT subscriber_id) "
+                            "FROM deliveries WHERE broadcast_id = ?", (bid,)).fetchone()
+total = db.execute("SELECT total FROM broadcasts WHERE id = ?", (bid,)).fetchone()[0]
+missing = db.execute("SELECT count(*) FROM subscribers s WHERE status = 1 AND NOT EXISTS "
+                     "(SELECT 1 FROM deliveries d WHERE d.broadcast_id = ? AND "
+                     "d.subscriber_id = s.id)", (bid,)).fetchone()[0]
+print("active %d, deliveries %d (%d distinct), total %d, missing %d"
+      % (active, rows, distinct, total, missing))
+sys.exit(0 if active == rows == distinct == total and missing == 0 else 1)
+PYEOF
+expect_rc 0 bs cancel "$ID"
+ok "SIGKILL while taking recipients: the restart carried on; every active subscriber once"
 stop_daemon
