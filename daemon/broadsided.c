@@ -141,6 +141,7 @@ daemon_start_synced(int rc, const char *err, void *arg)
 		return;
 	if (rc == -1)
 		log_warnx("%s", err);
+	log_info("ready");
 	notify_ready();
 }
 

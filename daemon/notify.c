@@ -5,8 +5,9 @@
  * is one datagram of "KEY=value" lines sent to the AF_UNIX socket named in
  * $NOTIFY_SOCKET (a path, or "@name" for the abstract namespace).  When
  * $WATCHDOG_USEC is set (and $WATCHDOG_PID is unset or ours) a loop timer
- * sends WATCHDOG=1 every half period, so a wedged event loop gets the
- * daemon restarted.  Without $NOTIFY_SOCKET every call is a no-op.
+ * sends WATCHDOG=1 every half period from READY=1 on (when systemd arms
+ * the watchdog), so a wedged event loop gets the daemon restarted.
+ * Without $NOTIFY_SOCKET every call is a no-op.
  *
  * Sends never block the loop (MSG_DONTWAIT); a lost datagram is logged
  * once and otherwise ignored, as sd_notify() callers do.
@@ -34,6 +35,7 @@ static struct sockaddr_un	 notify_sun;
 static socklen_t		 notify_sunlen;
 static struct event		*notify_ev_watchdog;
 static int			 notify_failed;	/* send error logged */
+static int			 notify_isready;	/* READY=1 sent once */
 static char			 notify_laststatus[NOTIFY_MAX - 16];
 
 static void
@@ -64,7 +66,9 @@ notify_watchdog_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	(void)arg;
-	notify_send("WATCHDOG=1");
+	/* systemd arms the watchdog once start-up is complete (READY=1) */
+	if (notify_isready)
+		notify_send("WATCHDOG=1");
 }
 
 /* The half period of $WATCHDOG_USEC in microseconds, or 0 for none. */
@@ -144,6 +148,7 @@ notify_ready(void)
 
 	if (notify_fd == -1)
 		return;
+	notify_isready = 1;
 	if (notify_laststatus[0] != '\0')
 		snprintf(msg, sizeof(msg), "READY=1\nSTATUS=%s",
 		    notify_laststatus);

@@ -48,9 +48,10 @@ EOC
 
 bs() { "$BROADSIDE" -c "$T/broadside.conf" "$@"; }
 
-# start_daemon: broadsided in the background, logs in $T/daemon.log;
-# waits until the control socket answers.
-start_daemon() {
+# start_daemon_early: broadsided in the background, logs in
+# $T/daemon.log; returns once the control socket answers, which may be
+# while subscribers.file is still being synced.
+start_daemon_early() {
 	"$BROADSIDED" -c "$T/broadside.conf" >>"$T/daemon.log" 2>&1 &
 	DAEMON_PID=$!
 	PIDS="$PIDS $DAEMON_PID"
@@ -60,6 +61,21 @@ start_daemon() {
 		    { cat "$T/daemon.log" >&2; fail "daemon died at start"; }
 		i=$((i + 1))
 		[ $i -lt 100 ] || fail "daemon did not answer in 10 s"
+		sleep 0.1
+	done
+}
+
+# start_daemon: the same, and waits until the daemon is ready (its
+# "ready" line: subscribers.file synced, READY=1 sent).
+start_daemon() {
+	n0=$(grep -c "info: ready$" "$T/daemon.log" 2>/dev/null)
+	start_daemon_early
+	i=0
+	while [ "$(grep -c "info: ready$" "$T/daemon.log")" -le "${n0:-0}" ]; do
+		kill -0 "$DAEMON_PID" 2>/dev/null ||
+		    { cat "$T/daemon.log" >&2; fail "daemon died at start"; }
+		i=$((i + 1))
+		[ $i -lt 600 ] || fail "daemon not ready in 60 s"
 		sleep 0.1
 	done
 }

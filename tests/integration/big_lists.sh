@@ -56,7 +56,7 @@ kill -HUP "$DAEMON_PID"
 sleep 0.2
 stop_daemon
 grep -q "sync stopped by shutdown" "$T/daemon.log" || fail "sync not reported stopped"
-start_daemon	# returns while the start-up sync runs
+start_daemon_early	# returns while the start-up sync runs
 cat > "$T/st.txt" <<'EOS'
 Big list
 By the test
@@ -86,7 +86,7 @@ ok "SIGTERM during a sync: exit 0; at the next start a send waited for the sync 
 stop_daemon
 make_subscribers $N "$T/subs.csv" u
 n0=$(grep -c "subs.csv: added=" "$T/daemon.log")
-start_daemon
+start_daemon_early
 # probe until the sync's summary line is logged
 "$PY" "$TOP/tests/py/latency_probe.py" "$T/state/control.sock" "$HTTP_PORT" \
     sh -c 'until [ "$(grep -c "subs.csv: added=" "$1")" -gt "$2" ]; do
@@ -98,7 +98,7 @@ ok "500,000-row sync at start: listeners answered throughout"
 # --- SIGTERM while a send waits for the sync: refused, nothing stored
 stop_daemon
 make_subscribers $N "$T/subs.csv" v
-start_daemon
+start_daemon_early
 bs send "$T/st.txt" >"$T/send.out" 2>"$T/send.err" &
 SEND_PID=$!
 i=0
