@@ -48,6 +48,23 @@ EOC
 
 bs() { "$BROADSIDE" -c "$T/broadside.conf" "$@"; }
 
+# daemon_wait TRIES MESSAGE CMD...: run CMD every 0.1 s until it succeeds;
+# fails if the daemon dies meanwhile, or with MESSAGE after TRIES tries
+daemon_wait() {
+	tries=$1; msg=$2; shift 2
+	i=0
+	while ! "$@"; do
+		kill -0 "$DAEMON_PID" 2>/dev/null ||
+		    { cat "$T/daemon.log" >&2; fail "daemon died at start"; }
+		i=$((i + 1))
+		[ $i -lt "$tries" ] || fail "$msg"
+		sleep 0.1
+	done
+}
+daemon_answers() { bs status >/dev/null 2>&1; }
+ready_lines() { grep -c "info: ready$" "$T/daemon.log" 2>/dev/null; }
+ready_after() { [ "$(ready_lines)" -gt "$1" ]; }
+
 # start_daemon_early: broadsided in the background, logs in
 # $T/daemon.log; returns once the control socket answers, which may be
 # while subscribers.file is still being synced.
@@ -55,29 +72,15 @@ start_daemon_early() {
 	"$BROADSIDED" -c "$T/broadside.conf" >>"$T/daemon.log" 2>&1 &
 	DAEMON_PID=$!
 	PIDS="$PIDS $DAEMON_PID"
-	i=0
-	while ! bs status >/dev/null 2>&1; do
-		kill -0 "$DAEMON_PID" 2>/dev/null ||
-		    { cat "$T/daemon.log" >&2; fail "daemon died at start"; }
-		i=$((i + 1))
-		[ $i -lt 100 ] || fail "daemon did not answer in 10 s"
-		sleep 0.1
-	done
+	daemon_wait 100 "daemon did not answer in 10 s" daemon_answers
 }
 
 # start_daemon: the same, and waits until the daemon is ready (its
 # "ready" line: subscribers.file synced, READY=1 sent).
 start_daemon() {
-	n0=$(grep -c "info: ready$" "$T/daemon.log" 2>/dev/null)
+	_ready0=$(ready_lines)
 	start_daemon_early
-	i=0
-	while [ "$(grep -c "info: ready$" "$T/daemon.log")" -le "${n0:-0}" ]; do
-		kill -0 "$DAEMON_PID" 2>/dev/null ||
-		    { cat "$T/daemon.log" >&2; fail "daemon died at start"; }
-		i=$((i + 1))
-		[ $i -lt 600 ] || fail "daemon not ready in 60 s"
-		sleep 0.1
-	done
+	daemon_wait 600 "daemon not ready in 60 s" ready_after "${_ready0:-0}"
 }
 
 # stop_daemon: SIGTERM and wait; fails unless it exits 0
