@@ -202,7 +202,7 @@ $(BUILD)/fuzz/%_replay: tests/fuzz/%_fuzz.c tests/fuzz/replay.c \
 # of uninitialised memory, a bad free, or a definite or indirect leak
 # (still-reachable memory at exit is not an error).  The target fails if a
 # test fails (a program with an error also exits 99) or if any log is not
-# empty.  About 14 minutes on 2 cores (493 processes).
+# empty.  About 14 minutes on 2 cores (494 processes).
 # Every integration test runs but those in VG_SKIP: big_lists asserts that
 # no request waits 150 ms, which memcheck's slowdown alone makes untrue,
 # and send_rate that no clock second at the server holds more than
