@@ -805,6 +805,21 @@ claim(struct store *st, int64_t bc, int64_t after, int64_t now, int limit,
 	return n;
 }
 
+/* One slice of a broadcast's recipients: 1 if more may be left, 0 if
+ * not, -1 on error. */
+static int
+slice(struct store *st, int64_t bc, int limit)
+{
+	char	err[256];
+	int	more;
+
+	if (store_bc_snapshot(st, bc, limit, &more, err, sizeof(err)) == -1) {
+		printf("snapshot: %s\n", err);
+		return -1;
+	}
+	return more;
+}
+
 /*
  * Recipients are taken in slices, one transaction each; a reopen (a
  * crash) between two carries on where the last committed one stopped:
@@ -820,7 +835,7 @@ test_snapshot_slices(void)
 	enum store_upsert	 what;
 	char			 db[256], err[256], email[64];
 	int64_t			 id;
-	int			 i, n, more, has7 = 0, has10 = 0, ordered = 1;
+	int			 i, n, has7 = 0, has10 = 0, ordered = 1;
 
 	path_in(db, sizeof(db), "snap.db");
 	if ((st = open_ok(db)) == NULL) {
@@ -836,9 +851,7 @@ test_snapshot_slices(void)
 	bc.source = "Slices\n";
 	CHECK_INT("snap create", store_bc_create(st, &bc, &id, err,
 	    sizeof(err)), 0);
-	CHECK_INT("snap slice 1", store_bc_snapshot(st, id, 4, &more, err,
-	    sizeof(err)), 0);
-	CHECK_INT("snap slice 1: more", more, 1);
+	CHECK_INT("snap slice 1: more", slice(st, id, 4), 1);
 	store_close(st);
 
 	if ((st = open_ok(db)) == NULL) {	/* as after a crash */
@@ -854,12 +867,8 @@ test_snapshot_slices(void)
 	store_sub_set_status(st, "s7@example.org", SUB_UNSUBSCRIBED, 1, NULL,
 	    err, sizeof(err));
 	upsert(st, 0, "s10@example.org", "", "{}", SUB_ACTIVE, &what);
-	CHECK_INT("snap slice 2", store_bc_snapshot(st, id, 4, &more, err,
-	    sizeof(err)), 0);
-	CHECK_INT("snap slice 2: more", more, 1);
-	CHECK_INT("snap slice 3", store_bc_snapshot(st, id, 4, &more, err,
-	    sizeof(err)), 0);
-	CHECK_INT("snap slice 3: the last", more, 0);
+	CHECK_INT("snap slice 2: more", slice(st, id, 4), 1);
+	CHECK_INT("snap slice 3: the last", slice(st, id, 4), 0);
 	got = bc_get1(st, id, &n);
 	CHECK_INT("snap total", got.total, 10);
 	CHECK_INT("snap done", got.snapping, 0);
@@ -935,18 +944,12 @@ test_broadcast(void)
 	got = bc_get1(st, id1, &n);
 	CHECK_INT("bc created without recipients", got.total, 0);
 	CHECK_INT("bc snapping", got.snapping, 1);
-	CHECK_INT("bc slice", store_bc_snapshot(st, id1, 2, &k, err,
-	    sizeof(err)), 0);
-	CHECK_INT("bc slice: more", k, 1);
+	CHECK_INT("bc slice: more", slice(st, id1, 2), 1);
 	got = bc_get1(st, id1, &n);
 	CHECK_INT("bc slice: total", got.total, 2);
 	CHECK_INT("bc slice: still snapping", got.snapping, 1);
-	CHECK_INT("bc last slice", store_bc_snapshot(st, id1, 2, &k, err,
-	    sizeof(err)), 0);
-	CHECK_INT("bc last slice: no more", k, 0);
-	CHECK_INT("bc no-op slice", store_bc_snapshot(st, id1, 2, &k, err,
-	    sizeof(err)), 0);
-	CHECK_INT("bc no-op slice: no more", k, 0);
+	CHECK_INT("bc last slice: no more", slice(st, id1, 2), 0);
+	CHECK_INT("bc no-op slice: no more", slice(st, id1, 2), 0);
 	got = bc_get1(st, id1, &n);
 	CHECK_INT("bc all taken", got.snapping, 0);
 	CHECK_INT("bc get n", n, 1);
@@ -1082,9 +1085,7 @@ test_broadcast(void)
 	CHECK_INT("bc2 create", store_bc_create(st, &bc, &id2, err,
 	    sizeof(err)), 0);
 	t1 = (int64_t)time(NULL);
-	CHECK_INT("bc2 snapshot", store_bc_snapshot(st, id2, 100, &k, err,
-	    sizeof(err)), 0);
-	CHECK_INT("bc2 snapshot in one", k, 0);
+	CHECK_INT("bc2 snapshot in one", slice(st, id2, 100), 0);
 	CHECK("bc2 id", id2 > id1);
 	got = bc_get1(st, id2, &n);
 	CHECK_INT("bc2 total", got.total, 3);	/* a, c, late */
