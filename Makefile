@@ -49,6 +49,7 @@ LIBSRCS	+= daemon/store.c
 LIBSRCS	+= daemon/store_sqlite.c
 LIBSRCS	+= daemon/smtp.c
 LIBSRCS	+= daemon/http_parse.c
+LIBSRCS	+= daemon/rate.c
 
 # The daemon alone.
 DSRCS	 = daemon/broadsided.c

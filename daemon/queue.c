@@ -728,7 +728,8 @@ queue_done_cb(struct smtp_job *sj, void *arg)
 		queue_window_add();
 		q.total_sent++;
 		break;
-	case SMTP_TEMPFAIL:
+	case SMTP_RCPT_TEMP:
+	case SMTP_RELAY_TEMP:
 		if (attempts >= env->conf->retry_max_attempts) {
 			log_info("broadcast %" PRId64 " rcpt=%s failed after "
 			    "%d attempts: %s", run->id, j->email, attempts,
@@ -743,14 +744,15 @@ queue_done_cb(struct smtp_job *sj, void *arg)
 			q.total_deferred++;
 		}
 		break;
-	case SMTP_RCPT_PERMFAIL:
-	case SMTP_PERMFAIL:
+	case SMTP_RCPT_PERM:
+	case SMTP_MSG_PERM:
+	case SMTP_RELAY_PERM:
 		log_info("broadcast %" PRId64 " rcpt=%s failed: %s %s: %s",
 		    run->id, j->email, smtp_strphase(sj->phase),
-		    sj->result == SMTP_RCPT_PERMFAIL ? "(bounced)" : "",
+		    sj->result == SMTP_RCPT_PERM ? "(bounced)" : "",
 		    sj->msg);
 		queue_result_add(run, j, DLV_FAILED, attempts, 0, sj->code,
-		    sj->result == SMTP_RCPT_PERMFAIL, sj->msg);
+		    sj->result == SMTP_RCPT_PERM, sj->msg);
 		q.total_failed++;
 		break;
 	case SMTP_RENDER_FAIL:
@@ -887,7 +889,7 @@ queue_select(void)
 		TAILQ_REMOVE(&q.runs, run, entry);
 		TAILQ_INSERT_HEAD(&q.runs, run, entry);
 		if (l.state != BC_SENDING && store_bc_set_state(env->store,
-		    l.id, BC_SENDING, err, sizeof(err)) == -1)
+		    l.id, BC_SENDING, NULL, err, sizeof(err)) == -1)
 			log_warnx("broadcast %" PRId64 ": %s", l.id, err);
 		log_info("broadcast %" PRId64 ": sending again", l.id);
 		free(l.source);
@@ -909,13 +911,13 @@ queue_select(void)
 		/* templates or statement broken since it was accepted */
 		log_warnx("broadcast %" PRId64 ": cannot render, paused: %s",
 		    l.id, err);
-		store_bc_set_state(env->store, l.id, BC_PAUSED, err,
+		store_bc_set_state(env->store, l.id, BC_PAUSED, NULL, err,
 		    sizeof(err));
 		goto fail;
 	}
 	run->state = BC_SENDING;
 	if (l.state != BC_SENDING && store_bc_set_state(env->store, l.id,
-	    BC_SENDING, err, sizeof(err)) == -1)
+	    BC_SENDING, NULL, err, sizeof(err)) == -1)
 		log_warnx("broadcast %" PRId64 ": %s", l.id, err);
 	log_info("broadcast %" PRId64 ": sending, total=%" PRId64 " sent=%"
 	    PRId64 " deferred=%" PRId64 " failed=%" PRId64, l.id, run->total,
@@ -1014,7 +1016,7 @@ queue_finish(struct qrun *run)
 {
 	char	err[512];
 
-	if (store_bc_set_state(env->store, run->id, BC_DONE, err,
+	if (store_bc_set_state(env->store, run->id, BC_DONE, NULL, err,
 	    sizeof(err)) == -1) {
 		log_warnx("broadcast %" PRId64 ": %s", run->id, err);
 		return;
@@ -1626,7 +1628,7 @@ queue_control(struct evhttp_request *req, int64_t id, const char *verb)
 		return;
 	}
 	queue_flush();
-	if (store_bc_set_state(env->store, id, to, err, sizeof(err)) == -1) {
+	if (store_bc_set_state(env->store, id, to, NULL, err, sizeof(err)) == -1) {
 		control_error(req, 500, "%s", err);
 		return;
 	}
@@ -1645,7 +1647,7 @@ queue_control(struct evhttp_request *req, int64_t id, const char *verb)
 
 		cur->state = BC_QUEUED;
 		atomic_store(&cur->halted, 1);
-		store_bc_set_state(env->store, cur->id, BC_QUEUED, err,
+		store_bc_set_state(env->store, cur->id, BC_QUEUED, NULL, err,
 		    sizeof(err));
 		queue_retire(cur);
 	}

@@ -32,6 +32,7 @@
 
 #include "broadside.h"
 #include "buf.h"
+#include "rate.h"
 #include "smtp.h"
 
 #define SMTP_MAX_CONNECTIONS	256
@@ -48,6 +49,8 @@ struct smtp_worker {
 	struct buf		 msg;
 	size_t			 off;
 	struct curl_slist	 rcpt;		/* one node, no allocation */
+
+	int			 slot;		/* holds a session slot */
 
 	/* what the debug callback saw */
 	enum smtp_phase		 phase;
@@ -93,9 +96,22 @@ struct smtp_pool {
 	int			 nfin;
 	int			 notified;	/* eventfd written, not yet drained */
 	int			 stopping;
+	int			 nexited;	/* threads past their last QUIT */
+	atomic_int		 stop_flag;	/* stopping, read without mtx */
+	struct rate		*rate;
+	struct smtp_slots	*slots;
+	int			 own_slots;	/* made here: free with the pool */
+	int			 freeing;	/* in smtp_pool_free */
 
 	atomic_int		 sessions;
 	atomic_uint_fast64_t	 connects;
+};
+
+struct smtp_slots {
+	pthread_mutex_t		 mtx;
+	pthread_cond_t		 cond;
+	int			 max;
+	int			 used;
 };
 
 static void	*smtp_worker_main(void *);
@@ -110,18 +126,106 @@ smtp_strresult(enum smtp_result r)
 	switch (r) {
 	case SMTP_OK:
 		return "ok";
-	case SMTP_TEMPFAIL:
-		return "tempfail";
-	case SMTP_PERMFAIL:
-		return "permfail";
-	case SMTP_RCPT_PERMFAIL:
+	case SMTP_RCPT_TEMP:
+		return "rcpt-tempfail";
+	case SMTP_RCPT_PERM:
 		return "rcpt-permfail";
+	case SMTP_MSG_PERM:
+		return "message-permfail";
+	case SMTP_RELAY_TEMP:
+		return "relay-tempfail";
+	case SMTP_RELAY_PERM:
+		return "relay-permfail";
 	case SMTP_RENDER_FAIL:
 		return "render-fail";
 	case SMTP_CANCELLED:
 		return "cancelled";
 	}
 	return "unknown";
+}
+
+int
+smtp_enhanced(const char *reply, int code, char *out, size_t outlen)
+{
+	const char	*p = reply;
+	size_t		 n, i;
+	int		 dots = 0, digits = 0;
+
+	if (outlen > 0)
+		out[0] = '\0';
+	/* skip the reply code and its separator */
+	if (strlen(p) >= 4 && p[0] >= '2' && p[0] <= '5' &&
+	    (p[3] == ' ' || p[3] == '-'))
+		p += 4;
+	while (*p == ' ')
+		p++;
+	if (code < 200 || p[0] != '0' + code / 100 || p[1] != '.')
+		return -1;
+	/* class "." subject (1-3 digits) "." detail (1-3 digits) */
+	for (n = 1; p[n] != '\0' && p[n] != ' '; n++) {
+		if (p[n] == '.') {
+			if (digits == 0 && dots > 0)
+				return -1;
+			dots++;
+			digits = 0;
+		} else if (p[n] >= '0' && p[n] <= '9') {
+			if (++digits > 3)
+				return -1;
+		} else
+			return -1;
+	}
+	if (dots != 2 || digits == 0 || n + 1 > outlen)
+		return -1;
+	for (i = 0; i < n; i++)
+		out[i] = p[i];
+	out[n] = '\0';
+	return 0;
+}
+
+enum smtp_result
+smtp_classify(enum smtp_phase phase, int code, const char *enh)
+{
+	int	subject = -1, detail = -1;
+
+	if (code == 250 || (code >= 200 && code < 300))
+		return SMTP_OK;
+	if (enh != NULL && enh[0] != '\0')
+		sscanf(enh + 2, "%d.%d", &subject, &detail);
+	/* 421: the server is closing the session, whatever it answered */
+	if (code == 421)
+		return SMTP_RELAY_TEMP;
+	if (code >= 500 && subject == 7)
+		return SMTP_RELAY_PERM;
+	switch (phase) {
+	case SMTP_PHASE_CONNECT:
+	case SMTP_PHASE_EHLO:
+	case SMTP_PHASE_STARTTLS:
+	case SMTP_PHASE_AUTH:
+	case SMTP_PHASE_MAIL:
+	case SMTP_PHASE_NONE:
+		return code >= 500 ? SMTP_RELAY_PERM : SMTP_RELAY_TEMP;
+	case SMTP_PHASE_RCPT:
+		if (code == 0)
+			return SMTP_RELAY_TEMP;	/* session lost: not them */
+		if (code < 500)
+			return SMTP_RCPT_TEMP;
+		if (subject == 1 || (subject == 2 && (detail == 1 ||
+		    detail == 2)))
+			return SMTP_RCPT_PERM;
+		if (subject == 6 || (subject == 3 && detail == 4) ||
+		    (subject == 2 && detail == 3))
+			return SMTP_MSG_PERM;
+		if ((subject == -1 || (subject == 0 && detail == 0)) &&
+		    (code == 550 || code == 551 || code == 553))
+			return SMTP_RCPT_PERM;
+		return SMTP_RCPT_TEMP;
+	case SMTP_PHASE_DATA:
+	case SMTP_PHASE_DOT:
+		if (code >= 500)
+			return SMTP_MSG_PERM;
+		return SMTP_RCPT_TEMP;
+	}
+	return SMTP_RCPT_TEMP;
 }
 
 const char *
@@ -274,6 +378,12 @@ smtp_pool_new(struct event_base *base, const struct smtp_conf *conf,
 	p->verbose = conf->verbose;
 	p->idle = conf->idle > 0 ? conf->idle : SMTP_IDLE_CLOSE;
 	p->nworkers = conf->connections;
+	p->rate = conf->rate;
+	if ((p->slots = conf->slots) == NULL) {
+		p->slots = smtp_slots_new(conf->connections);
+		p->own_slots = 1;
+	}
+	atomic_init(&p->stop_flag, 0);
 	p->limit = conf->connections * (1 + SMTP_QUEUE_PER_CONN);
 	p->queue = xcalloc(p->limit, sizeof(*p->queue));
 	p->fin = xcalloc(p->limit, sizeof(*p->fin));
@@ -326,9 +436,10 @@ smtp_pool_submit(struct smtp_pool *p, struct smtp_job *job)
 		pthread_mutex_unlock(&p->mtx);
 		return -1;
 	}
-	job->result = SMTP_TEMPFAIL;
+	job->result = SMTP_RELAY_TEMP;
 	job->phase = SMTP_PHASE_NONE;
 	job->code = 0;
+	job->enh[0] = '\0';
 	job->msg[0] = '\0';
 	/* outstanding <= limit, so the ring cannot overflow */
 	p->queue[(p->qhead + p->qlen) % p->limit] = job;
@@ -401,6 +512,7 @@ smtp_pool_shutdown(struct smtp_pool *p)
 		return;
 	}
 	p->stopping = 1;
+	atomic_store(&p->stop_flag, 1);
 	while (p->qlen > 0) {
 		job = p->queue[p->qhead];
 		p->qhead = (p->qhead + 1) % p->limit;
@@ -423,6 +535,7 @@ smtp_pool_free(struct smtp_pool *p)
 
 	if (p == NULL)
 		return;
+	p->freeing = 1;
 	smtp_pool_shutdown(p);
 	for (i = 0; i < p->nstarted; i++)
 		pthread_join(p->workers[i].thread, NULL);
@@ -446,19 +559,148 @@ smtp_pool_free(struct smtp_pool *p)
 		explicit_bzero(p->password, strlen(p->password));
 		free(p->password);
 	}
+	if (p->own_slots)
+		smtp_slots_free(p->slots);
 	pthread_cond_destroy(&p->cond);
 	pthread_mutex_destroy(&p->mtx);
 	free(p);
 	curl_global_cleanup();
 }
 
+int
+smtp_pool_reapable(struct smtp_pool *p)
+{
+	int	done;
+
+	pthread_mutex_lock(&p->mtx);
+	done = p->stopping && p->nexited == p->nstarted && p->nfin == 0;
+	pthread_mutex_unlock(&p->mtx);
+	return done && p->outstanding == 0;
+}
+
+struct smtp_slots *
+smtp_slots_new(int max)
+{
+	struct smtp_slots	*sl = xcalloc(1, sizeof(*sl));
+
+	pthread_mutex_init(&sl->mtx, NULL);
+	pthread_cond_init(&sl->cond, NULL);
+	sl->max = max;
+	return sl;
+}
+
+void
+smtp_slots_set(struct smtp_slots *sl, int max)
+{
+	pthread_mutex_lock(&sl->mtx);
+	sl->max = max;
+	pthread_cond_broadcast(&sl->cond);
+	pthread_mutex_unlock(&sl->mtx);
+}
+
+void
+smtp_slots_free(struct smtp_slots *sl)
+{
+	if (sl == NULL)
+		return;
+	pthread_cond_destroy(&sl->cond);
+	pthread_mutex_destroy(&sl->mtx);
+	free(sl);
+}
+
+/* Sender thread: a slot for a new session; -1 if the pool stops first. */
+static int
+smtp_slot_take(struct smtp_worker *w)
+{
+	struct smtp_slots	*sl = w->pool->slots;
+	struct timespec		 ts;
+	int			 ret = 0;
+
+	if (w->slot)
+		return 0;
+	pthread_mutex_lock(&sl->mtx);
+	while (sl->used >= sl->max) {
+		if (atomic_load(&w->pool->stop_flag)) {
+			ret = -1;
+			break;
+		}
+		/* the stop flag is not signalled here: look again soon */
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 100 * 1000 * 1000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&sl->cond, &sl->mtx, &ts);
+	}
+	if (ret == 0) {
+		sl->used++;
+		w->slot = 1;
+	}
+	pthread_mutex_unlock(&sl->mtx);
+	return ret;
+}
+
+/* Sender thread: give the slot back once no session is open. */
+static void
+smtp_slot_give(struct smtp_worker *w)
+{
+	struct smtp_slots	*sl = w->pool->slots;
+
+	if (!w->slot || w->nsock > 0)
+		return;
+	pthread_mutex_lock(&sl->mtx);
+	sl->used--;
+	w->slot = 0;
+	pthread_cond_broadcast(&sl->cond);
+	pthread_mutex_unlock(&sl->mtx);
+}
+
+/*
+ * Sender thread: wait for a rate token as the job starts.  -1 if the pool
+ * stops or the job's broadcast halts meanwhile.
+ */
+static int
+smtp_rate_wait(struct smtp_worker *w, struct smtp_job *job)
+{
+	struct smtp_pool	*p = w->pool;
+	struct timespec		 ts;
+	double			 wait, until;
+	int			 ret = 0;
+
+	if (!job->metered || p->rate == NULL)
+		return 0;
+	while ((wait = rate_take(p->rate, now_mono())) > 0) {
+		if (atomic_load(&p->stop_flag) || (job->halted != NULL &&
+		    atomic_load(job->halted)))
+			return -1;
+		/* at most 0.1 s at a time, to notice a stop or a halt */
+		if (wait > 0.1)
+			wait = 0.1;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		until = (double)ts.tv_nsec / 1e9 + wait;
+		ts.tv_sec += (time_t)until;
+		ts.tv_nsec = (long)((until - (double)(time_t)until) * 1e9);
+		pthread_mutex_lock(&p->mtx);
+		if (!p->stopping)
+			pthread_cond_timedwait(&p->cond, &p->mtx, &ts);
+		else
+			ret = -1;
+		pthread_mutex_unlock(&p->mtx);
+		if (ret == -1)
+			return -1;
+	}
+	return 0;
+}
+
 /* Main thread: report every finished job in one go. */
 static void
 smtp_pool_drain(struct smtp_pool *p)
 {
-	int	i, n;
+	int	i, n, stopping;
 
 	pthread_mutex_lock(&p->mtx);
+	stopping = p->stopping;
 	n = p->nfin;
 	if (n > 0)
 		memcpy(p->drain, p->fin, n * sizeof(*p->fin));
@@ -470,7 +712,9 @@ smtp_pool_drain(struct smtp_pool *p)
 	p->outstanding -= n;
 	for (i = 0; i < n; i++)
 		p->done(p->drain[i], p->arg);
-	if (n > 0 && p->batch != NULL)
+	/* a stopping pool's last thread wakes us with nothing to report, so
+	 * its owner can free it (smtp_pool_reapable) */
+	if ((n > 0 || (stopping && !p->freeing)) && p->batch != NULL)
 		p->batch(p->arg);
 }
 
@@ -510,6 +754,7 @@ smtp_worker_main(void *arg)
 				pthread_mutex_unlock(&p->mtx);
 				curl_easy_cleanup(w->curl);
 				w->curl = NULL;
+				smtp_slot_give(w);
 				pthread_mutex_lock(&p->mtx);
 			}
 		}
@@ -534,6 +779,16 @@ smtp_worker_main(void *arg)
 	if (w->curl != NULL)
 		curl_easy_cleanup(w->curl);	/* QUIT, bounded by timeout */
 	w->curl = NULL;
+	smtp_slot_give(w);
+	/* tell the loop it can free the pool without waiting (a reload) */
+	pthread_mutex_lock(&p->mtx);
+	p->nexited++;
+	wake = p->nexited == p->nstarted && !p->notified;
+	if (wake)
+		p->notified = 1;
+	pthread_mutex_unlock(&p->mtx);
+	if (wake)
+		smtp_pool_wake(p);
 	return NULL;
 }
 
@@ -732,14 +987,29 @@ smtp_worker_send(struct smtp_worker *w, struct smtp_job *job)
 
 	buf_reset(&w->msg);
 	err[0] = '\0';
+	job->enh[0] = '\0';
+	/* the token first: what render checks (halted, unsubscribed) is
+	 * then as fresh as can be when the message leaves */
+	if (smtp_rate_wait(w, job) == -1) {
+		job->result = SMTP_CANCELLED;
+		snprintf(job->msg, sizeof(job->msg), "not sent: stopped");
+		return;
+	}
 	if (job->render(job->render_arg, job, &w->msg, err, sizeof(err)) == -1) {
 		job->result = SMTP_RENDER_FAIL;
 		smtp_sanitise(job->msg, sizeof(job->msg), err, strlen(err));
+		if (job->metered && w->pool->rate != NULL)
+			rate_refund(w->pool->rate);
 		return;
 	}
 	if (w->curl == NULL && smtp_worker_setup(w) == -1) {
-		job->result = SMTP_TEMPFAIL;
+		job->result = SMTP_RELAY_TEMP;
 		snprintf(job->msg, sizeof(job->msg), "cannot set up libcurl");
+		return;
+	}
+	if (smtp_slot_take(w) == -1) {
+		job->result = SMTP_CANCELLED;
+		snprintf(job->msg, sizeof(job->msg), "not sent: stopped");
 		return;
 	}
 
@@ -754,11 +1024,14 @@ smtp_worker_send(struct smtp_worker *w, struct smtp_job *job)
 	if (curl_easy_setopt(w->curl, CURLOPT_MAIL_FROM, job->mail_from) !=
 	    CURLE_OK || curl_easy_setopt(w->curl, CURLOPT_INFILESIZE_LARGE,
 	    (curl_off_t)w->msg.len) != CURLE_OK) {
-		job->result = SMTP_TEMPFAIL;
+		job->result = SMTP_RELAY_TEMP;
 		snprintf(job->msg, sizeof(job->msg), "curl_easy_setopt failed");
+		smtp_slot_give(w);
 		return;
 	}
 	rc = curl_easy_perform(w->curl);
+	/* the session may be gone (a failure closes it): free its slot */
+	smtp_slot_give(w);
 
 	job->phase = w->phase;
 	if (rc == CURLE_OK) {
@@ -770,27 +1043,15 @@ smtp_worker_send(struct smtp_worker *w, struct smtp_job *job)
 	if (w->code >= 400) {
 		job->code = w->code;
 		memcpy(job->msg, w->reply, sizeof(job->msg));
+		smtp_enhanced(w->reply, w->code, job->enh, sizeof(job->enh));
 	} else {
 		job->code = 0;
 		snprintf(err, sizeof(err), "%s%s%s", curl_easy_strerror(rc),
 		    w->errbuf[0] ? ": " : "", w->errbuf);
 		smtp_sanitise(job->msg, sizeof(job->msg), err, strlen(err));
 	}
-	job->result = SMTP_TEMPFAIL;
-	if (w->code >= 500 && w->code < 600) {
-		switch (w->phase) {
-		case SMTP_PHASE_RCPT:
-			job->result = SMTP_RCPT_PERMFAIL;
-			break;
-		case SMTP_PHASE_MAIL:
-		case SMTP_PHASE_DATA:
-		case SMTP_PHASE_DOT:
-			job->result = SMTP_PERMFAIL;
-			break;
-		default:
-			/* greeting, EHLO, STARTTLS, AUTH: the server or our
-			 * config, not this recipient */
-			break;
-		}
-	}
+	job->result = smtp_classify(w->phase, job->code, job->enh);
+	/* a failure with no reply code before any command: not answered */
+	if (job->result == SMTP_OK)
+		job->result = SMTP_RELAY_TEMP;
 }

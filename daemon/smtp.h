@@ -23,21 +23,45 @@
  *    must not touch it, and mail_from, rcpt and render_arg must stay
  *    valid.  The pool never frees a job.
  *
- * Classification (job->result):
+ * Classification (job->result, smtp_classify()): every outcome is about
+ * the recipient, the message, or the relay/session, from the reply code,
+ * the RFC 3463 enhanced code and the command it answered.
  *  SMTP_OK             the server answered 250 to the final ".".
- *  SMTP_TEMPFAIL       a 4xx reply anywhere; connection refused, dropped,
- *                      or timed out; TLS or certificate failure; any
- *                      failure before MAIL FROM (greeting, EHLO, STARTTLS,
- *                      AUTH -- even a 5xx there is about the server or our
- *                      config, not this recipient).  Retry later.
- *  SMTP_PERMFAIL       a 5xx reply to MAIL FROM, DATA, or the final ".".
- *  SMTP_RCPT_PERMFAIL  a 5xx reply to RCPT TO: the address bounced.
+ *  SMTP_RCPT_TEMP      a 4xx to RCPT, DATA or the final "."; a 5xx to RCPT
+ *                      that is neither about the address nor the relay
+ *                      (5.3.x, 5.4.x, 5.5.x: unsure, so retry, never
+ *                      bounce); the session lost during DATA or a timeout
+ *                      after the final "." (ambiguous).  Defer this
+ *                      recipient.
+ *  SMTP_RCPT_PERM      a 5xx to RCPT about the address: 5.1.x, 5.2.1,
+ *                      5.2.2, or a plain 550/551/553 without an enhanced
+ *                      code.  The address bounced (but see the run rule
+ *                      in queue.c: many in a row are the relay's).
+ *  SMTP_MSG_PERM       a 5xx about this message: 5.6.x, 552 or 5.3.4 (size),
+ *                      any other 5xx to DATA or the final "." but 5.7.x.
+ *                      Fail this message, do not bounce the address.
+ *  SMTP_RELAY_TEMP     the relay or the session, for now: no connection,
+ *                      TLS failure, 421 anywhere, a 4xx (or no reply) to
+ *                      the greeting, EHLO, STARTTLS, AUTH or MAIL FROM.
+ *                      No recipient attempt is spent: wait and retry.
+ *  SMTP_RELAY_PERM     the relay refuses everyone: a 5xx to the greeting,
+ *                      EHLO, STARTTLS, AUTH or MAIL FROM, or a 5.7.x
+ *                      anywhere (relaying denied, authentication required,
+ *                      policy).  Pause until a person fixes it.
  *  SMTP_RENDER_FAIL    render() returned -1; nothing was sent.
  *  SMTP_CANCELLED      never attempted (pool shut down while the job was
- *                      queued): not an attempt, put it back to pending.
+ *                      queued, or its broadcast halted): not an attempt,
+ *                      put it back to pending.
  * job->code is the server's reply code (0 when none, e.g. connection
- * failure), job->phase the command it answered, job->msg the reply text or
- * the libcurl / render error, printable ASCII only, truncated.
+ * failure), job->enh its enhanced status code ("" when none), job->phase
+ * the command it answered, job->msg the reply text or the libcurl /
+ * render error, printable ASCII only, truncated.
+ *
+ * Rate and sessions: a job with `metered` set takes a token from
+ * conf->rate (if any) as it starts, so a queued job never carries a token
+ * taken long before.  conf->slots (if any) caps the sessions open at once
+ * across every pool sharing it: after a reload, the new pool's threads
+ * open sessions only as the old pool's close theirs.
  *
  * Sessions: a failed message makes libcurl close that thread's session;
  * the next message opens a new one.  A session idle for conf->idle
@@ -53,6 +77,8 @@
 
 struct buf;
 struct event_base;
+struct rate;
+struct smtp_slots;
 
 #define SMTP_IDLE_CLOSE	30	/* seconds before an idle session is closed */
 
@@ -68,13 +94,18 @@ struct smtp_conf {
 	int		 verbose;	/* log_debug the dialogue (no AUTH) */
 	int		 idle;		/* seconds before an idle session is
 					   closed; 0: SMTP_IDLE_CLOSE */
+	struct rate	*rate;		/* taken per metered job; NULL: none */
+	struct smtp_slots *slots;	/* session cap shared by pools; NULL:
+					   connections per pool */
 };
 
 enum smtp_result {
 	SMTP_OK,
-	SMTP_TEMPFAIL,
-	SMTP_PERMFAIL,
-	SMTP_RCPT_PERMFAIL,
+	SMTP_RCPT_TEMP,
+	SMTP_RCPT_PERM,
+	SMTP_MSG_PERM,
+	SMTP_RELAY_TEMP,
+	SMTP_RELAY_PERM,
 	SMTP_RENDER_FAIL,
 	SMTP_CANCELLED,
 };
@@ -105,11 +136,14 @@ struct smtp_job {
 	smtp_render_fn	*render;
 	void		*render_arg;
 	void		*udata;
+	int		 metered;	/* takes a token from conf->rate */
+	_Atomic int	*halted;	/* if set when it starts: cancelled */
 
 	/* filled by the pool before done() */
 	enum smtp_result result;
 	enum smtp_phase	 phase;
 	int		 code;
+	char		 enh[12];	/* "5.7.1", or "" */
 	char		 msg[256];
 };
 
@@ -134,6 +168,9 @@ int	smtp_pool_submit(struct smtp_pool *, struct smtp_job *);
 /* How many more jobs smtp_pool_submit() accepts now. */
 int	smtp_pool_space(struct smtp_pool *);
 
+/* Every thread has ended and every job been reported: free at once. */
+int	smtp_pool_reapable(struct smtp_pool *);
+
 /* Jobs submitted whose done() has not run yet (queued, sending, posted). */
 int	smtp_pool_busy(struct smtp_pool *);
 
@@ -155,6 +192,20 @@ void	smtp_pool_shutdown(struct smtp_pool *);
  * the calling thread), close the sessions (QUIT), join the threads.
  */
 void	smtp_pool_free(struct smtp_pool *);
+
+/* Sessions allowed open at once, shared by the pools given it. */
+struct smtp_slots	*smtp_slots_new(int max);
+void			 smtp_slots_set(struct smtp_slots *, int max);
+void			 smtp_slots_free(struct smtp_slots *);
+
+/*
+ * The enhanced status code at the start of reply text "550 5.7.1 ...",
+ * if its class matches the reply code's first digit: "5.7.1" in out.
+ * 0 if found, -1 (out "") if not.
+ */
+int	smtp_enhanced(const char *reply, int code, char *out, size_t outlen);
+/* Whom an answer is about (see above); code 0: no reply at all. */
+enum smtp_result smtp_classify(enum smtp_phase, int code, const char *enh);
 
 const char	*smtp_strresult(enum smtp_result);
 const char	*smtp_strphase(enum smtp_phase);

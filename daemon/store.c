@@ -88,6 +88,20 @@ store_sub_count(struct store *st, int64_t counts[4], char *e, size_t el)
 }
 
 int
+store_sub_bounce(struct store *st, int64_t id, int64_t bc, int undo,
+    int *changed, char *e, size_t el)
+{
+	return st->be->sub_bounce(st, id, bc, undo, changed, e, el);
+}
+
+int
+store_sub_reactivate(struct store *st, const char *key, int64_t bc,
+    int *changed, char *e, size_t el)
+{
+	return st->be->sub_reactivate(st, key, bc, changed, e, el);
+}
+
+int
 store_bc_create(struct store *st, const struct broadcast *bc, int64_t *id,
     char *e, size_t el)
 {
@@ -116,10 +130,10 @@ store_bc_list(struct store *st, int limit, store_bc_cb cb, void *arg,
 }
 
 int
-store_bc_set_state(struct store *st, int64_t id, enum bc_state s, char *e,
-    size_t el)
+store_bc_set_state(struct store *st, int64_t id, enum bc_state s,
+    const char *reason, char *e, size_t el)
 {
-	return st->be->bc_set_state(st, id, s, e, el);
+	return st->be->bc_set_state(st, id, s, reason, e, el);
 }
 
 int

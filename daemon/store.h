@@ -8,12 +8,16 @@
  *
  * All functions return 0 on success and -1 with err filled on failure,
  * unless said otherwise.  Only the daemon's main loop calls them.
+ * No call waits more than STORE_BUSY_MS for another process's lock: it
+ * fails instead (SQLITE_BUSY), and the caller retries later.
  */
 #ifndef BROADSIDE_STORE_H
 #define BROADSIDE_STORE_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#define STORE_BUSY_MS	20
 
 enum sub_status {
 	SUB_PENDING,		/* awaiting double opt-in */
@@ -71,6 +75,7 @@ struct broadcast {
 	int64_t		 deferred;
 	int64_t		 failed;
 	int		 snapping;	/* recipients still being taken */
+	const char	*reason;	/* why paused (the server's reply), or NULL */
 };
 
 /* One recipient claimed for delivery. */
@@ -116,6 +121,10 @@ struct store_backend {
 			    void *, char *, size_t);
 	int		 (*sub_count)(struct store *, int64_t[4], char *,
 			    size_t);
+	int		 (*sub_bounce)(struct store *, int64_t, int64_t, int,
+			    int *, char *, size_t);
+	int		 (*sub_reactivate)(struct store *, const char *, int64_t,
+			    int *, char *, size_t);
 
 	int		 (*bc_create)(struct store *, const struct broadcast *,
 			    int64_t *, char *, size_t);
@@ -126,7 +135,7 @@ struct store_backend {
 	int		 (*bc_list)(struct store *, int, store_bc_cb, void *,
 			    char *, size_t);
 	int		 (*bc_set_state)(struct store *, int64_t, enum bc_state,
-			    char *, size_t);
+			    const char *, char *, size_t);
 
 	int		 (*dlv_claim)(struct store *, int64_t, int64_t, int64_t,
 			    int, store_dlv_cb, void *, char *, size_t);
@@ -171,8 +180,23 @@ int		 store_sub_find(struct store *, const char *key, store_sub_cb,
 		    void *, char *, size_t);
 int		 store_sub_list(struct store *, int64_t after, int limit,
 		    store_sub_cb, void *, char *, size_t);
+/* Counts by status, kept as rows change: no scan of the table. */
 int		 store_sub_count(struct store *, int64_t counts[4], char *,
 		    size_t);
+/*
+ * A recipient fault from broadcast bc bounces an active subscriber
+ * (undo = 0); undo = 1 makes them active again if bc was what bounced
+ * them (a run of refusals that turned out to be the relay's).
+ */
+int		 store_sub_bounce(struct store *, int64_t sub, int64_t bc,
+		    int undo, int *changed, char *, size_t);
+/*
+ * Undo bounces: the subscriber with this key, or (key NULL) every one
+ * broadcast bc bounced, back to active.  Only bounced ones: unsubscribed
+ * and pending subscribers are never touched.  *changed: how many.
+ */
+int		 store_sub_reactivate(struct store *, const char *key,
+		    int64_t bc, int *changed, char *, size_t);
 
 /*
  * A new broadcast has no recipients yet: store_bc_snapshot takes the next
@@ -188,8 +212,9 @@ int		 store_bc_get(struct store *, int64_t, store_bc_cb, void *,
 		    char *, size_t);
 int		 store_bc_list(struct store *, int limit, store_bc_cb, void *,
 		    char *, size_t);
+/* reason: why (paused by whom, the relay's reply); NULL clears it */
 int		 store_bc_set_state(struct store *, int64_t, enum bc_state,
-		    char *, size_t);
+		    const char *reason, char *, size_t);
 
 int		 store_dlv_claim(struct store *, int64_t bc, int64_t after,
 		    int64_t now, int limit, store_dlv_cb, void *, char *,

@@ -35,6 +35,10 @@ enum sq_stmt {
 	Q_SUB_GET_KEY,
 	Q_SUB_LIST,
 	Q_SUB_COUNT,
+	Q_SUB_BOUNCE,
+	Q_SUB_UNBOUNCE,
+	Q_SUB_REACT_KEY,
+	Q_SUB_REACT_BC,
 	Q_BC_INSERT,
 	Q_BC_SNAP_NEXT,
 	Q_BC_SNAPSHOT,
@@ -82,8 +86,16 @@ static const char *sq_sql[Q_MAX] = {
 	    "FROM subscribers WHERE key = ?1",
 	[Q_SUB_LIST] = "SELECT id, email, name, fields, status, created "
 	    "FROM subscribers WHERE id > ?1 ORDER BY id LIMIT ?2",
-	[Q_SUB_COUNT] = "SELECT 0, total(status = 0), total(status = 1), "
-	    "total(status = 2), total(status = 3) FROM subscribers",
+	/* kept as rows change, by the triggers of schema 3 */
+	[Q_SUB_COUNT] = "SELECT status, n FROM sub_counts",
+	[Q_SUB_BOUNCE] = "UPDATE subscribers SET status = 3, bounced_by = ?2, "
+	    "updated = ?3 WHERE id = ?1 AND status = 1",
+	[Q_SUB_UNBOUNCE] = "UPDATE subscribers SET status = 1, bounced_by = 0, "
+	    "updated = ?3 WHERE id = ?1 AND status = 3 AND bounced_by = ?2",
+	[Q_SUB_REACT_KEY] = "UPDATE subscribers SET status = 1, bounced_by = 0, "
+	    "updated = ?2 WHERE key = ?1 AND status = 3",
+	[Q_SUB_REACT_BC] = "UPDATE subscribers SET status = 1, bounced_by = 0, "
+	    "updated = ?2 WHERE bounced_by = ?1 AND status = 3",
 	[Q_BC_INSERT] = "INSERT INTO broadcasts(title, subject, source, "
 	    "filename, markdown, state, created, snap_next) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0)",
@@ -99,11 +111,12 @@ static const char *sq_sql[Q_MAX] = {
 	    "snap_next = ?3 WHERE id = ?1",
 	[Q_BC_GET] = "SELECT id, title, subject, source, filename, markdown, "
 	    "state, created, started, finished, total, sent, deferred, failed, "
-	    "snap_next IS NOT NULL FROM broadcasts WHERE id = ?1",
+	    "snap_next IS NOT NULL, reason FROM broadcasts WHERE id = ?1",
 	[Q_BC_LIST] = "SELECT id, title, subject, source, filename, markdown, "
 	    "state, created, started, finished, total, sent, deferred, failed, "
-	    "snap_next IS NOT NULL FROM broadcasts ORDER BY id DESC LIMIT ?1",
-	[Q_BC_STATE] = "UPDATE broadcasts SET state = ?2, "
+	    "snap_next IS NOT NULL, reason FROM broadcasts ORDER BY id DESC "
+	    "LIMIT ?1",
+	[Q_BC_STATE] = "UPDATE broadcasts SET state = ?2, reason = ?4, "
 	    "started = CASE WHEN ?2 = 1 AND started = 0 THEN ?3 "
 	    "ELSE started END, "
 	    "finished = CASE WHEN ?2 IN (3, 4) THEN ?3 ELSE finished END "
@@ -172,6 +185,29 @@ static const char *sq_migrations[] = {
 	"  WHERE state = 2;",
 	/* 2: recipients taken in slices (NULL: all taken, as before) */
 	"ALTER TABLE broadcasts ADD COLUMN snap_next INTEGER;",
+	/*
+	 * 3: who bounced a subscriber (to undo a relay's mistake), why a
+	 * broadcast is paused, and subscriber counts kept as rows change
+	 * (a count per /metrics request scanned the whole table)
+	 */
+	"ALTER TABLE subscribers ADD COLUMN bounced_by INTEGER NOT NULL "
+	"  DEFAULT 0;"
+	"CREATE INDEX subscribers_bounced_by ON subscribers(bounced_by)"
+	"  WHERE bounced_by != 0;"
+	"ALTER TABLE broadcasts ADD COLUMN reason TEXT;"
+	"CREATE TABLE sub_counts (status INTEGER PRIMARY KEY,"
+	"  n INTEGER NOT NULL);"
+	"WITH v(s) AS (VALUES (0), (1), (2), (3)) INSERT INTO sub_counts "
+	"  SELECT s, (SELECT count(*) FROM subscribers WHERE status = s) "
+	"  FROM v;"
+	"CREATE TRIGGER sub_counts_ins AFTER INSERT ON subscribers BEGIN"
+	"  UPDATE sub_counts SET n = n + 1 WHERE status = NEW.status; END;"
+	"CREATE TRIGGER sub_counts_del AFTER DELETE ON subscribers BEGIN"
+	"  UPDATE sub_counts SET n = n - 1 WHERE status = OLD.status; END;"
+	"CREATE TRIGGER sub_counts_upd AFTER UPDATE OF status ON subscribers"
+	"  WHEN OLD.status != NEW.status BEGIN"
+	"  UPDATE sub_counts SET n = n - 1 WHERE status = OLD.status;"
+	"  UPDATE sub_counts SET n = n + 1 WHERE status = NEW.status; END;",
 };
 #define SQ_VERSION	((int)(sizeof(sq_migrations) / sizeof(sq_migrations[0])))
 
@@ -328,7 +364,12 @@ sq_open(const char *path, char *err, size_t errlen)
 		goto fail;
 	}
 	chmod(path, 0600);
-	sqlite3_busy_timeout(s->db, 5000);
+	/*
+	 * Another process holding the write lock (a backup, the sqlite3
+	 * shell) must not hold the loop: wait at most 20 ms, then fail, and
+	 * the caller retries from a timer.
+	 */
+	sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
 	sqlite3_extended_result_codes(s->db, 1);
 	if (sqlite3_exec(s->db, "PRAGMA journal_mode = WAL; "
 	    "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; "
@@ -614,15 +655,51 @@ sq_sub_count(struct store *st, int64_t counts[4], char *err, size_t errlen)
 	int		 rc, k;
 
 	memset(counts, 0, 4 * sizeof(counts[0]));
-	/* one row of sums: no GROUP BY, so no temporary b-tree in memory */
-	if ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		for (k = 0; k < 4; k++)
-			counts[k] = sqlite3_column_int64(q, k + 1);
-		rc = sqlite3_step(q);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		k = sqlite3_column_int(q, 0);
+		if (k >= 0 && k < 4)
+			counts[k] = sqlite3_column_int64(q, 1);
 	}
 	sqlite3_reset(q);
 	if (rc != SQLITE_DONE)
 		return sq_fail(s, err, errlen, "count subscribers");
+	return 0;
+}
+
+/* Bounced by broadcast bc, or (undo) back to active if bc bounced it. */
+static int
+sq_sub_bounce(struct store *st, int64_t id, int64_t bc, int undo, int *changed,
+    char *err, size_t errlen)
+{
+	struct sq_store	*s = SQ(st);
+	sqlite3_stmt	*q = sq_stmt(s, undo ? Q_SUB_UNBOUNCE : Q_SUB_BOUNCE);
+
+	sqlite3_bind_int64(q, 1, id);
+	sqlite3_bind_int64(q, 2, bc);
+	sqlite3_bind_int64(q, 3, (int64_t)time(NULL));
+	if (sqlite3_step(q) != SQLITE_DONE)
+		return sq_fail(s, err, errlen, "set subscriber bounced");
+	if (changed != NULL)
+		*changed = sqlite3_changes(s->db);
+	return 0;
+}
+
+static int
+sq_sub_reactivate(struct store *st, const char *key, int64_t bc, int *changed,
+    char *err, size_t errlen)
+{
+	struct sq_store	*s = SQ(st);
+	sqlite3_stmt	*q = sq_stmt(s, key ? Q_SUB_REACT_KEY : Q_SUB_REACT_BC);
+
+	if (key != NULL)
+		sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_int64(q, 1, bc);
+	sqlite3_bind_int64(q, 2, (int64_t)time(NULL));
+	if (sqlite3_step(q) != SQLITE_DONE)
+		return sq_fail(s, err, errlen, "reactivate subscribers");
+	if (changed != NULL)
+		*changed = sqlite3_changes(s->db);
 	return 0;
 }
 
@@ -735,6 +812,7 @@ sq_bc_rows(struct sq_store *s, sqlite3_stmt *q, store_bc_cb cb, void *arg,
 		bc.deferred = sqlite3_column_int64(q, 12);
 		bc.failed = sqlite3_column_int64(q, 13);
 		bc.snapping = sqlite3_column_int(q, 14);
+		bc.reason = (const char *)sqlite3_column_text(q, 15);
 		bc.pending = bc.total - bc.sent - bc.deferred - bc.failed;
 		if (cb(&bc, arg) == -1)
 			break;
@@ -766,14 +844,18 @@ sq_bc_list(struct store *st, int limit, store_bc_cb cb, void *arg, char *err,
 }
 
 static int
-sq_bc_set_state(struct store *st, int64_t id, enum bc_state state, char *err,
-    size_t errlen)
+sq_bc_set_state(struct store *st, int64_t id, enum bc_state state,
+    const char *reason, char *err, size_t errlen)
 {
 	sqlite3_stmt	*q = sq_stmt(SQ(st), Q_BC_STATE);
 
 	sqlite3_bind_int64(q, 1, id);
 	sqlite3_bind_int(q, 2, state);
 	sqlite3_bind_int64(q, 3, (int64_t)time(NULL));
+	if (reason != NULL)
+		sqlite3_bind_text(q, 4, reason, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(q, 4);
 	if (sqlite3_step(q) != SQLITE_DONE)
 		return sq_fail(SQ(st), err, errlen, "set broadcast state");
 	return 0;
@@ -920,6 +1002,8 @@ const struct store_backend store_sqlite_backend = {
 	.sub_find = sq_sub_find,
 	.sub_list = sq_sub_list,
 	.sub_count = sq_sub_count,
+	.sub_bounce = sq_sub_bounce,
+	.sub_reactivate = sq_sub_reactivate,
 	.bc_create = sq_bc_create,
 	.bc_snapshot = sq_bc_snapshot,
 	.bc_get = sq_bc_get,

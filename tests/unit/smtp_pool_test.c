@@ -259,17 +259,17 @@ static void
 test_basic(struct event_base *base)
 {
 	static const struct expect	 ex[] = {
-		{ "rcpt550-%d@example.test", 4, SMTP_RCPT_PERMFAIL,
+		{ "rcpt550-%d@example.test", 4, SMTP_RCPT_PERM,
 		    SMTP_PHASE_RCPT, 550, "no such user" },
-		{ "rcpt451-%d@example.test", 4, SMTP_TEMPFAIL,
+		{ "rcpt451-%d@example.test", 4, SMTP_RCPT_TEMP,
 		    SMTP_PHASE_RCPT, 451, "try again" },
-		{ "data552-%d@example.test", 4, SMTP_PERMFAIL,
+		{ "data552-%d@example.test", 4, SMTP_MSG_PERM,
 		    SMTP_PHASE_DOT, 552, "too big" },
-		{ "data451-%d@example.test", 2, SMTP_TEMPFAIL,
+		{ "data451-%d@example.test", 2, SMTP_RCPT_TEMP,
 		    SMTP_PHASE_DOT, 451, "local error" },
-		{ "drop-%d@example.test", 2, SMTP_TEMPFAIL,
+		{ "drop-%d@example.test", 2, SMTP_RCPT_TEMP,
 		    SMTP_PHASE_DOT, 0, NULL },
-		{ "stall-%d@example.test", 2, SMTP_TEMPFAIL,
+		{ "stall-%d@example.test", 2, SMTP_RCPT_TEMP,
 		    SMTP_PHASE_DOT, 0, "imeout" },
 		{ "render-%d@example.test", 2, SMTP_RENDER_FAIL,
 		    SMTP_PHASE_NONE, 0, "missing field" },
@@ -389,11 +389,11 @@ test_connect421(struct event_base *base)
 	conf_default(&c, 4, 5);
 	run_go(&r, &c);
 	for (i = 0; i < 20; i++)
-		if (r.jobs[i].result == SMTP_TEMPFAIL &&
+		if (r.jobs[i].result == SMTP_RELAY_TEMP &&
 		    r.jobs[i].code == 421 &&
 		    r.jobs[i].phase == SMTP_PHASE_CONNECT)
 			n421++;
-	CHECK_INT("421: tempfail at connect", n421, 2);
+	CHECK_INT("421: relay tempfail at connect", n421, 2);
 	CHECK_INT("421: the rest sent", count_result(&r, SMTP_OK), 18);
 	smtp_pool_free(r.pool);
 	run_free(&r);
@@ -419,7 +419,7 @@ test_refused(struct event_base *base)
 	close(fd);
 	conf_default(&c, 2, 5);
 	c.url = url_for(p);
-	test_all(base, "refused", &c, 6, SMTP_TEMPFAIL, SMTP_PHASE_CONNECT, 0,
+	test_all(base, "refused", &c, 6, SMTP_RELAY_TEMP, SMTP_PHASE_CONNECT, 0,
 	    "onnect");
 }
 
@@ -691,7 +691,7 @@ main(int argc, char **argv)
 		test_all(base, "starttls trusted", &c, 10, SMTP_OK,
 		    SMTP_PHASE_DOT, 250, NULL);
 		c.ca_file = NULL;
-		test_all(base, "starttls untrusted", &c, 4, SMTP_TEMPFAIL,
+		test_all(base, "starttls untrusted", &c, 4, SMTP_RELAY_TEMP,
 		    SMTP_PHASE_STARTTLS, 0, "certificate");
 	} else if (strcmp(sc, "smtps") == 0) {
 		conf_default(&c, 2, 5);
@@ -700,7 +700,7 @@ main(int argc, char **argv)
 		test_all(base, "smtps trusted", &c, 10, SMTP_OK,
 		    SMTP_PHASE_DOT, 250, NULL);
 		c.ca_file = NULL;
-		test_all(base, "smtps untrusted", &c, 4, SMTP_TEMPFAIL,
+		test_all(base, "smtps untrusted", &c, 4, SMTP_RELAY_TEMP,
 		    SMTP_PHASE_CONNECT, 0, "certificate");
 	} else if (strcmp(sc, "auth") == 0) {
 		conf_default(&c, 2, 5);
@@ -709,7 +709,7 @@ main(int argc, char **argv)
 		test_all(base, "auth good", &c, 10, SMTP_OK, SMTP_PHASE_DOT,
 		    250, NULL);
 		c.password = "wrong";
-		test_all(base, "auth bad", &c, 4, SMTP_TEMPFAIL,
+		test_all(base, "auth bad", &c, 4, SMTP_RELAY_PERM,
 		    SMTP_PHASE_AUTH, 535, NULL);
 	} else {
 		printf("unknown scenario %s\n", sc);

@@ -1051,7 +1051,7 @@ test_broadcast(void)
 
 	/* state: started once, finished on done/cancelled */
 	t0 = (int64_t)time(NULL);
-	CHECK_INT("sending", store_bc_set_state(st, id1, BC_SENDING, err,
+	CHECK_INT("sending", store_bc_set_state(st, id1, BC_SENDING, NULL, err,
 	    sizeof(err)), 0);
 	t1 = (int64_t)time(NULL);
 	got = bc_get1(st, id1, &n);
@@ -1060,16 +1060,16 @@ test_broadcast(void)
 	CHECK_INT("not finished", got.finished, 0);
 	CHECK_INT("mark started", sql_exec(db, "UPDATE broadcasts SET "
 	    "started = 111"), 0);
-	store_bc_set_state(st, id1, BC_PAUSED, err, sizeof(err));
+	store_bc_set_state(st, id1, BC_PAUSED, NULL, err, sizeof(err));
 	got = bc_get1(st, id1, &n);
 	CHECK_INT("paused state", got.state, BC_PAUSED);
 	CHECK_INT("paused keeps started", got.started, 111);
 	CHECK_INT("paused not finished", got.finished, 0);
-	store_bc_set_state(st, id1, BC_SENDING, err, sizeof(err));
+	store_bc_set_state(st, id1, BC_SENDING, NULL, err, sizeof(err));
 	got = bc_get1(st, id1, &n);
 	CHECK_INT("resumed keeps started", got.started, 111);
 	t0 = (int64_t)time(NULL);
-	store_bc_set_state(st, id1, BC_DONE, err, sizeof(err));
+	store_bc_set_state(st, id1, BC_DONE, NULL, err, sizeof(err));
 	t1 = (int64_t)time(NULL);
 	got = bc_get1(st, id1, &n);
 	CHECK_INT("done state", got.state, BC_DONE);
@@ -1099,7 +1099,7 @@ test_broadcast(void)
 	CHECK_INT("bc2 has a", d.sub[0], a);
 	CHECK_INT("bc2 has c", d.sub[1], c);
 	CHECK_INT("bc1 untouched", claim(st, id1, 0, 1000, 100, &d), 1);
-	store_bc_set_state(st, id2, BC_CANCELLED, err, sizeof(err));
+	store_bc_set_state(st, id2, BC_CANCELLED, NULL, err, sizeof(err));
 	got = bc_get1(st, id2, &n);
 	CHECK_INT("cancelled", got.state, BC_CANCELLED);
 	CHECK("cancelled finished", got.finished > 0);
