@@ -5,6 +5,14 @@
  * crash is replaced, a live one (another daemon answers) is not.  Every
  * request is checked against the peer's credentials: root, the daemon's
  * own user and its group may talk to it, nobody else.
+ *
+ * A request body over CONTROL_MAX_BODY is answered 413 by evhttp, with
+ * "Connection: close"; every connection ends with a lingering close
+ * (http_linger.h), so a client still sending reads that answer instead
+ * of a failed write.  libevent 2.1 has no hook for a server connection
+ * being made, so each one's bufferevent is made here (control_bev_cb)
+ * and, once evhttp has wrapped it (its callback argument is then the
+ * connection), given the close callback that lingers.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -27,6 +35,7 @@
 
 #include "broadside.h"
 #include "buf.h"
+#include "http_linger.h"
 
 #define CONTROL_MAX_BODY	(4 * 1024 * 1024)	/* one import chunk */
 #define CONTROL_MAX_HEADERS	(8 * 1024)
@@ -34,6 +43,70 @@
 static struct evhttp		*control_http;
 static struct evconnlistener	*control_listener;
 static char			*control_path;
+static struct event		*control_fresh_ev;
+static struct bufferevent	**control_fresh;	/* not yet wrapped */
+static size_t			 control_nfresh, control_capfresh;
+
+/*
+ * Connections: each one's close lingers.
+ */
+
+static void
+control_conn_close_cb(struct evhttp_connection *evcon, void *arg)
+{
+	(void)arg;
+	evhttp_connection_set_closecb(evcon, NULL, NULL);	/* once */
+	http_linger(env->base, evcon, NULL, NULL);
+}
+
+/* The bufferevents made lately are wrapped by now: set their closecb. */
+static void
+control_bind_fresh(void)
+{
+	void	*evcon;
+	size_t	 i;
+
+	for (i = 0; i < control_nfresh; i++) {
+		evcon = NULL;
+		bufferevent_getcb(control_fresh[i], NULL, NULL, NULL, &evcon);
+		if (evcon == NULL || evhttp_connection_get_bufferevent(evcon)
+		    != control_fresh[i])
+			fatalx("control: connection without its bufferevent");
+		evhttp_connection_set_closecb(evcon, control_conn_close_cb,
+		    NULL);
+	}
+	control_nfresh = 0;
+}
+
+static void
+control_fresh_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	control_bind_fresh();
+}
+
+/* evhttp asks for the bufferevent of a connection it just accepted. */
+static struct bufferevent *
+control_bev_cb(struct event_base *base, void *arg)
+{
+	struct bufferevent	*bev;
+
+	(void)arg;
+	control_bind_fresh();	/* the previous ones are wrapped by now */
+	if ((bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE))
+	    == NULL)
+		fatalx("bufferevent_socket_new");
+	if (control_nfresh == control_capfresh) {
+		control_capfresh = control_capfresh ? 2 * control_capfresh : 8;
+		control_fresh = xrealloc(control_fresh, control_capfresh *
+		    sizeof(*control_fresh));
+	}
+	control_fresh[control_nfresh++] = bev;
+	event_active(control_fresh_ev, EV_TIMEOUT, 0);
+	return bev;
+}
 
 void
 control_reply(struct evhttp_request *req, int code, json_t *j)
@@ -301,6 +374,10 @@ control_init(char *err, size_t errlen)
 	evhttp_set_allowed_methods(control_http, EVHTTP_REQ_GET |
 	    EVHTTP_REQ_POST | EVHTTP_REQ_DELETE);
 	evhttp_set_gencb(control_http, control_request_cb, NULL);
+	evhttp_set_bevcb(control_http, control_bev_cb, NULL);
+	if ((control_fresh_ev = event_new(env->base, -1, 0, control_fresh_cb,
+	    NULL)) == NULL)
+		fatalx("control: events");
 	control_listener = evconnlistener_new(env->base, NULL, NULL,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
 	if (control_listener == NULL) {
@@ -319,9 +396,18 @@ control_init(char *err, size_t errlen)
 void
 control_shutdown(void)
 {
-	if (control_http != NULL)
+	if (control_http != NULL) {
+		control_bind_fresh();
 		evhttp_free(control_http);	/* frees the bound listener */
+	}
 	control_http = NULL;
+	http_linger_flush();
+	if (control_fresh_ev != NULL)
+		event_free(control_fresh_ev);
+	control_fresh_ev = NULL;
+	free(control_fresh);
+	control_fresh = NULL;
+	control_nfresh = control_capfresh = 0;
 	control_listener = NULL;
 	if (control_path != NULL)
 		unlink(control_path);

@@ -5,7 +5,9 @@
  * libevent's evhttp parses requests; this file puts hard limits around it,
  * since anyone on the Internet may talk to it:
  * - request bodies over HTTP_MAX_BODY and header blocks over
- *   HTTP_MAX_HEADERS are refused by evhttp (413, connection closed);
+ *   HTTP_MAX_HEADERS are refused by evhttp (413, "Connection: close");
+ *   every connection ends with a lingering close (http_linger.h), so a
+ *   client still sending its body reads the 413 instead of a reset;
  * - a connection idle for HTTP_IDLE seconds is closed (evhttp's timeout),
  *   and each request must be complete within HTTP_DEADLINE seconds of the
  *   accept or of the previous request (a 1 s sweep), so a client
@@ -44,6 +46,7 @@
 #include <netinet/in.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -65,6 +68,7 @@
 #include "broadside.h"
 #include "addr.h"
 #include "buf.h"
+#include "http_linger.h"
 #include "http_parse.h"
 #include "mustache.h"
 #include "render.h"
@@ -103,6 +107,18 @@ struct http_conn {
 };
 TAILQ_HEAD(http_conns, http_conn);
 
+/* a closed connection draining what its client still sends */
+struct http_linger {
+	TAILQ_ENTRY(http_linger)  entry;
+	struct event		 *ev;
+	int			  fd;		/* our duplicate */
+	size_t			  drained;
+	double			  deadline;	/* now_mono() seconds */
+	void			(*done)(void *);
+	void			 *arg;
+};
+TAILQ_HEAD(http_lingers, http_linger);
+
 struct http_rate {
 	unsigned char	key[16];
 	int		used;
@@ -115,6 +131,8 @@ static struct evconnlistener	*http_listener;
 static struct event		*http_fresh_ev, *http_sweep_ev;
 static struct http_conns	 http_fresh = TAILQ_HEAD_INITIALIZER(http_fresh);
 static struct http_conns	 http_live = TAILQ_HEAD_INITIALIZER(http_live);
+static struct http_lingers	 http_lingering =
+				    TAILQ_HEAD_INITIALIZER(http_lingering);
 static struct http_conn		**http_byfd;
 static size_t			 http_nbyfd;
 static int			 http_nconns, http_maxconns;
@@ -220,6 +238,101 @@ http_bev_cb(struct event_base *base, void *arg)
 	return c->bev;
 }
 
+/*
+ * Lingering close (http_linger.h): the control socket uses it too.
+ */
+
+static void
+http_linger_end(struct http_linger *l)
+{
+	TAILQ_REMOVE(&http_lingering, l, entry);
+	event_free(l->ev);
+	close(l->fd);
+	if (l->done != NULL)
+		l->done(l->arg);
+	free(l);
+}
+
+static void
+http_linger_cb(evutil_socket_t fd, short what, void *arg)
+{
+	static char		 sink[64 * 1024];
+	struct http_linger	*l = arg;
+	size_t			 got = 0;
+	ssize_t			 n;
+
+	if (what & EV_TIMEOUT) {	/* HTTP_LINGER_IDLE without a byte */
+		http_linger_end(l);
+		return;
+	}
+	/* a few reads per wake-up: a fast sender cannot hold the loop */
+	while (got < 4 * sizeof(sink)) {
+		if ((n = read(fd, sink, sizeof(sink))) > 0) {
+			got += (size_t)n;
+			continue;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		http_linger_end(l);	/* end of file, or reset */
+		return;
+	}
+	l->drained += got;
+	if (l->drained >= HTTP_LINGER_MAX || now_mono() >= l->deadline)
+		http_linger_end(l);
+}
+
+void
+http_linger(struct event_base *base, struct evhttp_connection *evcon,
+    void (*done)(void *), void *arg)
+{
+	struct http_linger	*l;
+	struct bufferevent	*bev;
+	struct timeval		 tv = { HTTP_LINGER_IDLE, 0 };
+	int			 fd;
+
+	/*
+	 * evhttp closes its descriptor right after this callback; ours
+	 * keeps the socket open, so unread input causes no reset yet.
+	 */
+	if ((bev = evhttp_connection_get_bufferevent(evcon)) == NULL ||
+	    (fd = bufferevent_getfd(bev)) < 0 ||
+	    (fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) == -1) {
+		if (done != NULL)
+			done(arg);
+		return;
+	}
+	(void)shutdown(fd, SHUT_WR);	/* the answer, then end of file */
+	l = xcalloc(1, sizeof(*l));
+	l->fd = fd;
+	l->deadline = now_mono() + HTTP_LINGER_TIME;
+	l->done = done;
+	l->arg = arg;
+	if ((l->ev = event_new(base, fd, EV_READ | EV_PERSIST, http_linger_cb,
+	    l)) == NULL || event_add(l->ev, &tv) == -1)
+		fatalx("http: linger event");
+	TAILQ_INSERT_TAIL(&http_lingering, l, entry);
+}
+
+void
+http_linger_flush(void)
+{
+	struct http_linger	*l;
+
+	while ((l = TAILQ_FIRST(&http_lingering)) != NULL)
+		http_linger_end(l);
+}
+
+/* A connection's socket is closed at last: its slot is free. */
+static void
+http_conn_gone(void *arg)
+{
+	(void)arg;
+	http_nconns--;
+	http_listener_update();
+}
+
 static void
 http_conn_close_cb(struct evhttp_connection *evcon, void *arg)
 {
@@ -230,8 +343,8 @@ http_conn_close_cb(struct evhttp_connection *evcon, void *arg)
 	if ((size_t)c->fd < http_nbyfd && http_byfd[c->fd] == c)
 		http_byfd[c->fd] = NULL;
 	free(c);
-	http_nconns--;
-	http_listener_update();
+	/* it holds a descriptor until the linger ends: counted till then */
+	http_linger(env->base, evcon, http_conn_gone, NULL);
 }
 
 static struct http_conn *
@@ -1245,6 +1358,7 @@ http_shutdown(void)
 	http_bind_fresh();
 	evhttp_free(http);	/* closes connections: close callbacks run */
 	http = NULL;
+	http_linger_flush();
 	while ((c = TAILQ_FIRST(&http_live)) != NULL) {
 		TAILQ_REMOVE(&http_live, c, entry);
 		free(c);
