@@ -28,11 +28,12 @@
  * feed.path.
  *
  * Tokens (token.h) carry the subscriber id; "unsubscribe" tokens come in
- * every message, "confirm" tokens in the opt-in mail.  GET never changes
- * state for unsubscribe (link scanners follow links): it shows a button
- * that POSTs, as does RFC 8058 one-click.  GET /confirm activates, as the
- * opt-in link must work in one click; it activates pending subscribers
- * only, so an old confirm link never re-subscribes someone who left.
+ * every message, "confirm" tokens in the opt-in mail.  GET and HEAD never
+ * change state (mail scanners and link checkers follow every link): both
+ * /unsubscribe and /confirm show a page whose button POSTs to the same
+ * URL, as RFC 8058 one-click does for unsubscribe.  POST /confirm
+ * activates pending subscribers only, so an old confirm link never
+ * re-subscribes someone who left.
  * POST /subscribe answers the same page whatever the address's state and
  * mails only addresses never seen, so it reveals nothing; it is limited
  * per client address (IPv6 by /64) and overall, so it cannot be used to
@@ -829,13 +830,23 @@ http_unsubscribe(struct evhttp_request *req, const char *query)
 	buf_free(&action);
 }
 
+/*
+ * GET (and HEAD) shows a page whose button POSTs back to the same URL
+ * and changes nothing: mail scanners and link checkers follow every link
+ * with GET.  POST activates a pending subscriber (double opt-in); an
+ * active one just sees the done page again.
+ */
 static void
 http_confirm(struct evhttp_request *req, const char *query)
 {
+	struct mus_pair	 p[3];
 	struct http_sub	 hs;
+	struct buf	 action = BUF_INIT;
 	char		 err[512];
 	int64_t		 id;
 	int		 changed = 0;
+	int		 post = evhttp_request_get_command(req) ==
+			    EVHTTP_REQ_POST;
 
 	http_private(req);
 	if (http_token_subscriber(req, query, "confirm", &id, &hs) == -1)
@@ -846,9 +857,7 @@ http_confirm(struct evhttp_request *req, const char *query)
 		    "nothing was changed.");
 		return;
 	}
-	/* HEAD is safe (link checkers, mail scanners): it changes nothing */
-	if (hs.status == SUB_PENDING &&
-	    evhttp_request_get_command(req) != EVHTTP_REQ_HEAD) {
+	if (post && hs.status == SUB_PENDING) {
 		/* force 0: never over an unsubscribe that raced us */
 		if (store_sub_set_status_id(env->store, id, SUB_ACTIVE, 0,
 		    &changed, err, sizeof(err)) == -1) {
@@ -860,8 +869,17 @@ http_confirm(struct evhttp_request *req, const char *query)
 		if (changed)
 			log_info("subscriber %" PRId64 ": confirmed", id);
 	}
-	http_simple_page(req, 200, "Subscription confirmed", "You are "
-	    "subscribed. Every message has a link to unsubscribe.");
+	http_pair(&p[0], "email", hs.email);
+	if (post || hs.status == SUB_ACTIVE) {
+		http_pair(&p[1], "page_title", "Subscription confirmed");
+		http_render_page(req, 200, "subscribed.html", p, 2);
+		return;
+	}
+	buf_printf(&action, "%s/confirm?%s", env->conf->list_base_url, query);
+	http_pair(&p[1], "page_title", "Confirm your subscription");
+	http_pair(&p[2], "action_url", action.p);
+	http_render_page(req, 200, "subscribe-confirm.html", p, 3);
+	buf_free(&action);
 }
 
 /* Token bucket refilled at rate per second up to burst; 1 if allowed. */

@@ -2,7 +2,8 @@
 # RFC 8058 one-click POST, exactly as a mailbox provider sends it,
 # unsubscribes (200, idempotent); forged, truncated and other-purpose
 # tokens get 400/403 and change nothing; POST /subscribe stores a pending
-# subscriber and the confirmation mail's link activates it (asking again
+# subscriber and the confirmation mail's link shows a page whose button
+# (POST) activates it, while GET and HEAD change nothing (asking again
 # while pending mails the link again, at most once per 10 minutes); the
 # answer is the same whatever the address's state; /subscribe is
 # rate-limited per client.  Tokens are computed independently
@@ -146,15 +147,54 @@ CT=${URL##*t=}
 [ "$(status_of new.reader@example.net)" = pending ] || fail "bad confirm changed state"
 [ "$(code HEAD "$U/confirm?t=$CT" -I)" = 200 ] || fail "HEAD confirm"
 [ "$(status_of new.reader@example.net)" = pending ] || fail "HEAD /confirm activated (a link checker would confirm)"
-[ "$(code GET "$U/confirm?t=$CT")" = 200 ] || fail "confirm"
-[ "$(status_of new.reader@example.net)" = active ] || fail "confirm did not activate"
-[ "$(code GET "$U/confirm?t=$CT")" = 200 ] || fail "second confirm"
+# GET (what a mail scanner does with every link) shows a button, changes nothing
+[ "$(code GET "$U/confirm?t=$CT")" = 200 ] || fail "GET confirm page"
+grep -q '<form method="post" action="https://lists.example.org/confirm?t='"$CT"'">' "$T/body" ||
+    { cat "$T/body"; fail "no POST form on the confirm page"; }
+grep -q 'new.reader@example.net' "$T/body" || fail "confirm page does not name the address"
+tr -d '\r' < "$T/body.h" | grep -qi '^Cache-Control: no-store' || fail "confirm page cacheable"
+"$PY" - "$T/body" <<'PYEOF' || fail "confirm page is not well-formed HTML"
+import sys
+from html.parser import HTMLParser
+VOID = {"meta", "link", "br", "img", "input", "hr"}
+class P(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.stack = []
+    def handle_starttag(self, tag, attrs):
+        if tag not in VOID:
+            self.stack.append(tag)
+    def handle_endtag(self, tag):
+        assert self.stack and self.stack[-1] == tag, (tag, self.stack)
+        self.stack.pop()
+text = open(sys.argv[1], encoding="utf-8").read()
+assert text.startswith("<!DOCTYPE html>"), text[:40]
+p = P()
+p.feed(text)
+p.close()
+assert not p.stack, p.stack
+PYEOF
+[ "$(code GET "$U/confirm?t=$CT")" = 200 ] || fail "GET confirm page again"
+[ "$(status_of new.reader@example.net)" = pending ] || fail "GET /confirm activated (a mail scanner would confirm)"
+[ "$(code POST "$U/confirm?t=$(flip "$CT")")" = 403 ] || fail "forged confirm POST not 403"
+[ "$(code POST "$U/confirm?t=$(tok unsubscribe 4)")" = 403 ] || fail "unsubscribe token confirms by POST"
+[ "$(code POST "$U/confirm")" = 400 ] || fail "confirm POST without a token not 400"
+[ "$(status_of new.reader@example.net)" = pending ] || fail "bad confirm POST changed state"
+# the page's own form: POST with an empty form body
+[ "$(code POST "$U/confirm?t=$CT" -H 'Content-Type: application/x-www-form-urlencoded' --data '')" = 200 ] ||
+    fail "confirm POST"
+grep -q 'Subscription confirmed' "$T/body" || fail "no confirmed page"
+[ "$(status_of new.reader@example.net)" = active ] || fail "POST /confirm did not activate"
+[ "$(code POST "$U/confirm?t=$CT" --data '')" = 200 ] || fail "second confirm"
 [ "$(status_of new.reader@example.net)" = active ] || fail "second confirm changed state"
+[ "$(code GET "$U/confirm?t=$CT")" = 200 ] || fail "GET confirm once active"
+grep -q 'Subscription confirmed' "$T/body" || fail "GET once active: not the done page"
 # an old confirm link never re-subscribes someone who left
-[ "$(code GET "$U/confirm?t=$(tok confirm 1)")" = 410 ] || fail "confirm of an unsubscribed address"
+[ "$(code GET "$U/confirm?t=$(tok confirm 1)")" = 410 ] || fail "confirm page of an unsubscribed address"
+[ "$(code POST "$U/confirm?t=$(tok confirm 1)" --data '')" = 410 ] || fail "confirm of an unsubscribed address"
 [ "$(status_of alice@example.org)" = unsubscribed ] || fail "confirm re-subscribed alice"
-[ "$(code GET "$U/confirm?t=$(tok confirm 999)")" = 404 ] || fail "confirm for no subscriber"
-ok "subscribe -> pending + confirmation mail; its link (confirm/4) activates; forged/other ones do not"
+[ "$(code POST "$U/confirm?t=$(tok confirm 999)" --data '')" = 404 ] || fail "confirm for no subscriber"
+ok "subscribe -> pending + confirmation mail; its link (confirm/4) shows a button (GET/HEAD change nothing), POST activates; forged/other ones do not"
 
 # --- the answer never tells whether an address was known
 [ "$(code POST "$U/subscribe" --data-urlencode 'email=ALICE@example.org')" = 200 ] || fail "subscribe unsubscribed"
@@ -233,7 +273,9 @@ PYEOF
 )
 case $URLS in *" "*|"") fail "the two confirmation mails hold different links: $URLS" ;; esac
 [ "$(status_of $late)" = pending ] || fail "$late active before confirming"
-[ "$(code GET "$U/confirm?t=${URLS##*t=}")" = 200 ] || fail "confirm $late"
+[ "$(code GET "$U/confirm?t=${URLS##*t=}")" = 200 ] || fail "confirm page $late"
+[ "$(status_of $late)" = pending ] || fail "$late active after GET"
+[ "$(code POST "$U/confirm?t=${URLS##*t=}" --data '')" = 200 ] || fail "confirm $late"
 [ "$(status_of $late)" = active ] || fail "$late not active after confirming"
 [ "$(code POST "$U/subscribe" --data-urlencode "email=$late")" = 200 ] || fail "subscribe $late when active"
 sleep 0.5
