@@ -4,17 +4,33 @@
 Saves every accepted message in --maildir as NNNNNN.eml and appends one JSON
 line per event to --maildir/log.jsonl:
   {"ev": "connect", "session": 3, "peer": "127.0.0.1:40000"}
-  {"ev": "ehlo"|"auth"|"mail"|"rcpt"|"data"|"close", "session": 3, ...}
-"rcpt" and "data" carry the reply "code"; "data" also "rcpt" (list),
-"message_id" and "file" when accepted.
+  {"ev": "ehlo"|"auth"|"mail"|"rcpt"|"data"|"quit"|"close", "session": 3, ...}
+"mail", "rcpt" and "data" carry the reply "code"; "mail" and "rcpt" also the
+whole "reply" line; "data" also "rcpt" (list), "message_id" and "file" when
+accepted.  Every event has "t", the server's clock (time.time()).
 
 Behaviour scripted by the recipient's local part prefix:
-  rcpt451-...  451 to RCPT TO          rcpt550-...  550 to RCPT TO
+  rcpt451-...  451 4.3.0 to RCPT TO    rcpt550-...  550 5.1.1 to RCPT TO
+  rcpt511-...  "550 5.1.1 <addr>: Recipient address rejected: User unknown"
+  rcpt571-...  "550 5.7.1 <addr>: Relay access denied" (a relay fault)
+  plain550-... "550 no such mailbox" to RCPT TO (no enhanced code)
   data552-...  552 after the final "." data451-...  451 after the final "."
+  msg554-...   "554 5.6.0 message content rejected" after the final "."
+  slow-...     250 after the final ".", but only after --slow-secs (4)
   drop-...     connection dropped in the middle of the message body
   stall-...    no reply to the final "." for --stall-secs (past the timeout)
 and per connection: --connect-421 N (the first N connections get 421 and are
 closed), --delay-ms MS (wait before answering the final ".").
+Whole-server answers (a misconfigured or refusing relay; the prefixes
+above still win for RCPT):
+  --rcpt-reply LINE   answer every RCPT TO with LINE, e.g.
+                      "550 5.7.1 Relaying denied" (a 2xx LINE accepts)
+  --mail-reply LINE   answer every MAIL FROM with LINE, e.g.
+                      "530 5.7.0 Authentication required"
+  --ehlo-reply LINE   answer EHLO (and HELO) with LINE, e.g.
+                      "554 5.7.1 go away"
+  --quit-hang         never answer QUIT: log a "quit" event ("hang": true)
+                      and keep the connection open until the client closes
 TLS: --tls-cert/--tls-key offer STARTTLS (--require-tls insists on it;
 --smtps makes the port implicit TLS).  AUTH: --auth-user U --auth-pass P
 (PLAIN and LOGIN; required for MAIL once set).
@@ -39,7 +55,8 @@ import time
 import logging
 import traceback
 
-from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword, TLSSetupException
+from aiosmtpd.smtp import (SMTP, AuthResult, LoginPassword,
+                           TLSSetupException, syntax)
 
 MSGID_RE = re.compile(rb"^message-id:[ \t]*(\S+)", re.I | re.M)
 
@@ -64,24 +81,62 @@ def local_part(addr):
     return addr.split("@", 1)[0].lower()
 
 
+def reply_code(line):
+    """The 3-digit code a reply line starts with (0 if it has none)."""
+    try:
+        return int(line[:3])
+    except ValueError:
+        return 0
+
+
+# recipient local-part prefix -> RCPT reply ("%s" is the address)
+RCPT_PREFIXES = (
+    ("rcpt451-", "451 4.3.0 try again later"),
+    ("rcpt550-", "550 5.1.1 <%s>: no such user"),
+    ("rcpt511-", "550 5.1.1 <%s>: Recipient address rejected: User unknown"),
+    ("rcpt571-", "550 5.7.1 <%s>: Relay access denied"),
+    ("plain550-", "550 no such mailbox"),
+)
+
+
 class Handler:
     def __init__(self, state):
         self.st = state
 
     async def handle_EHLO(self, server, session, envelope, hostname,
                           responses):
+        line = self.st.args.ehlo_reply
+        if line is not None:
+            # refused: no host_name, so MAIL gets "503 need EHLO"
+            self.st.event("ehlo", server.sid, name=hostname,
+                          tls=session.ssl is not None,
+                          code=reply_code(line), reply=line)
+            return [line]
         session.host_name = hostname
         self.st.event("ehlo", server.sid, name=hostname,
                       tls=session.ssl is not None)
         return responses
 
+    async def handle_HELO(self, server, session, envelope, hostname):
+        line = self.st.args.ehlo_reply
+        if line is not None:
+            self.st.event("helo", server.sid, name=hostname,
+                          code=reply_code(line), reply=line)
+            return line
+        session.host_name = hostname
+        self.st.event("helo", server.sid, name=hostname, code=250)
+        return "250 %s" % server.hostname
+
     async def handle_MAIL(self, server, session, envelope, address, options):
-        envelope.mail_from = address
-        envelope.mail_options.extend(options)
+        line = self.st.args.mail_reply or "250 OK"
+        code = reply_code(line)
+        if code // 100 == 2:
+            envelope.mail_from = address
+            envelope.mail_options.extend(options)
         self.st.event("mail", server.sid, sender=address,
                       tls=session.ssl is not None,
-                      auth=session.authenticated)
-        return "250 OK"
+                      auth=session.authenticated, code=code, reply=line)
+        return line
 
     async def handle_QUIT(self, server, session, envelope):
         self.st.event("quit", server.sid)
@@ -89,14 +144,16 @@ class Handler:
 
     async def handle_RCPT(self, server, session, envelope, address, options):
         lp = local_part(address)
-        if lp.startswith("rcpt451-"):
-            code, reply = 451, "451 4.3.0 try again later"
-        elif lp.startswith("rcpt550-"):
-            code, reply = 550, "550 5.1.1 <%s>: no such user" % address
-        else:
-            code, reply = 250, "250 OK"
+        reply = self.st.args.rcpt_reply or "250 OK"
+        for prefix, line in RCPT_PREFIXES:
+            if lp.startswith(prefix):
+                reply = line.replace("%s", address)
+                break
+        code = reply_code(reply)
+        if code // 100 == 2:
             envelope.rcpt_tos.append(address)
-        self.st.event("rcpt", server.sid, rcpt=address, code=code)
+        self.st.event("rcpt", server.sid, rcpt=address, code=code,
+                      reply=reply)
         return reply
 
     async def handle_DATA(self, server, session, envelope):
@@ -113,10 +170,17 @@ class Handler:
             return "451 4.4.2 stalled"
         if st.args.delay_ms > 0:
             await asyncio.sleep(st.args.delay_ms / 1000.0)
+        if any(lp.startswith("slow-") for lp in lps):
+            st.event("slow", server.sid, rcpt=rcpts, message_id=msgid)
+            await asyncio.sleep(st.args.slow_secs)
         if any(lp.startswith("data552-") for lp in lps):
             st.event("data", server.sid, rcpt=rcpts, code=552,
                      message_id=msgid)
             return "552 5.3.4 message too big for policy"
+        if any(lp.startswith("msg554-") for lp in lps):
+            st.event("data", server.sid, rcpt=rcpts, code=554,
+                     message_id=msgid)
+            return "554 5.6.0 message content rejected"
         if any(lp.startswith("data451-") for lp in lps):
             st.event("data", server.sid, rcpt=rcpts, code=451,
                      message_id=msgid)
@@ -167,6 +231,16 @@ class ScriptedSMTP(SMTP):
             self.transport.close()
             return
         await super()._handle_client()
+
+    @syntax("QUIT")
+    async def smtp_QUIT(self, arg):
+        if not self.st.args.quit_hang or arg:
+            return await super().smtp_QUIT(arg)
+        # --quit-hang: no "221"; wait for the client to give up and
+        # close (connection_lost cancels this coroutine)
+        self.st.event("quit", self.sid, hang=True)
+        while self.transport is not None:
+            await asyncio.sleep(3600)
 
     async def smtp_DATA(self, arg):
         rcpts = self.envelope.rcpt_tos if self.envelope else []
@@ -231,6 +305,11 @@ def main():
     ap.add_argument("--connect-421", type=int, default=0)
     ap.add_argument("--delay-ms", type=float, default=0)
     ap.add_argument("--stall-secs", type=float, default=30)
+    ap.add_argument("--slow-secs", type=float, default=4)
+    ap.add_argument("--rcpt-reply", metavar="LINE")
+    ap.add_argument("--mail-reply", metavar="LINE")
+    ap.add_argument("--ehlo-reply", metavar="LINE")
+    ap.add_argument("--quit-hang", action="store_true")
     ap.add_argument("--tls-cert")
     ap.add_argument("--tls-key")
     ap.add_argument("--require-tls", action="store_true")
