@@ -156,3 +156,60 @@ broadcast_to() {
 	bs send "$TOP/tests/fixtures/statement-plain.txt" > "$T/out" || fail "send"
 	ID=$(head -n 1 "$T/out")
 }
+
+# start_smtpd_on NAME PORT [smtpd.py args]: start_smtpd on a fixed port,
+# e.g. a relay coming back where it was (sets SMTP_PORT and SMTPD_PID)
+start_smtpd_on() {
+	_name=$1; _port=$2; shift 2
+	start_smtpd "$_name" "$@" --port "$_port"
+}
+
+# stop_smtpd: SIGTERM the server SMTPD_PID and wait until it is gone
+stop_smtpd() {
+	kill "$SMTPD_PID" 2>/dev/null
+	wait "$SMTPD_PID" 2>/dev/null
+	return 0
+}
+
+# wait_bc ID TRIES COND: poll `status ID --json` every 0.1 s (TRIES times
+# at most) until the Python expression COND on it (as j) holds; the last
+# answer is left in $T/status.json.  Returns 1 on time-out or if the
+# daemon died.
+wait_bc() {
+	_id=$1; _tries=$2; _cond=$3
+	_i=0
+	while :; do
+		if bs status "$_id" --json >"$T/status.json" 2>/dev/null &&
+		    "$PY" -c "import json,sys; j=json.load(sys.stdin); sys.exit(0 if ($_cond) else 1)" \
+		    <"$T/status.json" 2>/dev/null; then
+			return 0
+		fi
+		_i=$((_i + 1))
+		[ $_i -lt "$_tries" ] || return 1
+		kill -0 "$DAEMON_PID" 2>/dev/null || return 1
+		sleep 0.1
+	done
+}
+
+# sub_states: "EMAIL STATUS" for every subscriber, sorted by address
+sub_states() {
+	bs subscribers list --json | "$PY" -c '
+import json, sys
+for s in sorted(json.load(sys.stdin), key=lambda s: s["email"]):
+    print(s["email"], s["status"])'
+}
+
+# diag [ID] [NAME]: what a failing test should show: the daemon log's
+# tail, status of broadcast ID, subscribers by status and the summary of
+# server NAME (default mail) without per_rcpt
+diag() {
+	{
+		echo "--- daemon log (tail)"; tail -n 30 "$T/daemon.log"
+		[ -n "${1:-}" ] && { echo "--- status $1"; bs status "$1" --json; }
+		echo "--- subscribers by status"
+		sub_states 2>&1 | awk '{ n[$2]++ } END { for (s in n) print s, n[s] }'
+		echo "--- smtpd ${2:-mail}"
+		smtpd_report "${2:-mail}" 2>&1 | grep -v '@'
+	} >&2
+	return 0
+}
