@@ -314,8 +314,9 @@ main(int argc, char *argv[])
 		usage();
 
 	log_init(verbose);
-	env->conf = config_load(env->config_path, check ? CONFIG_NOSECRETS : 0,
-	    report_stderr, NULL);
+	/* -t reads smtp.password_file too (then forgets it): it must find
+	 * every problem the start would */
+	env->conf = config_load(env->config_path, 0, report_stderr, NULL);
 	if (env->conf == NULL) {
 		if (check)
 			fprintf(stderr, "broadsided: %s: configuration has "
@@ -323,6 +324,20 @@ main(int argc, char *argv[])
 		return EXIT_CONFIG;
 	}
 	if (check) {
+		/* an existing secret_file as the start reads it (a missing
+		 * one is created then, so it is no error) */
+		if (access(env->conf->secret_file, F_OK) == 0 &&
+		    config_read_secret(env->conf, env->key, sizeof(env->key),
+		    err, sizeof(err)) == -1) {
+			explicit_bzero(env->key, sizeof(env->key));
+			fprintf(stderr, "%s: secret_file: %s\n", env->conf->file,
+			    err);
+			fprintf(stderr, "broadsided: %s: configuration has "
+			    "errors\n", env->config_path);
+			config_free(env->conf);
+			return EXIT_CONFIG;
+		}
+		explicit_bzero(env->key, sizeof(env->key));
 		fprintf(stderr, "broadsided: %s: configuration OK\n",
 		    env->config_path);
 		config_free(env->conf);

@@ -6,6 +6,9 @@
  * problem is reported as "file:line: message" through the caller's
  * callback, and any problem makes config_load() return NULL.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -301,6 +305,45 @@ config_line(config_t *cf, const char *path)
 	return s ? (int)config_setting_source_line(s) : 0;
 }
 
+/*
+ * Whether smtp.url names a loopback host (localhost, 127.0.0.0/8, ::1),
+ * where a password in clear text never crosses a network.  host gets
+ * the host as written, for the message.
+ */
+static int
+config_url_loopback(const char *url, char *host, size_t hostlen)
+{
+	struct in6_addr	 a6;
+	struct in_addr	 a4;
+	const char	*p, *end, *at;
+	size_t		 n;
+
+	p = strstr(url, "://");
+	p = p != NULL ? p + 3 : url;
+	end = p + strcspn(p, "/?#");
+	if ((at = memchr(p, '@', (size_t)(end - p))) != NULL)
+		p = at + 1;		/* user:pass@host */
+	if (*p == '[') {
+		p++;
+		end = strchr(p, ']') ? strchr(p, ']') : end;
+	} else if (memchr(p, ':', (size_t)(end - p)) != NULL)
+		end = memchr(p, ':', (size_t)(end - p));
+	n = (size_t)(end - p);
+	if (n >= hostlen)
+		n = hostlen - 1;
+	memcpy(host, p, n);
+	host[n] = '\0';
+	if (strcasecmp(host, "localhost") == 0 ||
+	    strcasecmp(host, "localhost.") == 0)
+		return 1;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, host, &a6) == 1)
+		return IN6_IS_ADDR_LOOPBACK(&a6) || (IN6_IS_ADDR_V4MAPPED(&a6) &&
+		    a6.s6_addr[12] == 127);
+	return 0;
+}
+
 static void
 config_check(struct config_ctx *ctx, struct config *c, config_t *cf)
 {
@@ -308,7 +351,7 @@ config_check(struct config_ctx *ctx, struct config *c, config_t *cf)
 	const char		*tls = NULL;
 	char			 err[256];
 	size_t			 n;
-	int			 line;
+	int			 line, errors0;
 
 	/* list */
 	if (c->list_from == NULL)
@@ -362,6 +405,7 @@ config_check(struct config_ctx *ctx, struct config *c, config_t *cf)
 	}
 
 	/* smtp */
+	errors0 = ctx->errors;
 	line = config_line(cf, "smtp.url");
 	if (strncmp(c->smtp_url, "smtp://", 7) != 0 &&
 	    strncmp(c->smtp_url, "smtps://", 8) != 0)
@@ -391,6 +435,14 @@ config_check(struct config_ctx *ctx, struct config *c, config_t *cf)
 	if (c->smtp_username != NULL && c->smtp_password_file == NULL)
 		config_error(ctx, 0, "smtp.username: set without "
 		    "smtp.password_file");
+	/* once the URL and tls are right (one problem, one message) */
+	if (c->smtp_username != NULL && ctx->errors == errors0 &&
+	    c->smtp_tls == SMTP_TLS_NONE &&
+	    !config_url_loopback(c->smtp_url, err, sizeof(err)))
+		config_error(ctx, config_line(cf, "smtp.username"),
+		    "smtp.username: AUTH would send the password in clear text "
+		    "to %s; set smtp.tls = \"starttls\" (or an smtps:// URL), "
+		    "or use a relay on a loopback address", err);
 
 	if (c->retry_max_delay < c->retry_initial_delay) {
 		config_error(ctx, config_line(cf, "retry.max_delay"),
@@ -409,24 +461,35 @@ config_check(struct config_ctx *ctx, struct config *c, config_t *cf)
 	}
 }
 
-/* Read the SMTP password; trailing newline stripped.  Never printed. */
+/*
+ * Read the SMTP password; trailing newline stripped.  Never printed.
+ * line: where smtp.password_file is set, for the messages.
+ */
 static void
-config_read_password(struct config_ctx *ctx, struct config *c)
+config_read_password(struct config_ctx *ctx, struct config *c, int line)
 {
-	char	 err[512], *data;
-	size_t	 len;
+	struct stat	 st;
+	char		 err[512], *data;
+	size_t		 len;
 
 	if (c->smtp_password_file == NULL)
 		return;
+	/* a FIFO or a device would block the open: only a regular file */
+	if (stat(c->smtp_password_file, &st) == 0 && !S_ISREG(st.st_mode)) {
+		config_error(ctx, line, "smtp.password_file: %s: not a regular "
+		    "file", c->smtp_password_file);
+		return;
+	}
 	if (read_file(c->smtp_password_file, &data, &len, 4096, err,
 	    sizeof(err)) == -1) {
-		config_error(ctx, 0, "smtp.password_file: %s", err);
+		config_error(ctx, line, "smtp.password_file: %s", err);
 		return;
 	}
 	while (len > 0 && (data[len - 1] == '\n' || data[len - 1] == '\r'))
 		data[--len] = '\0';
 	if (memchr(data, '\0', len) != NULL || strpbrk(data, "\r\n")) {
-		config_error(ctx, 0, "smtp.password_file: more than one line");
+		config_error(ctx, line, "smtp.password_file: more than one "
+		    "line");
 		free(data);
 		return;
 	}
@@ -535,7 +598,8 @@ config_load(const char *file, int flags, int (*report)(void *, const char *),
 	if (ctx.errors == 0)
 		config_check(&ctx, c, &cf);
 	if (ctx.errors == 0 && !(flags & CONFIG_NOSECRETS))
-		config_read_password(&ctx, c);
+		config_read_password(&ctx, c, config_line(&cf,
+		    "smtp.password_file"));
 end:
 	config_destroy(&cf);
 	free(ctx.dir);

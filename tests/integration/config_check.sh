@@ -62,12 +62,72 @@ expect_rc 78 "$BROADSIDED" -t -c "$T/missing.conf"
 grep -q "missing.conf" "$T/err" || fail "missing file not named"
 ok "missing file"
 
-# password_file is read by the daemon (not by -t) and never printed
-write_config 'smtp: { username = "u"; password_file = "pw"; };'
+# password_file: -t reads it as the start does (then forgets it), so
+# whatever would stop the start stops -t too, named by key and line; the
+# password itself is never printed
+write_config 'smtp: { username = "u";
+  password_file = "pw"; };'
+PWLINE=9	# the line of password_file in that config
 printf 'hunter2-secret\n' > "$T/pw"
 expect_rc 0 "$BROADSIDED" -t -c "$T/broadside.conf"
+grep -q "hunter2" "$T/out" "$T/err" && fail "password printed"
 rm "$T/pw"
+expect_rc 78 "$BROADSIDED" -t -c "$T/broadside.conf"
+grep -q "broadside.conf:$PWLINE: smtp.password_file: .*pw: No such file" "$T/err" ||
+    { cat "$T/err"; fail "-t: missing password file not named with its line"; }
 "$BROADSIDED" -c "$T/broadside.conf" >"$T/out" 2>"$T/err"
 [ $? -eq 78 ] || fail "missing password file not a config error"
 grep -q "smtp.password_file" "$T/err" || fail "password file error not named"
-ok "password_file checked at start"
+ok "missing password_file: -t and the start both exit 78 naming the key"
+
+# unreadable even for root: a folder, a path under a regular file, a FIFO
+# (whose open would block: refused without opening it)
+mkdir "$T/pw"
+expect_rc 78 "$BROADSIDED" -t -c "$T/broadside.conf"
+grep -q "broadside.conf:$PWLINE: smtp.password_file: .*not a regular file" "$T/err" ||
+    { cat "$T/err"; fail "-t: a folder as password_file"; }
+rmdir "$T/pw"
+printf 'x\n' > "$T/plain"
+write_config 'smtp: { username = "u";
+  password_file = "plain/pw"; };'
+expect_rc 78 "$BROADSIDED" -t -c "$T/broadside.conf"
+grep -q "broadside.conf:$PWLINE: smtp.password_file: .*Not a directory" "$T/err" ||
+    { cat "$T/err"; fail "-t: a path under a regular file"; }
+mkfifo "$T/fifo"
+write_config 'smtp: { username = "u";
+  password_file = "fifo"; };'
+timeout 10 "$BROADSIDED" -t -c "$T/broadside.conf" >"$T/out" 2>"$T/err"
+rc=$?
+[ $rc -eq 78 ] || { cat "$T/err"; fail "-t with a FIFO as password_file: exit $rc, want 78 (124: it blocked)"; }
+grep -q "broadside.conf:$PWLINE: smtp.password_file: .*not a regular file" "$T/err" ||
+    { cat "$T/err"; fail "-t: a FIFO as password_file"; }
+ok "unreadable password_file (folder, under a file, FIFO): -t exits 78 naming key and line"
+
+# AUTH in clear text to a relay off this host is refused (78, at the
+# line of smtp.username); STARTTLS, smtps:// or a loopback relay is fine
+printf 'hunter2-secret\n' > "$T/pw"
+write_config 'smtp: { url = "smtp://mail.example.org:587";
+  username = "u"; password_file = "pw"; };'
+expect_rc 78 "$BROADSIDED" -t -c "$T/broadside.conf"
+grep -q "broadside.conf:9: smtp.username: AUTH would send the password in clear text to mail.example.org" "$T/err" ||
+    { cat "$T/err"; fail "clear-text AUTH not refused at smtp.username's line"; }
+"$BROADSIDED" -c "$T/broadside.conf" >"$T/out" 2>"$T/err"
+[ $? -eq 78 ] || fail "the start took a clear-text AUTH config"
+for good in 'url = "smtp://mail.example.org:587"; tls = "starttls";' \
+    'url = "smtps://mail.example.org";' 'url = "smtp://127.0.0.1:2525";' \
+    'url = "smtp://[::1]:25";' 'url = "smtp://localhost:25"; tls = "none";'; do
+	write_config "smtp: { $good
+  username = \"u\"; password_file = \"pw\"; };"
+	expect_rc 0 "$BROADSIDED" -t -c "$T/broadside.conf"
+done
+ok "smtp.username without TLS: refused off loopback, accepted on it or with TLS"
+
+# an existing secret_file is checked as the start checks it
+write_config
+head -c 32 /dev/urandom > "$T/state/secret"
+chmod 644 "$T/state/secret"
+expect_rc 78 "$BROADSIDED" -t -c "$T/broadside.conf"
+grep -q "secret_file: .*readable by others" "$T/err" || { cat "$T/err"; fail "-t: secret mode"; }
+chmod 600 "$T/state/secret"
+expect_rc 0 "$BROADSIDED" -t -c "$T/broadside.conf"
+ok "-t checks an existing secret_file"

@@ -3,7 +3,8 @@
  * against the config file's folder, every type, range, unknown-key and
  * unknown-section problem reported as "file:line: message" in one pass,
  * the second-pass checks, smtp.tls derivation, list.from parsing (IDN),
- * list.base_url trimming, the SMTP password file and the HMAC secret.
+ * list.base_url trimming, the SMTP password file (and no AUTH in clear
+ * text to a relay off this host) and the HMAC secret.
  *
  * Config files are written to a temporary folder under /tmp, removed at
  * the end.
@@ -628,6 +629,128 @@ test_password(void)
 	buf_free(&m.all);
 }
 
+/*
+ * smtp.username over a connection without TLS would send the password in
+ * clear text: refused, at the line of smtp.username, unless the relay is
+ * on a loopback address.
+ */
+static void
+test_cleartext_auth(void)
+{
+	static const struct {
+		const char	*url;
+		const char	*tls;		/* NULL: not set */
+		int		 refused;
+	} cases[] = {
+		{ "smtp://mail.example.org:587", NULL, 1 },
+		{ "smtp://mail.example.org", "none", 1 },
+		{ "smtp://192.0.2.7:25", NULL, 1 },
+		{ "smtp://[2001:db8::1]:25", NULL, 1 },
+		{ "smtp://128.0.0.1", NULL, 1 },
+		{ "smtp://localhost.example.org", NULL, 1 },
+		{ "smtp://127.0.0.1.example.org", NULL, 1 },
+		{ "smtp://mail.example.org:587", "starttls", 0 },
+		{ "smtps://mail.example.org", NULL, 0 },
+		{ "smtps://mail.example.org", "tls", 0 },
+		{ "smtp://127.0.0.1:25", NULL, 0 },
+		{ "smtp://127.8.9.10", "none", 0 },
+		{ "smtp://localhost:2525", NULL, 0 },
+		{ "smtp://LOCALHOST", NULL, 0 },
+		{ "smtp://[::1]:25", NULL, 0 },
+		{ "smtp://[::ffff:127.0.0.1]:25", NULL, 0 },
+	};
+	struct config	*c;
+	struct msgs	 m = { 0 };
+	struct buf	 text = BUF_INIT;
+	char		 label[96], want[PATH_MAX + 64], pw[PATH_MAX];
+	size_t		 i;
+
+	snprintf(pw, sizeof(pw), "%s/auth.pw", dir);
+	write_file(pw, "hunter2\n", 0600);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(label, sizeof(label), "auth %s tls=%s", cases[i].url,
+		    cases[i].tls ? cases[i].tls : "(unset)");
+		buf_reset(&text);
+		/* smtp.username is on line 5 */
+		buf_printf(&text, LIST_OK "smtp: { url = \"%s\";\n",
+		    cases[i].url);
+		if (cases[i].tls != NULL)
+			buf_printf(&text, "  tls = \"%s\";", cases[i].tls);
+		buf_printf(&text, "\n  username = \"robot\";\n"
+		    "  password_file = \"auth.pw\"; };\n");
+		c = load("auth.conf", text.p, 0, &m);
+		if (!cases[i].refused) {
+			CHECK(label, c != NULL);
+			CHECK_INT(label, m.n, 0);
+			if (m.n != 0)
+				printf("  %s", msgs_text(&m));
+			config_free(c);
+			continue;
+		}
+		CHECK(label, c == NULL);
+		CHECK_INT(label, m.n, 1);
+		snprintf(want, sizeof(want), "%s/auth.conf:5: smtp.username: "
+		    "AUTH would send the password in clear text", dir);
+		if (strstr(msgs_text(&m), want) == NULL) {
+			CHECK(label, 0);
+			printf("  want \"%s\" in:\n%s", want, msgs_text(&m));
+		}
+		CHECK(label, strstr(msgs_text(&m), "hunter2") == NULL);
+		config_free(c);
+		/* the CLI (no secrets) is told the same */
+		c = load("auth.conf", text.p, CONFIG_NOSECRETS, &m);
+		CHECK(label, c == NULL && m.n == 1);
+		config_free(c);
+	}
+	unlink(pw);
+	buf_free(&text);
+	buf_free(&m.all);
+}
+
+/*
+ * The password file is read as the start reads it: what is not a
+ * regular file is refused at once (a FIFO would block the open), named
+ * by key and line.
+ */
+static void
+test_password_kinds(void)
+{
+	static const char	*names[] = { "pw.dir", "pw.fifo",
+	    "pw.file/under", "pw.none" };
+	struct config		*c;
+	struct msgs		 m = { 0 };
+	char			 path[PATH_MAX], text[512], want[PATH_MAX + 64];
+	size_t			 i;
+
+	snprintf(path, sizeof(path), "%s/pw.dir", dir);
+	mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s/pw.fifo", dir);
+	CHECK_INT("mkfifo", mkfifo(path, 0600), 0);
+	snprintf(path, sizeof(path), "%s/pw.file", dir);
+	write_file(path, "hunter2\n", 0600);
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(text, sizeof(text), LIST_OK "smtp: { username = "
+		    "\"robot\";\n  password_file = \"%s\"; };\n", names[i]);
+		c = load("kinds.conf", text, 0, &m);
+		CHECK(names[i], c == NULL);
+		CHECK_INT(names[i], m.n, 1);
+		snprintf(want, sizeof(want), "%s/kinds.conf:4: "
+		    "smtp.password_file: ", dir);
+		if (strstr(msgs_text(&m), want) == NULL) {
+			CHECK(names[i], 0);
+			printf("  want \"%s\" in:\n%s", want, msgs_text(&m));
+		}
+		config_free(c);
+	}
+	snprintf(path, sizeof(path), "%s/pw.dir", dir);
+	rmdir(path);
+	snprintf(path, sizeof(path), "%s/pw.fifo", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/pw.file", dir);
+	unlink(path);
+	buf_free(&m.all);
+}
+
 static void
 test_secret(void)
 {
@@ -719,6 +842,7 @@ main(void)
 		return 1;
 	}
 	memcpy(realdir, real, strlen(real) + 1);
+	setvbuf(stdout, NULL, _IOLBF, 0);	/* the lines before a kill */
 	/* a path wrongly left relative lands in the temp dir too */
 	if (chdir(dir) == -1) {
 		perror(dir);
@@ -733,6 +857,10 @@ main(void)
 	test_from();
 	test_base_url();
 	test_password();
+	test_cleartext_auth();
+	alarm(20);		/* a FIFO that blocks the open: fail, not hang */
+	test_password_kinds();
+	alarm(0);
 	test_secret();
 	test_default_path();
 	if (chdir("/") == -1)
