@@ -8,6 +8,14 @@
  * Cancelled broadcasts are not published.  The feed's lastBuildDate is
  * the creation time of its newest broadcast, so the same broadcasts
  * always give the same bytes (and the same ETag).
+ *
+ * The archive is served from memory: the index and the statement pages
+ * last asked for (ARCHIVE_CACHE_PAGES, at most ARCHIVE_CACHE_BYTES) stay
+ * rendered until the published set changes -- feed_update(), called for
+ * every new broadcast and every cancelled one, drops them all -- or the
+ * config is reloaded (env->conf is another object then).  A request for
+ * a cached page costs a lookup, not a store scan and a statement parse
+ * (before: up to 10,000 statements parsed for one /archive/).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -24,6 +32,23 @@
 
 #define FEED_SLACK		32	/* cancelled ones skipped in the feed */
 #define ARCHIVE_INDEX_MAX	10000	/* broadcasts listed on /archive/ */
+#define ARCHIVE_CACHE_PAGES	64	/* statement pages kept rendered */
+#define ARCHIVE_CACHE_BYTES	(16 * 1024 * 1024)
+
+struct archive_page {
+	int64_t		id;		/* 0: slot free */
+	uint64_t	used;		/* archive_cache.tick when last served */
+	struct buf	html;
+};
+
+static struct {
+	const struct config	*conf;	/* what the pages were rendered with */
+	int			 have_index;
+	struct buf		 index;
+	struct archive_page	 pages[ARCHIVE_CACHE_PAGES];
+	size_t			 bytes;	/* in pages[] */
+	uint64_t		 tick;
+} archive_cache = { .index = BUF_INIT };
 
 struct feed_item {
 	struct statement	 st;
@@ -138,19 +163,98 @@ feed_render(struct buf *out, char *err, size_t errlen)
 	return ret;
 }
 
+/*
+ * The archive cache.
+ */
+
+static void
+archive_cache_clear(void)
+{
+	size_t	i;
+
+	buf_free(&archive_cache.index);
+	archive_cache.have_index = 0;
+	for (i = 0; i < ARCHIVE_CACHE_PAGES; i++) {
+		buf_free(&archive_cache.pages[i].html);
+		archive_cache.pages[i].id = 0;
+	}
+	archive_cache.bytes = 0;
+	archive_cache.conf = NULL;
+}
+
+/* Drop what was rendered under another config (a reload). */
+static void
+archive_cache_check(void)
+{
+	if (archive_cache.conf != env->conf) {
+		archive_cache_clear();
+		archive_cache.conf = env->conf;
+	}
+}
+
+static struct archive_page *
+archive_cache_find(int64_t id)
+{
+	size_t	i;
+
+	for (i = 0; i < ARCHIVE_CACHE_PAGES; i++)
+		if (archive_cache.pages[i].id == id)
+			return &archive_cache.pages[i];
+	return NULL;
+}
+
+/* Keep a rendered page, giving up the least recently served ones. */
+static void
+archive_cache_put(int64_t id, const char *html, size_t len)
+{
+	struct archive_page	*pg, *old;
+	size_t			 i;
+
+	if (len > ARCHIVE_CACHE_BYTES / 4)
+		return;
+	for (;;) {
+		pg = old = NULL;
+		for (i = 0; i < ARCHIVE_CACHE_PAGES; i++) {
+			struct archive_page *p = &archive_cache.pages[i];
+
+			if (p->id == 0) {
+				if (pg == NULL)
+					pg = p;
+			} else if (old == NULL || p->used < old->used)
+				old = p;
+		}
+		if (pg != NULL && archive_cache.bytes + len <=
+		    ARCHIVE_CACHE_BYTES)
+			break;
+		archive_cache.bytes -= old->html.len;
+		buf_free(&old->html);
+		old->id = 0;
+	}
+	pg->id = id;
+	pg->used = ++archive_cache.tick;
+	buf_add(&pg->html, html, len);
+	archive_cache.bytes += len;
+}
+
+/*
+ * Called for every new and every cancelled broadcast: the archive cache
+ * goes, and the feed is rendered again, written to feed.path and handed
+ * to the public listener.  The served feed follows the store even when
+ * feed.path cannot be written (a cancelled statement must leave it).
+ */
 int
 feed_update(char *err, size_t errlen)
 {
 	struct buf	b = BUF_INIT;
 	int		ret = -1;
 
+	archive_cache_clear();
 	if (feed_render(&b, err, errlen) == -1)
 		goto end;
 	if (rss_write_atomic(env->conf->feed_path, b.p, b.len, err, errlen)
-	    == -1)
-		goto end;
+	    == 0)
+		ret = 0;
 	http_feed_changed();
-	ret = 0;
  end:
 	buf_free(&b);
 	return ret;
@@ -181,6 +285,8 @@ archive_render(int64_t id, struct buf *out, int *code, char *err,
 {
 	struct render_site	 site;
 	struct archive_one	 a;
+	struct archive_page	*pg;
+	size_t			 start = out->len;
 	int			 ret;
 
 	memset(&a, 0, sizeof(a));
@@ -188,6 +294,13 @@ archive_render(int64_t id, struct buf *out, int *code, char *err,
 	*code = 404;
 	if (id <= 0)
 		return 0;
+	archive_cache_check();
+	if ((pg = archive_cache_find(id)) != NULL) {
+		pg->used = ++archive_cache.tick;
+		buf_add(out, pg->html.p, pg->html.len);
+		*code = 200;
+		return 0;
+	}
 	if (store_bc_get(env->store, id, archive_one_cb, &a, err, errlen)
 	    == -1)
 		return -1;
@@ -196,8 +309,10 @@ archive_render(int64_t id, struct buf *out, int *code, char *err,
 	config_site(env->conf, &site);
 	ret = render_archive_page(&site, &a.it.doc, out, err, errlen);
 	statement_free(&a.it.st);
-	if (ret == 0)
+	if (ret == 0) {
 		*code = 200;
+		archive_cache_put(id, out->p + start, out->len - start);
+	}
 	return ret;
 }
 
@@ -207,8 +322,14 @@ archive_index(struct buf *out, char *err, size_t errlen)
 	struct render_site	 site;
 	struct render_doc	*docs;
 	struct feed_list	 fl;
+	size_t			 start = out->len;
 	int			 ret;
 
+	archive_cache_check();
+	if (archive_cache.have_index) {
+		buf_add(out, archive_cache.index.p, archive_cache.index.len);
+		return 0;
+	}
 	if (feed_list_load(&fl, ARCHIVE_INDEX_MAX, ARCHIVE_INDEX_MAX, err,
 	    errlen) == -1)
 		return -1;
@@ -217,5 +338,10 @@ archive_index(struct buf *out, char *err, size_t errlen)
 	ret = render_archive_index(&site, docs, fl.n, out, err, errlen);
 	free(docs);
 	feed_list_free(&fl);
+	if (ret == 0) {
+		buf_add(&archive_cache.index, out->p + start, out->len -
+		    start);
+		archive_cache.have_index = 1;
+	}
 	return ret;
 }
