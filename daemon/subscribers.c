@@ -1,6 +1,6 @@
 /*
  * subscribers.c -- the subscriber list over the control API: add, remove,
- * list, count, and streamed CSV imports.
+ * reactivate, list, count, and streamed CSV imports.
  *
  * An import is a session: the CLI opens it, posts the file in chunks of
  * raw bytes (never the whole file at once), then finishes it.  The CSV
@@ -590,12 +590,43 @@ end:
 	json_decref(j);
 }
 
+/* One subscriber's id and status, looked up by key. */
+struct sub_lookup {
+	int		 found;
+	int64_t		 id;
+	enum sub_status	 status;
+};
+
+static int
+sub_lookup_cb(const struct subscriber *s, void *arg)
+{
+	struct sub_lookup	*sl = arg;
+
+	sl->found = 1;
+	sl->id = s->id;
+	sl->status = s->status;
+	return -1;
+}
+
+static int
+sub_lookup(const char *key, struct sub_lookup *sl, char *err, size_t errlen)
+{
+	memset(sl, 0, sizeof(*sl));
+	return store_sub_find(env->store, key, sub_lookup_cb, sl, err, errlen);
+}
+
+/*
+ * Unsubscribe, as the HTTP unsubscribe does: the status first (so no
+ * later claim takes the address), then whatever the engine already
+ * claimed for it is dropped before it reaches a sender.
+ */
 static void
 subscribers_remove(struct evhttp_request *req)
 {
-	json_t	*j;
-	char	 addr[ADDR_BUFSZ], key[ADDR_BUFSZ], err[512];
-	int	 changed;
+	struct sub_lookup	 sl;
+	json_t			*j;
+	char			 addr[ADDR_BUFSZ], key[ADDR_BUFSZ], err[512];
+	int			 changed;
 
 	if ((j = control_body_json(req)) == NULL)
 		return;
@@ -610,9 +641,94 @@ subscribers_remove(struct evhttp_request *req)
 		control_error(req, 404, "%s: not subscribed", addr);
 		goto end;
 	}
+	if (sub_lookup(key, &sl, err, sizeof(err)) == -1)
+		log_warnx("subscriber %s: %s", addr, err);
+	if (sl.found)
+		queue_subscriber_stop(sl.id);
 	log_info("subscriber %s: removed by control", addr);
 	control_reply(req, 200, json_pack("{s:s,s:s}", "email", addr,
 	    "result", "removed"));
+end:
+	json_decref(j);
+}
+
+static int
+bc_found_cb(const struct broadcast *b, void *arg)
+{
+	(void)b;
+	*(int *)arg = 1;
+	return -1;
+}
+
+/*
+ * Undo mistaken bounces: {"email": ADDR} or {"bounced_by": BROADCAST}.
+ * Only bounced subscribers become active; an unsubscribed address is
+ * refused (409), since only its owner may bring it back.
+ */
+static void
+subscribers_reactivate(struct evhttp_request *req)
+{
+	struct sub_lookup	 sl;
+	json_t			*j, *by;
+	char			 addr[ADDR_BUFSZ], key[ADDR_BUFSZ], err[512];
+	int64_t			 bc = 0;
+	int			 changed = 0, found;
+
+	if ((j = control_body_json(req)) == NULL)
+		return;
+	by = json_object_get(j, "bounced_by");
+	if (by != NULL) {
+		if (!json_is_integer(by) || (bc = json_integer_value(by)) <= 0) {
+			control_error(req, 400, "bounced_by: not a broadcast ID");
+			goto end;
+		}
+		found = 0;
+		if (store_bc_get(env->store, bc, bc_found_cb, &found, err,
+		    sizeof(err)) == -1) {
+			control_error(req, 500, "%s", err);
+			goto end;
+		}
+		if (!found) {
+			control_error(req, 404, "broadcast %" PRId64 ": no such "
+			    "broadcast", bc);
+			goto end;
+		}
+		if (store_sub_reactivate(env->store, NULL, bc, &changed, err,
+		    sizeof(err)) == -1) {
+			control_error(req, 500, "%s", err);
+			goto end;
+		}
+		log_info("broadcast %" PRId64 ": %d subscribers it bounced "
+		    "reactivated by control", bc, changed);
+		control_reply(req, 200, json_pack("{s:I,s:i}", "bounced_by",
+		    (json_int_t)bc, "reactivated", changed));
+		goto end;
+	}
+	if (subscribers_addr(req, j, addr, key) == -1)
+		goto end;
+	if (sub_lookup(key, &sl, err, sizeof(err)) == -1) {
+		control_error(req, 500, "%s", err);
+		goto end;
+	}
+	if (!sl.found) {
+		control_error(req, 404, "%s: no such subscriber", addr);
+		goto end;
+	}
+	if (sl.status == SUB_UNSUBSCRIBED) {
+		control_error(req, 409, "%s: unsubscribed, not bounced; only "
+		    "the reader can subscribe again", addr);
+		goto end;
+	}
+	if (store_sub_reactivate(env->store, key, 0, &changed, err,
+	    sizeof(err)) == -1) {
+		control_error(req, 500, "%s", err);
+		goto end;
+	}
+	if (changed)
+		log_info("subscriber %s: reactivated by control", addr);
+	control_reply(req, 200, json_pack("{s:s,s:i,s:s}", "email", addr,
+	    "reactivated", changed, "status", store_sub_strstatus(changed ?
+	    SUB_ACTIVE : sl.status)));
 end:
 	json_decref(j);
 }
@@ -632,6 +748,9 @@ subscribers_route(struct evhttp_request *req, const char *path)
 	else if (strcmp(path, "subscribers/remove") == 0 &&
 	    cmd == EVHTTP_REQ_POST)
 		subscribers_remove(req);
+	else if (strcmp(path, "subscribers/reactivate") == 0 &&
+	    cmd == EVHTTP_REQ_POST)
+		subscribers_reactivate(req);
 	else
 		control_error(req, 404, "no such endpoint: /v1/%s", path);
 }
