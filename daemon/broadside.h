@@ -118,6 +118,9 @@ void	queue_reload(void);		/* new rate/smtp/retry settings */
 void	queue_route(struct evhttp_request *, const char *);
 void	queue_kick(void);		/* look for work now */
 double	queue_rate(int64_t);		/* msgs/s now, for status */
+/* Why broadcast ID is held back now ("waiting for relay: <reply>",
+ * "waiting for store: ..."), or NULL. */
+const char *queue_waiting(int64_t);
 /* Suppress a subscriber at once (unsubscribe, bounce): no further
  * message to them leaves, including from a broadcast in progress. */
 void	queue_subscriber_stop(int64_t);

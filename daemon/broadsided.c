@@ -187,17 +187,28 @@ daemon_reload(void (*cb)(int, const char *, void *), void *arg)
 static json_t *
 broadcast_json(const struct broadcast *bc)
 {
+	const char	*state = store_bc_strstate(bc->state);
+	const char	*reason = bc->state == BC_PAUSED ? bc->reason : NULL;
+	const char	*waiting = queue_waiting(bc->id);
+
+	/* sending, but held back by the relay or the store */
+	if (waiting != NULL && (bc->state == BC_SENDING ||
+	    bc->state == BC_QUEUED)) {
+		state = "waiting";
+		reason = waiting;
+	}
 	return json_pack("{s:I,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:f,s:I,s:I,"
-	    "s:I}",
+	    "s:I,s:s?}",
 	    "id", (json_int_t)bc->id, "title", bc->title,
-	    "subject", bc->subject, "state", store_bc_strstate(bc->state),
+	    "subject", bc->subject, "state", state,
 	    "total", (json_int_t)bc->total, "sent", (json_int_t)bc->sent,
 	    "pending", (json_int_t)bc->pending,
 	    "deferred", (json_int_t)bc->deferred,
 	    "failed", (json_int_t)bc->failed, "rate", queue_rate(bc->id),
 	    "created", (json_int_t)bc->created,
 	    "started", (json_int_t)bc->started,
-	    "finished", (json_int_t)bc->finished);
+	    "finished", (json_int_t)bc->finished,
+	    "reason", reason);
 }
 
 static int

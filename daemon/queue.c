@@ -39,6 +39,7 @@
 #include "broadside.h"
 #include "buf.h"
 #include "mime.h"
+#include "rate.h"
 #include "render.h"
 #include "smtp.h"
 #include "statement.h"
@@ -52,6 +53,11 @@
 					   results stream in */
 #define QUEUE_SNAP_SLICE	20000	/* recipients taken per transaction:
 					   a few ms of the loop each */
+#define QUEUE_RUN_MIN		5	/* refusals in a row (2+ domains) that
+					   are the relay's, not the recipients' */
+#define QUEUE_RUN_KEEP		1000	/* refusals of one run kept, to undo */
+#define QUEUE_MSG_FAULTS	5	/* message faults in a row: pause */
+#define QUEUE_RELAY_WAIT_MAX	30	/* seconds: global backoff cap */
 
 enum qjob_kind {
 	QJOB_BROADCAST,
@@ -94,6 +100,8 @@ struct qrun {
 	int			 inflight;
 	int64_t			 total;
 	int64_t			 counts[4];	/* committed: pending unused */
+	int			 refs;		/* results and refusals not yet
+						   done with it: keep it */
 	atomic_int		 halted;	/* paused or cancelled: senders
 						   skip what they have not begun */
 	TAILQ_ENTRY(qrun)	 entry;
@@ -115,10 +123,27 @@ struct qresult {
 	int		 attempts;
 	int64_t		 next_at;
 	int		 code;
-	int		 bounce;
+	int		 bounce;	/* 1: bounced by bid; -1: undo that */
+	int		 dropped;	/* rows dropped, applied on commit */
 	char		 msg[256];
 	struct qrun	*run;
 	int		 from;		/* old state */
+};
+
+/*
+ * A run of RCPT refusals with the same reply code and enhanced code, in
+ * the order results come back.  Each was recorded as the recipient's
+ * (bounced or deferred); once QUEUE_RUN_MIN of them span two domains the
+ * run is the relay's, every one is undone, and refusals with that answer
+ * are relay faults until another answer breaks the run.
+ */
+struct qrefusal {
+	struct qrun	*run;
+	int64_t		 sid;
+	int		 from;		/* state before, and recorded */
+	int		 to;
+	int		 attempts;	/* before */
+	int		 bounced;
 };
 
 struct qpool {
@@ -136,8 +161,26 @@ static struct {
 	struct event		*timer;
 	struct token_key	*tkey;
 
-	double			 tokens;	/* rate bucket */
-	double			 last_fill;
+	struct rate		 rate;		/* taken by sender threads */
+	struct smtp_slots	*slots;		/* sessions, across pools */
+
+	/* relay/session faults: the whole delivery backs off */
+	double			 relay_until;	/* now_mono() before which no
+						   broadcast job is handed out */
+	double			 relay_backoff;	/* seconds, 0: relay is fine */
+	char			 relay_reason[320];
+	char			 store_reason[560];	/* store_failing */
+
+	/* the current run of identical RCPT refusals */
+	int			 rr_code;
+	char			 rr_enh[12];
+	int			 rr_relay;	/* recognised as the relay's */
+	int			 rr_domains;	/* 2: more than one seen */
+	char			 rr_domain[256];	/* the first one's */
+	struct qrefusal		*rr;
+	size_t			 nrr;
+	int			 rr_total;	/* including those not kept */
+	int			 msg_faults;	/* message faults in a row */
 
 	struct qresult		*results;
 	size_t			 nresults, cresults;
@@ -336,7 +379,9 @@ queue_build_confirm(struct qjob *j, struct buf *out, char *err,
 	m.subject = subject;
 	m.list_id = site.list_id;
 	m.boundary = "=_bs.confirm";
-	m.to_name = j->name;
+	/* not confirmed yet: the bare address only, so nobody can put text
+	 * of their choosing into a mail from the list's domain */
+	m.to_name = "";
 	m.to_addr = j->email;
 	m.date = time(NULL);
 	m.message_id = mid;
@@ -400,44 +445,6 @@ qjob_new(enum qjob_kind kind, int64_t sid, const char *email,
 	return j;
 }
 
-/* Rate bucket: messages_per_second, burst; 0 is unlimited. */
-static void
-rate_fill(void)
-{
-	double	now = now_mono(), mps = env->conf->rate_mps;
-
-	if (mps <= 0) {
-		q.tokens = 1e9;
-		q.last_fill = now;
-		return;
-	}
-	q.tokens += (now - q.last_fill) * mps;
-	if (q.tokens > env->conf->rate_burst)
-		q.tokens = env->conf->rate_burst;
-	q.last_fill = now;
-}
-
-static int
-rate_take(void)
-{
-	rate_fill();
-	if (q.tokens < 1.0)
-		return 0;
-	q.tokens -= 1.0;
-	return 1;
-}
-
-/* Seconds until the next token. */
-static double
-rate_wait(void)
-{
-	double	mps = env->conf->rate_mps;
-
-	if (mps <= 0)
-		return 0;
-	return (1.0 - q.tokens) / mps;
-}
-
 static void
 queue_window_add(void)
 {
@@ -467,6 +474,20 @@ queue_rate(int64_t bid)
 		if (i > q.window_sec - QUEUE_RATE_WINDOW && i <= q.window_sec)
 			sum += q.window[i % QUEUE_RATE_WINDOW];
 	return (double)sum / (QUEUE_RATE_WINDOW - 1);
+}
+
+const char *
+queue_waiting(int64_t bid)
+{
+	struct qrun	*run = q.current;
+
+	if (run == NULL || run->id != bid || run->state != BC_SENDING)
+		return NULL;
+	if (q.store_failing)
+		return q.store_reason;
+	if (q.relay_backoff > 0)
+		return q.relay_reason;
+	return NULL;
 }
 
 static void
@@ -509,6 +530,11 @@ queue_notify_progress(void)
 	if (run == NULL || now_mono() - last < 1.0)
 		return;
 	last = now_mono();
+	if (queue_waiting(run->id) != NULL) {
+		notify_status("broadcast %" PRId64 ": %s", run->id,
+		    queue_waiting(run->id));
+		return;
+	}
 	notify_status("broadcast %" PRId64 ": sent %" PRId64 " of %" PRId64
 	    ", deferred %" PRId64 ", failed %" PRId64 ", %.1f msg/s", run->id,
 	    run->counts[DLV_SENT], run->total, run->counts[DLV_DEFERRED],
@@ -545,28 +571,25 @@ queue_record(int lazy)
 			if ((dropped = store_dlv_drop(env->store, r->bid,
 			    r->sid, err, sizeof(err))) == -1)
 				goto fail;
-			r->run->total -= dropped;
+			/* applied once committed: a failed commit is retried */
+			r->dropped = dropped;
 			continue;
 		}
 		if (store_dlv_update(env->store, r->bid, r->sid, r->state,
 		    r->attempts, r->next_at, r->code, r->msg, err,
 		    sizeof(err)) == -1)
 			goto fail;
-		if (r->bounce && store_sub_set_status_id(env->store, r->sid,
-		    SUB_BOUNCED, 0, NULL, err, sizeof(err)) == -1)
+		if (r->bounce != 0 && store_sub_bounce(env->store, r->sid,
+		    r->bid, r->bounce < 0, NULL, err, sizeof(err)) == -1)
 			goto fail;
 	}
 	/* counts move only with what is about to be committed */
 	for (i = 0; i < q.nresults; i++) {
 		r = &q.results[i];
-		if ((int)r->state == -1) {
-			if (r->from != DLV_PENDING)
-				r->run->counts[r->from]--;
-			continue;
-		}
 		if (r->from != DLV_PENDING)
 			r->run->counts[r->from]--;
-		r->run->counts[r->state]++;
+		if ((int)r->state != -1 && r->state != DLV_PENDING)
+			r->run->counts[r->state]++;
 	}
 	if (counts)
 		TAILQ_FOREACH(run, &q.runs, entry)
@@ -575,6 +598,11 @@ queue_record(int lazy)
 				goto fail_counts;
 	if (store_commit(env->store, err, sizeof(err)) == -1)
 		goto fail_counts;
+	for (i = 0; i < q.nresults; i++) {
+		r = &q.results[i];
+		r->run->total -= r->dropped;
+		r->run->refs--;
+	}
 	if (counts) {
 		q.counts_dirty = 0;
 		q.counts_at = now_mono();
@@ -585,6 +613,8 @@ queue_record(int lazy)
 		evtimer_add(q.counts_timer, &tv);
 	}
 	q.nresults = 0;
+	if (q.store_failing)
+		log_info("store: takes writes again");
 	q.store_failing = 0;
 	queue_notify_progress();
 	return;
@@ -592,7 +622,7 @@ fail_counts:
 	/* undo the count moves: nothing was recorded */
 	for (i = 0; i < q.nresults; i++) {
 		r = &q.results[i];
-		if ((int)r->state != -1)
+		if ((int)r->state != -1 && r->state != DLV_PENDING)
 			r->run->counts[r->state]--;
 		if (r->from != DLV_PENDING)
 			r->run->counts[r->from]++;
@@ -604,10 +634,14 @@ fail:
 	 * messages were sent, and recording that is what matters.  Stop
 	 * sending new ones until the store takes writes again.
 	 */
-	log_warnx("store: cannot record %zu results, will retry: %s",
-	    q.nresults, err);
+	if (!q.store_failing)
+		log_warnx("store: cannot record %zu results, will retry: %s",
+		    q.nresults, err);
+	snprintf(q.store_reason, sizeof(q.store_reason), "waiting for store: "
+	    "%s", err);
 	q.store_failing = 1;
-	queue_timer_at(1.0);
+	/* a lock held by another process is usually brief */
+	queue_timer_at(0.25);
 }
 
 static void
@@ -625,9 +659,10 @@ queue_counts_cb(evutil_socket_t fd, short what, void *arg)
 	queue_flush();
 }
 
+/* from and state: the delivery's state before and after (-1: drop). */
 static void
-queue_result_add(struct qrun *run, struct qjob *j, int state, int attempts,
-    int64_t next_at, int code, int bounce, const char *msg)
+queue_result_add(struct qrun *run, int64_t sid, int from, int state,
+    int attempts, int64_t next_at, int code, int bounce, const char *msg)
 {
 	struct qresult	*r;
 
@@ -637,14 +672,16 @@ queue_result_add(struct qrun *run, struct qjob *j, int state, int attempts,
 	}
 	r = &q.results[q.nresults++];
 	r->bid = run->id;
-	r->sid = j->sid;
+	r->sid = sid;
 	r->state = (enum dlv_state)state;
 	r->attempts = attempts;
 	r->next_at = next_at;
 	r->code = code;
 	r->bounce = bounce;
+	r->dropped = 0;
 	r->run = run;
-	r->from = j->attempts > 0 ? DLV_DEFERRED : DLV_PENDING;
+	run->refs++;
+	r->from = from;
 	snprintf(r->msg, sizeof(r->msg), "%s", msg ? msg : "");
 }
 
@@ -697,12 +734,189 @@ queue_test_done(struct qjob *j)
 	free(t);
 }
 
+static void	queue_retire(struct qrun *);
+static void	qrun_drop_ready(struct qrun *);
+
+/*
+ * The one place a running broadcast is halted (paused or cancelled):
+ * in the store with the reason, then in memory; senders skip its jobs
+ * they have not begun.
+ */
+static void
+queue_halt(struct qrun *run, enum bc_state to, const char *reason)
+{
+	char	err[512];
+
+	queue_flush();
+	if (store_bc_set_state(env->store, run->id, to, reason, err,
+	    sizeof(err)) == -1)
+		log_warnx("broadcast %" PRId64 ": %s", run->id, err);
+	run->state = to;
+	atomic_store(&run->halted, 1);
+	qrun_drop_ready(run);
+	if (q.current == run)
+		queue_retire(run);
+}
+
+/* A job that did not happen, for a reason outside the recipient: again. */
+static void
+queue_release(struct qrun *run, struct qjob *j)
+{
+	if (run->state != BC_SENDING) {
+		qjob_free(j);	/* still pending in the store */
+		return;
+	}
+	TAILQ_INSERT_HEAD(&run->ready, j, entry);
+	run->nready++;
+}
+
+/*
+ * The relay or the session failed: about nobody on the list.  A permanent
+ * fault pauses the broadcast with the server's answer; a temporary one
+ * holds every broadcast job back, 1 s doubling to 30 s (+-20 %), so
+ * delivery resumes within about 30 s of the relay's return.
+ */
+static void
+queue_relay_fault(struct qrun *run, int perm, const char *what)
+{
+	char	reason[320];
+	double	now = now_mono(), wait;
+
+	if (perm) {
+		if (run->state != BC_SENDING)
+			return;
+		snprintf(reason, sizeof(reason), "relay refused: %s", what);
+		log_warnx("broadcast %" PRId64 ": paused: %s", run->id, reason);
+		notify_status("broadcast %" PRId64 " paused: %s", run->id,
+		    reason);
+		queue_halt(run, BC_PAUSED, reason);
+		return;
+	}
+	if (now < q.relay_until)
+		return;		/* one of those in flight when it began */
+	q.relay_backoff = q.relay_backoff > 0 ? q.relay_backoff * 2 : 1;
+	if (q.relay_backoff > QUEUE_RELAY_WAIT_MAX)
+		q.relay_backoff = QUEUE_RELAY_WAIT_MAX;
+	wait = q.relay_backoff * (0.8 + 0.4 * ((double)rand_r(&q.seed) /
+	    RAND_MAX));
+	q.relay_until = now + wait;
+	snprintf(q.relay_reason, sizeof(q.relay_reason), "waiting for relay: "
+	    "%s", what);
+	log_warnx("broadcast %" PRId64 ": %s; next try in %.1f s", run->id,
+	    q.relay_reason, wait);
+	notify_status("broadcast %" PRId64 ": %s", run->id, q.relay_reason);
+	queue_timer_at(wait);
+}
+
+static void
+queue_relay_ok(void)
+{
+	if (q.relay_backoff == 0)
+		return;
+	log_info("relay answers again; delivery resumes");
+	q.relay_backoff = 0;
+	q.relay_until = 0;
+	q.relay_reason[0] = '\0';
+}
+
+/* Forget the run of refusals (another answer came between). */
+static void
+queue_refusals_reset(void)
+{
+	size_t	i;
+
+	for (i = 0; i < q.nrr; i++)
+		q.rr[i].run->refs--;
+	q.nrr = 0;
+	q.rr_total = 0;
+	q.rr_relay = 0;
+	q.rr_domains = 0;
+	q.rr_code = 0;
+	q.rr_enh[0] = '\0';
+}
+
+static const char *
+queue_domain(const char *email)
+{
+	const char	*at = strrchr(email, '@');
+
+	return at ? at + 1 : email;
+}
+
+/*
+ * A refusal to RCPT, before it is recorded: 1 if it continues a run
+ * already found to be the relay's (then it is a relay fault), else 0.
+ */
+static int
+queue_refusal_is_relay(struct smtp_job *sj)
+{
+	if (q.rr_total > 0 && (sj->code != q.rr_code ||
+	    strcmp(sj->enh, q.rr_enh) != 0))
+		queue_refusals_reset();
+	if (q.rr_relay)
+		q.rr_total++;
+	return q.rr_relay;
+}
+
+/*
+ * A refusal to RCPT, just recorded as the recipient's (from -> to).  Is
+ * it the one that shows the run is the relay's?  Then undo every one of
+ * the run, this one too, and return 1: a relay fault.
+ */
+static int
+queue_refusal(struct qrun *run, struct qjob *j, struct smtp_job *sj,
+    int from, int to, int bounced)
+{
+	struct qrefusal	*f;
+	size_t		 i;
+
+	if (q.rr_total == 0) {
+		q.rr_code = sj->code;
+		snprintf(q.rr_enh, sizeof(q.rr_enh), "%s", sj->enh);
+		snprintf(q.rr_domain, sizeof(q.rr_domain), "%s",
+		    queue_domain(j->email));
+	} else if (strcasecmp(q.rr_domain, queue_domain(j->email)) != 0)
+		q.rr_domains = 2;
+	q.rr_total++;
+	if (q.nrr < QUEUE_RUN_KEEP) {
+		if (q.rr == NULL)
+			q.rr = xcalloc(QUEUE_RUN_KEEP, sizeof(*q.rr));
+		f = &q.rr[q.nrr++];
+		f->run = run;
+		run->refs++;
+		f->sid = j->sid;
+		f->from = from;
+		f->to = to;
+		f->attempts = j->attempts;
+		f->bounced = bounced;
+	}
+	if (q.rr_total < QUEUE_RUN_MIN || q.rr_domains < 2)
+		return 0;
+
+	/* the relay's: undo each one, this one included */
+	q.rr_relay = 1;
+	log_warnx("broadcast %" PRId64 ": %d recipients in more than one "
+	    "domain refused in a row with the same answer, the relay's: "
+	    "none is bounced or charged: %s", run->id, q.rr_total, sj->msg);
+	for (i = 0; i < q.nrr; i++) {
+		f = &q.rr[i];
+		queue_result_add(f->run, f->sid, f->to, f->from, f->attempts,
+		    0, 0, f->bounced ? -1 : 0, "undone: the relay refused "
+		    "a run of recipients");
+		f->run->refs--;
+	}
+	q.nrr = 0;
+	return 1;
+}
+
 static void
 queue_done_cb(struct smtp_job *sj, void *arg)
 {
 	struct qjob	*j = sj->udata;
 	struct qrun	*run = j->run;
 	int		 attempts = j->attempts + 1;
+	int		 from = j->attempts > 0 ? DLV_DEFERRED : DLV_PENDING;
+	int		 to, perm;
 
 	(void)arg;
 	switch (j->kind) {
@@ -721,49 +935,101 @@ queue_done_cb(struct smtp_job *sj, void *arg)
 	run->inflight--;
 	if (j->skipped)
 		sj->result = SMTP_CANCELLED;
+	if (sj->result != SMTP_RELAY_TEMP && sj->result != SMTP_RELAY_PERM &&
+	    sj->result != SMTP_CANCELLED && sj->result != SMTP_RENDER_FAIL)
+		queue_relay_ok();	/* it answered about the recipient */
 	switch (sj->result) {
 	case SMTP_OK:
-		queue_result_add(run, j, DLV_SENT, attempts, 0, sj->code, 0,
-		    sj->msg);
+		queue_result_add(run, j->sid, from, DLV_SENT, attempts, 0,
+		    sj->code, 0, sj->msg);
 		queue_window_add();
 		q.total_sent++;
+		q.msg_faults = 0;
+		queue_refusals_reset();
 		break;
 	case SMTP_RCPT_TEMP:
-	case SMTP_RELAY_TEMP:
+		if (sj->phase == SMTP_PHASE_RCPT && sj->code >= 400 &&
+		    queue_refusal_is_relay(sj)) {
+			queue_relay_fault(run, 0, sj->msg);
+			queue_release(run, j);
+			return;
+		}
 		if (attempts >= env->conf->retry_max_attempts) {
 			log_info("broadcast %" PRId64 " rcpt=%s failed after "
 			    "%d attempts: %s", run->id, j->email, attempts,
 			    sj->msg);
-			queue_result_add(run, j, DLV_FAILED, attempts, 0,
+			to = DLV_FAILED;
+			queue_result_add(run, j->sid, from, to, attempts, 0,
 			    sj->code, 0, sj->msg);
 			q.total_failed++;
 		} else {
-			queue_result_add(run, j, DLV_DEFERRED, attempts,
+			to = DLV_DEFERRED;
+			queue_result_add(run, j->sid, from, to, attempts,
 			    (int64_t)time(NULL) + queue_backoff(attempts),
 			    sj->code, 0, sj->msg);
 			q.total_deferred++;
 		}
+		if (sj->phase == SMTP_PHASE_RCPT && sj->code >= 400 &&
+		    queue_refusal(run, j, sj, from, to, 0))
+			queue_relay_fault(run, 0, sj->msg);
 		break;
 	case SMTP_RCPT_PERM:
-	case SMTP_MSG_PERM:
-	case SMTP_RELAY_PERM:
-		log_info("broadcast %" PRId64 " rcpt=%s failed: %s %s: %s",
-		    run->id, j->email, smtp_strphase(sj->phase),
-		    sj->result == SMTP_RCPT_PERM ? "(bounced)" : "",
+		if (queue_refusal_is_relay(sj)) {
+			queue_relay_fault(run, 1, sj->msg);
+			queue_release(run, j);
+			return;
+		}
+		log_info("broadcast %" PRId64 " rcpt=%s failed (bounced): "
+		    "%s: %s", run->id, j->email, smtp_strphase(sj->phase),
 		    sj->msg);
-		queue_result_add(run, j, DLV_FAILED, attempts, 0, sj->code,
-		    sj->result == SMTP_RCPT_PERM, sj->msg);
+		queue_result_add(run, j->sid, from, DLV_FAILED, attempts, 0,
+		    sj->code, 1, sj->msg);
 		q.total_failed++;
+		if (queue_refusal(run, j, sj, from, DLV_FAILED, 1)) {
+			q.total_failed--;
+			queue_relay_fault(run, 1, sj->msg);
+		}
 		break;
+	case SMTP_MSG_PERM:
+		log_info("broadcast %" PRId64 " rcpt=%s message refused: %s: "
+		    "%s", run->id, j->email, smtp_strphase(sj->phase),
+		    sj->msg);
+		queue_result_add(run, j->sid, from, DLV_FAILED, attempts, 0,
+		    sj->code, 0, sj->msg);
+		q.total_failed++;
+		queue_refusals_reset();
+		if (++q.msg_faults >= QUEUE_MSG_FAULTS) {
+			char	what[320];
+
+			snprintf(what, sizeof(what), "%d messages in a row "
+			    "refused: %s", q.msg_faults, sj->msg);
+			q.msg_faults = 0;
+			queue_relay_fault(run, 1, what);
+		}
+		break;
+	case SMTP_RELAY_TEMP:
+	case SMTP_RELAY_PERM:
+		/* about nobody on the list: no attempt spent, again later */
+		perm = sj->result == SMTP_RELAY_PERM;
+		{
+			char	what[320];
+
+			snprintf(what, sizeof(what), "%s: %s",
+			    smtp_strphase(sj->phase), sj->msg);
+			queue_relay_fault(run, perm, what);
+		}
+		queue_release(run, j);
+		return;
 	case SMTP_RENDER_FAIL:
 		if (queue_is_stopped(j->sid)) {
-			queue_result_add(run, j, -1, 0, 0, 0, 0, NULL);
+			queue_result_add(run, j->sid, from, -1, 0, 0, 0, 0,
+			    NULL);
 			break;
 		}
 		log_warnx("broadcast %" PRId64 " rcpt=%s cannot render: %s",
 		    run->id, j->email, sj->msg);
-		queue_result_add(run, j, DLV_FAILED, attempts, 0, 0, 0,
-		    sj->msg);
+		queue_result_add(run, j->sid, from, DLV_FAILED, attempts, 0,
+		    0, 0, sj->msg);
 		q.total_failed++;
 		break;
 	case SMTP_CANCELLED:
@@ -778,8 +1044,10 @@ queue_check_pools(void)
 {
 	struct qpool	*p;
 
+	/* only pools whose threads have all ended: freeing one joins them,
+	 * and a thread waiting for a QUIT reply must not hold the loop */
 	while ((p = TAILQ_FIRST(&q.draining)) != NULL &&
-	    smtp_pool_busy(p->pool) == 0) {
+	    smtp_pool_reapable(p->pool)) {
 		TAILQ_REMOVE(&q.draining, p, entry);
 		smtp_pool_free(p->pool);
 		free(p);
@@ -942,13 +1210,9 @@ queue_claim_cb(const struct delivery *d, void *arg)
 
 	run->cursor = d->subscriber_id;
 	if (!d->active || queue_is_stopped(d->subscriber_id)) {
-		struct qjob tmp;
-
 		/* left since the broadcast was made: not a recipient now */
-		memset(&tmp, 0, sizeof(tmp));
-		tmp.sid = d->subscriber_id;
-		tmp.attempts = d->attempts;
-		queue_result_add(run, &tmp, -1, 0, 0, 0, 0, NULL);
+		queue_result_add(run, d->subscriber_id, d->attempts > 0 ?
+		    DLV_DEFERRED : DLV_PENDING, -1, 0, 0, 0, 0, NULL);
 		return 0;
 	}
 	j = qjob_new(QJOB_BROADCAST, d->subscriber_id, d->email, d->name,
@@ -957,6 +1221,8 @@ queue_claim_cb(const struct delivery *d, void *arg)
 	j->attempts = d->attempts;
 	j->render = run->render;
 	j->sj.id = (uint64_t)d->subscriber_id;
+	j->sj.metered = 1;		/* a rate token as it starts */
+	j->sj.halted = &run->halted;
 	TAILQ_INSERT_TAIL(&run->ready, j, entry);
 	run->nready++;
 	return 0;
@@ -1035,7 +1301,7 @@ queue_retire(struct qrun *run)
 {
 	if (q.current == run)
 		q.current = NULL;
-	if (run->inflight == 0) {
+	if (run->inflight == 0 && run->refs == 0) {
 		TAILQ_REMOVE(&q.runs, run, entry);
 		qrun_free(run);
 	}
@@ -1067,7 +1333,8 @@ queue_pump(void)
 	/* free retired runs whose last jobs came back */
 	for (run = TAILQ_FIRST(&q.runs); run != NULL; run = tmp) {
 		tmp = TAILQ_NEXT(run, entry);
-		if (run != q.current && run->inflight == 0) {
+		/* results not yet committed point at it: not yet */
+		if (run != q.current && run->inflight == 0 && run->refs == 0) {
 			TAILQ_REMOVE(&q.runs, run, entry);
 			qrun_free(run);
 		}
@@ -1078,6 +1345,11 @@ queue_pump(void)
 		queue_flush();
 		if (q.store_failing)
 			return;
+	}
+	/* the relay failed: nothing for it until the backoff is over */
+	if (now_mono() < q.relay_until) {
+		queue_timer_at(q.relay_until - now_mono());
+		return;
 	}
 
 	for (;;) {
@@ -1099,17 +1371,14 @@ queue_pump(void)
 				}
 				return;
 			}
-			if (!rate_take()) {
-				queue_timer_at(rate_wait());
-				return;
-			}
+			/* the rate token is taken by the sender thread as
+			 * the message starts, not here */
 			j = TAILQ_FIRST(&run->ready);
 			TAILQ_REMOVE(&run->ready, j, entry);
 			run->nready--;
 			if (smtp_pool_submit(pool, &j->sj) == -1) {
 				TAILQ_INSERT_HEAD(&run->ready, j, entry);
 				run->nready++;
-				q.tokens += 1.0;
 				return;
 			}
 			run->inflight++;
@@ -1151,6 +1420,8 @@ queue_pool_new(char *err, size_t errlen)
 	sc.timeout = c->smtp_timeout;
 	sc.helo_name = c->list_id;
 	sc.verbose = log_verbose();
+	sc.rate = &q.rate;
+	sc.slots = q.slots;
 	p = xcalloc(1, sizeof(*p));
 	p->pool = smtp_pool_new(env->base, &sc, queue_done_cb, queue_batch_cb,
 	    NULL, err, errlen);
@@ -1247,10 +1518,10 @@ queue_init(char *err, size_t errlen)
 	    == NULL ||
 	    (q.snap_timer = evtimer_new(env->base, queue_snap_cb, NULL)) == NULL)
 		fatalx("evtimer_new");
+	rate_init(&q.rate, env->conf->rate_mps, env->conf->rate_burst);
+	q.slots = smtp_slots_new(env->conf->smtp_connections);
 	if (queue_pool_new(err, errlen) == -1)
 		return -1;
-	q.tokens = env->conf->rate_mps > 0 ? env->conf->rate_burst : 1e9;
-	q.last_fill = now_mono();
 	queue_snap_kick();	/* a broadcast cut short by a crash */
 	queue_kick();
 	return 0;
@@ -1262,12 +1533,18 @@ queue_reload(void)
 {
 	char	err[512], *sig;
 
-	rate_fill();
-	/* new sessions only when the SMTP settings changed */
+	rate_set(&q.rate, env->conf->rate_mps, env->conf->rate_burst);
+	/* new sessions only when the SMTP settings changed; the new pool's
+	 * threads open theirs as the old pool's close (one shared cap) */
 	sig = queue_smtp_sig();
-	if (strcmp(sig, q.smtp_sig) != 0 && queue_pool_new(err, sizeof(err))
-	    == -1)
-		log_warnx("reload: smtp: %s; keeping the old settings", err);
+	if (strcmp(sig, q.smtp_sig) != 0) {
+		if (queue_pool_new(err, sizeof(err)) == -1)
+			log_warnx("reload: smtp: %s; keeping the old settings",
+			    err);
+		else
+			smtp_slots_set(q.slots, env->conf->smtp_connections);
+	}
+	queue_relay_ok();	/* new settings: try the relay at once */
 	explicit_bzero(sig, strlen(sig));
 	free(sig);
 	queue_kick();
@@ -1345,6 +1622,12 @@ queue_free(void)
 	}
 	free(q.results);
 	q.results = NULL;
+	free(q.rr);
+	q.rr = NULL;
+	q.nrr = 0;
+	smtp_slots_free(q.slots);
+	q.slots = NULL;
+	rate_destroy(&q.rate);
 }
 
 int
@@ -1396,6 +1679,20 @@ queue_metrics(struct buf *b)
 		    PRId64 "\",state=\"failed\"} %" PRId64 "\n", run->id,
 		    run->counts[DLV_FAILED]);
 		depth += run->nready + run->inflight;
+	}
+	buf_printf(b, "# HELP broadside_broadcast_waiting A broadcast held "
+	    "back by a failing relay or store, with the reason.\n# TYPE "
+	    "broadside_broadcast_waiting gauge\n");
+	if (q.current != NULL && queue_waiting(q.current->id) != NULL) {
+		const char	*w = queue_waiting(q.current->id);
+
+		buf_printf(b, "broadside_broadcast_waiting{broadcast=\"%"
+		    PRId64 "\",reason=\"", q.current->id);
+		/* a label value: backslash, quote and newline escaped */
+		for (; *w != '\0'; w++)
+			buf_printf(b, "%s%c", *w == '\\' || *w == '"' ||
+			    *w == '\n' ? "\\" : "", *w == '\n' ? 'n' : *w);
+		buf_printf(b, "\"} 1\n");
 	}
 	buf_printf(b, "# HELP broadside_send_rate Messages sent per second "
 	    "now.\n# TYPE broadside_send_rate gauge\nbroadside_send_rate %.2f\n",
@@ -1628,7 +1925,8 @@ queue_control(struct evhttp_request *req, int64_t id, const char *verb)
 		return;
 	}
 	queue_flush();
-	if (store_bc_set_state(env->store, id, to, NULL, err, sizeof(err)) == -1) {
+	if (store_bc_set_state(env->store, id, to, to == BC_PAUSED ?
+	    "paused by broadside pause" : NULL, err, sizeof(err)) == -1) {
 		control_error(req, 500, "%s", err);
 		return;
 	}
@@ -1641,6 +1939,12 @@ queue_control(struct evhttp_request *req, int64_t id, const char *verb)
 				queue_retire(run);
 			break;
 		}
+	if (to == BC_QUEUED)
+		queue_relay_ok();	/* resumed once the relay is fixed */
+	/* a cancelled statement (maybe an embargoed text sent by mistake)
+	 * leaves the feed and the archive at once */
+	if (to == BC_CANCELLED && feed_update(err, sizeof(err)) == -1)
+		log_warnx("feed: %s", err);
 	/* a resumed or paused broadcast may change which one runs */
 	if (q.current != NULL && to == BC_QUEUED && id < q.current->id) {
 		struct qrun *cur = q.current;

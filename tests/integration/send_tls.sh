@@ -41,11 +41,11 @@ expect_rc 0 bs subscribers import "$T/subs.csv"
 bs send "$TOP/tests/fixtures/statement-plain.txt" > "$T/out" || fail send
 ID=$(head -n 1 "$T/out")
 i=0
-while [ "$(bs status "$ID" --json | json_get 'j["deferred"]')" != 10 ]; do
-	i=$((i + 1)); [ $i -lt 100 ] || fail "not deferred: $(bs status "$ID" --json)"
+while [ "$(bs status "$ID" --json | json_get '(j["state"], j["pending"], j["deferred"], j["failed"], "certificate" in (j["reason"] or ""))')" != "('waiting', 10, 0, 0, True)" ]; do
+	i=$((i + 1)); [ $i -lt 100 ] || fail "not waiting: $(bs status "$ID" --json)"
 	sleep 0.1
 done
 [ "$(smtpd_report mail | json_get 'j["accepted"]')" = 10 ] || fail "sent to an untrusted server"
 grep -qi "certificate" "$T/daemon.log" || true
-ok "untrusted CA: all 10 deferred, none sent"
+ok "untrusted CA: waiting for the relay with the certificate error, all 10 pending, none sent"
 stop_daemon
