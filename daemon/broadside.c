@@ -30,10 +30,12 @@ struct cli_cmd {
 	const char	*sub;		/* second word, or NULL */
 	int		 (*fn)(int, char **);
 	const char	*usage;
-	const char	*help;
+	const char	*help;		/* one line, in the overview */
+	const char	*detail;	/* options and exits, or NULL */
 };
 
-static int	cli_usage(int);
+static int	cli_bad_usage(void);
+static const char *take_opt(int *, char **, const char *);
 static int	follow(json_int_t, int);
 
 static int
@@ -70,7 +72,7 @@ cmd_sub_add(int argc, char **argv)
 	long	 code;
 
 	if (argc < 1 || argc > 2)
-		return cli_usage(EXIT_USAGE);
+		return cli_bad_usage();
 	req = json_pack("{s:s,s:s}", "email", argv[0], "name",
 	    argc == 2 ? argv[1] : "");
 	if (req == NULL)
@@ -94,12 +96,53 @@ cmd_sub_remove(int argc, char **argv)
 	long	 code;
 
 	if (argc != 1)
-		return cli_usage(EXIT_USAGE);
+		return cli_bad_usage();
 	j = cli_call_json("POST", "subscribers/remove",
 	    json_pack("{s:s}", "email", argv[0]), &code);
 	cli_check(j, code, EXIT_DATAERR);
 	printf("%s: removed\n", json_string_value(json_object_get(j,
 	    "email")));
+	json_decref(j);
+	return 0;
+}
+
+/*
+ * Undo bounces: one address, or every address one broadcast bounced.
+ * The daemon never turns an unsubscribed address active this way.
+ */
+static int
+cmd_sub_reactivate(int argc, char **argv)
+{
+	json_t		*req, *j;
+	const char	*by;
+	char		*end;
+	long long	 id = 0;
+	long		 code;
+
+	by = take_opt(&argc, argv, "--bounced-by");
+	if (argc != (by == NULL ? 1 : 0))
+		return cli_bad_usage();
+	if (by != NULL) {
+		errno = 0;
+		id = strtoll(by, &end, 10);
+		if (id <= 0 || *end != '\0' || errno != 0)
+			cli_die(EXIT_USAGE, "--bounced-by %s: not a broadcast ID",
+			    by);
+		req = json_pack("{s:I}", "bounced_by", (json_int_t)id);
+	} else if ((req = json_pack("{s:s}", "email", argv[0])) == NULL)
+		cli_die(EXIT_DATAERR, "%s: not valid UTF-8", argv[0]);
+	j = cli_call_json("POST", "subscribers/reactivate", req, &code);
+	cli_check(j, code, code == 400 || code == 404 || code == 409 ?
+	    EXIT_DATAERR : EXIT_SOFTWARE);
+	if (by != NULL)
+		printf("broadcast %lld: %" JSON_INTEGER_FORMAT " reactivated\n",
+		    id, json_integer_value(json_object_get(j, "reactivated")));
+	else
+		printf("%s: %" JSON_INTEGER_FORMAT " reactivated%s\n",
+		    json_string_value(json_object_get(j, "email")),
+		    json_integer_value(json_object_get(j, "reactivated")),
+		    json_integer_value(json_object_get(j, "reactivated")) == 0 ?
+		    " (it was not bounced)" : "");
 	json_decref(j);
 	return 0;
 }
@@ -219,7 +262,7 @@ cmd_sub_import(int argc, char **argv)
 	int		 fd, ret;
 
 	if (argc != 1)
-		return cli_usage(EXIT_USAGE);
+		return cli_bad_usage();
 	if (strcmp(argv[0], "-") == 0) {
 		fd = STDIN_FILENO;
 		label = "<stdin>";
@@ -300,7 +343,7 @@ cmd_sub_list(int argc, char **argv)
 	int		 json = has_flag(&argc, argv, "--json"), first = 1;
 
 	if (argc != 0)
-		return cli_usage(EXIT_USAGE);
+		return cli_bad_usage();
 	if (json)
 		printf("[");
 	for (;;) {
@@ -350,7 +393,7 @@ cmd_sub_count(int argc, char **argv)
 	int	 json = has_flag(&argc, argv, "--json");
 
 	if (argc != 0)
-		return cli_usage(EXIT_USAGE);
+		return cli_bad_usage();
 	j = cli_call("GET", "subscribers/count", NULL, 0, &code);
 	cli_check(j, code, EXIT_SOFTWARE);
 	if (json)
@@ -377,6 +420,9 @@ status_print(json_t *b)
 	    json_integer_value(json_object_get(b, "failed")),
 	    json_number_value(json_object_get(b, "rate")),
 	    json_string_value(json_object_get(b, "title")));
+	if (json_is_string(json_object_get(b, "reason")))
+		printf("%-6s %s\n", "", json_string_value(json_object_get(b,
+		    "reason")));
 }
 
 static int
@@ -390,7 +436,7 @@ cmd_status(int argc, char **argv)
 	int	 watch = has_flag(&argc, argv, "--watch");
 
 	if (argc > 1)
-		return cli_usage(EXIT_USAGE);
+		return cli_bad_usage();
 	if (watch) {
 		json_int_t id = 0;
 
@@ -481,12 +527,25 @@ read_statement(const char *path, struct statement *st, size_t *lenp)
 	return data;
 }
 
-/* One line of progress: a bar on a TTY, plain text otherwise. */
+/* Why a broadcast is waiting or paused ("" when it is not). */
+static const char *
+bc_reason(json_t *b)
+{
+	const char	*r = json_string_value(json_object_get(b, "reason"));
+
+	return r != NULL ? r : "";
+}
+
+/*
+ * One line of progress: a bar on a TTY, plain text otherwise.  While the
+ * broadcast waits (the relay is down) the reason stands in for the ETA.
+ */
 static void
 progress_show(json_t *b, int tty, double started)
 {
 	json_int_t	 total, sent, failed, deferred, pending, done;
 	double		 rate, eta, pct;
+	const char	*reason = bc_reason(b);
 	char		 bar[31];
 
 	total = json_integer_value(json_object_get(b, "total"));
@@ -506,46 +565,58 @@ progress_show(json_t *b, int tty, double started)
 		    JSON_INTEGER_FORMAT "  deferred %" JSON_INTEGER_FORMAT
 		    "  failed %" JSON_INTEGER_FORMAT "  %.1f msg/s", bar, pct,
 		    sent, total, deferred, failed, rate);
-		if (eta >= 0)
+		if (*reason != '\0')
+			fprintf(stderr, "  %.100s", reason);
+		else if (eta >= 0)
 			fprintf(stderr, "  ETA %d:%02d", (int)eta / 60,
 			    (int)eta % 60);
 		fprintf(stderr, "\033[K");
 		cli.bar_on = 1;
-	} else
+	} else {
 		fprintf(stderr, "broadcast %" JSON_INTEGER_FORMAT ": %s sent=%"
 		    JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT " pending=%"
 		    JSON_INTEGER_FORMAT " deferred=%" JSON_INTEGER_FORMAT
-		    " failed=%" JSON_INTEGER_FORMAT " rate=%.1f\n",
+		    " failed=%" JSON_INTEGER_FORMAT " rate=%.1f",
 		    json_integer_value(json_object_get(b, "id")),
 		    json_string_value(json_object_get(b, "state")), sent, total,
 		    pending, deferred, failed, rate);
+		if (*reason != '\0')
+			fprintf(stderr, " (%s)", reason);
+		fprintf(stderr, "\n");
+	}
 	fflush(stderr);
 }
 
 /*
  * Follow a broadcast until nothing is pending or deferred (or it is
- * cancelled).  Returns 0 if everyone got it, 75 otherwise.
+ * cancelled, or paused).  Returns 0 if everyone got it, 75 otherwise.
+ * A broadcast that is only waiting (the relay is down, delivery backs
+ * off) is followed on; a paused one (by `broadside pause` or by a relay
+ * that refuses for good) will not move by itself: say why and end.
  */
 static int
 follow(json_int_t id, int until_done)
 {
 	json_t		*b;
-	char		 path[64], last[256] = "", now[256];
+	char		 path[64], last[512] = "", now[512];
 	double		 started = now_mono(), last_print = 0;
 	const char	*state;
 	long		 code;
-	int		 tty = isatty(STDERR_FILENO), ret;
+	int		 tty = isatty(STDERR_FILENO), ret, paused = 0;
 
 	snprintf(path, sizeof(path), "status/%" JSON_INTEGER_FORMAT, id);
 	for (;;) {
 		b = cli_call("GET", path, NULL, 0, &code);
 		cli_check(b, code, code == 404 ? EXIT_DATAERR : EXIT_SOFTWARE);
 		state = json_string_value(json_object_get(b, "state"));
+		if (state == NULL)
+			state = "";
 		snprintf(now, sizeof(now), "%s %" JSON_INTEGER_FORMAT " %"
-		    JSON_INTEGER_FORMAT " %" JSON_INTEGER_FORMAT, state,
+		    JSON_INTEGER_FORMAT " %" JSON_INTEGER_FORMAT " %s", state,
 		    json_integer_value(json_object_get(b, "sent")),
 		    json_integer_value(json_object_get(b, "deferred")),
-		    json_integer_value(json_object_get(b, "failed")));
+		    json_integer_value(json_object_get(b, "failed")),
+		    bc_reason(b));
 		if (tty || (strcmp(now, last) != 0 &&
 		    now_mono() - last_print >= 1.0)) {
 			progress_show(b, tty, started);
@@ -557,6 +628,10 @@ follow(json_int_t id, int until_done)
 		    strcmp(state, "cancelled") == 0 ||
 		    (!until_done && strcmp(state, "done") == 0))
 			break;
+		if (strcmp(state, "paused") == 0) {
+			paused = 1;
+			break;
+		}
 		json_decref(b);
 		usleep(tty ? 200000 : 500000);
 	}
@@ -565,7 +640,13 @@ follow(json_int_t id, int until_done)
 	cli.bar_on = 0;
 	if (!tty && strcmp(now, last) != 0)
 		progress_show(b, 0, started);
-	ret = json_integer_value(json_object_get(b, "failed")) > 0 ||
+	if (paused)
+		fprintf(stderr, "broadside: broadcast %" JSON_INTEGER_FORMAT
+		    " paused: %s; `broadside resume %" JSON_INTEGER_FORMAT
+		    "` carries on\n", id, *bc_reason(b) != '\0' ? bc_reason(b) :
+		    "no reason given", id);
+	ret = paused ||
+	    json_integer_value(json_object_get(b, "failed")) > 0 ||
 	    json_integer_value(json_object_get(b, "deferred")) > 0 ||
 	    json_integer_value(json_object_get(b, "pending")) > 0 ?
 	    EXIT_TEMPFAIL : 0;
@@ -590,7 +671,7 @@ cmd_send(int argc, char **argv)
 	while ((t = take_opt(&argc, argv, "--test")) != NULL)
 		json_array_append_new(tests, json_string(t));
 	if (argc != 1)
-		return cli_usage(EXIT_USAGE);
+		return cli_bad_usage();
 	if (subject != NULL && (!utf8_valid(subject, strlen(subject)) ||
 	    !text_header_safe(subject, strlen(subject))))
 		cli_die(EXIT_DATAERR, "--subject: control character or invalid "
@@ -642,7 +723,7 @@ cmd_broadcast_verb(int argc, char **argv, const char *verb)
 	long	 code;
 
 	if (argc != 1)
-		return cli_usage(EXIT_USAGE);
+		return cli_bad_usage();
 	if (strtoll(argv[0], &end, 10) <= 0 || *end != '\0')
 		cli_die(EXIT_USAGE, "%s: not a broadcast ID", argv[0]);
 	snprintf(path, sizeof(path), "broadcasts/%s/%s", argv[0], verb);
@@ -699,7 +780,7 @@ cmd_preview(int argc, char **argv)
 	part = take_opt(&argc, argv, "--part");
 	to = take_opt(&argc, argv, "--to");
 	if (argc != 1)
-		return cli_usage(EXIT_USAGE);
+		return cli_bad_usage();
 	if (part == NULL)
 		part = "text";
 	if (strcmp(part, "text") && strcmp(part, "html") &&
@@ -749,7 +830,7 @@ cmd_feed(int argc, char **argv)
 
 	(void)argv;
 	if (argc != 0)
-		return cli_usage(EXIT_USAGE);
+		return cli_bad_usage();
 	j = cli_call("GET", "feed", NULL, 0, &code);
 	cli_check(j, code, EXIT_SOFTWARE);
 	fputs(json_string_value(json_object_get(j, "xml")), stdout);
@@ -765,7 +846,7 @@ cmd_reload(int argc, char **argv)
 
 	(void)argv;
 	if (argc != 0)
-		return cli_usage(EXIT_USAGE);
+		return cli_bad_usage();
 	j = cli_call("POST", "reload", NULL, 0, &code);
 	cli_check(j, code, code == 409 ? EXIT_CONFIG : EXIT_SOFTWARE);
 	printf("reloaded\n");
@@ -775,31 +856,62 @@ cmd_reload(int argc, char **argv)
 
 static const struct cli_cmd cli_cmds[] = {
 	{ "subscribers", "add", cmd_sub_add, "subscribers add ADDR [NAME]",
-	    "add or update one subscriber" },
+	    "add or update one subscriber",
+	    "An address that has unsubscribed or bounced is not re-activated.\n"
+	    "Exit 65 for an invalid address or name." },
 	{ "subscribers", "remove", cmd_sub_remove, "subscribers remove ADDR",
-	    "unsubscribe an address (it stays suppressed)" },
+	    "unsubscribe an address (it stays suppressed)",
+	    "Mail not yet handed to the SMTP server is stopped at once.\n"
+	    "Exit 65 if ADDR is not subscribed." },
+	{ "subscribers", "reactivate", cmd_sub_reactivate,
+	    "subscribers reactivate ADDR | --bounced-by ID",
+	    "undo a mistaken bounce (never an unsubscribe)",
+	    "ADDR               make a bounced address active again\n"
+	    "--bounced-by ID    every address broadcast ID bounced\n"
+	    "Prints how many were reactivated.  Exit 65 for an unknown or\n"
+	    "unsubscribed address or an unknown broadcast." },
 	{ "subscribers", "import", cmd_sub_import,
 	    "subscribers import FILE|-",
-	    "import a CSV list (header row, email column required)" },
+	    "import a CSV list (header row, email column required)",
+	    "FILE is UTF-8 CSV (RFC 4180); - reads standard input.  Bad rows\n"
+	    "are printed as FILE:LINE: reason and skipped (exit 65); the rest\n"
+	    "is imported.  Unsubscribed and bounced addresses stay so." },
 	{ "subscribers", "list", cmd_sub_list, "subscribers list [--json]",
-	    "list every subscriber with its status" },
+	    "list every subscriber with its status",
+	    "--json    an array of {email, name, status, fields}" },
 	{ "subscribers", "count", cmd_sub_count, "subscribers count [--json]",
-	    "print the number of active subscribers" },
+	    "print the number of active subscribers",
+	    "--json    the number for every status" },
 	{ "send", NULL, cmd_send,
 	    "send FILE [--wait] [--subject TEXT] [--test ADDR]...",
-	    "broadcast a statement; prints its ID (--test: only to ADDR)" },
+	    "broadcast a statement; prints its ID (--test: only to ADDR)",
+	    "--wait           follow it until nothing is pending or deferred;\n"
+	    "                 exit 75 if some were not delivered, or at once\n"
+	    "                 (with the reason) if it is paused\n"
+	    "--subject TEXT   the subject instead of the title\n"
+	    "--test ADDR      send only to ADDR (repeatable), record nothing" },
 	{ "status", NULL, cmd_status, "status [ID] [--json] [--watch]",
-	    "show broadcasts and their progress" },
-	{ "pause", NULL, cmd_pause, "pause ID", "pause a broadcast" },
-	{ "resume", NULL, cmd_resume, "resume ID", "resume a paused broadcast" },
+	    "show broadcasts and their progress",
+	    "--json     one object for ID, else an array\n"
+	    "--watch    follow ID (else the newest) until it is done; it keeps\n"
+	    "           waiting while the relay is down, and exits 75 with\n"
+	    "           the reason if the broadcast is paused" },
+	{ "pause", NULL, cmd_pause, "pause ID", "pause a broadcast",
+	    "Messages already handed to the SMTP server stay sent." },
+	{ "resume", NULL, cmd_resume, "resume ID", "resume a paused broadcast",
+	    NULL },
 	{ "cancel", NULL, cmd_cancel, "cancel ID",
-	    "cancel a broadcast (what is sent stays sent)" },
+	    "cancel a broadcast (what is sent stays sent)", NULL },
 	{ "preview", NULL, cmd_preview,
 	    "preview FILE [--part text|html|mime|rss] [--to ADDR]",
-	    "render a statement offline, without the daemon" },
-	{ "feed", NULL, cmd_feed, "feed", "print the RSS feed" },
+	    "render a statement offline, without the daemon",
+	    "--part PART   text (default), html, mime (the whole message) or\n"
+	    "              rss (the feed item)\n"
+	    "--to ADDR     render it for that recipient" },
+	{ "feed", NULL, cmd_feed, "feed", "print the RSS feed", NULL },
 	{ "reload", NULL, cmd_reload, "reload",
-	    "re-read config, templates and the subscriber file" },
+	    "re-read config, templates and the subscriber file",
+	    "Exit 78 if the daemon refuses the new config (it keeps the old)." },
 };
 #define NCMDS	(sizeof(cli_cmds) / sizeof(cli_cmds[0]))
 
@@ -810,7 +922,8 @@ cli_usage(int code)
 	size_t	 i;
 
 	fprintf(f, "usage: broadside [-c CONFIG] COMMAND [ARGS]\n"
-	    "       broadside --version | --help\n\ncommands:\n");
+	    "       broadside --version | --help\n"
+	    "       broadside COMMAND --help\n\ncommands:\n");
 	for (i = 0; i < NCMDS; i++)
 		fprintf(f, "  %-34s %s\n", cli_cmds[i].usage, cli_cmds[i].help);
 	fprintf(f, "\nCONFIG defaults to $BROADSIDE_CONFIG, else %s.\n",
@@ -818,11 +931,75 @@ cli_usage(int code)
 	return code;
 }
 
+/* One command's usage: on stdout for --help, else on stderr. */
+static int
+cli_cmd_usage(const struct cli_cmd *c, int code)
+{
+	FILE		*f = code ? stderr : stdout;
+	const char	*p, *nl;
+
+	fprintf(f, "usage: broadside %s\n  %s\n", c->usage, c->help);
+	if (c->detail == NULL)
+		return code;
+	fprintf(f, "\n");
+	for (p = c->detail; *p != '\0'; p = *nl ? nl + 1 : nl) {
+		if ((nl = strchr(p, '\n')) == NULL)
+			nl = p + strlen(p);
+		fprintf(f, "  %.*s\n", (int)(nl - p), p);
+	}
+	return code;
+}
+
+/* The usage of a command group (subscribers): each of its commands. */
+static int
+cli_group_usage(const char *group, int code)
+{
+	FILE	*f = code ? stderr : stdout;
+	size_t	 i;
+
+	fprintf(f, "usage: broadside [-c CONFIG] %s COMMAND [ARGS]\n"
+	    "       broadside %s COMMAND --help\n\ncommands:\n", group, group);
+	for (i = 0; i < NCMDS; i++)
+		if (cli_cmds[i].sub != NULL &&
+		    strcmp(cli_cmds[i].name, group) == 0)
+			fprintf(f, "  %-34s %s\n", cli_cmds[i].usage,
+			    cli_cmds[i].help);
+	return code;
+}
+
+/* Wrong arguments to the command being run: its usage, exit 64. */
+static const struct cli_cmd	*cli_cur;
+
+static int
+cli_bad_usage(void)
+{
+	return cli_cmd_usage(cli_cur, EXIT_USAGE);
+}
+
+static int
+cli_is_group(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < NCMDS; i++)
+		if (cli_cmds[i].sub != NULL &&
+		    strcmp(cli_cmds[i].name, name) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+is_help(const char *arg)
+{
+	return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0;
+}
+
 int
 main(int argc, char *argv[])
 {
-	size_t	i;
-	int	ret, skip;
+	const struct cli_cmd	*c = NULL;
+	size_t			 i;
+	int			 ret, skip, group, k;
 
 	cli.config_path = config_default_path();
 	argv++;
@@ -832,8 +1009,7 @@ main(int argc, char *argv[])
 			printf("broadside %s\n", BROADSIDE_VERSION);
 			return 0;
 		}
-		if (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h")
-		    == 0)
+		if (is_help(argv[0]))
 			return cli_usage(0);
 		if (strcmp(argv[0], "-c") == 0 && argc > 1) {
 			cli.config_path = argv[1];
@@ -846,22 +1022,37 @@ main(int argc, char *argv[])
 	}
 	if (argc == 0)
 		return cli_usage(EXIT_USAGE);
-	for (i = 0; i < NCMDS; i++) {
-		if (strcmp(argv[0], cli_cmds[i].name) != 0)
-			continue;
-		if (cli_cmds[i].sub != NULL && (argc < 2 ||
-		    strcmp(argv[1], cli_cmds[i].sub) != 0))
-			continue;
-		skip = cli_cmds[i].sub != NULL ? 2 : 1;
-		if (argc > skip && (strcmp(argv[skip], "--help") == 0)) {
-			printf("usage: broadside %s\n  %s\n", cli_cmds[i].usage,
-			    cli_cmds[i].help);
-			return 0;
+	if ((group = cli_is_group(argv[0]))) {
+		if (argc < 2) {
+			fprintf(stderr, "broadside: %s needs a command\n",
+			    argv[0]);
+			return cli_group_usage(argv[0], EXIT_USAGE);
 		}
-		ret = cli_cmds[i].fn(argc - skip, argv + skip);
-		cli_close();
-		return ret;
+		if (is_help(argv[1]))
+			return cli_group_usage(argv[0], 0);
 	}
-	fprintf(stderr, "broadside: unknown command \"%s\"\n", argv[0]);
-	return cli_usage(EXIT_USAGE);
+	for (i = 0; i < NCMDS && c == NULL; i++)
+		if (strcmp(argv[0], cli_cmds[i].name) == 0 &&
+		    (cli_cmds[i].sub == NULL ||
+		    strcmp(argv[1], cli_cmds[i].sub) == 0))
+			c = &cli_cmds[i];
+	if (c == NULL && group) {
+		fprintf(stderr, "broadside: unknown command \"%s %s\"\n",
+		    argv[0], argv[1]);
+		return cli_group_usage(argv[0], EXIT_USAGE);
+	}
+	if (c == NULL) {
+		fprintf(stderr, "broadside: unknown command \"%s\"\n", argv[0]);
+		return cli_usage(EXIT_USAGE);
+	}
+	skip = c->sub != NULL ? 2 : 1;
+	/* COMMAND --help, wherever it stands among the command's words */
+	for (k = skip; k < argc; k++)
+		if (strcmp(argv[k], "--help") == 0 || (k == skip &&
+		    strcmp(argv[k], "-h") == 0))
+			return cli_cmd_usage(c, 0);
+	cli_cur = c;
+	ret = c->fn(argc - skip, argv + skip);
+	cli_close();
+	return ret;
 }

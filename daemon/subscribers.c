@@ -595,6 +595,7 @@ struct sub_lookup {
 	int		 found;
 	int64_t		 id;
 	enum sub_status	 status;
+	char		 email[ADDR_BUFSZ];	/* as stored */
 };
 
 static int
@@ -605,6 +606,7 @@ sub_lookup_cb(const struct subscriber *s, void *arg)
 	sl->found = 1;
 	sl->id = s->id;
 	sl->status = s->status;
+	snprintf(sl->email, sizeof(sl->email), "%s", s->email);
 	return -1;
 }
 
@@ -716,7 +718,7 @@ subscribers_reactivate(struct evhttp_request *req)
 	}
 	if (sl.status == SUB_UNSUBSCRIBED) {
 		control_error(req, 409, "%s: unsubscribed, not bounced; only "
-		    "the reader can subscribe again", addr);
+		    "the reader can subscribe again", sl.email);
 		goto end;
 	}
 	if (store_sub_reactivate(env->store, key, 0, &changed, err,
@@ -725,8 +727,8 @@ subscribers_reactivate(struct evhttp_request *req)
 		goto end;
 	}
 	if (changed)
-		log_info("subscriber %s: reactivated by control", addr);
-	control_reply(req, 200, json_pack("{s:s,s:i,s:s}", "email", addr,
+		log_info("subscriber %s: reactivated by control", sl.email);
+	control_reply(req, 200, json_pack("{s:s,s:i,s:s}", "email", sl.email,
 	    "reactivated", changed, "status", store_sub_strstatus(changed ?
 	    SUB_ACTIVE : sl.status)));
 end:
