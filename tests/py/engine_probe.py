@@ -67,6 +67,8 @@ def ask(i):
 
 
 lat = collections.defaultdict(list)
+when = collections.defaultdict(list)
+start = time.monotonic()
 codes = collections.defaultdict(collections.Counter)
 bad, done = [], threading.Event()
 
@@ -81,6 +83,7 @@ def probe():
             name, code = ("control" if i % 2 else "healthz"), 0
             bad.append(str(e))
         lat[name].append(time.monotonic() - t0)
+        when[name].append(t0 - start)
         codes[name][code] += 1
         if code not in ALLOWED[name]:
             bad.append("%s: %d" % (name, code))
@@ -99,8 +102,12 @@ worst = 0.0
 for name in sorted(lat):
     w = max(lat[name])
     worst = max(worst, w)
-    print("%s: %d requests in %.2f s, worst %.1f ms, statuses %s" %
-          (name, len(lat[name]), took, w * 1000, dict(codes[name])))
+    slow = sorted(zip(lat[name], when[name]), reverse=True)[:3]
+    print("%s: %d requests in %.2f s, worst %.1f ms, statuses %s; "
+          "slowest at %s" % (name, len(lat[name]), took, w * 1000,
+                             dict(codes[name]), ", ".join(
+                                 "%.2f s: %.1f ms" % (b, a * 1000)
+                                 for a, b in slow)))
 n = sum(len(v) for v in lat.values())
 ok = True
 for cond, msg in ((rc == 0, "command exit %d" % rc),
