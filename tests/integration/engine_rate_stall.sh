@@ -25,10 +25,10 @@
 # machine, so 3 messages started 1 s apart by the limiter at 2 connections
 # may be accepted a little under 1 s apart; the exact 1 s window saw 4 in
 # a run of the old engine at 2 connections (span 0.999 s).  Measured on a
-# loaded 2-core machine: shortest span of 4 accepts 0.999-1.003 s at 2
-# connections, 1.0 s or more at 1 with a limiter at send time, 0.005 s
-# with the old engine at 1; JITTER = 0.1 s leaves 10 times the jitter
-# seen and catches the old engine 180 times over.
+# loaded 2-core machine, shortest span of 4 accepts: with the limiter at
+# send time 1.000 s at 2 connections and 1.012 s at 1; the old engine
+# 0.999-1.003 s at 2 and 0.005-0.006 s at 1.  JITTER = 0.1 s is far more
+# than the few ms seen, and still catches the old engine 150 times over.
 . "$(dirname "$0")/../lib.sh"
 
 N=24
