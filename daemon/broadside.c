@@ -670,8 +670,10 @@ cmd_send(int argc, char **argv)
 	tests = json_array();
 	while ((t = take_opt(&argc, argv, "--test")) != NULL)
 		json_array_append_new(tests, json_string(t));
-	if (argc != 1)
+	if (argc != 1) {
+		json_decref(tests);
 		return cli_bad_usage();
+	}
 	if (subject != NULL && (!utf8_valid(subject, strlen(subject)) ||
 	    !text_header_safe(subject, strlen(subject))))
 		cli_die(EXIT_DATAERR, "--subject: control character or invalid "
