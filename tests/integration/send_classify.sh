@@ -13,8 +13,14 @@
 #       failed, the subscriber stays active (the message is at fault)
 #  v.   "550 5.7.1 <addr>: Relay access denied" to one RCPT: a relay
 #       fault; paused with the reply as reason, nobody bounced or failed
+#  vi.  "554 5.7.1 go away" to EHLO: paused with that reply, nobody
+#       bounced or failed
+#  vii. "451 4.3.0 queue full" to MAIL FROM: waiting for the relay, more
+#       tries than max_attempts yet nothing failed or deferred; all
+#       delivered once the relay takes mail again
 # The old engine: (ii) bounced all 6 and ended done; (v) bounced the
-# 5.7.1 recipient and ended done.  (i), (iii) and (iv) it got right but
+# 5.7.1 recipient and ended done; (vi) failed all 8 at once; (vii)
+# deferred them all, then failed them after 3 tries.  (i), (iii) and (iv) it got right but
 # for the "reason" field (null when neither waiting nor paused) its status
 # lacked: they guard that the relay rules do not swallow real bounces.
 #
@@ -23,11 +29,11 @@
 . "$(dirname "$0")/../lib.sh"
 
 DAEMON_PID=
-# case NAME: a fresh server NAME, store and daemon; imports $T/NAME.csv
-# and sends; sets ID
+# case_start NAME [smtpd.py args]: a fresh server NAME, store and daemon;
+# imports $T/NAME.csv and sends; sets ID
 case_start() {
 	if [ -n "$DAEMON_PID" ]; then stop_daemon; stop_smtpd; fi
-	start_smtpd "$1"
+	start_smtpd "$@"
 	write_config "smtp: { url = \"smtp://127.0.0.1:$SMTP_PORT\"; connections = 1; timeout = 5; };
 retry: { max_attempts = 3; initial_delay = 1; max_delay = 2; };"
 	rm -rf "$T/state"; mkdir -p "$T/state"
@@ -143,8 +149,57 @@ case_v() {
 	ok "v. nobody bounced or failed"
 }
 
+# --- vi. 5xx to EHLO (and to the HELO curl falls back to): the relay's
+case_vi() {
+	{ echo email,name; goods 0 7; } >"$T/vi.csv"
+	case_start vi --ehlo-reply "554 5.7.1 go away"
+	finished
+	expect 'j["state"] == "paused" and "554 5.7.1 go away" in (j.get("reason") or "")' \
+	    "want paused with the 554 reply as reason"
+	ok "vi. paused: $(json_get 'j["reason"]' <"$T/status.json")"
+	wait_bc "$ID" 50 '(j["sent"], j["failed"], j["deferred"], j["pending"]) == (0, 0, 0, 8)' ||
+	    { diag "$ID" "$NAME"; fail "vi: after the pause: $(cat "$T/status.json")"; }
+	[ "$(statuses)" = "active 8" ] || { statuses >&2; fail "vi: a refused EHLO bounced a subscriber"; }
+	ok "vi. nobody bounced or failed"
+}
+
+# --- vii. 4xx to MAIL FROM: a temporary relay fault; waiting, no
+# attempt spent (max_attempts = 3, yet it outlasts 3 tries), then done
+# once the relay takes mail again on the same port
+case_vii() {
+	{ echo email,name; goods 0 7; } >"$T/vii.csv"
+	case_start vii --mail-reply "451 4.3.0 queue full, try later"
+	wait_bc "$ID" 150 'j["state"] == "waiting"' ||
+	    { diag "$ID" "$NAME"; fail "vii: not waiting in 15 s: $(cat "$T/status.json")"; }
+	expect '(j.get("reason") or "").startswith("waiting for relay:") and "451 4.3.0 queue full" in j["reason"]' \
+	    "want the 451 reply in the waiting reason"
+	ok "vii. $(json_get 'j["reason"]' <"$T/status.json")"
+	# backoff 1, 2, 4 s (+-20 %): 4 MAIL FROMs within 8.4 s (15 s
+	# allowed), more than max_attempts, still nothing failed or deferred
+	i=0
+	while [ "$(grep -c '"code": 451, "ev": "mail"' "$T/vii/log.jsonl")" -lt 4 ]; do
+		i=$((i + 1)); [ $i -lt 150 ] || { diag "$ID" "$NAME"; fail "vii: fewer than 4 tries in 15 s"; }
+		sleep 0.1
+	done
+	bs status "$ID" --json >"$T/status.json"
+	expect 'j["state"] == "waiting" and (j["sent"], j["failed"], j["deferred"]) == (0, 0, 0)' \
+	    "want still waiting, nothing spent, after 4 tries"
+	[ "$(statuses)" = "active 8" ] || { statuses >&2; fail "vii: a 451 to MAIL FROM bounced a subscriber"; }
+	port=$SMTP_PORT
+	stop_smtpd
+	start_smtpd_on vii "$port"
+	# the next try: within 19.2 s (16 s + 20 %) even if a 5th came just
+	# before the restart; 30 s allowed
+	wait_bc "$ID" 300 'j["state"] in ("done", "paused", "cancelled")' ||
+	    { diag "$ID" "$NAME"; fail "vii: not done 30 s after the relay took mail again"; }
+	expect '(j["state"], j["sent"], j["failed"], j["deferred"], j["reason"]) == ("done", 8, 0, 0, None)' \
+	    "want done, all 8 sent"
+	server_got 8
+	ok "vii. relay back: all 8 delivered once"
+}
+
 # CASES="ii v" runs only those (when looking into a failure)
-for c in ${CASES:-i ii iii iv v}; do
+for c in ${CASES:-i ii iii iv v vi vii}; do
 	"case_$c"
 done
 stop_daemon
