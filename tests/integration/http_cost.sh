@@ -14,6 +14,15 @@
 # 2.1 ms per /archive/ (400 statements parsed per request).
 . "$(dirname "$0")/../lib.sh"
 
+# Under memcheck (check-valgrind runs the daemon through a wrapper script)
+# CPU time says nothing about the code; under AddressSanitizer (check-asan)
+# the code runs 2-5x slower (the unsubscribe page took 0.93 ms), so the
+# bound is 5 ms there -- still 35x under the old /metrics.
+case $(head -c 2 "$BROADSIDED") in
+'#!') echo "CPU time under valgrind says nothing"; exit 77 ;;
+esac
+LIMIT=1
+ldd "$BROADSIDED" 2>/dev/null | grep -q libasan && LIMIT=5
 N=${HTTP_COST_SUBSCRIBERS:-1000000}
 PORT=$(free_port)
 write_config "smtp: { url = \"smtp://127.0.0.1:9\"; };
@@ -40,14 +49,14 @@ TOK=$("$PY" "$TOP/tests/py/http_token.py" "$T/state/secret" unsubscribe 1)
 CTOK=$("$PY" "$TOP/tests/py/http_token.py" "$T/state/secret" confirm 2)
 ETAG=$(curl -sI "http://127.0.0.1:$PORT/feed.xml" | tr -d '\r' | sed -n 's/^ETag: //Ip')
 [ -n "$ETAG" ] || fail "no ETag"
-"$PY" "$TOP/tests/py/http_cost.py" "$PORT" "$DAEMON_PID" 300 --limit-ms 1 \
+"$PY" "$TOP/tests/py/http_cost.py" "$PORT" "$DAEMON_PID" 300 --limit-ms $LIMIT \
     "/healthz=/healthz" "/feed.xml=/feed.xml" "/feed.xml (304)=/feed.xml|If-None-Match: $ETAG" \
     "/metrics=/metrics" "/archive/=/archive/" "/archive/ID=/archive/$ID" \
     "/unsubscribe page=/unsubscribe?t=$TOK" "/confirm page=/confirm?t=$CTOK" > "$T/cost" 2>&1
 rc=$?
 cat "$T/cost"
-[ $rc = 0 ] || fail "an endpoint costs 1 ms or more of main-loop CPU per request"
+[ $rc = 0 ] || fail "an endpoint costs $LIMIT ms or more of main-loop CPU per request"
 curl -s "http://127.0.0.1:$PORT/metrics" | grep -q "^broadside_subscribers{status=\"active\"} $N\$" ||
     fail "metrics do not count $N active subscribers"
-ok "every public endpoint under 1 ms of main-loop CPU per request at $N subscribers"
+ok "every public endpoint under $LIMIT ms of main-loop CPU per request at $N subscribers"
 stop_daemon
