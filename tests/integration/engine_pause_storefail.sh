@@ -79,13 +79,13 @@ fill_disk() {
 # after line MARK of its log (SQLite: "database or disk is full")
 wait_store_full() {
 	i=0
-	while ! tail -n +$(($1 + 1)) "$T/daemon.log" | grep -qi "full"; do
+	while ! tail -n +$(($1 + 1)) "$T/daemon.log" | grep -qi "disk is full\|no space"; do
 		i=$((i + 1))
 		[ $i -lt $(((SLOW + 10) * 10)) ] || { tail -n 5 "$T/daemon.log"; fail "no store error logged"; }
 		kill -0 "$DAEMON_PID" 2>/dev/null || daemon_dead
 		sleep 0.1
 	done
-	tail -n +$(($1 + 1)) "$T/daemon.log" | grep -i -m 1 "full"
+	tail -n +$(($1 + 1)) "$T/daemon.log" | grep -i -m 1 "disk is full\|no space"
 }
 # wait_done ID: status --watch, then the broadcast must be done
 wait_done() {
