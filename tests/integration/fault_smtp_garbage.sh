@@ -2,9 +2,11 @@
 # binary junk, an endless line with no CRLF, a 999-character reply line,
 # a reply code "999", a greeting followed by junk to EHLO, a lone LF
 # reply, an early close after the greeting, junk after DATA.  No reply is
-# ever a 250 to the final dot, so nothing may be recorded sent; every
-# delivery ends failed after max_attempts, the daemon stays up and a
-# good server afterwards gets the next broadcast.
+# ever a 250 to the final dot, so nothing may be recorded sent.  Garbage
+# is the relay's fault, not the recipients': nobody is bounced, and what
+# failed before DATA spent no attempt (the broadcast waits for the relay).
+# The daemon stays up, and once a good server is configured the
+# broadcast carries on and the next one is delivered too.
 . "$(dirname "$0")/../lib.sh"
 
 cat > "$T/junk.py" <<'PYEOF'
@@ -94,30 +96,47 @@ make_subscribers 6 "$T/subs.csv"
 expect_rc 0 bs subscribers import "$T/subs.csv"
 bs send "$TOP/tests/fixtures/statement-plain.txt" > "$T/out" || fail "send"
 ID=$(head -n 1 "$T/out")
-timeout 90 "$BROADSIDE" -c "$T/broadside.conf" status --watch "$ID" >/dev/null 2>&1
+# every kind of garbage tried (the relay backoff is 1 s doubling, so a
+# few rounds): measured 2-9 s here, 60 s allowed for a loaded machine
+i=0
+while [ "$(sort -u "$T/junk.port.log" 2>/dev/null | wc -l)" -lt 8 ]; do
+	i=$((i + 1)); [ $i -lt 600 ] || fail "not every kind of garbage was tried: $(sort -u "$T/junk.port.log" | tr '\n' ' ')"
+	kill -0 "$DAEMON_PID" || { tail "$T/daemon.log"; fail "daemon died"; }
+	sleep 0.1
+done
 kill -0 "$DAEMON_PID" || { tail "$T/daemon.log"; fail "daemon died"; }
 s=$(bs status "$ID" --json)
-echo "$s" | json_get '(j["state"], j["sent"], j["deferred"], j["failed"]) == ("done", 0, 0, 6) or sys.exit(1)' >/dev/null ||
+echo "$s" | json_get '(j["sent"], j["total"]) == (0, 6) and j["state"] in ("sending", "waiting") or sys.exit(1)' >/dev/null ||
     fail "after garbage: $s"
 kinds=$(sort -u "$T/junk.port.log" | tr '\n' ' ')
 conns=$(wc -l < "$T/junk.port.log")
-[ "$(sort -u "$T/junk.port.log" | wc -l)" = 8 ] || fail "not every kind of garbage was tried: $kinds"
 "$PY" - "$T/state/broadside.db" "$ID" <<'PYEOF' || fail "store"
 import sqlite3, sys
 db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True)
 for row in db.execute("SELECT state, attempts, code, error FROM deliveries WHERE broadcast_id = ?",
                       (int(sys.argv[2]),)):
     print(row)
-    assert row[0] == 3, row
+    assert row[0] != 1, row        # never recorded sent
+for row in db.execute("SELECT email, status FROM subscribers"):
+    assert row[1] == 1, row        # nobody bounced by garbage
 PYEOF
-ok "$conns garbage connections (kinds $kinds): nothing sent, all 6 failed, daemon up"
+ok "$conns garbage connections (kinds $kinds): nothing sent, nobody bounced, daemon up"
 
 # a good server afterwards: the daemon is not wedged
 start_smtpd mail
 sed -i "s|127.0.0.1:$JUNK|127.0.0.1:$SMTP_PORT|" "$T/broadside.conf"
 expect_rc 0 bs reload
 bs send --wait "$TOP/tests/fixtures/statement-plain.txt" > "$T/out" 2>"$T/err" || { cat "$T/err"; fail "send after garbage"; }
-smtpd_report mail | json_get '(len(j["per_rcpt"]), j["duplicates"]) == (6, 0) or sys.exit(1)' >/dev/null ||
-    fail "good server did not get the next broadcast"
-ok "next broadcast to a good server delivered"
+ID2=$(head -n 1 "$T/out")
+bs status "$ID2" --json | json_get '(j["state"], j["sent"]) == ("done", 6) or sys.exit(1)' >/dev/null ||
+    fail "good server did not get the next broadcast: $(bs status "$ID2" --json)"
+# the first broadcast went on too: each recipient got it unless a
+# garbage answer after DATA (ambiguous: maybe delivered) used up its tries
+bs status "$ID" --json | json_get 'j["state"] == "done" and j["sent"] + j["failed"] == 6 or sys.exit(1)' >/dev/null ||
+    fail "first broadcast did not carry on: $(bs status "$ID" --json)"
+# one copy of each broadcast per recipient, no more
+sent1=$(bs status "$ID" --json | json_get 'j["sent"]')
+smtpd_report mail | json_get '(j["unique"], j["accepted"], max(j["per_rcpt"].values())) == (6, 6 + '"$sent1"', 2 if '"$sent1"' else 1) or sys.exit(1)' >/dev/null ||
+    fail "good server: $(smtpd_report mail)"
+ok "a good server then: the first broadcast carried on, the next delivered"
 stop_daemon
