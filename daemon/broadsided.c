@@ -120,6 +120,9 @@ daemon_reload_conf(char *err, size_t errlen)
 	config_free(env->conf);
 	env->conf = conf;
 	queue_reload();
+	/* new templates or base_url: the feed is rendered anew */
+	if (feed_update(err, errlen) == -1)
+		log_warnx("reload: feed: %s", err);
 	return 0;
 }
 
