@@ -950,8 +950,8 @@ queue_done_cb(struct smtp_job *sj, void *arg)
 	case SMTP_RCPT_TEMP:
 		if (sj->phase == SMTP_PHASE_RCPT && sj->code >= 400 &&
 		    queue_refusal_is_relay(sj)) {
-			queue_relay_fault(run, 0, sj->msg);
 			queue_release(run, j);
+			queue_relay_fault(run, 0, sj->msg);
 			return;
 		}
 		if (attempts >= env->conf->retry_max_attempts) {
@@ -975,8 +975,8 @@ queue_done_cb(struct smtp_job *sj, void *arg)
 		break;
 	case SMTP_RCPT_PERM:
 		if (queue_refusal_is_relay(sj)) {
-			queue_relay_fault(run, 1, sj->msg);
 			queue_release(run, j);
+			queue_relay_fault(run, 1, sj->msg);
 			return;
 		}
 		log_info("broadcast %" PRId64 " rcpt=%s failed (bounced): "
@@ -1016,9 +1016,10 @@ queue_done_cb(struct smtp_job *sj, void *arg)
 
 			snprintf(what, sizeof(what), "%s: %s",
 			    smtp_strphase(sj->phase), sj->msg);
+			/* first: a pause may free the run */
+			queue_release(run, j);
 			queue_relay_fault(run, perm, what);
 		}
-		queue_release(run, j);
 		return;
 	case SMTP_RENDER_FAIL:
 		if (queue_is_stopped(j->sid)) {
