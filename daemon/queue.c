@@ -58,6 +58,8 @@
 #define QUEUE_RUN_KEEP		1000	/* refusals of one run kept, to undo */
 #define QUEUE_MSG_FAULTS	5	/* message faults in a row: pause */
 #define QUEUE_RELAY_WAIT_MAX	30	/* seconds: global backoff cap */
+#define QUEUE_STORE_RETRY	0.25	/* seconds between tries of a store
+					   that refused a group of results */
 
 enum qjob_kind {
 	QJOB_BROADCAST,
@@ -170,6 +172,7 @@ static struct {
 	double			 relay_backoff;	/* seconds, 0: relay is fine */
 	char			 relay_reason[320];
 	char			 store_reason[560];	/* store_failing */
+	double			 store_retry_at;	/* next try, now_mono() */
 
 	/* the current run of identical RCPT refusals */
 	int			 rr_code;
@@ -563,6 +566,15 @@ queue_record(int lazy)
 	counts = !lazy || now_mono() - q.counts_at >= QUEUE_COUNTS_EVERY;
 	if (q.nresults == 0 && !(counts && q.counts_dirty))
 		return;
+	/*
+	 * Failing (another process holds the lock, the disk is full): try
+	 * again only when the retry is due, not with every group of results
+	 * or request, since each try may wait STORE_BUSY_MS on the loop.
+	 */
+	if (q.store_failing && now_mono() + 0.005 < q.store_retry_at) {
+		queue_timer_at(q.store_retry_at - now_mono());
+		return;
+	}
 	if (store_begin(env->store, err, sizeof(err)) == -1)
 		goto fail;
 	for (i = 0; i < q.nresults; i++) {
@@ -641,7 +653,8 @@ fail:
 	    "%s", err);
 	q.store_failing = 1;
 	/* a lock held by another process is usually brief */
-	queue_timer_at(0.25);
+	q.store_retry_at = now_mono() + QUEUE_STORE_RETRY;
+	queue_timer_at(QUEUE_STORE_RETRY);
 }
 
 static void
