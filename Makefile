@@ -209,14 +209,20 @@ $(BUILD)/fuzz/%_replay: tests/fuzz/%_fuzz.c tests/fuzz/replay.c \
 # and send_rate that no clock second at the server holds more than
 # rate + burst, which memcheck's serialised sender threads break by
 # bunching (116 in one CI run; reload_rate still runs the limiter under
-# memcheck); install runs the installed copies, fuzz_regress its ASan replay
+# memcheck); engine_store_locked and engine_reload_nojoin assert a 100 ms
+# bound on every answer and engine_rate_stall the per-second rate at the
+# server, as big_lists and send_rate do (their engine paths run under
+# memcheck in engine_pause_storefail, fault_store_full and reload_rate);
+# http_cost measures CPU per request, which memcheck multiplies (it skips
+# itself there); install runs the installed copies, fuzz_regress its ASan replay
 # programs and smtp_pool the pool's unit-test program (none of them the
 # wrapped ones; smtp.c runs under memcheck inside the daemon in every
 # send_ test), and man_pages and unit_file start no program.
 # VG_TESTS=NAME... runs only those (substrings, as TESTS for tests/run).
 VG_BUILD ?= build-valgrind
 VG_SKIP  ?= big_lists send_rate install fuzz_regress smtp_pool man_pages \
-	    unit_file
+	    unit_file engine_store_locked engine_reload_nojoin engine_rate_stall \
+	    http_cost
 VG_TESTS ?= $(filter-out $(VG_SKIP),$(patsubst tests/integration/%.sh,%,\
 	    $(wildcard tests/integration/*.sh)))
 VG_UNITS ?= $(filter-out smtp_pool_test,$(patsubst tests/unit/%.c,%,\
