@@ -60,7 +60,8 @@ struct config {
 	int		 retry_initial_delay;
 	int		 retry_max_delay;
 
-	char		*storage_path;
+	char		*storage_path;		/* the SQLite file */
+	char		*storage_url;		/* as written; may hold secrets */
 	char		*subscribers_file;	/* NULL when unset */
 	char		*control_socket;
 	char		*http_listen;		/* NULL when unset */
@@ -110,7 +111,9 @@ void	subscribers_shutdown(void);
 
 /* queue.c: the delivery engine (main loop side) */
 struct buf;
-int	queue_init(char *, size_t);
+/* drained(arg): after queue_shutdown(), the last in-flight message is
+ * recorded (main ends the loop then; the engine never does) */
+int	queue_init(void (*)(void *), void *, char *, size_t);
 void	queue_shutdown(void);		/* SIGTERM: stop taking work */
 int	queue_busy(void);		/* jobs still in flight */
 void	queue_free(void);

@@ -264,6 +264,14 @@ daemon_status(struct evhttp_request *req, const char *path)
 	control_reply(req, 200, j);
 }
 
+/* The engine recorded its last in-flight message after SIGTERM. */
+static void
+daemon_drained_cb(void *arg)
+{
+	(void)arg;
+	event_base_loopexit(env->base, NULL);
+}
+
 static void
 daemon_stop(void)
 {
@@ -391,7 +399,7 @@ main(int argc, char *argv[])
 	}
 	if (feed_update(err, sizeof(err)) == -1)
 		log_warnx("feed: %s", err);
-	if (queue_init(err, sizeof(err)) == -1) {
+	if (queue_init(daemon_drained_cb, NULL, err, sizeof(err)) == -1) {
 		log_warnx("queue: %s", err);
 		return EXIT_CONFIG;
 	}

@@ -201,6 +201,8 @@ static struct {
 	struct event		*snap_timer;	/* takes recipients in slices */
 	int64_t			 snap_id;	/* broadcast they go to, 0: find */
 	unsigned int		 seed;
+	void			(*drained)(void *);	/* after shutdown */
+	void			*drained_arg;
 } q;
 
 /* Suppressed subscribers, checked by sender threads before sending. */
@@ -751,19 +753,13 @@ static void	queue_retire(struct qrun *);
 static void	qrun_drop_ready(struct qrun *);
 
 /*
- * The one place a running broadcast is halted (paused or cancelled):
- * in the store with the reason, then in memory; senders skip its jobs
- * they have not begun.
+ * A run paused or cancelled (its state already in the store): senders
+ * skip its jobs they have not begun, and it stops being the current one.
+ * It may be freed here.
  */
 static void
-queue_halt(struct qrun *run, enum bc_state to, const char *reason)
+qrun_halt(struct qrun *run, enum bc_state to)
 {
-	char	err[512];
-
-	queue_flush();
-	if (store_bc_set_state(env->store, run->id, to, reason, err,
-	    sizeof(err)) == -1)
-		log_warnx("broadcast %" PRId64 ": %s", run->id, err);
 	run->state = to;
 	atomic_store(&run->halted, 1);
 	qrun_drop_ready(run);
@@ -792,7 +788,7 @@ queue_release(struct qrun *run, struct qjob *j)
 static void
 queue_relay_fault(struct qrun *run, int perm, const char *what)
 {
-	char	reason[320];
+	char	reason[320], err[512];
 	double	now = now_mono(), wait;
 
 	if (perm) {
@@ -802,7 +798,11 @@ queue_relay_fault(struct qrun *run, int perm, const char *what)
 		log_warnx("broadcast %" PRId64 ": paused: %s", run->id, reason);
 		notify_status("broadcast %" PRId64 " paused: %s", run->id,
 		    reason);
-		queue_halt(run, BC_PAUSED, reason);
+		queue_flush();
+		if (store_bc_set_state(env->store, run->id, BC_PAUSED, reason,
+		    err, sizeof(err)) == -1)
+			log_warnx("broadcast %" PRId64 ": %s", run->id, err);
+		qrun_halt(run, BC_PAUSED);
 		return;
 	}
 	if (now < q.relay_until)
@@ -916,6 +916,10 @@ queue_refusal(struct qrun *run, struct qjob *j, struct smtp_job *sj,
 		queue_result_add(f->run, f->sid, f->to, f->from, f->attempts,
 		    0, 0, f->bounced ? -1 : 0, "undone: the relay refused "
 		    "a run of recipients");
+		if (f->to == DLV_FAILED)
+			q.total_failed--;
+		else if (f->to == DLV_DEFERRED)
+			q.total_deferred--;
 		f->run->refs--;
 	}
 	q.nrr = 0;
@@ -998,10 +1002,8 @@ queue_done_cb(struct smtp_job *sj, void *arg)
 		queue_result_add(run, j->sid, from, DLV_FAILED, attempts, 0,
 		    sj->code, 1, sj->msg);
 		q.total_failed++;
-		if (queue_refusal(run, j, sj, from, DLV_FAILED, 1)) {
-			q.total_failed--;
+		if (queue_refusal(run, j, sj, from, DLV_FAILED, 1))
 			queue_relay_fault(run, 1, sj->msg);
-		}
 		break;
 	case SMTP_MSG_PERM:
 		log_info("broadcast %" PRId64 " rcpt=%s message refused: %s: "
@@ -1074,8 +1076,10 @@ queue_batch_cb(void *arg)
 	(void)arg;
 	queue_record(1);
 	if (q.shutting_down) {
-		if (!queue_busy())
-			event_base_loopexit(env->base, NULL);
+		/* the last in-flight message is recorded: tell main, which
+		 * alone ends the loop */
+		if (!queue_busy() && q.drained != NULL)
+			q.drained(q.drained_arg);
 		return;
 	}
 	queue_pump();
@@ -1191,9 +1195,11 @@ queue_select(void)
 	    (time_t)l.created, &run->st, &run->st_ok, err, sizeof(err));
 	if (run->render == NULL) {
 		/* templates or statement broken since it was accepted */
-		log_warnx("broadcast %" PRId64 ": cannot render, paused: %s",
-		    l.id, err);
-		store_bc_set_state(env->store, l.id, BC_PAUSED, NULL, err,
+		char	why[600];
+
+		snprintf(why, sizeof(why), "cannot render: %s", err);
+		log_warnx("broadcast %" PRId64 ": paused: %s", l.id, why);
+		store_bc_set_state(env->store, l.id, BC_PAUSED, why, err,
 		    sizeof(err));
 		goto fail;
 	}
@@ -1518,8 +1524,10 @@ queue_snap_kick(void)
 }
 
 int
-queue_init(char *err, size_t errlen)
+queue_init(void (*drained)(void *), void *arg, char *err, size_t errlen)
 {
+	q.drained = drained;
+	q.drained_arg = arg;
 	TAILQ_INIT(&q.runs);
 	TAILQ_INIT(&q.urgent);
 	TAILQ_INIT(&q.draining);
@@ -1946,11 +1954,7 @@ queue_control(struct evhttp_request *req, int64_t id, const char *verb)
 	}
 	TAILQ_FOREACH(run, &q.runs, entry)
 		if (run->id == id && to != BC_QUEUED) {
-			run->state = to;
-			atomic_store(&run->halted, 1);
-			qrun_drop_ready(run);
-			if (q.current == run)
-				queue_retire(run);
+			qrun_halt(run, to);
 			break;
 		}
 	if (to == BC_QUEUED)
