@@ -74,6 +74,7 @@
 #include "mustache.h"
 #include "render.h"
 #include "store.h"
+#include "rate.h"
 #include "token.h"
 
 #define HTTP_MAX_BODY		(64 * 1024)
@@ -123,8 +124,7 @@ TAILQ_HEAD(http_lingers, http_linger);
 struct http_rate {
 	unsigned char	key[16];
 	int		used;
-	double		tokens;
-	double		last;
+	struct rate_bucket b;
 };
 
 static struct evhttp		*http;
@@ -153,8 +153,7 @@ static char			 http_health_err[256];
 static struct http_rate		 http_rates[HTTP_RATE_SLOTS];
 static struct http_rate		 http_arates[HTTP_RATE_SLOTS];
 static uint32_t			 http_rate_seed;
-static double			 http_grate_tokens = HTTP_GRATE_BURST;
-static double			 http_grate_last;
+static struct rate_bucket	 http_grate = { HTTP_GRATE_BURST, 0 };
 
 static void	http_conn_close_cb(struct evhttp_connection *, void *);
 
@@ -882,21 +881,6 @@ http_confirm(struct evhttp_request *req, const char *query)
 	buf_free(&action);
 }
 
-/* Token bucket refilled at rate per second up to burst; 1 if allowed. */
-static int
-http_bucket_take(double *tokens, double *last, double burst, double rate,
-    double now)
-{
-	*tokens += (now - *last) * rate;
-	if (*tokens > burst)
-		*tokens = burst;
-	*last = now;
-	if (*tokens < 1.0)
-		return 0;
-	*tokens -= 1.0;
-	return 1;
-}
-
 /* The client's address as a rate key: IPv4, or the /64 of IPv6. */
 static void
 http_client_key(struct evhttp_request *req, unsigned char key[16])
@@ -946,8 +930,7 @@ http_rate_allow(struct http_rate *rates, const unsigned char key[16],
 	for (i = 0; i < HTTP_RATE_PROBE; i++) {
 		r = &rates[(h + i) % HTTP_RATE_SLOTS];
 		if (r->used && memcmp(r->key, key, 16) == 0)
-			return http_bucket_take(&r->tokens, &r->last,
-			    burst, per_sec, now);
+			return rate_bucket_take(&r->b, per_sec, burst, now);
 		if (!r->used) {
 			if (best < burst + 1) {
 				victim = r;
@@ -955,7 +938,7 @@ http_rate_allow(struct http_rate *rates, const unsigned char key[16],
 			}
 			continue;
 		}
-		t = r->tokens + (now - r->last) * per_sec;
+		t = r->b.tokens + (now - r->b.last) * per_sec;
 		if (t > best) {
 			best = t;
 			victim = r;
@@ -963,10 +946,9 @@ http_rate_allow(struct http_rate *rates, const unsigned char key[16],
 	}
 	memcpy(victim->key, key, 16);
 	victim->used = 1;
-	victim->tokens = burst;
-	victim->last = now;
-	return http_bucket_take(&victim->tokens, &victim->last,
-	    burst, per_sec, now);
+	victim->b.tokens = burst;
+	victim->b.last = now;
+	return rate_bucket_take(&victim->b, per_sec, burst, now);
 }
 
 /*
@@ -1073,8 +1055,8 @@ http_subscribe(struct evhttp_request *req)
 		    "try again in a minute");
 		goto end;
 	}
-	if (!http_bucket_take(&http_grate_tokens, &http_grate_last,
-	    HTTP_GRATE_BURST, HTTP_GRATE_PER_SEC, now)) {
+	if (!rate_bucket_take(&http_grate, HTTP_GRATE_PER_SEC,
+	    HTTP_GRATE_BURST, now)) {
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "Retry-After", "60");
 		http_text(req, 503, "too many subscriptions right now; try "

@@ -1,17 +1,22 @@
 /*
- * rate.c -- a token bucket under one mutex (see rate.h).
+ * rate.c -- a token bucket, and one under a mutex (see rate.h).
  */
 #include "rate.h"
 
-static void
-rate_fill(struct rate *r, double now)
+int
+rate_bucket_take(struct rate_bucket *b, double per_second, double burst,
+    double now)
 {
-	if (now > r->last) {
-		r->tokens += (now - r->last) * r->per_second;
-		r->last = now;
+	if (now > b->last) {
+		b->tokens += (now - b->last) * per_second;
+		b->last = now;
 	}
-	if (r->tokens > r->burst)
-		r->tokens = r->burst;
+	if (b->tokens > burst)
+		b->tokens = burst;
+	if (b->tokens < 1.0)
+		return 0;
+	b->tokens -= 1.0;
+	return 1;
 }
 
 void
@@ -20,8 +25,8 @@ rate_init(struct rate *r, double per_second, int burst)
 	pthread_mutex_init(&r->mtx, NULL);
 	r->per_second = per_second;
 	r->burst = burst < 1 ? 1 : burst;
-	r->tokens = r->burst;
-	r->last = 0;
+	r->b.tokens = r->burst;
+	r->b.last = 0;
 }
 
 void
@@ -30,8 +35,8 @@ rate_set(struct rate *r, double per_second, int burst)
 	pthread_mutex_lock(&r->mtx);
 	r->per_second = per_second;
 	r->burst = burst < 1 ? 1 : burst;
-	if (r->tokens > r->burst)
-		r->tokens = r->burst;
+	if (r->b.tokens > r->burst)
+		r->b.tokens = r->burst;
 	pthread_mutex_unlock(&r->mtx);
 }
 
@@ -42,13 +47,10 @@ rate_take(struct rate *r, double now)
 
 	pthread_mutex_lock(&r->mtx);
 	if (r->per_second > 0) {
-		if (r->last == 0)
-			r->last = now;
-		rate_fill(r, now);
-		if (r->tokens >= 1.0)
-			r->tokens -= 1.0;
-		else
-			wait = (1.0 - r->tokens) / r->per_second;
+		if (r->b.last == 0)
+			r->b.last = now;
+		if (!rate_bucket_take(&r->b, r->per_second, r->burst, now))
+			wait = (1.0 - r->b.tokens) / r->per_second;
 	}
 	pthread_mutex_unlock(&r->mtx);
 	return wait;
@@ -58,8 +60,8 @@ void
 rate_refund(struct rate *r)
 {
 	pthread_mutex_lock(&r->mtx);
-	if (r->per_second > 0 && r->tokens + 1.0 <= r->burst)
-		r->tokens += 1.0;
+	if (r->per_second > 0 && r->b.tokens + 1.0 <= r->burst)
+		r->b.tokens += 1.0;
 	pthread_mutex_unlock(&r->mtx);
 }
 

@@ -18,12 +18,24 @@
 
 #include <pthread.h>
 
+/* The bucket alone, for one thread (the HTTP limiter's tables of them). */
+struct rate_bucket {
+	double		 tokens;
+	double		 last;		/* when tokens was last brought up */
+};
+
+/*
+ * Bring b up to now (per_second a second, at most burst), then take one
+ * token: 1 if there was one, else 0.
+ */
+int	rate_bucket_take(struct rate_bucket *b, double per_second,
+	    double burst, double now);
+
 struct rate {
 	pthread_mutex_t	 mtx;
 	double		 per_second;	/* <= 0: unlimited */
 	double		 burst;
-	double		 tokens;
-	double		 last;		/* when tokens was last brought up */
+	struct rate_bucket b;
 };
 
 void	rate_init(struct rate *, double per_second, int burst);
