@@ -2,7 +2,7 @@
 # shell) must never hold the main loop: SQLite's busy_timeout of 5 s kept
 # the loop waiting up to 5 s.  In the middle of a rate-limited broadcast a
 # second process holds the write lock 3 s (BEGIN IMMEDIATE, then ROLLBACK,
-# tests/py/engine_db_lock.py) while tests/py/engine_probe.py asks the
+# tests/py/engine_db_lock.py) while tests/py/latency_probe.py asks the
 # control socket (GET /v1/status) and the HTTP listener (GET /healthz) in
 # turn every 20 ms: the worst answer must stay under LIMIT_MS.  /healthz
 # may say 503 meanwhile (README: 200 only when the store takes writes);
@@ -37,7 +37,7 @@ a0=$(accepted)
 ok "broadcast $ID under way: $a0 of $N accepted"
 
 # the lock is held for the whole of the probe's command
-"$PY" "$TOP/tests/py/engine_probe.py" --limit-ms $LIMIT_MS --every-ms 20 --healthz-503-ok \
+"$PY" "$TOP/tests/py/latency_probe.py" --limit-ms $LIMIT_MS --every-ms 20 --healthz-503-ok \
     "$T/state/control.sock" "$HTTP_PORT" \
     "$PY" "$TOP/tests/py/engine_db_lock.py" "$T/state/broadside.db" $HOLD \
     2>"$T/probe.err" >"$T/probe.out"
