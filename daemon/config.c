@@ -73,6 +73,7 @@ static const struct config_key config_keys[] = {
 	    OFF(retry_max_delay) },
 	{ "storage", "path", CT_PATH, 0, 0, "/var/lib/broadside/broadside.db",
 	    OFF(storage_path) },
+	{ "storage", "url", CT_STR, 0, 0, NULL, OFF(storage_url) },
 	{ "subscribers", "file", CT_PATH, 0, 0, NULL,
 	    OFF(subscribers_file) },
 	{ "control", "socket", CT_PATH, 0, 0, "/run/broadside/control.sock",
@@ -306,6 +307,48 @@ config_line(config_t *cf, const char *path)
 }
 
 /*
+ * storage.url: "sqlite:PATH" or a plain path, as storage.path; a
+ * PostgreSQL URL is refused until that backend exists.  Messages name
+ * the scheme only: a URL may hold a password.
+ */
+static void
+config_check_storage_url(struct config_ctx *ctx, struct config *c,
+    config_t *cf)
+{
+	const char	*url = c->storage_url, *path = url, *sep;
+	int		 line = config_line(cf, "storage.url");
+
+	if (config_line(cf, "storage.path") > 0) {
+		config_error(ctx, line, "storage.url: storage.path is set "
+		    "too; set one of them");
+		return;
+	}
+	if (strncmp(url, "sqlite:", 7) == 0) {
+		path = url + 7;
+		if (strncmp(path, "//", 2) == 0)
+			path += 2;		/* sqlite://PATH */
+	} else if (strncmp(url, "postgresql://", 13) == 0 ||
+	    strncmp(url, "postgres://", 11) == 0) {
+		config_error(ctx, line, "storage.url: PostgreSQL is not "
+		    "supported by this broadside yet; use sqlite:PATH");
+		return;
+	} else if ((sep = strstr(url, "://")) != NULL ||
+	    ((sep = strchr(url, ':')) != NULL && strchr(url, '/') != NULL &&
+	    sep < strchr(url, '/'))) {
+		config_error(ctx, line, "storage.url: unknown scheme \"%.*s\" "
+		    "(want sqlite:PATH or a path)", (int)(sep - url) > 32 ?
+		    32 : (int)(sep - url), url);
+		return;
+	}
+	if (*path == '\0') {
+		config_error(ctx, line, "storage.url: no path");
+		return;
+	}
+	free(c->storage_path);
+	c->storage_path = config_path(ctx, path);
+}
+
+/*
  * Whether smtp.url names a loopback host (localhost, 127.0.0.0/8, ::1),
  * where a password in clear text never crosses a network.  host gets
  * the host as written, for the message.
@@ -443,6 +486,9 @@ config_check(struct config_ctx *ctx, struct config *c, config_t *cf)
 		    "smtp.username: AUTH would send the password in clear text "
 		    "to %s; set smtp.tls = \"starttls\" (or an smtps:// URL), "
 		    "or use a relay on a loopback address", err);
+
+	if (c->storage_url != NULL)
+		config_check_storage_url(ctx, c, cf);
 
 	if (c->retry_max_delay < c->retry_initial_delay) {
 		config_error(ctx, config_line(cf, "retry.max_delay"),

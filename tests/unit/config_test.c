@@ -831,6 +831,71 @@ test_default_path(void)
 	CHECK_STR("no env", config_default_path(), BROADSIDE_DEFAULT_CONFIG);
 }
 
+static void
+test_storage_url(void)
+{
+	static const struct {
+		const char	*name;
+		const char	*text;
+		const char	*want_path;	/* under realdir; NULL: error */
+		const char	*want_msg;	/* in the message */
+	} cases[] = {
+		{ "su1.conf", "storage: { url = \"sqlite:st/a.db\"; };\n",
+		    "st/a.db", NULL },
+		{ "su2.conf", "storage: { url = \"sqlite:///abs/b.db\"; };\n",
+		    "/abs/b.db", NULL },
+		{ "su3.conf", "storage: { url = \"c.db\"; };\n", "c.db", NULL },
+		{ "su4.conf", "storage: { url = \"postgresql://bs:S3cret@db."
+		    "example.org/bs\"; };\n", NULL,
+		    ":6: storage.url: PostgreSQL is not supported" },
+		{ "su5.conf", "storage: { url = \"postgres://x:S3cret@h/d\"; "
+		    "};\n", NULL, "storage.url: PostgreSQL" },
+		{ "su6.conf", "storage: { url = \"mysql://u:S3cret@h/d\"; };\n",
+		    NULL, "unknown scheme \"mysql\"" },
+		{ "su7.conf", "storage: { path = \"p.db\";\n"
+		    "  url = \"sqlite:q.db\"; };\n", NULL,
+		    ":7: storage.url: storage.path is set too" },
+		{ "su8.conf", "storage: { url = \"sqlite:\"; };\n", NULL,
+		    "storage.url: no path" },
+	};
+	struct config	*c;
+	struct msgs	 m;
+	char		 want[PATH_MAX], label[128], text[512];
+	size_t		 i;
+
+	memset(&m, 0, sizeof(m));
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		/* the case's text starts on line 6 */
+		snprintf(text, sizeof(text), "%s\n\n\n%s", LIST_OK,
+		    cases[i].text);
+		c = load(cases[i].name, text, 0, &m);
+		snprintf(label, sizeof(label), "%s loads", cases[i].name);
+		CHECK_INT(label, c != NULL, cases[i].want_path != NULL);
+		if (cases[i].want_path != NULL && c != NULL) {
+			if (cases[i].want_path[0] == '/')
+				snprintf(want, sizeof(want), "%s",
+				    cases[i].want_path);
+			else
+				snprintf(want, sizeof(want), "%s/%s", realdir,
+				    cases[i].want_path);
+			snprintf(label, sizeof(label), "%s path",
+			    cases[i].name);
+			CHECK_STR(label, c->storage_path, want);
+		}
+		if (cases[i].want_msg != NULL) {
+			snprintf(label, sizeof(label), "%s message: %s",
+			    cases[i].name, msgs_text(&m));
+			CHECK(label, strstr(msgs_text(&m), cases[i].want_msg)
+			    != NULL);
+		}
+		/* never the URL's password in a message */
+		snprintf(label, sizeof(label), "%s no secret", cases[i].name);
+		CHECK(label, strstr(msgs_text(&m), "S3cret") == NULL);
+		config_free(c);
+	}
+	buf_free(&m.all);
+}
+
 int
 main(void)
 {
@@ -862,6 +927,7 @@ main(void)
 	test_password_kinds();
 	alarm(0);
 	test_secret();
+	test_storage_url();
 	test_default_path();
 	if (chdir("/") == -1)
 		CHECK("chdir /", 0);
