@@ -1153,6 +1153,38 @@ test_names(void)
 	CHECK_STR("dlv name 3", store_dlv_strstate(DLV_FAILED), "failed");
 }
 
+/*
+ * The counts kept as rows change (sub_counts: inserts added up per
+ * transaction, status changes by trigger) against a real count.
+ */
+static void
+check_counts(const char *db, struct store *st, const char *label)
+{
+	sqlite3		*h;
+	sqlite3_stmt	*q;
+	int64_t		 kept[4], real[4] = { 0, 0, 0, 0 };
+	char		 err[256], l[128];
+	int		 k;
+
+	CHECK_INT(label, store_sub_count(st, kept, err, sizeof(err)), 0);
+	if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(h, "SELECT status, count(*) FROM subscribers "
+	    "GROUP BY status", -1, &q, NULL) != SQLITE_OK) {
+		CHECK(label, 0);
+		sqlite3_close(h);
+		return;
+	}
+	while (sqlite3_step(q) == SQLITE_ROW)
+		real[sqlite3_column_int(q, 0) & 3] = sqlite3_column_int64(q, 1);
+	sqlite3_finalize(q);
+	sqlite3_close(h);
+	for (k = 0; k < 4; k++) {
+		snprintf(l, sizeof(l), "%s: status %d kept as counted", label,
+		    k);
+		CHECK_INT(l, kept[k], real[k]);
+	}
+}
+
 int
 main(void)
 {
@@ -1170,7 +1202,9 @@ main(void)
 	path_in(db, sizeof(db), "subs.db");
 	if ((st = open_ok(db)) != NULL) {
 		test_upsert(st);
+		check_counts(db, st, "counts after upserts");
 		test_status(st);
+		check_counts(db, st, "counts after status changes");
 		store_close(st);
 	} else
 		CHECK("subs open", 0);
