@@ -22,7 +22,10 @@
 #include "rss.h"
 #include "statement.h"
 
-#define IMPORT_CHUNK	(256 * 1024)
+#define IMPORT_CHUNK	(128 * 1024)	/* per request: each is parsed and
+					   committed on the daemon's loop in
+					   one go (~10 ms; 256 KiB made
+					   120+ ms under AddressSanitizer) */
 #define STATEMENT_MAX	(1024 * 1024)
 
 struct cli_cmd {

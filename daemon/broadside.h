@@ -193,5 +193,7 @@ int	 xasprintf(char **, const char *, ...) __attribute__((format(printf, 2, 3)))
 int64_t	 now_ms(void);
 double	 now_mono(void);
 int	 read_file(const char *, char **, size_t *, size_t, char *, size_t);
+#define SLICE_TARGET	0.010	/* seconds of loop work per slice */
+size_t	 slice_adapt(size_t, double, double, size_t, size_t);
 
 #endif

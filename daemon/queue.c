@@ -51,8 +51,10 @@
 #define QUEUE_STOPPED_MAX	4096	/* recently suppressed subscribers */
 #define QUEUE_COUNTS_EVERY	0.5	/* seconds between count rows while
 					   results stream in */
-#define QUEUE_SNAP_SLICE	20000	/* recipients taken per transaction:
-					   a few ms of the loop each */
+#define QUEUE_SNAP_SLICE	20000	/* recipients taken per transaction, at
+					   most (slice_adapt: about
+					   SLICE_TARGET of loop time each) */
+#define QUEUE_SNAP_SLICE_MIN	1000
 #define QUEUE_RUN_MIN		5	/* refusals in a row (2+ domains) that
 					   are the relay's, not the recipients' */
 #define QUEUE_RUN_KEEP		1000	/* refusals of one run kept, to undo */
@@ -200,6 +202,7 @@ static struct {
 	struct event		*counts_timer;	/* catches up dirty rows */
 	struct event		*snap_timer;	/* takes recipients in slices */
 	int64_t			 snap_id;	/* broadcast they go to, 0: find */
+	size_t			 snap_slice;	/* recipients per slice now */
 	unsigned int		 seed;
 	void			(*drained)(void *);	/* after shutdown */
 	void			*drained_arg;
@@ -1484,6 +1487,7 @@ queue_snap_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct timeval	 now = { 0, 0 }, later = { 1, 0 };
 	char		 err[512];
+	double		 t0;
 	int		 more;
 
 	(void)fd;
@@ -1501,12 +1505,15 @@ queue_snap_cb(evutil_socket_t fd, short what, void *arg)
 		if (q.snap_id == 0)
 			return;		/* none left */
 	}
-	if (store_bc_snapshot(env->store, q.snap_id, QUEUE_SNAP_SLICE, &more,
+	t0 = now_mono();
+	if (store_bc_snapshot(env->store, q.snap_id, (int)q.snap_slice, &more,
 	    err, sizeof(err)) == -1) {
 		log_warnx("broadcast %" PRId64 ": %s", q.snap_id, err);
 		evtimer_add(q.snap_timer, &later);
 		return;
 	}
+	q.snap_slice = slice_adapt(q.snap_slice, now_mono() - t0,
+	    SLICE_TARGET, QUEUE_SNAP_SLICE_MIN, QUEUE_SNAP_SLICE);
 	if (!more) {
 		log_info("broadcast %" PRId64 ": recipients taken", q.snap_id);
 		q.snap_id = 0;		/* next: another one, if any */
@@ -1532,6 +1539,7 @@ queue_init(void (*drained)(void *), void *arg, char *err, size_t errlen)
 	TAILQ_INIT(&q.urgent);
 	TAILQ_INIT(&q.draining);
 	q.seed = (unsigned int)time(NULL) ^ (unsigned int)getpid();
+	q.snap_slice = QUEUE_SNAP_SLICE / 4;	/* grows while slices are quick */
 	if ((q.tkey = token_key_new(env->key, (size_t)env->keylen, err,
 	    errlen)) == NULL)
 		return -1;
@@ -1872,7 +1880,7 @@ queue_send_body(struct evhttp_request *req, json_t *body)
 		    st.title, filename);
 		/* the first slice of recipients now, so status shows them
 		 * pending as soon as send returns; the rest in slices */
-		if (store_bc_snapshot(env->store, id, QUEUE_SNAP_SLICE, &more,
+		if (store_bc_snapshot(env->store, id, (int)q.snap_slice, &more,
 		    err, sizeof(err)) == -1)
 			log_warnx("broadcast %" PRId64 ": %s", id, err);
 		if (feed_update(err, sizeof(err)) == -1)

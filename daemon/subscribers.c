@@ -277,7 +277,9 @@ import_route(struct evhttp_request *req, const char *path)
  * the top (the file may have changed since); every waiter is told when
  * it ends.
  */
-#define SYNC_SLICE	(64 * 1024)
+#define SYNC_SLICE	(64 * 1024)	/* bytes a slice, at most (slice_adapt:
+					   about SLICE_TARGET of loop time) */
+#define SYNC_SLICE_MIN	(4 * 1024)
 
 struct sync_waiter {
 	sync_done_cb	 cb;
@@ -291,7 +293,8 @@ static struct {
 	struct event		*ev;
 	struct sync_waiter	*waiters;
 	size_t			 nwaiters;
-} sync_run = { .fd = -1 };
+	size_t			 slice;		/* bytes a slice now */
+} sync_run = { .fd = -1, .slice = SYNC_SLICE / 4 };
 
 static char	sync_chunk[SYNC_SLICE];
 
@@ -334,7 +337,7 @@ sync_slice(char *err, size_t errlen)
 	struct import_session	*is = sync_run.is;
 	ssize_t			 n;
 
-	while ((n = read(sync_run.fd, sync_chunk, sizeof(sync_chunk))) == -1 &&
+	while ((n = read(sync_run.fd, sync_chunk, sync_run.slice)) == -1 &&
 	    errno == EINTR)
 		;
 	if (n == -1) {
@@ -373,12 +376,16 @@ sync_step_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct timeval	 now = { 0, 0 };
 	char		 err[512];
+	double		 t0 = now_mono();
 	int		 rc;
 
 	(void)fd;
 	(void)what;
 	(void)arg;
-	if ((rc = sync_slice(err, sizeof(err))) == 1)
+	rc = sync_slice(err, sizeof(err));
+	sync_run.slice = slice_adapt(sync_run.slice, now_mono() - t0,
+	    SLICE_TARGET, SYNC_SLICE_MIN, SYNC_SLICE);
+	if (rc == 1)
 		evtimer_add(sync_run.ev, &now);
 	else
 		sync_end(rc, rc == -1 ? err : NULL);

@@ -149,3 +149,21 @@ end:
 		errno = saved;	/* never a stale ENOENT from before */
 	return ret;
 }
+
+/*
+ * Work done on the loop in slices (a broadcast's recipients, a
+ * subscribers.file) sizes its next slice by how long the last one took:
+ * halved when it took over twice the target, doubled when under half,
+ * within [min, max].  A fast machine keeps large slices (fewer commits);
+ * a slow or loaded one, or a sanitiser build, gets small ones, and the
+ * loop answers within a few times the target either way.
+ */
+size_t
+slice_adapt(size_t cur, double took, double target, size_t min, size_t max)
+{
+	if (took > 2 * target && cur / 2 >= min)
+		cur /= 2;
+	else if (took < target / 2 && cur * 2 <= max)
+		cur *= 2;
+	return cur < min ? min : cur > max ? max : cur;
+}
