@@ -657,40 +657,20 @@ smtp_slot_give(struct smtp_worker *w)
 }
 
 /*
- * Sender thread: wait for a rate token as the job starts.  -1 if the pool
- * stops or the job's broadcast halts meanwhile.
+ * Sender thread, with mtx held: may the job at the head of the queue go
+ * now?  A metered job needs a rate token first.  The token is taken for
+ * the head of the queue, whichever thread gets it, so jobs leave in the
+ * order they were queued (a thread that held a job while it waited
+ * could lose every token to a luckier one and go last).  0: pop it; else
+ * the seconds to wait, then look again.
  */
-static int
-smtp_rate_wait(struct smtp_worker *w, struct smtp_job *job)
+static double
+smtp_rate_head(struct smtp_pool *p, struct smtp_job *job)
 {
-	struct smtp_pool	*p = w->pool;
-	struct timespec		 ts;
-	double			 wait, until;
-	int			 ret = 0;
-
-	if (!job->metered || p->rate == NULL)
+	if (!job->metered || p->rate == NULL || (job->halted != NULL &&
+	    atomic_load(job->halted)))
 		return 0;
-	while ((wait = rate_take(p->rate, now_mono())) > 0) {
-		if (atomic_load(&p->stop_flag) || (job->halted != NULL &&
-		    atomic_load(job->halted)))
-			return -1;
-		/* at most 0.1 s at a time, to notice a stop or a halt */
-		if (wait > 0.1)
-			wait = 0.1;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		until = (double)ts.tv_nsec / 1e9 + wait;
-		ts.tv_sec += (time_t)until;
-		ts.tv_nsec = (long)((until - (double)(time_t)until) * 1e9);
-		pthread_mutex_lock(&p->mtx);
-		if (!p->stopping)
-			pthread_cond_timedwait(&p->cond, &p->mtx, &ts);
-		else
-			ret = -1;
-		pthread_mutex_unlock(&p->mtx);
-		if (ret == -1)
-			return -1;
-	}
-	return 0;
+	return rate_take(p->rate, now_mono());
 }
 
 /* Main thread: report every finished job in one go. */
@@ -737,6 +717,7 @@ smtp_worker_main(void *arg)
 	struct smtp_pool	*p = w->pool;
 	struct smtp_job		*job;
 	struct timespec		 ts;
+	double			 wait;
 	int			 rc, wake;
 
 	pthread_mutex_lock(&p->mtx);
@@ -761,6 +742,18 @@ smtp_worker_main(void *arg)
 		if (p->qlen == 0)
 			break;
 		job = p->queue[p->qhead];
+		if ((wait = smtp_rate_head(p, job)) > 0) {
+			/* at most 0.1 s at a time, to notice a stop or a
+			 * halt; any thread may take the token next */
+			if (wait > 0.1)
+				wait = 0.1;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			wait += (double)ts.tv_nsec / 1e9;
+			ts.tv_sec += (time_t)wait;
+			ts.tv_nsec = (long)((wait - (double)(time_t)wait) * 1e9);
+			pthread_cond_timedwait(&p->cond, &p->mtx, &ts);
+			continue;
+		}
 		p->qhead = (p->qhead + 1) % p->limit;
 		p->qlen--;
 		pthread_mutex_unlock(&p->mtx);
@@ -988,13 +981,8 @@ smtp_worker_send(struct smtp_worker *w, struct smtp_job *job)
 	buf_reset(&w->msg);
 	err[0] = '\0';
 	job->enh[0] = '\0';
-	/* the token first: what render checks (halted, unsubscribed) is
-	 * then as fresh as can be when the message leaves */
-	if (smtp_rate_wait(w, job) == -1) {
-		job->result = SMTP_CANCELLED;
-		snprintf(job->msg, sizeof(job->msg), "not sent: stopped");
-		return;
-	}
+	/* the token was taken as the job left the queue: what render
+	 * checks (halted, unsubscribed) is as fresh as can be */
 	if (job->render(job->render_arg, job, &w->msg, err, sizeof(err)) == -1) {
 		job->result = SMTP_RENDER_FAIL;
 		smtp_sanitise(job->msg, sizeof(job->msg), err, strlen(err));

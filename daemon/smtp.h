@@ -57,9 +57,10 @@
  * the command it answered, job->msg the reply text or the libcurl /
  * render error, printable ASCII only, truncated.
  *
- * Rate and sessions: a job with `metered` set takes a token from
- * conf->rate (if any) as it starts, so a queued job never carries a token
- * taken long before.  conf->slots (if any) caps the sessions open at once
+ * Rate and sessions: a job with `metered` set leaves the queue only with
+ * a token from conf->rate (if any), taken by whichever thread is free for
+ * the job at the head, so jobs keep their order and a queued job never
+ * carries a token taken long before it is sent.  conf->slots (if any) caps the sessions open at once
  * across every pool sharing it: after a reload, the new pool's threads
  * open sessions only as the old pool's close theirs.
  *
