@@ -24,6 +24,7 @@
 #include <strings.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <poll.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,6 +38,7 @@
 
 #define SMTP_MAX_CONNECTIONS	256
 #define SMTP_QUEUE_PER_CONN	2	/* queued jobs per thread, beyond one each in flight */
+#define SMTP_CLOSE_WAIT		0.5	/* seconds for the server's FIN */
 
 struct smtp_worker {
 	struct smtp_pool	*pool;
@@ -818,7 +820,21 @@ static int
 smtp_worker_close_cb(void *arg, curl_socket_t fd)
 {
 	struct smtp_worker	*w = arg;
+	struct pollfd		 pfd = { .fd = fd, .events = POLLIN };
+	char			 buf[512];
+	double			 end = now_mono() + SMTP_CLOSE_WAIT;
+	int			 ms;
 
+	/*
+	 * A session is over for both ends before its slot goes to another
+	 * thread: send our FIN, then wait (briefly, on this sender thread)
+	 * for the server's, so that it never sees more than the cap open,
+	 * even across a reload.  A socket never connected fails shutdown.
+	 */
+	if (shutdown(fd, SHUT_WR) == 0)
+		while ((ms = (int)((end - now_mono()) * 1000)) > 0 &&
+		    poll(&pfd, 1, ms) > 0 && read(fd, buf, sizeof(buf)) > 0)
+			;
 	w->nsock--;
 	atomic_fetch_sub(&w->pool->sessions, 1);
 	return close(fd);
