@@ -1,0 +1,274 @@
+/*
+ * store.c -- dispatch of the store interface to its backend, and the
+ * names of states.  The backend is chosen by the storage path: today
+ * only SQLite; a "postgresql://" path will select the shared backend.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "store.h"
+
+struct store *
+store_open(const char *path, char *err, size_t errlen)
+{
+	if (strncmp(path, "postgresql://", 13) == 0) {
+		snprintf(err, errlen, "%s: no PostgreSQL backend in this build",
+		    path);
+		return NULL;
+	}
+	return store_sqlite_backend.open(path, err, errlen);
+}
+
+void
+store_close(struct store *st)
+{
+	if (st != NULL)
+		st->be->close(st);
+}
+
+int store_begin(struct store *st, char *e, size_t el)
+{ return st->be->begin(st, e, el); }
+int store_commit(struct store *st, char *e, size_t el)
+{ return st->be->commit(st, e, el); }
+int store_rollback(struct store *st)
+{ return st->be->rollback(st); }
+int store_writable(struct store *st, char *e, size_t el)
+{ return st->be->writable(st, e, el); }
+int64_t store_import_id(struct store *st)
+{ return st->be->import_id(st); }
+
+int
+store_sub_upsert(struct store *st, int64_t import, const char *email,
+    const char *key, const char *name, const char *fields,
+    enum sub_status status, enum store_upsert *what, char *e, size_t el)
+{
+	return st->be->sub_upsert(st, import, email, key, name, fields, status,
+	    what, e, el);
+}
+
+int
+store_sub_set_status(struct store *st, const char *key, enum sub_status s,
+    int force, int *changed, char *e, size_t el)
+{
+	return st->be->sub_set_status(st, key, s, force, changed, e, el);
+}
+
+int
+store_sub_set_status_id(struct store *st, int64_t id, enum sub_status s,
+    int force, int *changed, char *e, size_t el)
+{
+	return st->be->sub_set_status_id(st, id, s, force, changed, e, el);
+}
+
+int
+store_sub_get(struct store *st, int64_t id, store_sub_cb cb, void *arg,
+    char *e, size_t el)
+{
+	return st->be->sub_get(st, id, cb, arg, e, el);
+}
+
+int
+store_sub_find(struct store *st, const char *key, store_sub_cb cb, void *arg,
+    char *e, size_t el)
+{
+	return st->be->sub_find(st, key, cb, arg, e, el);
+}
+
+int
+store_sub_list(struct store *st, int64_t after, int limit, store_sub_cb cb,
+    void *arg, char *e, size_t el)
+{
+	return st->be->sub_list(st, after, limit, cb, arg, e, el);
+}
+
+int
+store_sub_count(struct store *st, int64_t counts[4], char *e, size_t el)
+{
+	return st->be->sub_count(st, counts, e, el);
+}
+
+int
+store_sub_bounce(struct store *st, int64_t id, int64_t bc, int undo,
+    int *changed, char *e, size_t el)
+{
+	return st->be->sub_bounce(st, id, bc, undo, changed, e, el);
+}
+
+int
+store_sub_reactivate(struct store *st, const char *key, int64_t bc,
+    int *changed, char *e, size_t el)
+{
+	return st->be->sub_reactivate(st, key, bc, changed, e, el);
+}
+
+int
+store_bc_create(struct store *st, const struct broadcast *bc, int64_t *id,
+    char *e, size_t el)
+{
+	return st->be->bc_create(st, bc, id, e, el);
+}
+
+int
+store_bc_snapshot(struct store *st, int64_t id, int limit, int *more,
+    char *e, size_t el)
+{
+	return st->be->bc_snapshot(st, id, limit, more, e, el);
+}
+
+int
+store_bc_get(struct store *st, int64_t id, store_bc_cb cb, void *arg,
+    char *e, size_t el)
+{
+	return st->be->bc_get(st, id, cb, arg, e, el);
+}
+
+int
+store_bc_list(struct store *st, int limit, store_bc_cb cb, void *arg,
+    char *e, size_t el)
+{
+	return st->be->bc_list(st, limit, cb, arg, e, el);
+}
+
+int
+store_bc_set_state(struct store *st, int64_t id, enum bc_state s,
+    const char *reason, char *e, size_t el)
+{
+	return st->be->bc_set_state(st, id, s, reason, e, el);
+}
+
+int
+store_bc_set_counts(struct store *st, int64_t id, const int64_t counts[4],
+    char *e, size_t el)
+{
+	return st->be->bc_set_counts(st, id, counts, e, el);
+}
+
+int
+store_dlv_claim(struct store *st, int64_t bc, int64_t after, int64_t now,
+    int limit, store_dlv_cb cb, void *arg, char *e, size_t el)
+{
+	return st->be->dlv_claim(st, bc, after, now, limit, cb, arg, e, el);
+}
+
+int
+store_dlv_update(struct store *st, int64_t bc, int64_t sub,
+    enum dlv_state s, int attempts, int64_t next_at, int code,
+    const char *msg, char *e, size_t el)
+{
+	return st->be->dlv_update(st, bc, sub, s, attempts, next_at, code, msg,
+	    e, el);
+}
+
+int
+store_dlv_next_due(struct store *st, int64_t bc, int64_t *when, char *e,
+    size_t el)
+{
+	return st->be->dlv_next_due(st, bc, when, e, el);
+}
+
+int
+store_dlv_counts(struct store *st, int64_t bc, int64_t counts[4], char *e,
+    size_t el)
+{
+	return st->be->dlv_counts(st, bc, counts, e, el);
+}
+
+int
+store_dlv_drop(struct store *st, int64_t bc, int64_t sub, char *e, size_t el)
+{
+	return st->be->dlv_drop(st, bc, sub, e, el);
+}
+
+int64_t
+store_now_ms(struct store *st)
+{
+	return st->be->now_ms(st);
+}
+
+int
+store_dlv_claim_rows(struct store *st, int64_t bc, const char *owner,
+    int64_t now, int64_t lease_ms, int limit, store_dlv_cb cb, void *arg,
+    char *e, size_t el)
+{
+	return st->be->dlv_claim_rows(st, bc, owner, now, lease_ms, limit, cb,
+	    arg, e, el);
+}
+
+int
+store_dlv_record(struct store *st, const char *owner,
+    const struct dlv_result *res, size_t n, struct dlv_tally *tally, char *e,
+    size_t el)
+{
+	return st->be->dlv_record(st, owner, res, n, tally, e, el);
+}
+
+int
+store_dlv_release(struct store *st, const char *owner, int64_t bc,
+    const int64_t *subs, size_t n, int64_t *released, char *e, size_t el)
+{
+	if (subs != NULL && bc == 0) {
+		snprintf(e, el, "release: subscribers given without their "
+		    "broadcast");
+		return -1;
+	}
+	return st->be->dlv_release(st, owner, bc, subs, n, released, e, el);
+}
+
+int
+store_dlv_postpone(struct store *st, const char *owner, int64_t bc,
+    int64_t sub, int64_t next_at, int *changed, char *e, size_t el)
+{
+	return st->be->dlv_postpone(st, owner, bc, sub, next_at, changed, e,
+	    el);
+}
+
+/* A release of all of owner's claims: the leases do not matter. */
+int
+store_dlv_release_stale(struct store *st, const char *owner,
+    int64_t *released, char *e, size_t el)
+{
+	return st->be->dlv_release(st, owner, 0, NULL, 0, released, e, el);
+}
+
+int
+store_bc_settled(struct store *st, int64_t bc, int *settled, char *e,
+    size_t el)
+{
+	return st->be->bc_settled(st, bc, settled, e, el);
+}
+
+static const char *sub_names[] = { "pending", "active", "unsubscribed",
+    "bounced" };
+static const char *bc_names[] = { "queued", "sending", "paused", "done",
+    "cancelled" };
+static const char *dlv_names[] = { "pending", "sent", "deferred", "failed",
+    "claimed", "dropped" };
+
+const char *
+store_sub_strstatus(enum sub_status s)
+{
+	return (unsigned)s < 4 ? sub_names[s] : "?";
+}
+
+int
+store_sub_parsestatus(const char *s)
+{
+	int	i;
+
+	for (i = 0; i < 4; i++)
+		if (strcmp(s, sub_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+const char *
+store_bc_strstate(enum bc_state s)
+{
+	return (unsigned)s < 5 ? bc_names[s] : "?";
+}
+
+const char *
+store_dlv_strstate(enum dlv_state s)
+{
+	return (unsigned)s < 6 ? dlv_names[s] : "?";
+}

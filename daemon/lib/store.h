@@ -1,0 +1,366 @@
+/*
+ * store.h -- the durable state of broadside behind one interface.
+ *
+ * Like OpenSMTPD's queue backends, every caller goes through struct store
+ * and the backend's operation table; store_sqlite.c is the embedded
+ * backend (WAL, prepared statements, schema migrations).  A PostgreSQL
+ * backend shared by several daemons can implement the same table.
+ *
+ * All functions return 0 on success and -1 with err filled on failure,
+ * unless said otherwise.  Only the daemon's main loop calls them.
+ * No call waits more than STORE_BUSY_MS for another process's lock: it
+ * fails instead (SQLITE_BUSY), and the caller retries later.
+ */
+#ifndef BROADSIDE_STORE_H
+#define BROADSIDE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define STORE_BUSY_MS	20
+
+enum sub_status {
+	SUB_PENDING,		/* awaiting double opt-in */
+	SUB_ACTIVE,
+	SUB_UNSUBSCRIBED,
+	SUB_BOUNCED,
+};
+
+enum dlv_state {
+	DLV_PENDING,
+	DLV_SENT,
+	DLV_DEFERRED,
+	DLV_FAILED,
+	DLV_CLAIMED,		/* taken by an owner under a lease */
+	DLV_DROPPED,		/* a result only: the row is deleted */
+};
+
+enum bc_state {
+	BC_QUEUED,
+	BC_SENDING,
+	BC_PAUSED,
+	BC_DONE,
+	BC_CANCELLED,
+};
+
+/* What an upsert did (import, subscribers add). */
+enum store_upsert {
+	UPSERT_ADDED,
+	UPSERT_UPDATED,		/* existing subscriber, name/fields refreshed */
+	UPSERT_SUPPRESSED,	/* unsubscribed/bounced: kept as is */
+	UPSERT_DUPLICATE,	/* already seen in this same import */
+};
+
+struct subscriber {
+	int64_t		 id;
+	const char	*email;
+	const char	*name;
+	const char	*fields;	/* JSON object text */
+	enum sub_status	 status;
+	int64_t		 created;
+};
+
+struct broadcast {
+	int64_t		 id;
+	const char	*title;
+	const char	*subject;
+	const char	*source;	/* statement file text */
+	const char	*filename;
+	int		 markdown;
+	enum bc_state	 state;
+	int64_t		 created;	/* unix seconds */
+	int64_t		 started;
+	int64_t		 finished;
+	int64_t		 total;
+	int64_t		 sent;
+	int64_t		 pending;
+	int64_t		 deferred;
+	int64_t		 failed;
+	int		 snapping;	/* recipients still being taken */
+	const char	*reason;	/* why paused (the server's reply), or NULL */
+};
+
+/* One recipient claimed for delivery. */
+struct delivery {
+	int64_t		 broadcast_id;
+	int64_t		 subscriber_id;
+	const char	*email;
+	const char	*name;
+	const char	*fields;
+	int		 attempts;
+	int		 active;	/* subscriber still active */
+};
+
+/* One outcome for store_dlv_record. */
+struct dlv_result {
+	int64_t		 broadcast_id;
+	int64_t		 subscriber_id;
+	enum dlv_state	 state;		/* SENT, DEFERRED, FAILED or DROPPED */
+	int		 attempts;	/* the new count (spent ones included) */
+	int64_t		 next_at;	/* DEFERRED: due, unix ms */
+	int		 code;		/* SMTP reply code, 0 if none */
+	const char	*msg;		/* the reply, or NULL */
+};
+
+/* What one store_dlv_record did, summed over its results. */
+struct dlv_tally {
+	size_t		 applied;
+	size_t		 skipped;	/* no longer this owner's claim */
+	int64_t		 sent;
+	int64_t		 deferred;
+	int64_t		 failed;
+	int64_t		 dropped;
+};
+
+struct store;
+
+typedef int	(*store_sub_cb)(const struct subscriber *, void *);
+typedef int	(*store_bc_cb)(const struct broadcast *, void *);
+typedef int	(*store_dlv_cb)(const struct delivery *, void *);
+
+struct store_backend {
+	const char	*name;
+	struct store	*(*open)(const char *, char *, size_t);
+	void		 (*close)(struct store *);
+	int		 (*begin)(struct store *, char *, size_t);
+	int		 (*commit)(struct store *, char *, size_t);
+	int		 (*rollback)(struct store *);
+	int		 (*writable)(struct store *, char *, size_t);
+
+	int64_t		 (*import_id)(struct store *);
+	int		 (*sub_upsert)(struct store *, int64_t, const char *,
+			    const char *, const char *, const char *,
+			    enum sub_status, enum store_upsert *, char *,
+			    size_t);
+	int		 (*sub_set_status)(struct store *, const char *,
+			    enum sub_status, int, int *, char *, size_t);
+	int		 (*sub_set_status_id)(struct store *, int64_t,
+			    enum sub_status, int, int *, char *, size_t);
+	int		 (*sub_get)(struct store *, int64_t, store_sub_cb,
+			    void *, char *, size_t);
+	int		 (*sub_find)(struct store *, const char *, store_sub_cb,
+			    void *, char *, size_t);
+	int		 (*sub_list)(struct store *, int64_t, int, store_sub_cb,
+			    void *, char *, size_t);
+	int		 (*sub_count)(struct store *, int64_t[4], char *,
+			    size_t);
+	int		 (*sub_bounce)(struct store *, int64_t, int64_t, int,
+			    int *, char *, size_t);
+	int		 (*sub_reactivate)(struct store *, const char *, int64_t,
+			    int *, char *, size_t);
+
+	int		 (*bc_create)(struct store *, const struct broadcast *,
+			    int64_t *, char *, size_t);
+	int		 (*bc_snapshot)(struct store *, int64_t, int, int *,
+			    char *, size_t);
+	int		 (*bc_get)(struct store *, int64_t, store_bc_cb, void *,
+			    char *, size_t);
+	int		 (*bc_list)(struct store *, int, store_bc_cb, void *,
+			    char *, size_t);
+	int		 (*bc_set_state)(struct store *, int64_t, enum bc_state,
+			    const char *, char *, size_t);
+
+	int		 (*dlv_claim)(struct store *, int64_t, int64_t, int64_t,
+			    int, store_dlv_cb, void *, char *, size_t);
+	int		 (*dlv_update)(struct store *, int64_t, int64_t,
+			    enum dlv_state, int, int64_t, int, const char *,
+			    char *, size_t);
+	int		 (*dlv_next_due)(struct store *, int64_t, int64_t *,
+			    char *, size_t);
+	int		 (*dlv_counts)(struct store *, int64_t, int64_t[4],
+			    char *, size_t);
+	int		 (*bc_set_counts)(struct store *, int64_t,
+			    const int64_t[4], char *, size_t);
+	int		 (*dlv_drop)(struct store *, int64_t, int64_t, char *,
+			    size_t);
+
+	int64_t		 (*now_ms)(struct store *);
+	int		 (*dlv_claim_rows)(struct store *, int64_t,
+			    const char *, int64_t, int64_t, int, store_dlv_cb,
+			    void *, char *, size_t);
+	int		 (*dlv_record)(struct store *, const char *,
+			    const struct dlv_result *, size_t,
+			    struct dlv_tally *, char *, size_t);
+	int		 (*dlv_release)(struct store *, const char *, int64_t,
+			    const int64_t *, size_t, int64_t *, char *,
+			    size_t);
+	int		 (*dlv_postpone)(struct store *, const char *, int64_t,
+			    int64_t, int64_t, int *, char *, size_t);
+	int		 (*bc_settled)(struct store *, int64_t, int *, char *,
+			    size_t);
+};
+
+struct store {
+	const struct store_backend	*be;
+};
+
+extern const struct store_backend store_sqlite_backend;
+
+/* store.c: dispatch */
+struct store	*store_open(const char *, char *, size_t);
+void		 store_close(struct store *);
+int		 store_begin(struct store *, char *, size_t);
+int		 store_commit(struct store *, char *, size_t);
+int		 store_rollback(struct store *);
+int		 store_writable(struct store *, char *, size_t);
+
+int64_t		 store_import_id(struct store *);
+int		 store_sub_upsert(struct store *, int64_t import, const char *email,
+		    const char *key, const char *name, const char *fields,
+		    enum sub_status, enum store_upsert *, char *, size_t);
+int		 store_sub_set_status(struct store *, const char *key,
+		    enum sub_status, int force, int *changed, char *, size_t);
+int		 store_sub_set_status_id(struct store *, int64_t,
+		    enum sub_status, int force, int *changed, char *, size_t);
+int		 store_sub_get(struct store *, int64_t, store_sub_cb, void *,
+		    char *, size_t);
+int		 store_sub_find(struct store *, const char *key, store_sub_cb,
+		    void *, char *, size_t);
+int		 store_sub_list(struct store *, int64_t after, int limit,
+		    store_sub_cb, void *, char *, size_t);
+/* Counts by status, kept as rows change: no scan of the table. */
+int		 store_sub_count(struct store *, int64_t counts[4], char *,
+		    size_t);
+/*
+ * A recipient fault from broadcast bc bounces an active subscriber
+ * (undo = 0); undo = 1 makes them active again if bc was what bounced
+ * them (a run of refusals that turned out to be the relay's).
+ */
+int		 store_sub_bounce(struct store *, int64_t sub, int64_t bc,
+		    int undo, int *changed, char *, size_t);
+/*
+ * Undo bounces: the subscriber with this key, or (key NULL) every one
+ * broadcast bc bounced, back to active.  Only bounced ones: unsubscribed
+ * and pending subscribers are never touched.  *changed: how many.
+ */
+int		 store_sub_reactivate(struct store *, const char *key,
+		    int64_t bc, int *changed, char *, size_t);
+
+/*
+ * A new broadcast has no recipients yet: store_bc_snapshot takes the next
+ * `limit` active subscribers (in id order) as its pending deliveries, one
+ * transaction a call, and sets *more while some may be left.  After a
+ * crash it carries on where the last committed call stopped.
+ */
+int		 store_bc_create(struct store *, const struct broadcast *,
+		    int64_t *, char *, size_t);
+int		 store_bc_snapshot(struct store *, int64_t bc, int limit,
+		    int *more, char *, size_t);
+int		 store_bc_get(struct store *, int64_t, store_bc_cb, void *,
+		    char *, size_t);
+int		 store_bc_list(struct store *, int limit, store_bc_cb, void *,
+		    char *, size_t);
+/* reason: why (paused by whom, the relay's reply); NULL clears it */
+int		 store_bc_set_state(struct store *, int64_t, enum bc_state,
+		    const char *reason, char *, size_t);
+
+int		 store_dlv_claim(struct store *, int64_t bc, int64_t after,
+		    int64_t now, int limit, store_dlv_cb, void *, char *,
+		    size_t);
+int		 store_dlv_update(struct store *, int64_t bc, int64_t sub,
+		    enum dlv_state, int attempts, int64_t next_at, int code,
+		    const char *msg, char *, size_t);
+int		 store_dlv_next_due(struct store *, int64_t bc, int64_t *,
+		    char *, size_t);
+
+int		 store_dlv_counts(struct store *, int64_t bc, int64_t counts[4],
+		    char *, size_t);
+int		 store_bc_set_counts(struct store *, int64_t bc,
+		    const int64_t counts[4], char *, size_t);
+/* A subscriber who left during the broadcast is no longer a recipient. */
+int		 store_dlv_drop(struct store *, int64_t bc, int64_t sub, char *,
+		    size_t);
+
+/*
+ * The claim model (issue 11).  Senders take deliveries by marking them,
+ * not by a cursor in memory, so that several of them (in one daemon, or
+ * daemons on several nodes sharing one store) never send the same row.
+ *
+ * Owner: who claims, a text (the node's name).  A claimed row carries its
+ * owner, a lease (unix ms when the claim lapses) and the state it had
+ * (pending or deferred).  A claim takes rows that are pending, deferred
+ * and due, or claimed by anyone under a lapsed lease: claimed rows under
+ * a live lease are not eligible, so no cursor is needed.
+ *
+ * Group: store_dlv_record applies many results in one transaction, each
+ * only if the row is still this owner's claim (else skipped and counted:
+ * the lease lapsed and another owner took the row).  The broadcast's
+ * counts are added to in the same transaction, never overwritten.
+ *
+ * Release puts a claimed row back as it was (no attempt spent, the same
+ * due time): work taken but not started.  Postpone puts it back as it
+ * was with a new due time, still no attempt spent: a relay or session
+ * fault, not the recipient's.  A recipient's temporary failure is
+ * recorded, as DEFERRED with its attempt counted.
+ *
+ * Counts: a claimed row counts as pending (store_bc_get, store_dlv_counts,
+ * status), whatever it was before; deferred only counts rows waiting for
+ * their due time.
+ *
+ * Crash promise: at start a daemon calls store_dlv_release_stale with its
+ * own name, so what it held when it died is claimable at once; another
+ * node's rows come back when their lease lapses.  Nobody is skipped; the
+ * duplicates are at most the rows in flight (claimed and handed to SMTP)
+ * whose results were not committed.
+ *
+ * Times: next_at and lease are unix ms on the store's clock, read with
+ * store_now_ms and passed in as now.  The SQLite backend is one host, so
+ * its clock is the C library's; a PostgreSQL backend answers with the
+ * database server's clock, so that nodes with skewed clocks agree on
+ * leases.  Rows deferred by store_dlv_update carry next_at in unix
+ * seconds: read as ms they are due at once (an early retry, never a
+ * skip).
+ *
+ * Each call is one transaction, or part of the caller's if one is open
+ * (store_begin): then it is a savepoint, undone alone on failure.
+ * Callbacks run inside it and must not call the store.
+ */
+int64_t		 store_now_ms(struct store *);
+/*
+ * Claim up to limit eligible rows of broadcast bc, with a lease until
+ * now + lease_ms, and pass each to cb in subscriber id order (attempts:
+ * those spent so far).  Which rows: the first pending ones by subscriber
+ * id, due deferred ones longest due first, lapsed claims oldest first;
+ * of those the lowest ids.  So the cost stays about `limit` rows however
+ * big the broadcast and however many are due.  A cb returning -1 keeps
+ * that row and stops.  Returns the number claimed, or -1: then nothing
+ * was claimed, whatever cb saw.
+ */
+int		 store_dlv_claim_rows(struct store *, int64_t bc,
+		    const char *owner, int64_t now, int64_t lease_ms, int limit,
+		    store_dlv_cb, void *, char *, size_t);
+/*
+ * Apply n results of owner's claims, all or none.  tally (may be NULL)
+ * says how many applied, how many were skipped, and how each moved.
+ */
+int		 store_dlv_record(struct store *, const char *owner,
+		    const struct dlv_result *, size_t n, struct dlv_tally *,
+		    char *, size_t);
+/*
+ * Put owner's claims back as they were: of broadcast bc (0: all), only
+ * the n subscribers in subs (NULL: all; needs bc).  *released (may be
+ * NULL): how many.
+ */
+int		 store_dlv_release(struct store *, const char *owner,
+		    int64_t bc, const int64_t *subs, size_t n,
+		    int64_t *released, char *, size_t);
+/* One claim back as it was, due at next_at; *changed 0 if not owner's. */
+int		 store_dlv_postpone(struct store *, const char *owner,
+		    int64_t bc, int64_t sub, int64_t next_at, int *changed,
+		    char *, size_t);
+/* At start: every claim of owner released, whatever its lease. */
+int		 store_dlv_release_stale(struct store *, const char *owner,
+		    int64_t *released, char *, size_t);
+/*
+ * *settled = 1 when broadcast bc has all its recipients and none of them
+ * is pending, deferred or claimed: it may finish.
+ */
+int		 store_bc_settled(struct store *, int64_t bc, int *settled,
+		    char *, size_t);
+
+const char	*store_sub_strstatus(enum sub_status);
+int		 store_sub_parsestatus(const char *);
+const char	*store_bc_strstate(enum bc_state);
+const char	*store_dlv_strstate(enum dlv_state);
+
+#endif
