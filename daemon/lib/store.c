@@ -231,6 +231,21 @@ store_dlv_release_stale(struct store *st, const char *owner,
 }
 
 int
+store_dlv_restore(struct store *st, int64_t bc, int64_t sub,
+    enum dlv_state to, enum dlv_state from, int attempts, int *changed,
+    char *e, size_t el)
+{
+	if ((from != DLV_PENDING && from != DLV_DEFERRED) ||
+	    (to != DLV_SENT && to != DLV_DEFERRED && to != DLV_FAILED)) {
+		snprintf(e, el, "restore: from %s to %s is no undo",
+		    store_dlv_strstate(to), store_dlv_strstate(from));
+		return -1;
+	}
+	return st->be->dlv_restore(st, bc, sub, to, from, attempts, changed,
+	    e, el);
+}
+
+int
 store_bc_settled(struct store *st, int64_t bc, int *settled, char *e,
     size_t el)
 {

@@ -188,6 +188,9 @@ struct store_backend {
 			    int64_t, int64_t, int *, char *, size_t);
 	int		 (*bc_settled)(struct store *, int64_t, int *, char *,
 			    size_t);
+	int		 (*dlv_restore)(struct store *, int64_t, int64_t,
+			    enum dlv_state, enum dlv_state, int, int *, char *,
+			    size_t);
 };
 
 struct store {
@@ -307,9 +310,8 @@ int		 store_dlv_drop(struct store *, int64_t bc, int64_t sub, char *,
  * store_now_ms and passed in as now.  The SQLite backend is one host, so
  * its clock is the C library's; a PostgreSQL backend answers with the
  * database server's clock, so that nodes with skewed clocks agree on
- * leases.  Rows deferred by store_dlv_update carry next_at in unix
- * seconds: read as ms they are due at once (an early retry, never a
- * skip).
+ * leases.  Schema 4 turned the unix seconds of earlier due times into
+ * ms.
  *
  * Each call is one transaction, or part of the caller's if one is open
  * (store_begin): then it is a savepoint, undone alone on failure.
@@ -351,6 +353,16 @@ int		 store_dlv_postpone(struct store *, const char *owner,
 /* At start: every claim of owner released, whatever its lease. */
 int		 store_dlv_release_stale(struct store *, const char *owner,
 		    int64_t *released, char *, size_t);
+/*
+ * Undo a recorded result: the row of (bc, sub), if it is in state `to`,
+ * back to `from` (pending or deferred, due now) with `attempts`, and the
+ * counts moved back.  For results that turned out not to be about the
+ * recipient (a run of refusals that was the relay's).  *changed (may be
+ * NULL): 0 if the row was not in state `to`.
+ */
+int		 store_dlv_restore(struct store *, int64_t bc, int64_t sub,
+		    enum dlv_state to, enum dlv_state from, int attempts,
+		    int *changed, char *, size_t);
 /*
  * *settled = 1 when broadcast bc has all its recipients and none of them
  * is pending, deferred or claimed: it may finish.

@@ -69,6 +69,7 @@ enum sq_stmt {
 	Q_DLV_POSTPONE,
 	Q_BC_ADD,
 	Q_BC_SETTLED,
+	Q_DLV_RESTORE,
 	Q_MAX
 };
 
@@ -218,6 +219,11 @@ static const char *sq_sql[Q_MAX] = {
 	    "deferred = deferred + ?3, failed = failed + ?4, "
 	    "total = total + ?5 WHERE id = ?1",
 	/* one probe of each partial index */
+	/* undo a recorded result: back to ?5 (pending, or deferred due now) */
+	[Q_DLV_RESTORE] = "UPDATE deliveries SET state = ?5, attempts = ?4, "
+	    "next_at = 0, code = 0, error = '', owner = NULL, lease = 0, "
+	    "prev_state = 0 WHERE broadcast_id = ?1 AND subscriber_id = ?2 "
+	    "AND state = ?3",
 	[Q_BC_SETTLED] = "SELECT snap_next IS NULL "
 	    "AND NOT EXISTS (SELECT 1 FROM deliveries "
 	    "WHERE broadcast_id = ?1 AND state = 0) "
@@ -312,7 +318,9 @@ static const char *sq_migrations[] = {
 	"CREATE INDEX deliveries_lease ON deliveries(broadcast_id, lease)"
 	"  WHERE state = 4;"
 	"CREATE INDEX deliveries_owner ON deliveries(owner, broadcast_id)"
-	"  WHERE state = 4;",
+	"  WHERE state = 4;"
+	/* due times were unix seconds before */
+	"UPDATE deliveries SET next_at = next_at * 1000 WHERE next_at > 0;",
 };
 #define SQ_VERSION	((int)(sizeof(sq_migrations) / sizeof(sq_migrations[0])))
 
@@ -1552,6 +1560,51 @@ sq_bc_settled(struct store *st, int64_t bc, int *settled, char *err,
 	return 0;
 }
 
+static int
+sq_dlv_restore(struct store *st, int64_t bc, int64_t sub, enum dlv_state to,
+    enum dlv_state from, int attempts, int *changed, char *err,
+    size_t errlen)
+{
+	struct sq_store	*s = SQ(st);
+	struct sq_adds	 adds = { 0, 0, NULL };
+	struct sq_add	*add;
+	sqlite3_stmt	*q;
+	int		 own, n, ret = -1;
+
+	if (sq_tx_begin(s, &own, err, errlen) == -1)
+		return -1;
+	q = sq_stmt(s, Q_DLV_RESTORE);
+	sqlite3_bind_int64(q, 1, bc);
+	sqlite3_bind_int64(q, 2, sub);
+	sqlite3_bind_int(q, 3, to);
+	sqlite3_bind_int(q, 4, attempts);
+	sqlite3_bind_int(q, 5, from);
+	if (sqlite3_step(q) != SQLITE_DONE) {
+		sq_fail(s, err, errlen, "restore delivery");
+		goto end;
+	}
+	if ((n = sqlite3_changes(s->db)) > 0) {
+		if ((add = sq_adds_get(&adds, bc)) == NULL) {
+			snprintf(err, errlen, "%s: restore: out of memory",
+			    s->path);
+			goto end;
+		}
+		add->sent -= to == DLV_SENT;
+		add->deferred += (from == DLV_DEFERRED) - (to == DLV_DEFERRED);
+		add->failed -= to == DLV_FAILED;
+		if (sq_adds_write(s, &adds, err, errlen) == -1)
+			goto end;
+	}
+	if (changed != NULL)
+		*changed = n > 0;
+	ret = 0;
+end:
+	if (sq_tx_end(s, own, ret == 0, err, errlen) == -1)
+		ret = -1;
+	free(adds.v);
+	return ret;
+}
+
 const struct store_backend store_sqlite_backend = {
 	.name = "sqlite",
 	.open = sq_open,
@@ -1586,5 +1639,6 @@ const struct store_backend store_sqlite_backend = {
 	.dlv_record = sq_dlv_record,
 	.dlv_release = sq_dlv_release,
 	.dlv_postpone = sq_dlv_postpone,
+	.dlv_restore = sq_dlv_restore,
 	.bc_settled = sq_bc_settled,
 };
