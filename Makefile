@@ -23,7 +23,8 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # OPT is the optimisation level; CFLAGS/LDFLAGS from the command line add
 # to the project's flags instead of replacing them.
 OPT	?= -O2 -g
-BS_CFLAGS  = $(OPT) -std=c11 -D_GNU_SOURCE -Idaemon
+BS_CFLAGS  = $(OPT) -std=c11 -D_GNU_SOURCE
+BS_CFLAGS += -Idaemon/lib -Idaemon/core -Idaemon/front -Idaemon/cli
 BS_CFLAGS += -Wall -Wextra -Werror
 BS_CFLAGS += -Wshadow -Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes
 BS_CFLAGS += -Wformat=2 -Wno-format-nonliteral
@@ -32,40 +33,20 @@ BS_CFLAGS += $(SAN) $(PKG_CFLAGS) $(CFLAGS)
 BS_LDFLAGS = $(SAN) $(LDFLAGS)
 LIBS	 = $(PKG_LIBS) -lcsv -lpthread -lm
 
-# Shared code, linked into both programs and every unit test.
-LIBSRCS	 = daemon/buf.c
-LIBSRCS	+= daemon/addr.c
-LIBSRCS	+= daemon/import.c
-LIBSRCS	+= daemon/mustache.c
-LIBSRCS	+= daemon/statement.c
-LIBSRCS	+= daemon/mime.c
-LIBSRCS	+= daemon/token.c
-LIBSRCS	+= daemon/render.c
-LIBSRCS	+= daemon/rss.c
-LIBSRCS	+= daemon/log.c
-LIBSRCS	+= daemon/util.c
-LIBSRCS	+= daemon/config.c
-LIBSRCS	+= daemon/store.c
-LIBSRCS	+= daemon/store_sqlite.c
-LIBSRCS	+= daemon/smtp.c
-LIBSRCS	+= daemon/http_parse.c
-LIBSRCS	+= daemon/rate.c
-
-# The daemon alone.
-DSRCS	 = daemon/broadsided.c
-DSRCS	+= daemon/control.c
-DSRCS	+= daemon/subscribers.c
-DSRCS	+= daemon/queue.c
-DSRCS	+= daemon/feed.c
-DSRCS	+= daemon/http.c
-DSRCS	+= daemon/notify.c
-
-# The CLI alone.
-CSRCS	 = daemon/broadside.c
-CSRCS	+= daemon/cli_client.c
+# The layers (doc/ARCHITECTURE.md): daemon/lib is linked into both
+# programs and every unit test; daemon/core and daemon/front are the
+# daemon's, daemon/broadsided.c wires them; daemon/cli is the CLI.
+# tests/integration/layers.sh keeps each layer to the headers it may use.
+LIBSRCS	 = $(wildcard daemon/lib/*.c)
+CORESRCS = $(wildcard daemon/core/*.c)
+FRONTSRCS = $(wildcard daemon/front/*.c)
+CSRCS	 = $(wildcard daemon/cli/*.c)
+HDRS	 = $(wildcard daemon/*/*.h)
 
 LIBOBJS	 = $(patsubst daemon/%.c,$(BUILD)/%.o,$(LIBSRCS))
-DOBJS	 = $(patsubst daemon/%.c,$(BUILD)/%.o,$(DSRCS))
+COREOBJS = $(patsubst daemon/%.c,$(BUILD)/%.o,$(CORESRCS))
+DOBJS	 = $(BUILD)/broadsided.o \
+	   $(patsubst daemon/%.c,$(BUILD)/%.o,$(FRONTSRCS))
 COBJS	 = $(patsubst daemon/%.c,$(BUILD)/%.o,$(CSRCS))
 UNITSRCS = $(wildcard tests/unit/*_test.c)
 UNITBINS = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNITSRCS))
@@ -76,24 +57,30 @@ all: build
 
 build: $(BUILD)/broadsided $(BUILD)/broadside $(UNITBINS)
 
-$(BUILD)/%.o: daemon/%.c daemon/*.h
-	@mkdir -p $(BUILD)
+$(BUILD)/%.o: daemon/%.c $(HDRS)
+	@mkdir -p $(dir $@)
 	$(CC) $(BS_CFLAGS) -c -o $@ $<
 
 $(BUILD)/libbroadside.a: $(LIBOBJS)
 	rm -f $@
 	ar rcs $@ $(LIBOBJS)
 
-$(BUILD)/broadsided: $(DOBJS) $(BUILD)/libbroadside.a
-	$(CC) $(BS_LDFLAGS) -o $@ $(DOBJS) $(BUILD)/libbroadside.a $(LIBS)
+$(BUILD)/libcore.a: $(COREOBJS)
+	rm -f $@
+	ar rcs $@ $(COREOBJS)
+
+$(BUILD)/broadsided: $(DOBJS) $(BUILD)/libcore.a $(BUILD)/libbroadside.a
+	$(CC) $(BS_LDFLAGS) -o $@ $(DOBJS) $(BUILD)/libcore.a \
+	    $(BUILD)/libbroadside.a $(LIBS)
 
 $(BUILD)/broadside: $(COBJS) $(BUILD)/libbroadside.a
 	$(CC) $(BS_LDFLAGS) -o $@ $(COBJS) $(BUILD)/libbroadside.a $(LIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libbroadside.a tests/unit/unit.h
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libcore.a $(BUILD)/libbroadside.a \
+    tests/unit/unit.h
 	@mkdir -p $(BUILD)/tests
 	$(CC) $(BS_CFLAGS) -Itests/unit $(BS_LDFLAGS) -o $@ $< \
-	    $(BUILD)/libbroadside.a $(LIBS)
+	    $(BUILD)/libcore.a $(BUILD)/libbroadside.a $(LIBS)
 
 deps:
 	@scripts/deps
@@ -160,14 +147,13 @@ clean:
 FUZZ_CC	 ?= clang
 FUZZ_SAN  = -fsanitize=address,undefined -fno-sanitize-recover=all \
 	    -fno-omit-frame-pointer
-FUZZ_FLAGS = -O1 -g -std=c11 -D_GNU_SOURCE -Idaemon -Itests/fuzz -Wall \
+FUZZ_FLAGS = -O1 -g -std=c11 -D_GNU_SOURCE -Idaemon/lib -Itests/fuzz -Wall \
 	    -Wextra -DFUZZ_TOP='"$(CURDIR)"' $(PKG_CFLAGS)
-FUZZ_SRCS = daemon/buf.c daemon/addr.c daemon/import.c daemon/mustache.c \
-	    daemon/statement.c daemon/mime.c daemon/token.c daemon/render.c \
-	    daemon/rss.c daemon/http_parse.c
+FUZZ_SRCS = $(patsubst %,daemon/lib/%.c,buf addr import mustache statement \
+	    mime token render rss http_parse)
 FUZZ_NAMES = $(patsubst tests/fuzz/%_fuzz.c,%,$(wildcard tests/fuzz/*_fuzz.c))
-FUZZ_DEPS = $(FUZZ_SRCS) daemon/*.h tests/fuzz/fuzz.h
-REPLAY_OBJS = $(patsubst daemon/%.c,$(BUILD)/fuzz/replay-%.o,$(FUZZ_SRCS))
+FUZZ_DEPS = $(FUZZ_SRCS) daemon/lib/*.h tests/fuzz/fuzz.h
+REPLAY_OBJS = $(patsubst daemon/lib/%.c,$(BUILD)/fuzz/replay-%.o,$(FUZZ_SRCS))
 
 .PHONY: fuzz fuzz-build fuzz-replay
 
@@ -183,7 +169,7 @@ $(BUILD)/fuzz/%_fuzz: tests/fuzz/%_fuzz.c $(FUZZ_DEPS)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $< \
 	    $(FUZZ_SRCS) $(PKG_LIBS) -lcsv -lm
 
-$(BUILD)/fuzz/replay-%.o: daemon/%.c daemon/*.h
+$(BUILD)/fuzz/replay-%.o: daemon/lib/%.c daemon/lib/*.h
 	@mkdir -p $(BUILD)/fuzz
 	$(CC) $(FUZZ_FLAGS) -Werror $(FUZZ_SAN) -c -o $@ $<
 
@@ -214,15 +200,16 @@ $(BUILD)/fuzz/%_replay: tests/fuzz/%_fuzz.c tests/fuzz/replay.c \
 # server, as big_lists and send_rate do (their engine paths run under
 # memcheck in engine_pause_storefail, fault_store_full and reload_rate);
 # http_cost measures CPU per request, which memcheck multiplies (it skips
-# itself there); install runs the installed copies, fuzz_regress its ASan replay
-# programs and smtp_pool the pool's unit-test program (none of them the
-# wrapped ones; smtp.c runs under memcheck inside the daemon in every
-# send_ test), and man_pages and unit_file start no program.
-# VG_TESTS=NAME... runs only those (substrings, as TESTS for tests/run).
+# itself there), layers reads #include lines only; install runs the
+# installed copies, fuzz_regress its ASan replay programs and smtp_pool the
+# pool's unit-test program (none of them the wrapped ones; smtp.c runs
+# under memcheck inside the daemon in every send_ test), and man_pages and
+# unit_file start no program. VG_TESTS=NAME... runs only those (substrings,
+# as TESTS for tests/run).
 VG_BUILD ?= build-valgrind
 VG_SKIP  ?= big_lists send_rate install fuzz_regress smtp_pool man_pages \
 	    unit_file engine_store_locked engine_reload_nojoin engine_rate_stall \
-	    http_cost
+	    http_cost layers
 VG_TESTS ?= $(filter-out $(VG_SKIP),$(patsubst tests/integration/%.sh,%,\
 	    $(wildcard tests/integration/*.sh)))
 VG_UNITS ?= $(filter-out smtp_pool_test,$(patsubst tests/unit/%.c,%,\

@@ -1,6 +1,6 @@
 /*
- * broadsided.c -- the broadside daemon: arguments, init order, signals,
- * reload and status.
+ * broadsided.c -- the broadside daemon: arguments, init order, signals;
+ * the one place that wires the core (core/) and the front (front/).
  *
  * Init order (as OpenSMTPD's smtpd.c): parse and check the whole config
  * before opening anything; then the secret, the store (which takes the
@@ -9,7 +9,6 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <jansson.h>
 #include <sqlite3.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,14 +18,15 @@
 #include <unistd.h>
 
 #include <event2/event.h>
-#include <event2/http.h>
 #include <event2/thread.h>
 
-#include "broadside.h"
+#include "core.h"
+#include "front.h"
 #include "store.h"
 
 static struct daemon_env	 daemon_env;
 struct daemon_env		*env = &daemon_env;
+static char			 daemon_node[256];
 
 static struct event		*ev_sigterm, *ev_sigint, *ev_sighup, *ev_check;
 
@@ -67,70 +67,6 @@ report_stderr(void *arg, const char *msg)
 	return 0;
 }
 
-static int
-report_log(void *arg, const char *msg)
-{
-	(void)arg;
-	log_warnx("reload: %s", msg);
-	return 0;
-}
-
-/* Keys that are bound at start; a reload that changes them is refused. */
-static int
-daemon_reload_check(const struct config *old, const struct config *new,
-    char *err, size_t errlen)
-{
-	if (strcmp(old->storage_path, new->storage_path) != 0) {
-		snprintf(err, errlen, "storage.path cannot change on reload; "
-		    "restart the daemon");
-		return -1;
-	}
-	if (strcmp(old->control_socket, new->control_socket) != 0) {
-		snprintf(err, errlen, "control.socket cannot change on "
-		    "reload; restart the daemon");
-		return -1;
-	}
-	if ((old->http_listen == NULL) != (new->http_listen == NULL) ||
-	    (old->http_listen && strcmp(old->http_listen, new->http_listen))) {
-		snprintf(err, errlen, "http.listen cannot change on reload; "
-		    "restart the daemon");
-		return -1;
-	}
-	return 0;
-}
-
-static int
-daemon_reload_conf(char *err, size_t errlen)
-{
-	struct config	*conf;
-
-	log_info("reload: reading %s", env->config_path);
-	if ((conf = config_load(env->conf->file, 0, report_log, NULL))
-	    == NULL) {
-		snprintf(err, errlen, "%s: config has errors (see the daemon "
-		    "log); the old config stays in force", env->config_path);
-		log_warnx("reload: refused, old config stays in force");
-		return -1;
-	}
-	if (daemon_reload_check(env->conf, conf, err, errlen) == -1) {
-		log_warnx("reload: refused: %s", err);
-		config_free(conf);
-		return -1;
-	}
-	config_free(env->conf);
-	env->conf = conf;
-	queue_reload();
-	/* new templates or base_url: the feed is rendered anew */
-	if (feed_update(err, errlen) == -1)
-		log_warnx("reload: feed: %s", err);
-	return 0;
-}
-
-struct reload_wait {
-	void	(*cb)(int, const char *, void *);
-	void	*arg;
-};
-
 /*
  * At start the listeners accept and the engine runs while subscribers.file
  * is synced; READY=1 (store open, every listener accepting, the file in)
@@ -146,122 +82,6 @@ daemon_start_synced(int rc, const char *err, void *arg)
 		log_warnx("%s", err);
 	log_info("ready");
 	notify_ready();
-}
-
-static void
-daemon_reload_synced(int rc, const char *err, void *arg)
-{
-	struct reload_wait	*w = arg;
-
-	if (rc == -1)
-		log_warnx("reload: %s", err);
-	log_info("reload: done");
-	notify_ready();
-	if (w->cb != NULL)
-		w->cb(0, NULL, w->arg);
-	free(w);
-}
-
-/*
- * RELOADING=1 ... READY=1 around it, whether the new config is taken or
- * refused, so the service manager's reload job always finishes; READY=1
- * (and cb) only once subscribers.file is in.  A file that cannot be read
- * is logged; the new config stays taken.
- */
-void
-daemon_reload(void (*cb)(int, const char *, void *), void *arg)
-{
-	struct reload_wait	*w;
-	char			 err[1024];
-
-	notify_reloading();
-	if (daemon_reload_conf(err, sizeof(err)) == -1) {
-		notify_ready();
-		if (cb != NULL)
-			cb(-1, err, arg);
-		return;
-	}
-	w = xmalloc(sizeof(*w));
-	w->cb = cb;
-	w->arg = arg;
-	subscribers_sync_start(daemon_reload_synced, w);
-}
-
-static json_t *
-broadcast_json(const struct broadcast *bc)
-{
-	const char	*state = store_bc_strstate(bc->state);
-	const char	*reason = bc->state == BC_PAUSED ? bc->reason : NULL;
-	const char	*waiting = queue_waiting(bc->id);
-
-	/* sending, but held back by the relay or the store */
-	if (waiting != NULL && (bc->state == BC_SENDING ||
-	    bc->state == BC_QUEUED)) {
-		state = "waiting";
-		reason = waiting;
-	}
-	return json_pack("{s:I,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:f,s:I,s:I,"
-	    "s:I,s:s?}",
-	    "id", (json_int_t)bc->id, "title", bc->title,
-	    "subject", bc->subject, "state", state,
-	    "total", (json_int_t)bc->total, "sent", (json_int_t)bc->sent,
-	    "pending", (json_int_t)bc->pending,
-	    "deferred", (json_int_t)bc->deferred,
-	    "failed", (json_int_t)bc->failed, "rate", queue_rate(bc->id),
-	    "created", (json_int_t)bc->created,
-	    "started", (json_int_t)bc->started,
-	    "finished", (json_int_t)bc->finished,
-	    "reason", reason);
-}
-
-static int
-status_one_cb(const struct broadcast *bc, void *arg)
-{
-	*(json_t **)arg = broadcast_json(bc);
-	return 0;
-}
-
-static int
-status_list_cb(const struct broadcast *bc, void *arg)
-{
-	json_array_append_new(arg, broadcast_json(bc));
-	return 0;
-}
-
-void
-daemon_status(struct evhttp_request *req, const char *path)
-{
-	json_t	*j = NULL;
-	char	 err[512], *end;
-	int64_t	 id;
-
-	if (strncmp(path, "status/", 7) == 0) {
-		id = strtoll(path + 7, &end, 10);
-		if (id <= 0 || *end != '\0') {
-			control_error(req, 400, "bad broadcast id");
-			return;
-		}
-		if (store_bc_get(env->store, id, status_one_cb, &j, err,
-		    sizeof(err)) == -1) {
-			control_error(req, 500, "%s", err);
-			return;
-		}
-		if (j == NULL) {
-			control_error(req, 404, "broadcast %" PRId64
-			    ": no such broadcast", id);
-			return;
-		}
-		control_reply(req, 200, j);
-		return;
-	}
-	j = json_array();
-	if (store_bc_list(env->store, 1000, status_list_cb, j, err,
-	    sizeof(err)) == -1) {
-		json_decref(j);
-		control_error(req, 500, "%s", err);
-		return;
-	}
-	control_reply(req, 200, j);
 }
 
 /* The engine recorded its last in-flight message after SIGTERM. */
@@ -282,7 +102,7 @@ daemon_stop(void)
 	env->stopping = 1;
 	notify_stopping();
 	log_info("shutting down");
-	subscribers_sync_cancel();
+	sync_cancel();
 	queue_shutdown();
 	/*
 	 * With messages in flight, the engine exits the loop when done.
@@ -304,7 +124,7 @@ daemon_signal_cb(evutil_socket_t sig, short what, void *arg)
 		daemon_stop();
 		break;
 	case SIGHUP:
-		daemon_reload(NULL, NULL);
+		reload_start(NULL, NULL);
 		break;
 	}
 }
@@ -381,6 +201,10 @@ main(int argc, char *argv[])
 		return EXIT_CONFIG;
 	}
 	env->keylen = rc;
+	if (gethostname(daemon_node, sizeof(daemon_node) - 1) == -1 ||
+	    daemon_node[0] == '\0')
+		snprintf(daemon_node, sizeof(daemon_node), "localhost");
+	env->node = daemon_node;
 	if ((env->store = store_open(env->conf->storage_path, err,
 	    sizeof(err))) == NULL) {
 		log_warnx("storage: %s", err);
@@ -425,11 +249,12 @@ main(int argc, char *argv[])
 	log_info("broadsided %s started: store=%s", BROADSIDE_VERSION,
 	    env->conf->storage_path);
 	/* READY=1 once subscribers.file is in (now, if none is set) */
-	subscribers_sync_start(daemon_start_synced, NULL);
+	sync_start(daemon_start_synced, NULL);
 	event_base_dispatch(env->base);
 	notify_shutdown();
 
-	subscribers_shutdown();	/* answers reload waiters: before control */
+	sync_shutdown();	/* answers reload waiters: before control */
+	api_import_shutdown();
 	http_shutdown();
 	control_shutdown();
 	queue_free();

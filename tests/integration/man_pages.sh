@@ -4,7 +4,7 @@
 # broadside(1) has every command of `broadside --help` and nothing else,
 # each command's own --help names the same words; broadsided(8) has every
 # option of broadsided's usage; broadside.conf(5) documents exactly the keys
-# of the config table in daemon/config.c, each under its section.
+# of the config table in daemon/lib/config.c, each under its section.
 . "$(dirname "$0")/../lib.sh"
 
 command -v mandoc >/dev/null ||
@@ -94,7 +94,7 @@ ok "broadsided(8) documents $(echo $opts | tr -d ' ' | sed 's/./-& /g')"
 
 # broadside.conf(5): exactly the keys of the config table, each under
 # its section ("top level" for keys without one)
-"$PY" - "$TOP/daemon/config.c" "$D/broadside.conf.5" <<'EOF' || fail "broadside.conf(5) and config.c disagree"
+"$PY" - "$TOP/daemon/lib/config.c" "$D/broadside.conf.5" <<'EOF' || fail "broadside.conf(5) and config.c disagree"
 import re, sys
 src, man = open(sys.argv[1]).read(), open(sys.argv[2]).read()
 table = src.split("config_keys[] = {", 1)[1].split("};", 1)[0]

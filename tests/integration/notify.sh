@@ -58,13 +58,9 @@ m=$(nl wait "$T/notify.log" READY=1 --timeout 20) ||
 [ "$(field "$m" pid)" = "$DAEMON_PID" ] || fail "READY from pid $(field "$m" pid), not $DAEMON_PID"
 [ "$(field "$m" n)" = 0 ] || fail "messages before READY: $(cat "$T/notify.log")"
 [ "$(field "$m" probe.unix)" = true ] || fail "READY before the control socket accepted"
-if [ -f "$TOP/daemon/http.c" ]; then
-	[ "$(field "$m" probe.tcp)" = true ] ||
-	    fail "READY before the HTTP listener on 127.0.0.1:$HTTP_PORT accepted"
-	ok "READY=1 after the control socket and the HTTP listener accept"
-else
-	ok "READY=1 after the control socket accepts (no http.c yet: HTTP probe not asserted)"
-fi
+[ "$(field "$m" probe.tcp)" = true ] ||
+    fail "READY before the HTTP listener on 127.0.0.1:$HTTP_PORT accepted"
+ok "READY=1 after the control socket and the HTTP listener accept"
 st=$(field "$m" fields.STATUS)
 [ "$st" = "idle; 2 active subscribers" ] || fail "STATUS at READY: '$st'"
 ok "STATUS at READY: $st"

@@ -1,5 +1,5 @@
 #!/bin/sh
-# smtp_pool.sh -- the SMTP sender pool (daemon/smtp.c) against
+# smtp_pool.sh -- the SMTP sender pool (daemon/core/smtp.c) against
 # tests/smtpd.py: result classification, session reuse seen from the
 # server, STARTTLS / SMTPS with a test CA, AUTH, main loop responsiveness
 # while every sender waits, shutdown.  Drives build/tests/smtp_pool_test.

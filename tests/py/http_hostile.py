@@ -24,7 +24,7 @@ PORT = int(sys.argv[1])
 PID = int(sys.argv[2])
 MAXCONNS = int(sys.argv[3])
 HOST = "127.0.0.1"
-IDLE, DEADLINE = 10, 15          # daemon/http.c HTTP_IDLE, HTTP_DEADLINE
+IDLE, DEADLINE = 10, 15          # daemon/front/http.c HTTP_IDLE, HTTP_DEADLINE
 
 
 def request(raw, timeout=10.0):

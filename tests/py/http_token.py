@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""http_token.py -- make a broadside subscriber token the way daemon/token.c
+"""http_token.py -- make a broadside subscriber token the way daemon/lib/token.c
 does, for the HTTP tests: base64url (no padding) of the subscriber id as 8
 big-endian octets followed by the first 16 octets of
 HMAC-SHA256(key, "broadside-token-v1" NUL purpose NUL id), key being the

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "rate.h"
-#include "smtp.h"
+#include "smtp_reply.h"
 #include "unit.h"
 
 static void

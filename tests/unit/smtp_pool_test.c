@@ -26,7 +26,7 @@
  * link with: compile it into this program.  (If it moves into the
  * library, the linker keeps taking these definitions: no clash.)
  */
-#include "../../daemon/smtp.c"
+#include "../../daemon/core/smtp.c"
 
 #define MAXJOBS	100000
 

@@ -11,7 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "broadside.h"
+#include "log.h"
+#include "util.h"
 
 void *
 xmalloc(size_t n)

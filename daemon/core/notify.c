@@ -25,7 +25,7 @@
 
 #include <event2/event.h>
 
-#include "broadside.h"
+#include "core.h"
 #include "store.h"
 
 #define NOTIFY_MAX	1024		/* one datagram */

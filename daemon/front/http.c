@@ -24,8 +24,8 @@
  * bufferevent's callback argument) a close callback is set on it.
  *
  * The feed is kept in memory with its ETag (SHA-256 of the bytes) and
- * Last-Modified, rebuilt by http_feed_changed(): requests never read
- * feed.path.
+ * Last-Modified, rebuilt by http_feed_changed(), which the core calls
+ * through feed_on_change(): requests never read feed.path.
  *
  * Tokens (token.h) carry the subscriber id; "unsubscribe" tokens come in
  * every message, "confirm" tokens in the opt-in mail.  GET and HEAD never
@@ -66,9 +66,9 @@
 
 #include <openssl/evp.h>
 
-#include "broadside.h"
 #include "addr.h"
 #include "buf.h"
+#include "front.h"
 #include "http_linger.h"
 #include "http_parse.h"
 #include "mustache.h"
@@ -612,14 +612,16 @@ http_date(time_t t, char *out, size_t outlen)
 	    tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
-void
-http_feed_changed(void)
+/* The feed was rewritten (feed_on_change): serve the new one. */
+static void
+http_feed_changed(void *arg)
 {
 	struct buf	 b = BUF_INIT;
 	unsigned char	 md[EVP_MAX_MD_SIZE];
 	unsigned int	 mdlen, i;
 	char		 etag[sizeof(http_feed_etag)], err[512];
 
+	(void)arg;
 	if (http == NULL)
 		return;
 	if (feed_render(&b, err, sizeof(err)) == -1) {
@@ -1161,7 +1163,7 @@ http_metrics(struct evhttp_request *req)
 			    PRId64 "\n", names[i], counts[i]);
 	} else
 		log_warnx("http: metrics: %s", err);
-	queue_metrics(&b);
+	metrics_engine(&b);
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 	    "Cache-Control", "no-store");
 	http_reply(req, 200, "text/plain; version=0.0.4; charset=utf-8", b.p,
@@ -1341,7 +1343,8 @@ http_init(char *err, size_t errlen)
 		return -1;
 	}
 	evconnlistener_set_error_cb(http_listener, http_accept_error_cb);
-	http_feed_changed();
+	feed_on_change(http_feed_changed, NULL);
+	http_feed_changed(NULL);
 	log_info("http: listening on %s (at most %d connections)",
 	    env->conf->http_listen, http_maxconns);
 	return 0;
@@ -1354,6 +1357,7 @@ http_shutdown(void)
 
 	if (http == NULL)
 		return;
+	feed_on_change(NULL, NULL);
 	http_listener = NULL;	/* evhttp_free frees it first */
 	http_bind_fresh();
 	evhttp_free(http);	/* closes connections: close callbacks run */

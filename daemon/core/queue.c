@@ -2,28 +2,32 @@
  * queue.c -- the delivery engine, main-loop side.
  *
  * Broadcasts go out one at a time, in order.  The running one ("run")
- * claims recipients from the store in batches of rate.batch_size behind a
- * cursor, takes a token from the rate bucket for each, and hands them to
- * the SMTP sender pool (smtp.c), whose threads render and send.  Results
- * come back on the main loop; every group of results is written to the
- * store in one transaction before the counts that status reports move, so
+ * claims recipients in the store in batches of rate.batch_size: a claim
+ * marks the rows as this daemon's (env->node) under a lease, so nothing
+ * is taken twice and no cursor is kept.  The sender pool (smtp.c) takes
+ * a rate token for each, renders and sends on its threads.  Results come
+ * back on the main loop; every group of them is written to the store in
+ * one transaction (store_dlv_record: guarded by the owner, adding to the
+ * broadcast's counts) before the counts that status reports move, so
  * nothing is reported sent before its 250 is recorded.
  *
- * Nothing is marked in the store when claimed: after a crash, whatever
- * was claimed but not recorded is still pending and goes out again, so
+ * Work taken but not done -- a paused or cancelled run's jobs, jobs a
+ * pool gave back at shutdown or after a reload -- is released: back as it
+ * was, no attempt spent.  After a crash, queue_init releases what this
+ * node held, so whatever was claimed but not recorded goes out again:
  * duplicates are limited to what was in flight.  Retries (4xx, broken
- * connections) are deferred with a due time; when the cursor reaches the
- * end, the run waits for its in-flight jobs, then starts again from the
- * beginning for what is due, sleeping on one timer until the next due
- * time (as OpenSMTPD's runq does).
+ * connections) are recorded deferred with a due time on the store's
+ * clock and are claimable again once due; when nothing is claimable the
+ * run sleeps on one timer until the next due time (as OpenSMTPD's runq
+ * does), and finishes once nothing is pending, deferred or claimed.
  */
 #include <sys/queue.h>
 
 #include <errno.h>
 #include <inttypes.h>
-#include <jansson.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,11 +37,11 @@
 
 #include <event2/buffer.h>
 #include <event2/event.h>
-#include <event2/http.h>
 
 #include "addr.h"
-#include "broadside.h"
 #include "buf.h"
+#include "core.h"
+#include "fields.h"
 #include "mime.h"
 #include "rate.h"
 #include "render.h"
@@ -49,12 +53,8 @@
 #define QUEUE_RATE_WINDOW	5	/* seconds averaged for "rate" */
 #define QUEUE_STATEMENT_MAX	(1024 * 1024)
 #define QUEUE_STOPPED_MAX	4096	/* recently suppressed subscribers */
-#define QUEUE_COUNTS_EVERY	0.5	/* seconds between count rows while
-					   results stream in */
-#define QUEUE_SNAP_SLICE	20000	/* recipients taken per transaction, at
-					   most (slice_adapt: about
-					   SLICE_TARGET of loop time each) */
-#define QUEUE_SNAP_SLICE_MIN	1000
+#define QUEUE_LEASE_MS		(3600 * 1000)	/* a claim's lease: far
+					   longer than a job can be out */
 #define QUEUE_RUN_MIN		5	/* refusals in a row (2+ domains) that
 					   are the relay's, not the recipients' */
 #define QUEUE_RUN_KEEP		1000	/* refusals of one run kept, to undo */
@@ -98,7 +98,6 @@ struct qrun {
 	struct render		*render;
 	struct statement	 st;
 	int			 st_ok;
-	int64_t			 cursor;	/* last subscriber id claimed */
 	struct qjob_list	 ready;		/* claimed, not yet submitted */
 	int			 nready;
 	int			 inflight;
@@ -112,26 +111,35 @@ struct qrun {
 };
 TAILQ_HEAD(qrun_list, qrun);
 
-/* A `send --test`: the request waits until every address is done. */
+/* A `send --test`: the asker is told once every address is done. */
 struct qtest {
-	struct evhttp_request	*req;
-	struct render		*render;
-	struct statement	 st;
-	int			 left;
-	json_t			*results;
+	queue_test_cb			 cb;	/* NULL: the asker went away */
+	void				*arg;
+	struct render			*render;
+	struct statement		 st;
+	int				 left;
+	struct queue_test_result	*results;
+	size_t				 nresults;
+};
+
+/* What becomes of a claimed delivery, buffered until the next commit. */
+enum qres_kind {
+	QRES_RECORD,		/* a result: sent, deferred, failed, dropped */
+	QRES_RELEASE,		/* not done: back as it was */
+	QRES_RESTORE,		/* a recorded result undone (state: back to) */
 };
 
 struct qresult {
+	enum qres_kind	 kind;
 	int64_t		 bid, sid;
-	enum dlv_state	 state;		/* new state, or -1: drop */
+	enum dlv_state	 state;		/* new state */
 	int		 attempts;
-	int64_t		 next_at;
+	int64_t		 next_at;	/* unix ms */
 	int		 code;
 	int		 bounce;	/* 1: bounced by bid; -1: undo that */
-	int		 dropped;	/* rows dropped, applied on commit */
 	char		 msg[256];
 	struct qrun	*run;
-	int		 from;		/* old state */
+	int		 from;		/* old state, for run->counts */
 };
 
 /*
@@ -189,6 +197,7 @@ static struct {
 
 	struct qresult		*results;
 	size_t			 nresults, cresults;
+	struct dlv_result	*records;	/* as the store takes them */
 
 	uint64_t		 window[QUEUE_RATE_WINDOW];
 	int64_t			 window_sec;
@@ -197,12 +206,6 @@ static struct {
 	char			*smtp_sig;	/* the settings cur was made with */
 	int			 shutting_down;
 	int			 store_failing;	/* last flush failed */
-	int			 counts_dirty;	/* rows behind run->counts */
-	double			 counts_at;	/* when they were last written */
-	struct event		*counts_timer;	/* catches up dirty rows */
-	struct event		*snap_timer;	/* takes recipients in slices */
-	int64_t			 snap_id;	/* broadcast they go to, 0: find */
-	size_t			 snap_slice;	/* recipients per slice now */
 	unsigned int		 seed;
 	void			(*drained)(void *);	/* after shutdown */
 	void			*drained_arg;
@@ -297,9 +300,7 @@ queue_render_cb(void *arg, struct smtp_job *sj, struct buf *out, char *err,
 {
 	struct qjob		*j = arg;
 	struct render_rcpt	 r;
-	json_t			*fields = NULL, *v;
-	const char		**names = NULL, **values = NULL, *k;
-	size_t			 n = 0;
+	struct fields		 f;
 	int			 ret;
 
 	(void)sj;
@@ -316,94 +317,12 @@ queue_render_cb(void *arg, struct smtp_job *sj, struct buf *out, char *err,
 	r.id = (uint64_t)j->sid;
 	r.email = j->email;
 	r.name = j->name;
-	if (j->fields != NULL && strcmp(j->fields, "{}") != 0 &&
-	    (fields = json_loads(j->fields, 0, NULL)) != NULL &&
-	    json_is_object(fields) && json_object_size(fields) > 0) {
-		names = xcalloc(json_object_size(fields), sizeof(*names));
-		values = xcalloc(json_object_size(fields), sizeof(*values));
-		json_object_foreach(fields, k, v) {
-			if (!json_is_string(v))
-				continue;
-			names[n] = k;
-			values[n] = json_string_value(v);
-			n++;
-		}
-	}
-	r.field_names = names;
-	r.field_values = values;
-	r.nfields = n;
+	fields_decode(j->fields, &f);
+	r.field_names = f.names;
+	r.field_values = f.values;
+	r.nfields = f.n;
 	ret = render_message(j->render, &r, out, err, errlen);
-	free(names);
-	free(values);
-	json_decref(fields);
-	return ret;
-}
-
-/*
- * The double opt-in mail, from the confirm templates.  Built on the main
- * loop (it reads the config, which a reload may replace), sent as is.
- */
-static int
-queue_build_confirm(struct qjob *j, struct buf *out, char *err,
-    size_t errlen)
-{
-	struct render_site	 site;
-	struct mus_pair		 vars[4];
-	struct mime_msg		 m;
-	struct buf		 text = BUF_INIT, html = BUF_INIT;
-	char			 tok[TOKEN_SIZE], *confirm = NULL, *unsub = NULL;
-	char			 subject[512], mid[128];
-	int			 ret = -1;
-
-	config_site(env->conf, &site);
-	if (token_key_make(q.tkey, "confirm", (uint64_t)j->sid, tok,
-	    sizeof(tok)) == -1)
-		goto end;
-	xasprintf(&confirm, "%s/confirm?t=%s", site.base_url, tok);
-	if (token_key_make(q.tkey, "unsubscribe", (uint64_t)j->sid, tok,
-	    sizeof(tok)) == -1)
-		goto end;
-	xasprintf(&unsub, "%s/unsubscribe?t=%s", site.base_url, tok);
-	vars[0].key = "email";
-	vars[0].val = mus_str(j->email, strlen(j->email));
-	vars[1].key = "name";
-	vars[1].val = mus_str(j->name, strlen(j->name));
-	vars[2].key = "confirm_url";
-	vars[2].val = mus_str(confirm, strlen(confirm));
-	vars[3].key = "unsubscribe_url";
-	vars[3].val = mus_str(unsub, strlen(unsub));
-	if (render_page(&site, "confirm.txt", vars, 4, &text, err, errlen)
-	    == -1 || render_page(&site, "confirm.html", vars, 4, &html, err,
-	    errlen) == -1)
-		goto end;
-	snprintf(subject, sizeof(subject), "Confirm your subscription to %s",
-	    site.list_name);
-	snprintf(mid, sizeof(mid), "confirm.%" PRId64 ".%ld@%s", j->sid,
-	    (long)time(NULL), site.list_id);
-	memset(&m, 0, sizeof(m));
-	m.from_name = site.from_name;
-	m.from_addr = site.from_addr;
-	m.reply_to = site.reply_to;
-	m.subject = subject;
-	m.list_id = site.list_id;
-	m.boundary = "=_bs.confirm";
-	/* not confirmed yet: the bare address only, so nobody can put text
-	 * of their choosing into a mail from the list's domain */
-	m.to_name = "";
-	m.to_addr = j->email;
-	m.date = time(NULL);
-	m.message_id = mid;
-	m.list_unsubscribe_url = unsub;
-	m.text = text.p ? text.p : "";
-	m.textlen = text.len;
-	m.html = html.p ? html.p : "";
-	m.htmllen = html.len;
-	ret = mime_message(out, &m, err, errlen);
-end:
-	free(confirm);
-	free(unsub);
-	buf_free(&text);
-	buf_free(&html);
+	fields_free(&f);
 	return ret;
 }
 
@@ -550,26 +469,23 @@ queue_notify_progress(void)
 }
 
 /*
- * Write every buffered result in one transaction.  The broadcasts' count
- * rows (what status reads) are a summary of the delivery rows, rebuilt
- * from them at start-up; a lazy flush (the one per group of results)
- * rewrites them at most every QUEUE_COUNTS_EVERY seconds, any other
- * flush (each claim, pause, cancel, the end of a run, exit) always, and
- * a timer catches up rows left behind.  They never run ahead of what is
- * committed.  At 1 connection every message is its own commit, and the
- * count row was one more page in each.
+ * Write every buffered result in one transaction: runs of results through
+ * store_dlv_record (which adds to the broadcasts' counts), releases and
+ * undone results as they come.  Only once it is committed do the runs'
+ * counts (what status and the log say) move.  At 1 connection every
+ * message is its own commit.
  */
 static void
-queue_record(int lazy)
+queue_record(void)
 {
-	struct qresult	*r;
-	struct qrun	*run;
-	char		 err[512];
-	size_t		 i;
-	int		 dropped, counts;
+	struct qresult		*r;
+	struct dlv_result	*d;
+	struct dlv_tally	 t;
+	char			 err[512];
+	size_t			 i, j, k;
+	int64_t			 skipped = 0;
 
-	counts = !lazy || now_mono() - q.counts_at >= QUEUE_COUNTS_EVERY;
-	if (q.nresults == 0 && !(counts && q.counts_dirty))
+	if (q.nresults == 0)
 		return;
 	/*
 	 * Failing (another process holds the lock, the disk is full): try
@@ -582,68 +498,72 @@ queue_record(int lazy)
 	}
 	if (store_begin(env->store, err, sizeof(err)) == -1)
 		goto fail;
-	for (i = 0; i < q.nresults; i++) {
+	q.records = xrealloc(q.records, q.cresults * sizeof(*q.records));
+	for (i = 0; i < q.nresults; i = j) {
 		r = &q.results[i];
-		if ((int)r->state == -1) {
-			if ((dropped = store_dlv_drop(env->store, r->bid,
-			    r->sid, err, sizeof(err))) == -1)
+		j = i + 1;
+		if (r->kind == QRES_RELEASE) {
+			if (store_dlv_release(env->store, env->node, r->bid,
+			    &r->sid, 1, NULL, err, sizeof(err)) == -1)
 				goto fail;
-			/* applied once committed: a failed commit is retried */
-			r->dropped = dropped;
 			continue;
 		}
-		if (store_dlv_update(env->store, r->bid, r->sid, r->state,
-		    r->attempts, r->next_at, r->code, r->msg, err,
-		    sizeof(err)) == -1)
+		if (r->kind == QRES_RESTORE) {
+			if (store_dlv_restore(env->store, r->bid, r->sid,
+			    (enum dlv_state)r->from, r->state, r->attempts,
+			    NULL, err, sizeof(err)) == -1 || (r->bounce < 0 &&
+			    store_sub_bounce(env->store, r->sid, r->bid, 1,
+			    NULL, err, sizeof(err)) == -1))
+				goto fail;
+			continue;
+		}
+		/* a run of results: one call */
+		for (j = i; j < q.nresults && q.results[j].kind == QRES_RECORD;
+		    j++) {
+			d = &q.records[j - i];
+			r = &q.results[j];
+			d->broadcast_id = r->bid;
+			d->subscriber_id = r->sid;
+			d->state = r->state;
+			d->attempts = r->attempts;
+			d->next_at = r->next_at;
+			d->code = r->code;
+			d->msg = r->msg;
+		}
+		if (store_dlv_record(env->store, env->node, q.records, j - i,
+		    &t, err, sizeof(err)) == -1)
 			goto fail;
-		if (r->bounce != 0 && store_sub_bounce(env->store, r->sid,
-		    r->bid, r->bounce < 0, NULL, err, sizeof(err)) == -1)
-			goto fail;
+		skipped += (int64_t)t.skipped;
+		for (k = i; k < j; k++)
+			if (q.results[k].bounce > 0 && store_sub_bounce(
+			    env->store, q.results[k].sid, q.results[k].bid, 0,
+			    NULL, err, sizeof(err)) == -1)
+				goto fail;
 	}
-	/* counts move only with what is about to be committed */
-	for (i = 0; i < q.nresults; i++) {
-		r = &q.results[i];
-		if (r->from != DLV_PENDING)
-			r->run->counts[r->from]--;
-		if ((int)r->state != -1 && r->state != DLV_PENDING)
-			r->run->counts[r->state]++;
-	}
-	if (counts)
-		TAILQ_FOREACH(run, &q.runs, entry)
-			if (store_bc_set_counts(env->store, run->id,
-			    run->counts, err, sizeof(err)) == -1)
-				goto fail_counts;
 	if (store_commit(env->store, err, sizeof(err)) == -1)
-		goto fail_counts;
+		goto fail;
+	/* committed: the counts move */
 	for (i = 0; i < q.nresults; i++) {
 		r = &q.results[i];
-		r->run->total -= r->dropped;
+		if (r->kind != QRES_RELEASE) {
+			if (r->from != DLV_PENDING)
+				r->run->counts[r->from]--;
+			if (r->state == DLV_DROPPED)
+				r->run->total--;
+			else if (r->state != DLV_PENDING)
+				r->run->counts[r->state]++;
+		}
 		r->run->refs--;
 	}
-	if (counts) {
-		q.counts_dirty = 0;
-		q.counts_at = now_mono();
-	} else if (q.nresults > 0 && !q.counts_dirty) {
-		struct timeval	tv = { 0, QUEUE_COUNTS_EVERY * 1000000 };
-
-		q.counts_dirty = 1;
-		evtimer_add(q.counts_timer, &tv);
-	}
+	if (skipped > 0)
+		log_warnx("store: %" PRId64 " results not recorded: their "
+		    "claims had lapsed and another node took them", skipped);
 	q.nresults = 0;
 	if (q.store_failing)
 		log_info("store: takes writes again");
 	q.store_failing = 0;
 	queue_notify_progress();
 	return;
-fail_counts:
-	/* undo the count moves: nothing was recorded */
-	for (i = 0; i < q.nresults; i++) {
-		r = &q.results[i];
-		if ((int)r->state != -1 && r->state != DLV_PENDING)
-			r->run->counts[r->state]--;
-		if (r->from != DLV_PENDING)
-			r->run->counts[r->from]++;
-	}
 fail:
 	store_rollback(env->store);
 	/*
@@ -665,22 +585,14 @@ fail:
 static void
 queue_flush(void)
 {
-	queue_record(0);
+	queue_record();
 }
 
+/* from and state: the delivery's state before and after. */
 static void
-queue_counts_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	(void)arg;
-	queue_flush();
-}
-
-/* from and state: the delivery's state before and after (-1: drop). */
-static void
-queue_result_add(struct qrun *run, int64_t sid, int from, int state,
-    int attempts, int64_t next_at, int code, int bounce, const char *msg)
+queue_result_add(struct qrun *run, enum qres_kind kind, int64_t sid,
+    int from, enum dlv_state state, int attempts, int64_t next_at, int code,
+    int bounce, const char *msg)
 {
 	struct qresult	*r;
 
@@ -689,18 +601,26 @@ queue_result_add(struct qrun *run, int64_t sid, int from, int state,
 		q.results = xrealloc(q.results, q.cresults * sizeof(*r));
 	}
 	r = &q.results[q.nresults++];
+	r->kind = kind;
 	r->bid = run->id;
 	r->sid = sid;
-	r->state = (enum dlv_state)state;
+	r->state = state;
 	r->attempts = attempts;
 	r->next_at = next_at;
 	r->code = code;
 	r->bounce = bounce;
-	r->dropped = 0;
 	r->run = run;
 	run->refs++;
 	r->from = from;
 	snprintf(r->msg, sizeof(r->msg), "%s", msg ? msg : "");
+}
+
+/* A claimed job that will not be sent now: back as it was, no attempt. */
+static void
+queue_result_release(struct qrun *run, int64_t sid)
+{
+	queue_result_add(run, QRES_RELEASE, sid, 0, DLV_PENDING, 0, 0, 0, 0,
+	    NULL);
 }
 
 /* Exponential backoff with +-20 % jitter, in seconds. */
@@ -718,52 +638,88 @@ queue_backoff(int attempts)
 	return (int64_t)ceil(d);
 }
 
-/* The client went away: answer nobody when the tests finish. */
 static void
-queue_test_closed_cb(struct evhttp_connection *conn, void *arg)
+queue_test_free(struct qtest *t)
 {
-	struct qtest	*t = arg;
+	size_t	i;
 
-	(void)conn;
-	t->req = NULL;
+	for (i = 0; i < t->nresults; i++) {
+		free(t->results[i].email);
+		free(t->results[i].msg);
+	}
+	free(t->results);
+	render_free(t->render);
+	statement_free(&t->st);
+	free(t);
 }
 
 static void
 queue_test_done(struct qjob *j)
 {
-	struct qtest	*t = j->test;
+	struct qtest			*t = j->test;
+	struct queue_test_result	*r;
 
-	json_array_append_new(t->results, json_pack("{s:s,s:s,s:i,s:s}",
-	    "email", j->email, "result", smtp_strresult(j->sj.result),
-	    "code", j->sj.code, "message", j->sj.msg));
+	r = &t->results[t->nresults++];
+	r->email = xstrdup(j->email);
+	r->result = smtp_strresult(j->sj.result);
+	r->code = j->sj.code;
+	r->msg = xstrdup(j->sj.msg);
 	log_info("test %s: %s code=%d %s", j->email,
 	    smtp_strresult(j->sj.result), j->sj.code, j->sj.msg);
 	if (--t->left > 0)
 		return;
-	if (t->req != NULL) {
-		evhttp_connection_set_closecb(evhttp_request_get_connection(
-		    t->req), NULL, NULL);
-		control_reply(t->req, 200, json_pack("{s:O}", "results",
-		    t->results));
-	}
-	json_decref(t->results);
-	render_free(t->render);
-	statement_free(&t->st);
-	free(t);
+	if (t->cb != NULL)
+		t->cb(t->results, t->nresults, t->arg);
+	queue_test_free(t);
 }
 
 static void	queue_retire(struct qrun *);
 static void	qrun_drop_ready(struct qrun *);
 
 /*
- * A run paused or cancelled (its state already in the store): senders
- * skip its jobs they have not begun, and it stops being the current one.
- * It may be freed here.
+ * Every change of a broadcast's state goes through here: the store (with
+ * the reason, for paused), the run if it has one, and one log line, the
+ * caller's fmt (a warning for a pause the engine decided, else info).
+ * A run that leaves "sending" is halted: senders skip its jobs they have
+ * not begun.  -1 (err filled, logged) if the store refused: the run keeps
+ * its state then.
+ */
+static int __attribute__((format(printf, 8, 9)))
+queue_enter(struct qrun *run, int64_t id, enum bc_state from,
+    enum bc_state to, const char *reason, char *err, size_t errlen,
+    const char *fmt, ...)
+{
+	char	line[1024];
+	va_list	ap;
+
+	if ((from != to || to != BC_SENDING) && store_bc_set_state(env->store,
+	    id, to, reason, err, errlen) == -1) {
+		log_warnx("broadcast %" PRId64 ": %s -> %s: %s", id,
+		    store_bc_strstate(from), store_bc_strstate(to), err);
+		return -1;
+	}
+	if (run != NULL) {
+		run->state = to;
+		atomic_store(&run->halted, to != BC_SENDING);
+	}
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (to == BC_PAUSED && reason != NULL &&
+	    strncmp(reason, "paused by", 9) != 0)
+		log_warnx("broadcast %" PRId64 ": %s", id, line);
+	else
+		log_info("broadcast %" PRId64 ": %s", id, line);
+	return 0;
+}
+
+/*
+ * A run paused or cancelled (queue_enter): its ready jobs go, and it
+ * stops being the current one.  It may be freed here.
  */
 static void
-qrun_halt(struct qrun *run, enum bc_state to)
+qrun_halt(struct qrun *run)
 {
-	run->state = to;
 	atomic_store(&run->halted, 1);
 	qrun_drop_ready(run);
 	if (q.current == run)
@@ -775,7 +731,8 @@ static void
 queue_release(struct qrun *run, struct qjob *j)
 {
 	if (run->state != BC_SENDING) {
-		qjob_free(j);	/* still pending in the store */
+		queue_result_release(run, j->sid);
+		qjob_free(j);
 		return;
 	}
 	TAILQ_INSERT_HEAD(&run->ready, j, entry);
@@ -798,14 +755,13 @@ queue_relay_fault(struct qrun *run, int perm, const char *what)
 		if (run->state != BC_SENDING)
 			return;
 		snprintf(reason, sizeof(reason), "relay refused: %s", what);
-		log_warnx("broadcast %" PRId64 ": paused: %s", run->id, reason);
 		notify_status("broadcast %" PRId64 " paused: %s", run->id,
 		    reason);
 		queue_flush();
-		if (store_bc_set_state(env->store, run->id, BC_PAUSED, reason,
-		    err, sizeof(err)) == -1)
-			log_warnx("broadcast %" PRId64 ": %s", run->id, err);
-		qrun_halt(run, BC_PAUSED);
+		/* halted even if the store refused: a restart retries */
+		queue_enter(run, run->id, BC_SENDING, BC_PAUSED, reason, err,
+		    sizeof(err), "paused: %s", reason);
+		qrun_halt(run);
 		return;
 	}
 	if (now < q.relay_until)
@@ -916,9 +872,9 @@ queue_refusal(struct qrun *run, struct qjob *j, struct smtp_job *sj,
 	    "none is bounced or charged: %s", run->id, q.rr_total, sj->msg);
 	for (i = 0; i < q.nrr; i++) {
 		f = &q.rr[i];
-		queue_result_add(f->run, f->sid, f->to, f->from, f->attempts,
-		    0, 0, f->bounced ? -1 : 0, "undone: the relay refused "
-		    "a run of recipients");
+		queue_result_add(f->run, QRES_RESTORE, f->sid, f->to,
+		    (enum dlv_state)f->from, f->attempts, 0, 0,
+		    f->bounced ? -1 : 0, NULL);
 		if (f->to == DLV_FAILED)
 			q.total_failed--;
 		else if (f->to == DLV_DEFERRED)
@@ -960,7 +916,7 @@ queue_done_cb(struct smtp_job *sj, void *arg)
 		queue_relay_ok();	/* it answered about the recipient */
 	switch (sj->result) {
 	case SMTP_OK:
-		queue_result_add(run, j->sid, from, DLV_SENT, attempts, 0,
+		queue_result_add(run, QRES_RECORD, j->sid, from, DLV_SENT, attempts, 0,
 		    sj->code, 0, sj->msg);
 		queue_window_add();
 		q.total_sent++;
@@ -979,13 +935,14 @@ queue_done_cb(struct smtp_job *sj, void *arg)
 			    "%d attempts: %s", run->id, j->email, attempts,
 			    sj->msg);
 			to = DLV_FAILED;
-			queue_result_add(run, j->sid, from, to, attempts, 0,
+			queue_result_add(run, QRES_RECORD, j->sid, from, to, attempts, 0,
 			    sj->code, 0, sj->msg);
 			q.total_failed++;
 		} else {
 			to = DLV_DEFERRED;
-			queue_result_add(run, j->sid, from, to, attempts,
-			    (int64_t)time(NULL) + queue_backoff(attempts),
+			queue_result_add(run, QRES_RECORD, j->sid, from, to, attempts,
+			    store_now_ms(env->store) +
+			    queue_backoff(attempts) * 1000,
 			    sj->code, 0, sj->msg);
 			q.total_deferred++;
 		}
@@ -1002,7 +959,7 @@ queue_done_cb(struct smtp_job *sj, void *arg)
 		log_info("broadcast %" PRId64 " rcpt=%s failed (bounced): "
 		    "%s: %s", run->id, j->email, smtp_strphase(sj->phase),
 		    sj->msg);
-		queue_result_add(run, j->sid, from, DLV_FAILED, attempts, 0,
+		queue_result_add(run, QRES_RECORD, j->sid, from, DLV_FAILED, attempts, 0,
 		    sj->code, 1, sj->msg);
 		q.total_failed++;
 		if (queue_refusal(run, j, sj, from, DLV_FAILED, 1))
@@ -1012,7 +969,7 @@ queue_done_cb(struct smtp_job *sj, void *arg)
 		log_info("broadcast %" PRId64 " rcpt=%s message refused: %s: "
 		    "%s", run->id, j->email, smtp_strphase(sj->phase),
 		    sj->msg);
-		queue_result_add(run, j->sid, from, DLV_FAILED, attempts, 0,
+		queue_result_add(run, QRES_RECORD, j->sid, from, DLV_FAILED, attempts, 0,
 		    sj->code, 0, sj->msg);
 		q.total_failed++;
 		queue_refusals_reset();
@@ -1041,18 +998,19 @@ queue_done_cb(struct smtp_job *sj, void *arg)
 		return;
 	case SMTP_RENDER_FAIL:
 		if (queue_is_stopped(j->sid)) {
-			queue_result_add(run, j->sid, from, -1, 0, 0, 0, 0,
-			    NULL);
+			queue_result_add(run, QRES_RECORD, j->sid, from,
+			    DLV_DROPPED, 0, 0, 0, 0, NULL);
 			break;
 		}
 		log_warnx("broadcast %" PRId64 " rcpt=%s cannot render: %s",
 		    run->id, j->email, sj->msg);
-		queue_result_add(run, j->sid, from, DLV_FAILED, attempts, 0,
+		queue_result_add(run, QRES_RECORD, j->sid, from, DLV_FAILED, attempts, 0,
 		    0, 0, sj->msg);
 		q.total_failed++;
 		break;
 	case SMTP_CANCELLED:
-		/* never attempted: it is still pending in the store */
+		/* never attempted: back as it was */
+		queue_result_release(run, j->sid);
 		break;
 	}
 	qjob_free(j);
@@ -1077,7 +1035,7 @@ static void
 queue_batch_cb(void *arg)
 {
 	(void)arg;
-	queue_record(1);
+	queue_record();
 	if (q.shutting_down) {
 		/* the last in-flight message is recorded: tell main, which
 		 * alone ends the loop */
@@ -1088,7 +1046,8 @@ queue_batch_cb(void *arg)
 	queue_pump();
 }
 
-/* Forget what was claimed and not handed out: it is still pending. */
+/* Give back what was claimed and not handed out (released at the next
+ * commit). */
 static void
 qrun_drop_ready(struct qrun *run)
 {
@@ -1096,15 +1055,16 @@ qrun_drop_ready(struct qrun *run)
 
 	while ((j = TAILQ_FIRST(&run->ready)) != NULL) {
 		TAILQ_REMOVE(&run->ready, j, entry);
+		queue_result_release(run, j->sid);
 		qjob_free(j);
 	}
 	run->nready = 0;
 }
 
+/* Only once nothing points at it: no job, no result (refs). */
 static void
 qrun_free(struct qrun *run)
 {
-	qrun_drop_ready(run);
 	render_free(run->render);
 	if (run->st_ok)
 		statement_free(&run->st);
@@ -1159,28 +1119,29 @@ queue_select(void)
 	}
 	if (l.id == 0 || l.snapping) {
 		/* still taking the oldest one's recipients: it goes first,
-		 * when queue_snap_cb has them all */
+		 * when snapshot.c has them all */
 		free(l.source);
 		free(l.subject);
 		return NULL;
 	}
 	/*
 	 * Paused and resumed while its last jobs were still out: take the
-	 * same run back, with its cursor, so nothing in flight is claimed
-	 * twice (the cursor goes back to the start only once it is idle).
+	 * same run back (its jobs in flight are still claimed: nobody takes
+	 * them twice).
 	 */
 	TAILQ_FOREACH(run, &q.runs, entry)
 		if (run->id == l.id)
 			break;
 	if (run != NULL) {
-		run->state = BC_SENDING;
-		atomic_store(&run->halted, 0);
 		TAILQ_REMOVE(&q.runs, run, entry);
 		TAILQ_INSERT_HEAD(&q.runs, run, entry);
-		if (l.state != BC_SENDING && store_bc_set_state(env->store,
-		    l.id, BC_SENDING, NULL, err, sizeof(err)) == -1)
-			log_warnx("broadcast %" PRId64 ": %s", l.id, err);
-		log_info("broadcast %" PRId64 ": sending again", l.id);
+		if (queue_enter(run, l.id, l.state, BC_SENDING, NULL, err,
+		    sizeof(err), "sending again") == -1) {
+			/* the store refused: it runs anyway, and the
+			 * next change of state writes it */
+			run->state = BC_SENDING;
+			atomic_store(&run->halted, 0);
+		}
 		free(l.source);
 		free(l.subject);
 		return run;
@@ -1201,19 +1162,15 @@ queue_select(void)
 		char	why[600];
 
 		snprintf(why, sizeof(why), "cannot render: %s", err);
-		log_warnx("broadcast %" PRId64 ": paused: %s", l.id, why);
-		store_bc_set_state(env->store, l.id, BC_PAUSED, why, err,
-		    sizeof(err));
+		queue_enter(NULL, l.id, l.state, BC_PAUSED, why, err,
+		    sizeof(err), "paused: %s", why);
 		goto fail;
 	}
-	run->state = BC_SENDING;
-	if (l.state != BC_SENDING && store_bc_set_state(env->store, l.id,
-	    BC_SENDING, NULL, err, sizeof(err)) == -1)
-		log_warnx("broadcast %" PRId64 ": %s", l.id, err);
-	log_info("broadcast %" PRId64 ": sending, total=%" PRId64 " sent=%"
-	    PRId64 " deferred=%" PRId64 " failed=%" PRId64, l.id, run->total,
-	    run->counts[DLV_SENT], run->counts[DLV_DEFERRED],
-	    run->counts[DLV_FAILED]);
+	if (queue_enter(run, l.id, l.state, BC_SENDING, NULL, err, sizeof(err),
+	    "sending, total=%" PRId64 " sent=%" PRId64 " deferred=%" PRId64
+	    " failed=%" PRId64, run->total, run->counts[DLV_SENT],
+	    run->counts[DLV_DEFERRED], run->counts[DLV_FAILED]) == -1)
+		run->state = BC_SENDING;	/* runs anyway (as above) */
 	free(l.source);
 	free(l.subject);
 	TAILQ_INSERT_HEAD(&q.runs, run, entry);
@@ -1231,11 +1188,11 @@ queue_claim_cb(const struct delivery *d, void *arg)
 	struct qrun	*run = arg;
 	struct qjob	*j;
 
-	run->cursor = d->subscriber_id;
 	if (!d->active || queue_is_stopped(d->subscriber_id)) {
 		/* left since the broadcast was made: not a recipient now */
-		queue_result_add(run, d->subscriber_id, d->attempts > 0 ?
-		    DLV_DEFERRED : DLV_PENDING, -1, 0, 0, 0, 0, NULL);
+		queue_result_add(run, QRES_RECORD, d->subscriber_id,
+		    d->attempts > 0 ? DLV_DEFERRED : DLV_PENDING, DLV_DROPPED, 0,
+		    0, 0, 0, NULL);
 		return 0;
 	}
 	j = qjob_new(QJOB_BROADCAST, d->subscriber_id, d->email, d->name,
@@ -1259,16 +1216,17 @@ static int
 queue_refill(struct qrun *run)
 {
 	char	 err[512];
-	int64_t	 now = (int64_t)time(NULL), due;
-	int	 n;
+	int64_t	 now, due;
+	int	 n, settled;
 
 	for (;;) {
 		queue_flush();
 		if (q.nresults > 0)
 			return 0;	/* the store is failing: wait */
-		n = store_dlv_claim(env->store, run->id, run->cursor, now,
-		    env->conf->rate_batch_size, queue_claim_cb, run, err,
-		    sizeof(err));
+		now = store_now_ms(env->store);
+		n = store_dlv_claim_rows(env->store, run->id, env->node, now,
+		    QUEUE_LEASE_MS, env->conf->rate_batch_size,
+		    queue_claim_cb, run, err, sizeof(err));
 		if (n == -1) {
 			log_warnx("broadcast %" PRId64 ": claim: %s", run->id,
 			    err);
@@ -1279,24 +1237,24 @@ queue_refill(struct qrun *run)
 			return 1;
 		if (n > 0)
 			continue;	/* only dropped rows: claim more */
-		/* end of the list */
+		/* nothing claimable now */
 		if (run->inflight > 0 || q.nresults > 0)
 			return 0;
-		if (run->cursor > 0) {
-			run->cursor = 0;	/* again, for what is due */
-			continue;
-		}
-		if (store_dlv_next_due(env->store, run->id, &due, err,
-		    sizeof(err)) == -1) {
+		if (store_bc_settled(env->store, run->id, &settled, err,
+		    sizeof(err)) == -1 || (!settled &&
+		    store_dlv_next_due(env->store, run->id, &due, err,
+		    sizeof(err)) == -1)) {
 			log_warnx("broadcast %" PRId64 ": %s", run->id, err);
 			queue_timer_at(1.0);
 			return 0;
 		}
-		if (due >= 0) {
-			queue_timer_at((double)(due - now) + 0.01);
-			return 0;
-		}
-		return -1;
+		if (settled)
+			return -1;
+		/* deferred ones: until the first is due; else claimed by
+		 * another node: until its lease may have lapsed */
+		queue_timer_at(due >= 0 ? (double)(due - now) / 1000 + 0.01 :
+		    5.0);
+		return 0;
 	}
 }
 
@@ -1305,18 +1263,14 @@ queue_finish(struct qrun *run)
 {
 	char	err[512];
 
-	if (store_bc_set_state(env->store, run->id, BC_DONE, NULL, err,
-	    sizeof(err)) == -1) {
-		log_warnx("broadcast %" PRId64 ": %s", run->id, err);
+	if (queue_enter(run, run->id, BC_SENDING, BC_DONE, NULL, err,
+	    sizeof(err), "done, total=%" PRId64 " sent=%" PRId64 " failed=%"
+	    PRId64, run->total, run->counts[DLV_SENT],
+	    run->counts[DLV_FAILED]) == -1)
 		return;
-	}
-	log_info("broadcast %" PRId64 ": done, total=%" PRId64 " sent=%"
-	    PRId64 " failed=%" PRId64, run->id, run->total,
-	    run->counts[DLV_SENT], run->counts[DLV_FAILED]);
 	notify_status("idle; broadcast %" PRId64 " done: %" PRId64 " sent, %"
 	    PRId64 " failed", run->id, run->counts[DLV_SENT],
 	    run->counts[DLV_FAILED]);
-	run->state = BC_DONE;
 }
 
 static void
@@ -1465,94 +1419,36 @@ queue_pool_new(char *err, size_t errlen)
 	return 0;
 }
 
-/*
- * A new broadcast's recipients are taken from the store QUEUE_SNAP_SLICE
- * at a time, one transaction each, with a zero timeout between so the loop
- * polls in between: a million subscribers cost the loop a few ms at a
- * time, not a third of a second at once.  Broadcasts are done oldest
- * first; the engine starts one only once all its recipients are taken.
- * After a crash queue_init starts this again where the store stopped.
- */
-static int
-queue_snap_pick_cb(const struct broadcast *bc, void *arg)
-{
-	/* newest first: the last match is the oldest */
-	if (bc->snapping)
-		*(int64_t *)arg = bc->id;
-	return 0;
-}
-
-static void
-queue_snap_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct timeval	 now = { 0, 0 }, later = { 1, 0 };
-	char		 err[512];
-	double		 t0;
-	int		 more;
-
-	(void)fd;
-	(void)what;
-	(void)arg;
-	if (q.shutting_down)
-		return;
-	if (q.snap_id == 0) {
-		if (store_bc_list(env->store, 1000000, queue_snap_pick_cb,
-		    &q.snap_id, err, sizeof(err)) == -1) {
-			log_warnx("store: %s", err);
-			evtimer_add(q.snap_timer, &later);
-			return;
-		}
-		if (q.snap_id == 0)
-			return;		/* none left */
-	}
-	t0 = now_mono();
-	if (store_bc_snapshot(env->store, q.snap_id, (int)q.snap_slice, &more,
-	    err, sizeof(err)) == -1) {
-		log_warnx("broadcast %" PRId64 ": %s", q.snap_id, err);
-		evtimer_add(q.snap_timer, &later);
-		return;
-	}
-	q.snap_slice = slice_adapt(q.snap_slice, now_mono() - t0,
-	    SLICE_TARGET, QUEUE_SNAP_SLICE_MIN, QUEUE_SNAP_SLICE);
-	if (!more) {
-		log_info("broadcast %" PRId64 ": recipients taken", q.snap_id);
-		q.snap_id = 0;		/* next: another one, if any */
-		queue_kick();
-	}
-	evtimer_add(q.snap_timer, &now);
-}
-
-static void
-queue_snap_kick(void)
-{
-	struct timeval	now = { 0, 0 };
-
-	evtimer_add(q.snap_timer, &now);
-}
-
 int
 queue_init(void (*drained)(void *), void *arg, char *err, size_t errlen)
 {
+	int64_t	released;
+
 	q.drained = drained;
 	q.drained_arg = arg;
 	TAILQ_INIT(&q.runs);
 	TAILQ_INIT(&q.urgent);
 	TAILQ_INIT(&q.draining);
 	q.seed = (unsigned int)time(NULL) ^ (unsigned int)getpid();
-	q.snap_slice = QUEUE_SNAP_SLICE / 4;	/* grows while slices are quick */
+	/* what this node held when it stopped (a crash: in flight, maybe
+	 * sent; the results not recorded) is claimable again */
+	if (store_dlv_release_stale(env->store, env->node, &released, err,
+	    errlen) == -1)
+		return -1;
+	if (released > 0)
+		log_notice("queue: %" PRId64 " deliveries claimed by %s before "
+		    "it stopped are claimable again", released, env->node);
 	if ((q.tkey = token_key_new(env->key, (size_t)env->keylen, err,
 	    errlen)) == NULL)
 		return -1;
-	if ((q.timer = evtimer_new(env->base, queue_timer_cb, NULL)) == NULL ||
-	    (q.counts_timer = evtimer_new(env->base, queue_counts_cb, NULL))
-	    == NULL ||
-	    (q.snap_timer = evtimer_new(env->base, queue_snap_cb, NULL)) == NULL)
+	if ((q.timer = evtimer_new(env->base, queue_timer_cb, NULL)) == NULL)
 		fatalx("evtimer_new");
+	snapshot_init(queue_kick);
 	rate_init(&q.rate, env->conf->rate_mps, env->conf->rate_burst);
 	q.slots = smtp_slots_new(env->conf->smtp_connections);
 	if (queue_pool_new(err, errlen) == -1)
 		return -1;
-	queue_snap_kick();	/* a broadcast cut short by a crash */
+	snapshot_kick();	/* a broadcast cut short by a crash */
 	queue_kick();
 	return 0;
 }
@@ -1600,8 +1496,7 @@ queue_shutdown(void)
 	q.shutting_down = 1;
 	if (q.timer != NULL)
 		evtimer_del(q.timer);
-	if (q.snap_timer != NULL)
-		evtimer_del(q.snap_timer);
+	snapshot_stop();
 	if (q.cur != NULL)
 		smtp_pool_shutdown(q.cur->pool);
 	TAILQ_FOREACH(p, &q.draining, entry)
@@ -1626,6 +1521,10 @@ queue_free(void)
 		smtp_pool_free(p->pool);
 		free(p);
 	}
+	/* results, and claims not handed out back to the store (what the
+	 * store refuses now, the next start releases) */
+	TAILQ_FOREACH(run, &q.runs, entry)
+		qrun_drop_ready(run);
 	queue_flush();
 	while ((run = TAILQ_FIRST(&q.runs)) != NULL) {
 		TAILQ_REMOVE(&q.runs, run, entry);
@@ -1638,12 +1537,7 @@ queue_free(void)
 	if (q.timer != NULL)
 		event_free(q.timer);
 	q.timer = NULL;
-	if (q.counts_timer != NULL)
-		event_free(q.counts_timer);
-	q.counts_timer = NULL;
-	if (q.snap_timer != NULL)
-		event_free(q.snap_timer);
-	q.snap_timer = NULL;
+	snapshot_free();
 	token_key_free(q.tkey);
 	if (q.smtp_sig != NULL) {
 		explicit_bzero(q.smtp_sig, strlen(q.smtp_sig));
@@ -1652,6 +1546,9 @@ queue_free(void)
 	}
 	free(q.results);
 	q.results = NULL;
+	q.nresults = q.cresults = 0;
+	free(q.records);
+	q.records = NULL;
 	free(q.rr);
 	q.rr = NULL;
 	q.nrr = 0;
@@ -1671,7 +1568,8 @@ queue_send_confirm(int64_t sid, const char *email, const char *name,
 		return -1;
 	}
 	j = qjob_new(QJOB_CONFIRM, sid, email, name, NULL);
-	if (queue_build_confirm(j, &j->prebuilt, err, errlen) == -1) {
+	if (confirm_build(q.tkey, j->sid, j->email, j->name, &j->prebuilt, err,
+	    errlen) == -1) {
 		qjob_free(j);
 		return -1;
 	}
@@ -1680,218 +1578,173 @@ queue_send_confirm(int64_t sid, const char *email, const char *name,
 	return 0;
 }
 
+/* What the engine has done and is doing (/metrics formats it). */
 void
-queue_metrics(struct buf *b)
+queue_stats(struct queue_stats *st)
 {
 	struct qrun	*run;
-	int		 depth = 0;
+	size_t		 n = 0;
 
-	buf_printf(b, "# HELP broadside_messages_total Messages by outcome "
-	    "since the daemon started.\n# TYPE broadside_messages_total "
-	    "counter\n");
-	buf_printf(b, "broadside_messages_total{result=\"sent\"} %" PRIu64
-	    "\n", q.total_sent);
-	buf_printf(b, "broadside_messages_total{result=\"deferred\"} %" PRIu64
-	    "\n", q.total_deferred);
-	buf_printf(b, "broadside_messages_total{result=\"failed\"} %" PRIu64
-	    "\n", q.total_failed);
-	buf_printf(b, "# HELP broadside_broadcast_messages Deliveries of "
-	    "active broadcasts by state.\n# TYPE broadside_broadcast_messages "
-	    "gauge\n");
+	memset(st, 0, sizeof(*st));
+	st->sent = q.total_sent;
+	st->deferred = q.total_deferred;
+	st->failed = q.total_failed;
+	TAILQ_FOREACH(run, &q.runs, entry)
+		n++;
+	st->runs = xcalloc(n ? n : 1, sizeof(*st->runs));
 	TAILQ_FOREACH(run, &q.runs, entry) {
-		buf_printf(b, "broadside_broadcast_messages{broadcast=\"%"
-		    PRId64 "\",state=\"sent\"} %" PRId64 "\n", run->id,
-		    run->counts[DLV_SENT]);
-		buf_printf(b, "broadside_broadcast_messages{broadcast=\"%"
-		    PRId64 "\",state=\"deferred\"} %" PRId64 "\n", run->id,
-		    run->counts[DLV_DEFERRED]);
-		buf_printf(b, "broadside_broadcast_messages{broadcast=\"%"
-		    PRId64 "\",state=\"failed\"} %" PRId64 "\n", run->id,
-		    run->counts[DLV_FAILED]);
-		depth += run->nready + run->inflight;
+		st->runs[st->nruns].id = run->id;
+		memcpy(st->runs[st->nruns].counts, run->counts,
+		    sizeof(run->counts));
+		st->nruns++;
+		st->depth += run->nready + run->inflight;
 	}
-	buf_printf(b, "# HELP broadside_broadcast_waiting A broadcast held "
-	    "back by a failing relay or store, with the reason.\n# TYPE "
-	    "broadside_broadcast_waiting gauge\n");
-	if (q.current != NULL && queue_waiting(q.current->id) != NULL) {
-		const char	*w = queue_waiting(q.current->id);
-
-		buf_printf(b, "broadside_broadcast_waiting{broadcast=\"%"
-		    PRId64 "\",reason=\"", q.current->id);
-		/* a label value: backslash, quote and newline escaped */
-		for (; *w != '\0'; w++)
-			buf_printf(b, "%s%c", *w == '\\' || *w == '"' ||
-			    *w == '\n' ? "\\" : "", *w == '\n' ? 'n' : *w);
-		buf_printf(b, "\"} 1\n");
+	if (q.current != NULL) {
+		st->waiting_id = q.current->id;
+		st->waiting = queue_waiting(q.current->id);
+		st->rate = queue_rate(q.current->id);
 	}
-	buf_printf(b, "# HELP broadside_send_rate Messages sent per second "
-	    "now.\n# TYPE broadside_send_rate gauge\nbroadside_send_rate %.2f\n",
-	    q.current ? queue_rate(q.current->id) : 0.0);
-	buf_printf(b, "# HELP broadside_queue_depth Messages claimed and not "
-	    "yet finished.\n# TYPE broadside_queue_depth gauge\n"
-	    "broadside_queue_depth %d\n", depth);
-	buf_printf(b, "# HELP broadside_smtp_sessions SMTP sessions open.\n"
-	    "# TYPE broadside_smtp_sessions gauge\nbroadside_smtp_sessions %d\n",
-	    q.cur ? smtp_pool_sessions(q.cur->pool) : 0);
+	st->sessions = q.cur ? smtp_pool_sessions(q.cur->pool) : 0;
 }
 
-static void	queue_send_body(struct evhttp_request *, json_t *);
-
-/* A new broadcast waited for the subscribers.file sync: store it now. */
-struct qsend_wait {
-	struct evhttp_request	*req;
-	json_t			*body;
-};
-
-static void
-queue_send_synced(int rc, const char *err, void *arg)
+void
+queue_stats_free(struct queue_stats *st)
 {
-	struct qsend_wait	*w = arg;
-
-	(void)err;
-	/* a file that could not be read is logged by whoever started the
-	 * sync; the broadcast goes to the subscribers there are */
-	if (rc == -1 && env->stopping)
-		control_error(w->req, 503, "%s: not stored: broadsided is "
-		    "shutting down", json_string_value(json_object_get(w->body,
-		    "filename")));
-	else
-		queue_send_body(w->req, w->body);
-	json_decref(w->body);
-	free(w);
+	free(st->runs);
+	st->runs = NULL;
 }
 
-/* POST /v1/broadcasts: store a new broadcast (or send a test). */
-static void
-queue_send(struct evhttp_request *req)
+/*
+ * Broadcasts as `broadside send`, `pause`, `resume` and `cancel` ask for
+ * them (the front turns requests into these calls).
+ */
+
+/* Check a statement and render it once; *r and *st to free on CORE_OK. */
+static enum core_rc
+queue_bc_prepare(const struct bc_source *src, struct render **r,
+    struct statement *st, char *err, size_t errlen)
 {
-	json_t	*body;
+	const char	*subject = src->subject;
+	char		 why[1024];
+	int		 st_ok = 0;
 
-	if ((body = control_body_json(req)) == NULL)
-		return;
-	queue_send_body(req, body);
-	json_decref(body);
-}
-
-static void
-queue_send_body(struct evhttp_request *req, json_t *body)
-{
-	struct broadcast	 bc;
-	struct statement	 st;
-	struct render		*r;
-	struct qtest		*t;
-	struct qjob		*j;
-	struct qsend_wait	*w;
-	json_t			*tests, *a;
-	const char		*source, *filename, *subject;
-	char			 err[1024], addr[320], *aerr;
-	int64_t			 id;
-	size_t			 i;
-	int			 markdown, more, st_ok = 0;
-
-	source = json_string_value(json_object_get(body, "source"));
-	filename = json_string_value(json_object_get(body, "filename"));
-	subject = json_string_value(json_object_get(body, "subject"));
-	markdown = json_is_true(json_object_get(body, "markdown"));
-	tests = json_object_get(body, "test");
-	if (source == NULL || filename == NULL) {
-		control_error(req, 400, "missing source or filename");
-		return;
-	}
-	if (strlen(source) > QUEUE_STATEMENT_MAX) {
-		control_error(req, 400, "%s: statement larger than %d bytes",
-		    filename, QUEUE_STATEMENT_MAX);
-		return;
+	if (strlen(src->source) > QUEUE_STATEMENT_MAX) {
+		snprintf(err, errlen, "%s: statement larger than %d bytes",
+		    src->filename, QUEUE_STATEMENT_MAX);
+		return CORE_INVALID;
 	}
 	if (subject != NULL && (!text_header_safe(subject, strlen(subject)) ||
 	    !utf8_valid(subject, strlen(subject)) ||
 	    strlen(subject) > 998)) {
-		control_error(req, 400, "--subject: control character or "
+		snprintf(err, errlen, "--subject: control character or "
 		    "longer than 998 octets");
-		return;
+		return CORE_INVALID;
 	}
-	/* parse and render once now, so a bad file is refused here */
-	r = queue_render_new(0, source, markdown, subject, time(NULL), &st,
-	    &st_ok, err, sizeof(err));
-	if (r == NULL) {
-		control_error(req, st_ok ? 500 : 400, "%s: %s", filename, err);
-		return;
+	*r = queue_render_new(0, src->source, src->markdown, subject,
+	    time(NULL), st, &st_ok, why, sizeof(why));
+	if (*r == NULL) {
+		snprintf(err, errlen, "%s: %s", src->filename, why);
+		return st_ok ? CORE_FAILED : CORE_INVALID;
 	}
-	if (json_is_array(tests) && json_array_size(tests) > 0) {
-		t = xcalloc(1, sizeof(*t));
-		t->req = req;
-		t->render = r;
-		t->st = st;
-		t->results = json_array();
-		json_array_foreach(tests, i, a) {
-			if (!json_is_string(a) || addr_normalize(
-			    json_string_value(a), addr, sizeof(addr), err,
-			    sizeof(err)) == -1) {
-				aerr = json_is_string(a) ? err : "not a string";
-				control_error(req, 400, "--test %s: %s",
-				    json_is_string(a) ? json_string_value(a) :
-				    "?", aerr);
-				json_decref(t->results);
-				render_free(r);
-				statement_free(&st);
-				free(t);
-				return;
-			}
-		}
-		json_array_foreach(tests, i, a) {
-			addr_normalize(json_string_value(a), addr,
-			    sizeof(addr), err, sizeof(err));
-			j = qjob_new(QJOB_TEST, 0, addr, "", NULL);
-			j->test = t;
-			j->render = r;
-			t->left++;
-			TAILQ_INSERT_TAIL(&q.urgent, j, entry);
-		}
-		evhttp_connection_set_closecb(evhttp_request_get_connection(req),
-		    queue_test_closed_cb, t);
-		log_info("test send of %s to %d addresses", filename, t->left);
-		queue_kick();
-		return;		/* answered when every test is done */
-	}
-	w = xmalloc(sizeof(*w));
-	w->req = req;
-	w->body = body;
-	if (subscribers_sync_wait(queue_send_synced, w)) {
-		/* its recipients are the active subscribers once the file is in */
-		json_incref(body);
-		log_info("broadcast from %s: waiting for the subscribers.file "
-		    "sync to end", filename);
-		render_free(r);
-		statement_free(&st);
-		return;
-	}
-	free(w);
-	memset(&bc, 0, sizeof(bc));
-	bc.title = st.title;
-	bc.subject = subject ? subject : st.title;
-	bc.source = source;
-	bc.filename = filename;
-	bc.markdown = markdown;
-	bc.created = (int64_t)time(NULL);
-	if (store_bc_create(env->store, &bc, &id, err, sizeof(err)) == -1) {
-		control_error(req, 500, "%s", err);
-	} else {
-		log_info("broadcast %" PRId64 ": stored \"%s\" from %s", id,
-		    st.title, filename);
-		/* the first slice of recipients now, so status shows them
-		 * pending as soon as send returns; the rest in slices */
-		if (store_bc_snapshot(env->store, id, (int)q.snap_slice, &more,
-		    err, sizeof(err)) == -1)
-			log_warnx("broadcast %" PRId64 ": %s", id, err);
-		if (feed_update(err, sizeof(err)) == -1)
-			log_warnx("feed: %s", err);
-		control_reply(req, 200, json_pack("{s:I}", "id",
-		    (json_int_t)id));
-		queue_snap_kick();
-		queue_kick();
-	}
+	return CORE_OK;
+}
+
+enum core_rc
+queue_bc_check(const struct bc_source *src, char *err, size_t errlen)
+{
+	struct statement	 st;
+	struct render		*r;
+	enum core_rc		 rc;
+
+	if ((rc = queue_bc_prepare(src, &r, &st, err, errlen)) != CORE_OK)
+		return rc;
 	render_free(r);
 	statement_free(&st);
+	return CORE_OK;
+}
+
+enum core_rc
+queue_bc_create(const struct bc_source *src, int64_t *id, char *err,
+    size_t errlen)
+{
+	struct broadcast	 bc;
+	struct statement	 st;
+	struct render		*r;
+	enum core_rc		 rc;
+	char			 why[512];
+
+	if ((rc = queue_bc_prepare(src, &r, &st, err, errlen)) != CORE_OK)
+		return rc;
+	memset(&bc, 0, sizeof(bc));
+	bc.title = st.title;
+	bc.subject = src->subject ? src->subject : st.title;
+	bc.source = src->source;
+	bc.filename = src->filename;
+	bc.markdown = src->markdown;
+	bc.created = (int64_t)time(NULL);
+	if (store_bc_create(env->store, &bc, id, err, errlen) == -1) {
+		rc = CORE_FAILED;
+		goto end;
+	}
+	log_info("broadcast %" PRId64 ": stored \"%s\" from %s", *id,
+	    st.title, src->filename);
+	/* the first slice of recipients now, so status shows them pending
+	 * as soon as send returns; the rest in slices */
+	snapshot_first(*id);
+	if (feed_update(why, sizeof(why)) == -1)
+		log_warnx("feed: %s", why);
+	queue_kick();
+ end:
+	render_free(r);
+	statement_free(&st);
+	return rc;
+}
+
+enum core_rc
+queue_test_start(const struct bc_source *src, const char *const *addrs,
+    size_t n, queue_test_cb cb, void *arg, struct qtest **tp, char *err,
+    size_t errlen)
+{
+	struct statement	 st;
+	struct render		*r;
+	struct qtest		*t;
+	struct qjob		*j;
+	enum core_rc		 rc;
+	char			 addr[320], why[512];
+	size_t			 i;
+
+	for (i = 0; i < n; i++)
+		if (addr_normalize(addrs[i], addr, sizeof(addr), why,
+		    sizeof(why)) == -1) {
+			snprintf(err, errlen, "--test %s: %s", addrs[i], why);
+			return CORE_INVALID;
+		}
+	if ((rc = queue_bc_prepare(src, &r, &st, err, errlen)) != CORE_OK)
+		return rc;
+	t = xcalloc(1, sizeof(*t));
+	t->cb = cb;
+	t->arg = arg;
+	t->render = r;
+	t->st = st;
+	t->results = xcalloc(n, sizeof(*t->results));
+	for (i = 0; i < n; i++) {
+		addr_normalize(addrs[i], addr, sizeof(addr), why, sizeof(why));
+		j = qjob_new(QJOB_TEST, 0, addr, "", NULL);
+		j->test = t;
+		j->render = r;
+		t->left++;
+		TAILQ_INSERT_TAIL(&q.urgent, j, entry);
+	}
+	log_info("test send of %s to %d addresses", src->filename, t->left);
+	*tp = t;
+	queue_kick();
+	return CORE_OK;
+}
+
+void
+queue_test_forget(struct qtest *t)
+{
+	t->cb = NULL;
 }
 
 struct qstate_ctx {
@@ -1909,104 +1762,78 @@ queue_state_cb(const struct broadcast *bc, void *arg)
 	return 0;
 }
 
-/* POST /v1/broadcasts/ID/pause|resume|cancel */
-static void
-queue_control(struct evhttp_request *req, int64_t id, const char *verb)
+/* pause, resume or cancel broadcast id */
+enum core_rc
+queue_bc_control(int64_t id, const char *verb, const char **state,
+    char *err, size_t errlen)
 {
 	struct qstate_ctx	 c;
 	struct qrun		*run;
 	enum bc_state		 to;
-	char			 err[512];
+	char			 why[512];
 
 	memset(&c, 0, sizeof(c));
-	if (store_bc_get(env->store, id, queue_state_cb, &c, err,
-	    sizeof(err)) == -1) {
-		control_error(req, 500, "%s", err);
-		return;
-	}
+	if (store_bc_get(env->store, id, queue_state_cb, &c, err, errlen)
+	    == -1)
+		return CORE_FAILED;
 	if (!c.found) {
-		control_error(req, 404, "broadcast %" PRId64 ": no such "
+		snprintf(err, errlen, "broadcast %" PRId64 ": no such "
 		    "broadcast", id);
-		return;
+		return CORE_NOTFOUND;
 	}
 	if (strcmp(verb, "pause") == 0) {
 		if (c.state != BC_QUEUED && c.state != BC_SENDING) {
-			control_error(req, 409, "broadcast %" PRId64 " is %s",
+			snprintf(err, errlen, "broadcast %" PRId64 " is %s",
 			    id, store_bc_strstate(c.state));
-			return;
+			return CORE_CONFLICT;
 		}
 		to = BC_PAUSED;
 	} else if (strcmp(verb, "resume") == 0) {
 		if (c.state != BC_PAUSED) {
-			control_error(req, 409, "broadcast %" PRId64 " is %s, "
+			snprintf(err, errlen, "broadcast %" PRId64 " is %s, "
 			    "not paused", id, store_bc_strstate(c.state));
-			return;
+			return CORE_CONFLICT;
 		}
 		to = BC_QUEUED;
 	} else if (strcmp(verb, "cancel") == 0) {
 		if (c.state == BC_DONE || c.state == BC_CANCELLED) {
-			control_error(req, 409, "broadcast %" PRId64 " is %s",
+			snprintf(err, errlen, "broadcast %" PRId64 " is %s",
 			    id, store_bc_strstate(c.state));
-			return;
+			return CORE_CONFLICT;
 		}
 		to = BC_CANCELLED;
 	} else {
-		control_error(req, 404, "no such action: %s", verb);
-		return;
+		snprintf(err, errlen, "no such action: %s", verb);
+		return CORE_NOTFOUND;
 	}
 	queue_flush();
-	if (store_bc_set_state(env->store, id, to, to == BC_PAUSED ?
-	    "paused by broadside pause" : NULL, err, sizeof(err)) == -1) {
-		control_error(req, 500, "%s", err);
-		return;
-	}
 	TAILQ_FOREACH(run, &q.runs, entry)
-		if (run->id == id && to != BC_QUEUED) {
-			qrun_halt(run, to);
+		if (run->id == id)
 			break;
-		}
+	if (queue_enter(to == BC_QUEUED ? NULL : run, id, c.state, to,
+	    to == BC_PAUSED ? "paused by broadside pause" : NULL, err, errlen,
+	    "%s", store_bc_strstate(to)) == -1)
+		return CORE_FAILED;
+	if (run != NULL && to != BC_QUEUED)
+		qrun_halt(run);
 	if (to == BC_QUEUED)
 		queue_relay_ok();	/* resumed once the relay is fixed */
 	/* a cancelled statement (maybe an embargoed text sent by mistake)
 	 * leaves the feed and the archive at once */
-	if (to == BC_CANCELLED && feed_update(err, sizeof(err)) == -1)
-		log_warnx("feed: %s", err);
+	if (to == BC_CANCELLED && feed_update(why, sizeof(why)) == -1)
+		log_warnx("feed: %s", why);
 	/* a resumed or paused broadcast may change which one runs */
 	if (q.current != NULL && to == BC_QUEUED && id < q.current->id) {
 		struct qrun *cur = q.current;
 
-		cur->state = BC_QUEUED;
-		atomic_store(&cur->halted, 1);
-		store_bc_set_state(env->store, cur->id, BC_QUEUED, NULL, err,
-		    sizeof(err));
-		queue_retire(cur);
+		/* the store keeps it sending if it refused: it runs on */
+		if (queue_enter(cur, cur->id, BC_SENDING, BC_QUEUED, NULL, why,
+		    sizeof(why), "queued behind broadcast %" PRId64, id) == 0) {
+			qrun_drop_ready(cur);
+			queue_retire(cur);
+		}
 	}
-	log_info("broadcast %" PRId64 ": %s", id, store_bc_strstate(to));
-	control_reply(req, 200, json_pack("{s:I,s:s}", "id", (json_int_t)id,
-	    "state", store_bc_strstate(to)));
+	*state = store_bc_strstate(to);
 	queue_kick();
-}
-
-void
-queue_route(struct evhttp_request *req, const char *path)
-{
-	const char	*rest;
-	char		*end;
-	int64_t		 id;
-
-	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
-		control_error(req, 405, "use POST");
-		return;
-	}
-	if (strcmp(path, "broadcasts") == 0) {
-		queue_send(req);
-		return;
-	}
-	rest = path + strlen("broadcasts/");
-	id = strtoll(rest, &end, 10);
-	if (strncmp(path, "broadcasts/", 11) != 0 || id <= 0 || *end != '/') {
-		control_error(req, 404, "no such endpoint: /v1/%s", path);
-		return;
-	}
-	queue_control(req, id, end + 1);
+	return CORE_OK;
 }

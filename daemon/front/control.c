@@ -33,8 +33,8 @@
 #include <event2/http.h>
 #include <event2/listener.h>
 
-#include "broadside.h"
 #include "buf.h"
+#include "front.h"
 #include "http_linger.h"
 
 #define CONTROL_MAX_BODY	(4 * 1024 * 1024)	/* one import chunk */
@@ -218,44 +218,96 @@ control_peer_ok(struct evhttp_request *req, long *uid, long *gid)
 	return 0;
 }
 
-static void
-control_feed(struct evhttp_request *req)
-{
-	struct buf	 b = BUF_INIT;
-	char		 err[512];
+/*
+ * The API, one row per resource and method (as redis's command table or
+ * tmux's cmd_table).  "{id}" matches a positive number, "{verb}" any one
+ * part, handed to the handler.
+ */
+static const struct control_route {
+	enum evhttp_cmd_type	 method;
+	const char		*path;
+	control_handler		 fn;
+} control_routes[] = {
+	{ EVHTTP_REQ_GET,  "status",			api_broadcasts_status },
+	{ EVHTTP_REQ_GET,  "status/{id}",		api_broadcasts_status_one },
+	{ EVHTTP_REQ_POST, "broadcasts",		api_broadcasts_send },
+	{ EVHTTP_REQ_POST, "broadcasts/{id}/{verb}",	api_broadcasts_control },
+	{ EVHTTP_REQ_GET,  "subscribers",		api_subscribers_list },
+	{ EVHTTP_REQ_POST, "subscribers",		api_subscribers_add },
+	{ EVHTTP_REQ_GET,  "subscribers/count",		api_subscribers_count },
+	{ EVHTTP_REQ_POST, "subscribers/remove",	api_subscribers_remove },
+	{ EVHTTP_REQ_POST, "subscribers/reactivate",	api_subscribers_reactivate },
+	{ EVHTTP_REQ_POST, "import",			api_import_start },
+	{ EVHTTP_REQ_POST, "import/{id}",		api_import_chunk },
+	{ EVHTTP_REQ_POST, "import/{id}/finish",	api_import_finish },
+	{ EVHTTP_REQ_GET,  "feed",			api_daemon_feed },
+	{ EVHTTP_REQ_POST, "reload",			api_daemon_reload },
+};
 
-	if (feed_render(&b, err, sizeof(err)) == -1) {
-		buf_free(&b);
-		control_error(req, 500, "feed: %s", err);
-		return;
+/* Does path match the route's pattern?  Sets *id and *verb if it does. */
+static int
+control_match(const char *pattern, const char *path, int64_t *id,
+    const char **verb)
+{
+	const char	*p = pattern, *s = path;
+	char		*end;
+	size_t		 n;
+
+	*id = 0;
+	*verb = NULL;
+	while (*p != '\0') {
+		if (strncmp(p, "{id}", 4) == 0) {
+			if (*s < '1' || *s > '9')
+				return 0;
+			*id = strtoll(s, &end, 10);
+			if (*id <= 0 || (*end != '/' && *end != '\0'))
+				return 0;
+			s = end;
+			p += 4;
+		} else if (strncmp(p, "{verb}", 6) == 0) {
+			n = strcspn(s, "/");
+			if (n == 0 || s[n] != '\0')
+				return 0;
+			*verb = s;
+			s += n;
+			p += 6;
+		} else if (*p++ != *s++)
+			return 0;
 	}
-	control_reply(req, 200, json_pack("{s:s%}", "xml", b.p ? b.p : "",
-	    b.len));
-	buf_free(&b);
+	return *s == '\0';
 }
 
-/*
- * The answer to POST /v1/reload, once subscribers.file is in.  Should the
- * client hang up first, evhttp keeps the request for this reply (it is
- * detached from its connection and freed by evhttp_send_reply).
- */
-static void
-control_reload_done(int rc, const char *err, void *arg)
+int
+control_status(enum core_rc rc)
 {
-	struct evhttp_request	*req = arg;
-
-	if (rc == -1)
-		control_error(req, 409, "%s", err);
-	else
-		control_reply(req, 200, json_pack("{s:b}", "reloaded", 1));
+	switch (rc) {
+	case CORE_OK:
+		return 200;
+	case CORE_INVALID:
+		return 400;
+	case CORE_NOTFOUND:
+		return 404;
+	case CORE_CONFLICT:
+		return 409;
+	case CORE_UNAVAILABLE:
+		return 503;
+	case CORE_FAILED:
+		break;
+	}
+	return 500;
 }
 
 static void
 control_request_cb(struct evhttp_request *req, void *arg)
 {
-	const char	*uri = evhttp_request_get_uri(req);
-	char		*path;
-	long		 uid, gid;
+	const struct control_route	*r;
+	const char			*uri = evhttp_request_get_uri(req);
+	const char			*verb;
+	char				*path;
+	long				 uid, gid;
+	int64_t				 id;
+	size_t				 i;
+	int				 other = 0;
 
 	(void)arg;
 	if (!control_peer_ok(req, &uid, &gid)) {
@@ -273,22 +325,23 @@ control_request_cb(struct evhttp_request *req, void *arg)
 	}
 	path = xstrdup(uri + 4);
 	path[strcspn(path, "?")] = '\0';
-	if (strcmp(path, "status") == 0 || strncmp(path, "status/", 7) == 0)
-		daemon_status(req, path);
-	else if (strncmp(path, "subscribers", 11) == 0)
-		subscribers_route(req, path);
-	else if (strncmp(path, "import", 6) == 0)
-		import_route(req, path);
-	else if (strncmp(path, "broadcasts", 10) == 0)
-		queue_route(req, path);
-	else if (strcmp(path, "feed") == 0)
-		control_feed(req);
-	else if (strcmp(path, "reload") == 0) {
-		if (evhttp_request_get_command(req) != EVHTTP_REQ_POST)
-			control_error(req, 405, "use POST");
-		else
-			daemon_reload(control_reload_done, req);
-	} else
+	for (i = 0; i < sizeof(control_routes) / sizeof(*control_routes);
+	    i++) {
+		r = &control_routes[i];
+		if (!control_match(r->path, path, &id, &verb))
+			continue;
+		if (r->method != evhttp_request_get_command(req)) {
+			other = r->method == EVHTTP_REQ_GET ? 'G' : 'P';
+			continue;
+		}
+		r->fn(req, id, verb);
+		free(path);
+		return;
+	}
+	if (other)
+		control_error(req, 405, "use %s", other == 'G' ? "GET" :
+		    "POST");
+	else
 		control_error(req, 404, "no such endpoint: /v1/%s", path);
 	free(path);
 }

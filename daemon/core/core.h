@@ -1,0 +1,192 @@
+/*
+ * core.h -- the daemon's core: the delivery engine, broadcasts, the
+ * subscriber file sync and imports, the feed and archive, reload and
+ * systemd notification.
+ *
+ * The core works on the store and the sender pool and knows nothing of
+ * HTTP or JSON: the front (front/) turns requests into these calls and
+ * their results into answers.  Nothing here calls the front; where the
+ * core has news for it (the feed changed, the engine drained after
+ * SIGTERM), it calls back what was registered at init.
+ */
+#ifndef CORE_H
+#define CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "broadside.h"
+#include "store.h"
+
+struct buf;
+struct event_base;
+
+/* The daemon's state, owned by the main loop (broadsided.c). */
+struct daemon_env {
+	struct event_base	*base;
+	struct config		*conf;
+	const char		*config_path;
+	struct store		*store;
+	const char		*node;		/* owner of this daemon's claims
+						   in the store: the host name */
+	unsigned char		 key[64];	/* HMAC key from secret_file */
+	int			 keylen;
+	int			 stopping;
+	int64_t			 started;
+};
+extern struct daemon_env	*env;
+
+/* What a core call came to; the front turns it into a status code. */
+enum core_rc {
+	CORE_OK = 0,
+	CORE_INVALID,		/* the request's input is wrong */
+	CORE_NOTFOUND,
+	CORE_CONFLICT,		/* not in a state that allows it */
+	CORE_FAILED,		/* the store or the renderer failed */
+	CORE_UNAVAILABLE,	/* shutting down */
+};
+
+/* queue.c: the delivery engine (main loop side) */
+/* drained(arg): after queue_shutdown(), the last in-flight message is
+ * recorded (main ends the loop then; the engine never does) */
+int	queue_init(void (*)(void *), void *, char *, size_t);
+void	queue_shutdown(void);		/* SIGTERM: stop taking work */
+int	queue_busy(void);		/* jobs still in flight */
+void	queue_free(void);
+void	queue_reload(void);		/* new rate/smtp/retry settings */
+void	queue_kick(void);		/* look for work now */
+double	queue_rate(int64_t);		/* msgs/s now, for status */
+/* Why broadcast ID is held back now ("waiting for relay: <reply>",
+ * "waiting for store: ..."), or NULL. */
+const char *queue_waiting(int64_t);
+/* Suppress a subscriber at once (unsubscribe, bounce): no further
+ * message to them leaves, including from a broadcast in progress. */
+void	queue_subscriber_stop(int64_t);
+/* Send the double opt-in confirmation mail for a pending subscriber. */
+int	queue_send_confirm(int64_t, const char *, const char *, char *,
+	    size_t);
+/* What the engine has done and is doing, for /metrics. */
+struct queue_run_stats {
+	int64_t		 id;
+	int64_t		 counts[4];	/* by enum dlv_state, committed */
+};
+struct queue_stats {
+	uint64_t		 sent, deferred, failed;  /* since the start */
+	struct queue_run_stats	*runs;		/* broadcasts in the engine */
+	size_t			 nruns;
+	int64_t			 waiting_id;	/* the current one */
+	const char		*waiting;	/* why it is held back, or NULL */
+	double			 rate;		/* msgs/s now */
+	int			 depth;		/* claimed, not finished */
+	int			 sessions;	/* SMTP sessions open */
+};
+void	queue_stats(struct queue_stats *);
+void	queue_stats_free(struct queue_stats *);
+
+/* A statement as `broadside send` hands it over. */
+struct bc_source {
+	const char	*source;	/* the file's text */
+	const char	*filename;	/* for messages */
+	const char	*subject;	/* --subject, or NULL */
+	int		 markdown;
+};
+/* Parse and render it once: a bad file is refused before it is stored. */
+enum core_rc	queue_bc_check(const struct bc_source *, char *, size_t);
+/* Store a new broadcast, take its first recipients, update the feed. */
+enum core_rc	queue_bc_create(const struct bc_source *, int64_t *, char *,
+		    size_t);
+/* verb "pause", "resume" or "cancel"; *state: the state it is now in */
+enum core_rc	queue_bc_control(int64_t, const char *, const char **,
+		    char *, size_t);
+
+/* `send --test`: cb gets every address's result once all are done. */
+struct queue_test_result {
+	char		*email;
+	const char	*result;	/* smtp_strresult() */
+	int		 code;
+	char		*msg;
+};
+struct qtest;
+typedef void	(*queue_test_cb)(const struct queue_test_result *, size_t,
+		    void *);
+enum core_rc	queue_test_start(const struct bc_source *,
+		    const char *const *, size_t, queue_test_cb, void *,
+		    struct qtest **, char *, size_t);
+/* The asker went away: the test goes on, cb is not called. */
+void		queue_test_forget(struct qtest *);
+
+/* snapshot.c: a new broadcast's recipients, a slice per transaction
+ * between other events; taken() when a broadcast has them all */
+void	snapshot_init(void (*)(void));
+void	snapshot_first(int64_t);
+void	snapshot_kick(void);
+void	snapshot_stop(void);
+void	snapshot_free(void);
+
+/* confirm.c: the double opt-in mail for subscriber (id, email, name) */
+struct token_key;
+int	confirm_build(struct token_key *, int64_t, const char *, const char *,
+	    struct buf *, char *, size_t);
+
+/* intake.c: rows of subscriber CSV into the store, a chunk per
+ * transaction (the import API and subscribers.file) */
+struct intake_error {
+	unsigned long	 line;
+	char		*msg;
+};
+struct intake {
+	int64_t			 id;		/* import id in the store */
+	struct import		*imp;
+	int64_t			 added, updated, suppressed, duplicate;
+	const char		*label;		/* set: errors are logged */
+	struct intake_error	*errors;	/* of the current chunk */
+	size_t			 nerrors;
+	int64_t			 errors_dropped;
+	int			 store_failed;
+	char			 store_err[256];
+	struct buf		*fields;
+};
+struct intake	*intake_new(const char *);
+void		 intake_free(struct intake *);
+/* Feed one chunk (len 0: the end) in one transaction; errors of the
+ * chunk before are forgotten. */
+int		 intake_feed(struct intake *, const char *, size_t, char *,
+		    size_t);
+unsigned long	 intake_bad(const struct intake *);
+unsigned long	 intake_lines(const struct intake *);
+
+/* sync.c: subscribers.file, in slices between other events: cb(0, NULL,
+ * arg) when the file is in, cb(-1, err, arg) if it could not be read or
+ * the sync was stopped.  sync_wait: 0 if no sync runs, else 1 and cb
+ * later. */
+typedef void	(*sync_done_cb)(int, const char *, void *);
+void	sync_start(sync_done_cb, void *);
+int	sync_wait(sync_done_cb, void *);
+void	sync_cancel(void);
+void	sync_shutdown(void);
+
+/* reload.c: re-read the config, then sync subscribers.file; cb(0, NULL,
+ * arg) when done, cb(-1, why, arg) at once if the new config is refused */
+void	reload_start(void (*)(int, const char *, void *), void *);
+
+/* feed.c */
+int	feed_update(char *, size_t);	/* regenerate feed.path atomically */
+int	feed_render(struct buf *, char *, size_t);
+/* cb(arg) each time the feed was rewritten (the public listener serves
+ * it from memory) */
+void	feed_on_change(void (*)(void *), void *);
+
+/* archive.c: the statements as HTML pages, cached */
+int	archive_render(int64_t, struct buf *, int *, char *, size_t);
+int	archive_index(struct buf *, char *, size_t);
+void	archive_cache_clear(void);
+
+/* notify.c: systemd sd_notify protocol (NOTIFY_SOCKET), watchdog */
+void	notify_init(void);
+void	notify_ready(void);
+void	notify_reloading(void);
+void	notify_stopping(void);
+void	notify_status(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	notify_shutdown(void);
+
+#endif

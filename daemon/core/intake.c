@@ -1,0 +1,174 @@
+/*
+ * intake.c -- subscriber CSV into the store: the import API's sessions
+ * and the subscribers.file sync both feed chunks through here.
+ *
+ * The CSV parser (import.c) keeps its state across chunks, so chunk
+ * boundaries may fall anywhere.  Each chunk is one transaction: an
+ * interrupted import keeps what it committed, and running it again is
+ * idempotent (an upsert keyed by the lowercased address), so it is
+ * resumable by re-running.  Errors of a chunk are kept (INTAKE_ERRORS_MAX)
+ * for the import API to report, or logged when the intake has a label
+ * (subscribers.file).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "core.h"
+#include "import.h"
+#include "store.h"
+
+#define INTAKE_ERRORS_MAX	1000	/* kept per chunk */
+
+static void
+intake_error_add(struct intake *in, unsigned long line, const char *msg,
+    const char *addr)
+{
+	struct intake_error	*e;
+
+	if (in->nerrors >= INTAKE_ERRORS_MAX) {
+		in->errors_dropped++;
+		return;
+	}
+	in->errors = xrealloc(in->errors, (in->nerrors + 1) *
+	    sizeof(*in->errors));
+	e = &in->errors[in->nerrors++];
+	e->line = line;
+	if (addr != NULL)
+		xasprintf(&e->msg, "%s%s", msg, addr);
+	else
+		e->msg = xstrdup(msg);
+}
+
+static void
+intake_errors_clear(struct intake *in)
+{
+	size_t	i;
+
+	for (i = 0; i < in->nerrors; i++)
+		free(in->errors[i].msg);
+	free(in->errors);
+	in->errors = NULL;
+	in->nerrors = 0;
+	in->errors_dropped = 0;
+}
+
+static int
+intake_row_cb(const struct import_row *row, void *arg)
+{
+	struct intake		*in = arg;
+	enum store_upsert	 what;
+	char			 name[IMPORT_FIELD_MAX + 1];
+
+	if (in->store_failed)
+		return -1;
+	import_fields_json(row, in->fields);
+	memcpy(name, row->name, row->namelen);
+	name[row->namelen] = '\0';
+	if (store_sub_upsert(env->store, in->id, row->addr, row->key, name,
+	    in->fields->p, SUB_ACTIVE, &what, in->store_err,
+	    sizeof(in->store_err)) == -1) {
+		in->store_failed = 1;
+		return -1;
+	}
+	switch (what) {
+	case UPSERT_ADDED:
+		in->added++;
+		break;
+	case UPSERT_UPDATED:
+		in->updated++;
+		break;
+	case UPSERT_SUPPRESSED:
+		in->suppressed++;
+		break;
+	case UPSERT_DUPLICATE:
+		in->duplicate++;
+		if (in->label != NULL)
+			log_warnx("%s:%lu: duplicate address %s", in->label,
+			    row->line, row->addr);
+		else
+			intake_error_add(in, row->line, "duplicate address ",
+			    row->addr);
+		break;
+	}
+	return 0;
+}
+
+static void
+intake_err_cb(unsigned long line, const char *msg, void *arg)
+{
+	struct intake	*in = arg;
+
+	if (in->label != NULL)
+		log_warnx("%s:%lu: %s", in->label, line, msg);
+	else
+		intake_error_add(in, line, msg, NULL);
+}
+
+/* label: where rows come from, for the log (errors are logged), or NULL */
+struct intake *
+intake_new(const char *label)
+{
+	struct intake	*in;
+
+	in = xcalloc(1, sizeof(*in));
+	in->id = store_import_id(env->store);
+	in->imp = import_new(intake_row_cb, intake_err_cb, in);
+	in->label = label;
+	in->fields = xcalloc(1, sizeof(*in->fields));
+	return in;
+}
+
+void
+intake_free(struct intake *in)
+{
+	if (in == NULL)
+		return;
+	import_free(in->imp);
+	intake_errors_clear(in);
+	buf_free(in->fields);
+	free(in->fields);
+	free(in);
+}
+
+int
+intake_feed(struct intake *in, const char *data, size_t len, char *err,
+    size_t errlen)
+{
+	int	rc;
+
+	intake_errors_clear(in);
+	if (store_begin(env->store, err, errlen) == -1)
+		return -1;
+	if (len > 0)
+		rc = import_feed(in->imp, data, len);
+	else
+		rc = import_finish(in->imp);
+	if (in->store_failed) {
+		store_rollback(env->store);
+		snprintf(err, errlen, "%s", in->store_err);
+		return -1;
+	}
+	if (store_commit(env->store, err, errlen) == -1) {
+		store_rollback(env->store);
+		return -1;
+	}
+	if (rc == -1) {
+		snprintf(err, errlen, "%s", import_error(in->imp));
+		return -1;
+	}
+	return 0;
+}
+
+unsigned long
+intake_bad(const struct intake *in)
+{
+	return import_rows_bad(in->imp) + (unsigned long)in->duplicate;
+}
+
+unsigned long
+intake_lines(const struct intake *in)
+{
+	return import_lines(in->imp);
+}

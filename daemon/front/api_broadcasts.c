@@ -1,0 +1,277 @@
+/*
+ * api_broadcasts.c -- /v1/broadcasts (send, test sends, pause, resume,
+ * cancel) and /v1/status over the control socket.
+ */
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/http.h>
+
+#include "core.h"
+#include "front.h"
+#include "store.h"
+
+/* The request's statement; 0, or -1 after answering 400. */
+static int
+api_broadcasts_source(struct evhttp_request *req, json_t *body,
+    struct bc_source *src)
+{
+	memset(src, 0, sizeof(*src));
+	src->source = json_string_value(json_object_get(body, "source"));
+	src->filename = json_string_value(json_object_get(body, "filename"));
+	src->subject = json_string_value(json_object_get(body, "subject"));
+	src->markdown = json_is_true(json_object_get(body, "markdown"));
+	if (src->source == NULL || src->filename == NULL) {
+		control_error(req, 400, "missing source or filename");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+api_broadcasts_create(struct evhttp_request *req, json_t *body)
+{
+	struct bc_source	 src;
+	enum core_rc		 rc;
+	char			 err[1024];
+	int64_t			 id;
+
+	if (api_broadcasts_source(req, body, &src) == -1)
+		return;
+	if ((rc = queue_bc_create(&src, &id, err, sizeof(err))) != CORE_OK)
+		control_error(req, control_status(rc), "%s", err);
+	else
+		control_reply(req, 200, json_pack("{s:I}", "id",
+		    (json_int_t)id));
+}
+
+/* A new broadcast waited for the subscribers.file sync: store it now. */
+struct api_send_wait {
+	struct evhttp_request	*req;
+	json_t			*body;
+};
+
+static void
+api_broadcasts_synced(int rc, const char *err, void *arg)
+{
+	struct api_send_wait	*w = arg;
+
+	(void)err;
+	/* a file that could not be read is logged by whoever started the
+	 * sync; the broadcast goes to the subscribers there are */
+	if (rc == -1 && env->stopping)
+		control_error(w->req, 503, "%s: not stored: broadsided is "
+		    "shutting down", json_string_value(json_object_get(w->body,
+		    "filename")));
+	else
+		api_broadcasts_create(w->req, w->body);
+	json_decref(w->body);
+	free(w);
+}
+
+/* The tests are done: every address's result. */
+static void
+api_broadcasts_tested(const struct queue_test_result *r, size_t n,
+    void *arg)
+{
+	struct evhttp_request	*req = arg;
+	json_t			*results = json_array();
+	size_t			 i;
+
+	for (i = 0; i < n; i++)
+		json_array_append_new(results, json_pack("{s:s,s:s,s:i,s:s}",
+		    "email", r[i].email, "result", r[i].result, "code",
+		    r[i].code, "message", r[i].msg));
+	evhttp_connection_set_closecb(evhttp_request_get_connection(req),
+	    NULL, NULL);
+	control_reply(req, 200, json_pack("{s:o}", "results", results));
+}
+
+/* The client went away: answer nobody when the tests finish. */
+static void
+api_broadcasts_test_gone(struct evhttp_connection *conn, void *arg)
+{
+	(void)conn;
+	queue_test_forget(arg);
+}
+
+static void
+api_broadcasts_test(struct evhttp_request *req, json_t *body, json_t *tests)
+{
+	struct bc_source	  src;
+	struct qtest		 *t;
+	enum core_rc		  rc;
+	const char		**addrs;
+	json_t			 *a;
+	char			  err[1024];
+	size_t			  i, n = json_array_size(tests);
+
+	if (api_broadcasts_source(req, body, &src) == -1)
+		return;
+	addrs = xcalloc(n, sizeof(*addrs));
+	json_array_foreach(tests, i, a) {
+		if (!json_is_string(a)) {
+			control_error(req, 400, "--test ?: not a string");
+			free(addrs);
+			return;
+		}
+		addrs[i] = json_string_value(a);
+	}
+	rc = queue_test_start(&src, addrs, n, api_broadcasts_tested, req, &t,
+	    err, sizeof(err));
+	free(addrs);
+	if (rc != CORE_OK) {
+		control_error(req, control_status(rc), "%s", err);
+		return;
+	}
+	/* answered when every test is done */
+	evhttp_connection_set_closecb(evhttp_request_get_connection(req),
+	    api_broadcasts_test_gone, t);
+}
+
+/* POST /v1/broadcasts: store a new broadcast (or send a test). */
+void
+api_broadcasts_send(struct evhttp_request *req, int64_t id, const char *verb)
+{
+	struct api_send_wait	*w;
+	struct bc_source	 src;
+	json_t			*body, *tests;
+	enum core_rc		 rc;
+	char			 err[1024];
+
+	(void)id;
+	(void)verb;
+	if ((body = control_body_json(req)) == NULL)
+		return;
+	tests = json_object_get(body, "test");
+	if (json_is_array(tests) && json_array_size(tests) > 0) {
+		api_broadcasts_test(req, body, tests);
+		json_decref(body);
+		return;
+	}
+	if (api_broadcasts_source(req, body, &src) == -1) {
+		json_decref(body);
+		return;
+	}
+	/* a bad file is refused at once, not once the sync is over */
+	if ((rc = queue_bc_check(&src, err, sizeof(err))) != CORE_OK) {
+		control_error(req, control_status(rc), "%s", err);
+		json_decref(body);
+		return;
+	}
+	w = xmalloc(sizeof(*w));
+	w->req = req;
+	w->body = body;
+	if (sync_wait(api_broadcasts_synced, w)) {
+		/* its recipients are the active subscribers once the file
+		 * is in */
+		log_info("broadcast from %s: waiting for the subscribers.file "
+		    "sync to end", src.filename);
+		return;
+	}
+	free(w);
+	api_broadcasts_create(req, body);
+	json_decref(body);
+}
+
+/* POST /v1/broadcasts/ID/pause|resume|cancel */
+void
+api_broadcasts_control(struct evhttp_request *req, int64_t id,
+    const char *verb)
+{
+	const char	*state;
+	enum core_rc	 rc;
+	char		 err[1024];
+
+	if ((rc = queue_bc_control(id, verb, &state, err, sizeof(err)))
+	    != CORE_OK) {
+		control_error(req, control_status(rc), "%s", err);
+		return;
+	}
+	control_reply(req, 200, json_pack("{s:I,s:s}", "id", (json_int_t)id,
+	    "state", state));
+}
+
+static json_t *
+api_broadcasts_json(const struct broadcast *bc)
+{
+	const char	*state = store_bc_strstate(bc->state);
+	const char	*reason = bc->state == BC_PAUSED ? bc->reason : NULL;
+	const char	*waiting = queue_waiting(bc->id);
+
+	/* sending, but held back by the relay or the store */
+	if (waiting != NULL && (bc->state == BC_SENDING ||
+	    bc->state == BC_QUEUED)) {
+		state = "waiting";
+		reason = waiting;
+	}
+	return json_pack("{s:I,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:f,s:I,s:I,"
+	    "s:I,s:s?}",
+	    "id", (json_int_t)bc->id, "title", bc->title,
+	    "subject", bc->subject, "state", state,
+	    "total", (json_int_t)bc->total, "sent", (json_int_t)bc->sent,
+	    "pending", (json_int_t)bc->pending,
+	    "deferred", (json_int_t)bc->deferred,
+	    "failed", (json_int_t)bc->failed, "rate", queue_rate(bc->id),
+	    "created", (json_int_t)bc->created,
+	    "started", (json_int_t)bc->started,
+	    "finished", (json_int_t)bc->finished,
+	    "reason", reason);
+}
+
+static int
+api_broadcasts_one_cb(const struct broadcast *bc, void *arg)
+{
+	*(json_t **)arg = api_broadcasts_json(bc);
+	return 0;
+}
+
+static int
+api_broadcasts_list_cb(const struct broadcast *bc, void *arg)
+{
+	json_array_append_new(arg, api_broadcasts_json(bc));
+	return 0;
+}
+
+/* GET /v1/status/ID */
+void
+api_broadcasts_status_one(struct evhttp_request *req, int64_t id,
+    const char *verb)
+{
+	json_t	*j = NULL;
+	char	 err[512];
+
+	(void)verb;
+	if (store_bc_get(env->store, id, api_broadcasts_one_cb, &j, err,
+	    sizeof(err)) == -1) {
+		control_error(req, 500, "%s", err);
+		return;
+	}
+	if (j == NULL) {
+		control_error(req, 404, "broadcast %" PRId64
+		    ": no such broadcast", id);
+		return;
+	}
+	control_reply(req, 200, j);
+}
+
+/* GET /v1/status: the latest broadcasts */
+void
+api_broadcasts_status(struct evhttp_request *req, int64_t id,
+    const char *verb)
+{
+	json_t	*j = json_array();
+	char	 err[512];
+
+	(void)id;
+	(void)verb;
+	if (store_bc_list(env->store, 1000, api_broadcasts_list_cb, j, err,
+	    sizeof(err)) == -1) {
+		json_decref(j);
+		control_error(req, 500, "%s", err);
+		return;
+	}
+	control_reply(req, 200, j);
+}

@@ -1,0 +1,318 @@
+/*
+ * api_subscribers.c -- /v1/subscribers over the control socket: list,
+ * count, add, remove, reactivate.
+ */
+#include <sys/queue.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "addr.h"
+#include "buf.h"
+#include "core.h"
+#include "front.h"
+#include "store.h"
+
+#define LIST_PAGE_MAX		10000
+
+static json_t *
+subscriber_json(const struct subscriber *s)
+{
+	json_t	*fields;
+
+	fields = json_loads(s->fields, 0, NULL);
+	if (fields == NULL)
+		fields = json_object();
+	return json_pack("{s:I,s:s,s:s,s:s,s:o,s:I}", "id", (json_int_t)s->id,
+	    "email", s->email, "name", s->name,
+	    "status", store_sub_strstatus(s->status), "fields", fields,
+	    "created", (json_int_t)s->created);
+}
+
+struct list_ctx {
+	json_t	*arr;
+	int64_t	 last;
+};
+
+static int
+subscribers_list_cb(const struct subscriber *s, void *arg)
+{
+	struct list_ctx	*lc = arg;
+
+	json_array_append_new(lc->arr, subscriber_json(s));
+	lc->last = s->id;
+	return 0;
+}
+
+void
+api_subscribers_list(struct evhttp_request *req, int64_t id, const char *verb)
+{
+	struct evkeyvalq	 q;
+	struct list_ctx		 lc;
+	const char		*v, *query;
+	char			 err[512];
+	int64_t			 after = 0;
+	long			 limit = 1000;
+
+	(void)id;
+	(void)verb;
+	TAILQ_INIT(&q);
+	query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+	if (query != NULL && evhttp_parse_query_str(query, &q) == 0) {
+		if ((v = evhttp_find_header(&q, "after")) != NULL)
+			after = strtoll(v, NULL, 10);
+		if ((v = evhttp_find_header(&q, "limit")) != NULL)
+			limit = strtol(v, NULL, 10);
+	}
+	evhttp_clear_headers(&q);
+	if (limit < 1 || limit > LIST_PAGE_MAX)
+		limit = LIST_PAGE_MAX;
+	lc.arr = json_array();
+	lc.last = 0;
+	if (store_sub_list(env->store, after, (int)limit, subscribers_list_cb,
+	    &lc, err, sizeof(err)) == -1) {
+		json_decref(lc.arr);
+		control_error(req, 500, "%s", err);
+		return;
+	}
+	control_reply(req, 200, json_pack("{s:o,s:o}", "subscribers", lc.arr,
+	    "next", json_array_size(lc.arr) == (size_t)limit ?
+	    json_integer(lc.last) : json_null()));
+}
+
+void
+api_subscribers_count(struct evhttp_request *req, int64_t id, const char *verb)
+{
+	int64_t	 c[4];
+	char	 err[512];
+
+	(void)id;
+	(void)verb;
+	if (store_sub_count(env->store, c, err, sizeof(err)) == -1) {
+		control_error(req, 500, "%s", err);
+		return;
+	}
+	control_reply(req, 200, json_pack("{s:I,s:I,s:I,s:I,s:I}",
+	    "pending", (json_int_t)c[SUB_PENDING],
+	    "active", (json_int_t)c[SUB_ACTIVE],
+	    "unsubscribed", (json_int_t)c[SUB_UNSUBSCRIBED],
+	    "bounced", (json_int_t)c[SUB_BOUNCED],
+	    "total", (json_int_t)(c[0] + c[1] + c[2] + c[3])));
+}
+
+/* Check one address from a request; answer 400 and return -1 if bad. */
+static int
+subscribers_addr(struct evhttp_request *req, json_t *j, char *addr,
+    char *key)
+{
+	const char	*email = json_string_value(json_object_get(j, "email"));
+	char		 err[256];
+
+	if (email == NULL) {
+		control_error(req, 400, "missing \"email\"");
+		return -1;
+	}
+	if (addr_normalize(email, addr, ADDR_BUFSZ, err, sizeof(err)) == -1) {
+		control_error(req, 400, "%s: %s", email, err);
+		return -1;
+	}
+	addr_key(addr, key, ADDR_BUFSZ);
+	return 0;
+}
+
+void
+api_subscribers_add(struct evhttp_request *req, int64_t id, const char *verb)
+{
+	static const char	*what_names[] = { "added", "updated",
+	    "suppressed", "duplicate" };
+	enum store_upsert	 what;
+	json_t			*j;
+	const char		*name;
+	char			 addr[ADDR_BUFSZ], key[ADDR_BUFSZ], err[512];
+
+	(void)id;
+	(void)verb;
+	if ((j = control_body_json(req)) == NULL)
+		return;
+	if (subscribers_addr(req, j, addr, key) == -1)
+		goto end;
+	name = json_string_value(json_object_get(j, "name"));
+	if (name == NULL)
+		name = "";
+	if (!utf8_valid(name, strlen(name)) ||
+	    !text_header_safe(name, strlen(name)) || strlen(name) > 1024) {
+		control_error(req, 400, "name: control character, invalid "
+		    "UTF-8 or longer than 1024 octets");
+		goto end;
+	}
+	if (store_sub_upsert(env->store, 0, addr, key, name, "{}", SUB_ACTIVE,
+	    &what, err, sizeof(err)) == -1) {
+		control_error(req, 500, "%s", err);
+		goto end;
+	}
+	log_info("subscriber %s: %s by control", addr, what_names[what]);
+	control_reply(req, 200, json_pack("{s:s,s:s}", "email", addr,
+	    "result", what_names[what]));
+end:
+	json_decref(j);
+}
+
+/* One subscriber's id and status, looked up by key. */
+struct sub_lookup {
+	int		 found;
+	int64_t		 id;
+	enum sub_status	 status;
+	char		 email[ADDR_BUFSZ];	/* as stored */
+};
+
+static int
+sub_lookup_cb(const struct subscriber *s, void *arg)
+{
+	struct sub_lookup	*sl = arg;
+
+	sl->found = 1;
+	sl->id = s->id;
+	sl->status = s->status;
+	snprintf(sl->email, sizeof(sl->email), "%s", s->email);
+	return -1;
+}
+
+static int
+sub_lookup(const char *key, struct sub_lookup *sl, char *err, size_t errlen)
+{
+	memset(sl, 0, sizeof(*sl));
+	return store_sub_find(env->store, key, sub_lookup_cb, sl, err, errlen);
+}
+
+/*
+ * Unsubscribe, as the HTTP unsubscribe does: the status first (so no
+ * later claim takes the address), then whatever the engine already
+ * claimed for it is dropped before it reaches a sender.
+ */
+void
+api_subscribers_remove(struct evhttp_request *req, int64_t id,
+    const char *verb)
+{
+	struct sub_lookup	 sl;
+	json_t			*j;
+	char			 addr[ADDR_BUFSZ], key[ADDR_BUFSZ], err[512];
+	int			 changed;
+
+	(void)id;
+	(void)verb;
+	if ((j = control_body_json(req)) == NULL)
+		return;
+	if (subscribers_addr(req, j, addr, key) == -1)
+		goto end;
+	if (store_sub_set_status(env->store, key, SUB_UNSUBSCRIBED, 1,
+	    &changed, err, sizeof(err)) == -1) {
+		control_error(req, 500, "%s", err);
+		goto end;
+	}
+	if (!changed) {
+		control_error(req, 404, "%s: not subscribed", addr);
+		goto end;
+	}
+	if (sub_lookup(key, &sl, err, sizeof(err)) == -1)
+		log_warnx("subscriber %s: %s", addr, err);
+	if (sl.found)
+		queue_subscriber_stop(sl.id);
+	log_info("subscriber %s: removed by control", addr);
+	control_reply(req, 200, json_pack("{s:s,s:s}", "email", addr,
+	    "result", "removed"));
+end:
+	json_decref(j);
+}
+
+static int
+bc_found_cb(const struct broadcast *b, void *arg)
+{
+	(void)b;
+	*(int *)arg = 1;
+	return -1;
+}
+
+/*
+ * Undo mistaken bounces: {"email": ADDR} or {"bounced_by": BROADCAST}.
+ * Only bounced subscribers become active; an unsubscribed address is
+ * refused (409), since only its owner may bring it back.
+ */
+void
+api_subscribers_reactivate(struct evhttp_request *req, int64_t id,
+    const char *verb)
+{
+	struct sub_lookup	 sl;
+	json_t			*j, *by;
+	char			 addr[ADDR_BUFSZ], key[ADDR_BUFSZ], err[512];
+	int64_t			 bc = 0;
+	int			 changed = 0, found;
+
+	(void)id;
+	(void)verb;
+	if ((j = control_body_json(req)) == NULL)
+		return;
+	by = json_object_get(j, "bounced_by");
+	if (by != NULL) {
+		if (!json_is_integer(by) || (bc = json_integer_value(by)) <= 0) {
+			control_error(req, 400, "bounced_by: not a broadcast ID");
+			goto end;
+		}
+		found = 0;
+		if (store_bc_get(env->store, bc, bc_found_cb, &found, err,
+		    sizeof(err)) == -1) {
+			control_error(req, 500, "%s", err);
+			goto end;
+		}
+		if (!found) {
+			control_error(req, 404, "broadcast %" PRId64 ": no such "
+			    "broadcast", bc);
+			goto end;
+		}
+		if (store_sub_reactivate(env->store, NULL, bc, &changed, err,
+		    sizeof(err)) == -1) {
+			control_error(req, 500, "%s", err);
+			goto end;
+		}
+		log_info("broadcast %" PRId64 ": %d subscribers it bounced "
+		    "reactivated by control", bc, changed);
+		control_reply(req, 200, json_pack("{s:I,s:i}", "bounced_by",
+		    (json_int_t)bc, "reactivated", changed));
+		goto end;
+	}
+	if (subscribers_addr(req, j, addr, key) == -1)
+		goto end;
+	if (sub_lookup(key, &sl, err, sizeof(err)) == -1) {
+		control_error(req, 500, "%s", err);
+		goto end;
+	}
+	if (!sl.found) {
+		control_error(req, 404, "%s: no such subscriber", addr);
+		goto end;
+	}
+	if (sl.status == SUB_UNSUBSCRIBED) {
+		control_error(req, 409, "%s: unsubscribed, not bounced; only "
+		    "the reader can subscribe again", sl.email);
+		goto end;
+	}
+	if (store_sub_reactivate(env->store, key, 0, &changed, err,
+	    sizeof(err)) == -1) {
+		control_error(req, 500, "%s", err);
+		goto end;
+	}
+	if (changed)
+		log_info("subscriber %s: reactivated by control", sl.email);
+	control_reply(req, 200, json_pack("{s:s,s:i,s:s}", "email", sl.email,
+	    "reactivated", changed, "status", store_sub_strstatus(changed ?
+	    SUB_ACTIVE : sl.status)));
+end:
+	json_decref(j);
+}

@@ -1,0 +1,69 @@
+/*
+ * config.h -- the config file (libconfig): one table of keys, their
+ * types, ranges and defaults (config.c), read into struct config.
+ */
+#ifndef CONFIG_H
+#define CONFIG_H
+
+#include <stddef.h>
+
+enum smtp_tls {
+	SMTP_TLS_NONE,
+	SMTP_TLS_STARTTLS,
+	SMTP_TLS_TLS,
+};
+
+struct config {
+	char		*file;		/* absolute path of the config file */
+
+	/* list */
+	char		*list_name;
+	char		*list_from;	/* "Name <addr>" as written */
+	char		*list_from_name;
+	char		*list_from_addr;
+	char		*list_reply_to;
+	char		*list_id;
+	char		*list_base_url;	/* no trailing slash */
+
+	/* smtp */
+	char		*smtp_url;
+	enum smtp_tls	 smtp_tls;
+	char		*smtp_ca_file;
+	char		*smtp_username;
+	char		*smtp_password_file;
+	char		*smtp_password;	/* read from password_file; never logged */
+	int		 smtp_connections;
+	int		 smtp_timeout;
+
+	/* rate */
+	double		 rate_mps;
+	int		 rate_burst;
+	int		 rate_batch_size;
+
+	/* retry */
+	int		 retry_max_attempts;
+	int		 retry_initial_delay;
+	int		 retry_max_delay;
+
+	char		*storage_path;		/* the SQLite file */
+	char		*storage_url;		/* as written; may hold secrets */
+	char		*subscribers_file;	/* NULL when unset */
+	char		*control_socket;
+	char		*http_listen;		/* NULL when unset */
+	int		 feed_items;
+	char		*feed_path;
+	char		*templates_dir;
+	char		*secret_file;
+};
+
+#define CONFIG_NOSECRETS	0x01	/* CLI: do not read password_file */
+struct config	*config_load(const char *, int, int (*)(void *, const char *),
+		    void *);
+void		 config_free(struct config *);
+const char	*config_default_path(void);
+int		 config_read_secret(const struct config *, unsigned char *,
+		    size_t, char *, size_t);
+struct render_site;
+void		 config_site(const struct config *, struct render_site *);
+
+#endif
