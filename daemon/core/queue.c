@@ -220,6 +220,8 @@ static void	queue_pump(void);
 static void	queue_done_cb(struct smtp_job *, void *);
 static void	queue_batch_cb(void *);
 static void	qjob_free(struct qjob *);
+static void	queue_result_add(struct qrun *, enum qres_kind, int64_t, int,
+		    enum dlv_state, int, int64_t, int, int, const char *);
 
 static int
 queue_is_stopped(int64_t sid)
@@ -249,7 +251,7 @@ queue_subscriber_stop(int64_t sid)
 	stopped[nstopped++] = sid;
 	pthread_mutex_unlock(&stopped_mtx);
 
-	/* claimed but not handed to a sender: forget them */
+	/* claimed but not handed to a sender: no longer recipients */
 	TAILQ_FOREACH(run, &q.runs, entry)
 		for (j = TAILQ_FIRST(&run->ready); j != NULL; j = tmp) {
 			tmp = TAILQ_NEXT(j, entry);
@@ -257,6 +259,9 @@ queue_subscriber_stop(int64_t sid)
 				continue;
 			TAILQ_REMOVE(&run->ready, j, entry);
 			run->nready--;
+			queue_result_add(run, QRES_RECORD, sid, j->attempts > 0 ?
+			    DLV_DEFERRED : DLV_PENDING, DLV_DROPPED, 0, 0, 0, 0,
+			    NULL);
 			qjob_free(j);
 		}
 }
