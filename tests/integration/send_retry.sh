@@ -35,7 +35,7 @@ dump_deliveries() {
 	"$PY" - "$T/state/broadside.db" "$1" <<'PYEOF'
 import sqlite3, sys
 db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True)
-states = ["pending", "sent", "deferred", "failed"]
+states = ["pending", "sent", "deferred", "failed", "claimed"]
 subst = ["pending", "active", "unsubscribed", "bounced"]
 for email, st, att, code, sst in db.execute(
         "SELECT s.email, d.state, d.attempts, d.code, s.status FROM deliveries d "
