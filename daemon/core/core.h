@@ -123,6 +123,17 @@ void	snapshot_kick(void);
 void	snapshot_stop(void);
 void	snapshot_free(void);
 
+/* writer.c: store writes on a thread of their own, one job at a time:
+ * work(store, arg) there, then done(arg, work's rc) on the loop */
+struct writer;
+struct writer	*writer_new(struct event_base *, struct store *, char *,
+		    size_t);
+int		 writer_submit(struct writer *, int (*)(struct store *, void *),
+		    void (*)(void *, int), void *);
+int		 writer_busy(struct writer *);
+void		 writer_finish(struct writer *);	/* waits: exit only */
+void		 writer_free(struct writer *);
+
 /* confirm.c: the double opt-in mail for subscriber (id, email, name) */
 struct token_key;
 int	confirm_build(struct token_key *, int64_t, const char *, const char *,

@@ -62,6 +62,10 @@
 #define QUEUE_RELAY_WAIT_MAX	30	/* seconds: global backoff cap */
 #define QUEUE_STORE_RETRY	0.25	/* seconds between tries of a store
 					   that refused a group of results */
+#define QUEUE_GROUP_GAP		0.01	/* seconds: one group at most so
+					   often (each commit is an fsync) */
+#define QUEUE_GROUP_MAX		512	/* results: a group this big goes
+					   without waiting for the gap */
 
 enum qjob_kind {
 	QJOB_BROADCAST,
@@ -158,6 +162,16 @@ struct qrefusal {
 	int		 bounced;
 };
 
+/* A group of results, out to the writer or being gathered. */
+struct qgroup {
+	struct qresult		*results;
+	size_t			 n, cap;
+	struct dlv_result	*records;	/* as the store takes them */
+	size_t			 crecords;
+	int64_t			 skipped;	/* another owner's by now */
+	char			 err[512];
+};
+
 struct qpool {
 	struct smtp_pool	*pool;
 	TAILQ_ENTRY(qpool)	 entry;
@@ -171,6 +185,8 @@ static struct {
 	struct qrun		*current;
 	struct qjob_list	 urgent;	/* test and confirm jobs */
 	struct event		*timer;
+	struct event		*gtimer;	/* the next group's gap */
+	double			 group_next;	/* no group before (mono) */
 	struct token_key	*tkey;
 
 	struct rate		 rate;		/* taken by sender threads */
@@ -195,9 +211,10 @@ static struct {
 	int			 rr_total;	/* including those not kept */
 	int			 msg_faults;	/* message faults in a row */
 
-	struct qresult		*results;
+	struct qresult		*results;	/* for the next group */
 	size_t			 nresults, cresults;
-	struct dlv_result	*records;	/* as the store takes them */
+	struct writer		*writer;	/* commits groups off the loop */
+	struct qgroup		 group;		/* the one out, or the next */
 
 	uint64_t		 window[QUEUE_RATE_WINDOW];
 	int64_t			 window_sec;
@@ -205,6 +222,7 @@ static struct {
 	uint64_t		 total_sent, total_deferred, total_failed;
 	char			*smtp_sig;	/* the settings cur was made with */
 	int			 shutting_down;
+	int			 closing;	/* queue_free: no pump */
 	int			 store_failing;	/* last flush failed */
 	unsigned int		 seed;
 	void			(*drained)(void *);	/* after shutdown */
@@ -436,6 +454,18 @@ queue_timer_at(double secs)
 	evtimer_add(q.timer, &tv);
 }
 
+static void	queue_record(void);
+
+/* The gap after a group is over: the next one goes. */
+static void
+queue_gtimer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	queue_record();
+}
+
 static void
 queue_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -474,59 +504,56 @@ queue_notify_progress(void)
 }
 
 /*
- * Write every buffered result in one transaction: runs of results through
- * store_dlv_record (which adds to the broadcasts' counts), releases and
- * undone results as they come.  Only once it is committed do the runs'
- * counts (what status and the log say) move.  At 1 connection every
- * message is its own commit.
+ * Results are written a group at a time, each group one transaction on
+ * the writer's thread (writer.c): runs of results through
+ * store_dlv_record (guarded by the owner, adding to the broadcasts'
+ * counts), releases and undone results as they come.  One group is out
+ * at a time; what comes back meanwhile waits for the next (group
+ * commit).  Only once a group is committed do the runs' counts (what
+ * status and the log say) move and the runs it points at may go.
  */
-static void
-queue_record(void)
+
+/* The writer's thread: one transaction.  Touches nothing but g and st. */
+static int
+queue_group_write(struct store *st, void *arg)
 {
+	struct qgroup		*g = arg;
 	struct qresult		*r;
 	struct dlv_result	*d;
 	struct dlv_tally	 t;
-	char			 err[512];
 	size_t			 i, j, k;
-	int64_t			 skipped = 0;
 
-	if (q.nresults == 0)
-		return;
-	/*
-	 * Failing (another process holds the lock, the disk is full): try
-	 * again only when the retry is due, not with every group of results
-	 * or request, since each try may wait STORE_BUSY_MS on the loop.
-	 */
-	if (q.store_failing && now_mono() + 0.005 < q.store_retry_at) {
-		queue_timer_at(q.store_retry_at - now_mono());
-		return;
+	g->skipped = 0;
+	if (g->crecords < g->n) {
+		g->crecords = g->cap;
+		g->records = xrealloc(g->records, g->crecords *
+		    sizeof(*g->records));
 	}
-	if (store_begin(env->store, err, sizeof(err)) == -1)
-		goto fail;
-	q.records = xrealloc(q.records, q.cresults * sizeof(*q.records));
-	for (i = 0; i < q.nresults; i = j) {
-		r = &q.results[i];
+	if (store_begin(st, g->err, sizeof(g->err)) == -1)
+		return -1;
+	for (i = 0; i < g->n; i = j) {
+		r = &g->results[i];
 		j = i + 1;
 		if (r->kind == QRES_RELEASE) {
-			if (store_dlv_release(env->store, env->node, r->bid,
-			    &r->sid, 1, NULL, err, sizeof(err)) == -1)
+			if (store_dlv_release(st, env->node, r->bid, &r->sid, 1,
+			    NULL, g->err, sizeof(g->err)) == -1)
 				goto fail;
 			continue;
 		}
 		if (r->kind == QRES_RESTORE) {
-			if (store_dlv_restore(env->store, r->bid, r->sid,
+			if (store_dlv_restore(st, r->bid, r->sid,
 			    (enum dlv_state)r->from, r->state, r->attempts,
-			    NULL, err, sizeof(err)) == -1 || (r->bounce < 0 &&
-			    store_sub_bounce(env->store, r->sid, r->bid, 1,
-			    NULL, err, sizeof(err)) == -1))
+			    NULL, g->err, sizeof(g->err)) == -1 ||
+			    (r->bounce < 0 && store_sub_bounce(st, r->sid,
+			    r->bid, 1, NULL, g->err, sizeof(g->err)) == -1))
 				goto fail;
 			continue;
 		}
 		/* a run of results: one call */
-		for (j = i; j < q.nresults && q.results[j].kind == QRES_RECORD;
+		for (j = i; j < g->n && g->results[j].kind == QRES_RECORD;
 		    j++) {
-			d = &q.records[j - i];
-			r = &q.results[j];
+			d = &g->records[j - i];
+			r = &g->results[j];
 			d->broadcast_id = r->bid;
 			d->subscriber_id = r->sid;
 			d->state = r->state;
@@ -535,62 +562,167 @@ queue_record(void)
 			d->code = r->code;
 			d->msg = r->msg;
 		}
-		if (store_dlv_record(env->store, env->node, q.records, j - i,
-		    &t, err, sizeof(err)) == -1)
+		if (store_dlv_record(st, env->node, g->records, j - i, &t,
+		    g->err, sizeof(g->err)) == -1)
 			goto fail;
-		skipped += (int64_t)t.skipped;
+		g->skipped += (int64_t)t.skipped;
 		for (k = i; k < j; k++)
-			if (q.results[k].bounce > 0 && store_sub_bounce(
-			    env->store, q.results[k].sid, q.results[k].bid, 0,
-			    NULL, err, sizeof(err)) == -1)
+			if (g->results[k].bounce > 0 && store_sub_bounce(st,
+			    g->results[k].sid, g->results[k].bid, 0, NULL,
+			    g->err, sizeof(g->err)) == -1)
 				goto fail;
 	}
-	if (store_commit(env->store, err, sizeof(err)) == -1)
-		goto fail;
-	/* committed: the counts move */
-	for (i = 0; i < q.nresults; i++) {
-		r = &q.results[i];
-		if (r->kind != QRES_RELEASE) {
-			if (r->from != DLV_PENDING)
-				r->run->counts[r->from]--;
-			if (r->state == DLV_DROPPED)
-				r->run->total--;
-			else if (r->state != DLV_PENDING)
-				r->run->counts[r->state]++;
-		}
-		r->run->refs--;
-	}
-	if (skipped > 0)
-		log_warnx("store: %" PRId64 " results not recorded: their "
-		    "claims had lapsed and another node took them", skipped);
-	q.nresults = 0;
-	if (q.store_failing)
-		log_info("store: takes writes again");
-	q.store_failing = 0;
-	queue_notify_progress();
-	return;
+	if (store_commit(st, g->err, sizeof(g->err)) == 0)
+		return 0;
 fail:
-	store_rollback(env->store);
+	store_rollback(st);
+	return -1;
+}
+
+/* The loop: a group came back from the writer, committed or not. */
+static void
+queue_group_done(void *arg, int rc)
+{
+	struct qgroup	*g = arg;
+	struct qresult	*r, *tmp;
+	size_t		 i, cap;
+
+	if (rc == -1) {
+		/*
+		 * Keep the results, in order, and try again when the retry is
+		 * due: the messages were sent, and recording that is what
+		 * matters.  Stop sending new ones until the store takes
+		 * writes again.
+		 */
+		if (!q.store_failing)
+			log_warnx("store: cannot record %zu results, will "
+			    "retry: %s", g->n, g->err);
+		snprintf(q.store_reason, sizeof(q.store_reason), "waiting "
+		    "for store: %s", g->err);
+		q.store_failing = 1;
+		/* a lock held by another process is usually brief */
+		q.store_retry_at = now_mono() + QUEUE_STORE_RETRY;
+		queue_timer_at(QUEUE_STORE_RETRY);
+		if (g->cap < g->n + q.nresults) {
+			g->cap = g->n + q.nresults;
+			g->results = xrealloc(g->results, g->cap *
+			    sizeof(*g->results));
+		}
+		memcpy(g->results + g->n, q.results, q.nresults *
+		    sizeof(*q.results));
+		g->n += q.nresults;
+		/* the group's array becomes the buffer (what failed first) */
+		tmp = q.results;
+		cap = q.cresults;
+		q.results = g->results;
+		q.cresults = g->cap;
+		q.nresults = g->n;
+		g->results = tmp;
+		g->cap = cap;
+		g->n = 0;
+	} else {
+		for (i = 0; i < g->n; i++) {
+			r = &g->results[i];
+			if (r->kind != QRES_RELEASE) {
+				if (r->from != DLV_PENDING)
+					r->run->counts[r->from]--;
+				if (r->state == DLV_DROPPED)
+					r->run->total--;
+				else if (r->state != DLV_PENDING)
+					r->run->counts[r->state]++;
+			}
+			r->run->refs--;
+		}
+		if (g->skipped > 0)
+			log_warnx("store: %" PRId64 " results not recorded: "
+			    "their claims had lapsed and another node took "
+			    "them", g->skipped);
+		if (q.store_failing)
+			log_info("store: takes writes again");
+		q.store_failing = 0;
+		g->n = 0;
+	}
+	if (q.closing)
+		return;			/* queue_record_last goes on */
+	if (rc == 0) {
+		queue_notify_progress();
+		queue_record();		/* what came meanwhile */
+	}
+	if (q.shutting_down) {
+		if (!queue_busy() && q.drained != NULL)
+			q.drained(q.drained_arg);
+		return;
+	}
+	queue_pump();
+}
+
+/* Hand what is buffered to the writer, unless a group is out. */
+static void
+queue_record(void)
+{
+	struct qresult	*tmp;
+	size_t		 cap;
+
+	if (q.nresults == 0 || writer_busy(q.writer))
+		return;
 	/*
-	 * Keep the results and try again on the next batch or timer: the
-	 * messages were sent, and recording that is what matters.  Stop
-	 * sending new ones until the store takes writes again.
+	 * Results gather for QUEUE_GROUP_GAP after a group went: a commit
+	 * per few results (one fsync each) cost more CPU than the loop's
+	 * commits did.  At shutdown everything goes at once.
 	 */
-	if (!q.store_failing)
-		log_warnx("store: cannot record %zu results, will retry: %s",
-		    q.nresults, err);
-	snprintf(q.store_reason, sizeof(q.store_reason), "waiting for store: "
-	    "%s", err);
-	q.store_failing = 1;
-	/* a lock held by another process is usually brief */
-	q.store_retry_at = now_mono() + QUEUE_STORE_RETRY;
-	queue_timer_at(QUEUE_STORE_RETRY);
+	if (!q.closing && !q.shutting_down && q.nresults < QUEUE_GROUP_MAX &&
+	    now_mono() < q.group_next) {
+		if (!evtimer_pending(q.gtimer, NULL)) {
+			struct timeval tv = { 0, (suseconds_t)((q.group_next -
+			    now_mono()) * 1e6) + 1 };
+
+			evtimer_add(q.gtimer, &tv);
+		}
+		return;
+	}
+	/*
+	 * Failing (another process holds the lock, the disk is full): try
+	 * again only when the retry is due, not with every group of results
+	 * or request.
+	 */
+	if (q.store_failing && now_mono() + 0.005 < q.store_retry_at) {
+		queue_timer_at(q.store_retry_at - now_mono());
+		return;
+	}
+	tmp = q.group.results;
+	cap = q.group.cap;
+	q.group.results = q.results;
+	q.group.cap = q.cresults;
+	q.group.n = q.nresults;
+	q.results = tmp;
+	q.cresults = cap;
+	q.nresults = 0;
+	if (writer_submit(q.writer, queue_group_write, queue_group_done,
+	    &q.group) == -1)
+		fatalx("queue: writer busy");
+	q.group_next = now_mono() + QUEUE_GROUP_GAP;
 }
 
 static void
 queue_flush(void)
 {
 	queue_record();
+}
+
+/* Shutdown: the group out, then the rest on the loop's own handle. */
+static void
+queue_record_last(void)
+{
+	int	tries;
+
+	writer_finish(q.writer);
+	/* twice at most: what the store still refuses, the next start
+	 * releases (claims lapse; results are sent again) */
+	for (tries = 0; q.nresults > 0 && tries < 2; tries++) {
+		q.store_failing = 0;
+		queue_record();
+		writer_finish(q.writer);
+	}
 }
 
 /* from and state: the delivery's state before and after. */
@@ -1225,9 +1357,11 @@ queue_refill(struct qrun *run)
 	int	 n, settled;
 
 	for (;;) {
+		/* results go first; the loop's claims wait for the writer's
+		 * commit rather than contend with it for the write lock */
 		queue_flush();
-		if (q.nresults > 0)
-			return 0;	/* the store is failing: wait */
+		if (q.store_failing || writer_busy(q.writer))
+			return 0;	/* its done() pumps again */
 		now = store_now_ms(env->store);
 		n = store_dlv_claim_rows(env->store, run->id, env->node, now,
 		    QUEUE_LEASE_MS, env->conf->rate_batch_size,
@@ -1243,7 +1377,8 @@ queue_refill(struct qrun *run)
 		if (n > 0)
 			continue;	/* only dropped rows: claim more */
 		/* nothing claimable now */
-		if (run->inflight > 0 || q.nresults > 0)
+		if (run->inflight > 0 || q.nresults > 0 ||
+		    writer_busy(q.writer))
 			return 0;
 		if (store_bc_settled(env->store, run->id, &settled, err,
 		    sizeof(err)) == -1 || (!settled &&
@@ -1322,11 +1457,11 @@ queue_pump(void)
 		}
 	}
 
-	/* the store refuses results: send no more until it takes them */
+	/* the store refuses results: send no more until it takes them
+	 * (the writer's done() pumps again) */
 	if (q.store_failing) {
 		queue_flush();
-		if (q.store_failing)
-			return;
+		return;
 	}
 	/* the relay failed: nothing for it until the backoff is over */
 	if (now_mono() < q.relay_until) {
@@ -1431,6 +1566,7 @@ queue_init(void (*drained)(void *), void *arg, char *err, size_t errlen)
 
 	q.drained = drained;
 	q.drained_arg = arg;
+	q.closing = q.shutting_down = 0;
 	TAILQ_INIT(&q.runs);
 	TAILQ_INIT(&q.urgent);
 	TAILQ_INIT(&q.draining);
@@ -1446,7 +1582,10 @@ queue_init(void (*drained)(void *), void *arg, char *err, size_t errlen)
 	if ((q.tkey = token_key_new(env->key, (size_t)env->keylen, err,
 	    errlen)) == NULL)
 		return -1;
-	if ((q.timer = evtimer_new(env->base, queue_timer_cb, NULL)) == NULL)
+	if ((q.writer = writer_new(env->base, env->store, err, errlen)) == NULL)
+		return -1;
+	if ((q.timer = evtimer_new(env->base, queue_timer_cb, NULL)) == NULL ||
+	    (q.gtimer = evtimer_new(env->base, queue_gtimer_cb, NULL)) == NULL)
 		fatalx("evtimer_new");
 	snapshot_init(queue_kick);
 	rate_init(&q.rate, env->conf->rate_mps, env->conf->rate_burst);
@@ -1516,6 +1655,7 @@ queue_free(void)
 	struct qrun	*run;
 	struct qjob	*j;
 
+	q.closing = 1;
 	if (q.cur != NULL) {
 		smtp_pool_free(q.cur->pool);	/* runs remaining done()s */
 		free(q.cur);
@@ -1530,7 +1670,10 @@ queue_free(void)
 	 * store refuses now, the next start releases) */
 	TAILQ_FOREACH(run, &q.runs, entry)
 		qrun_drop_ready(run);
-	queue_flush();
+	if (q.writer != NULL)
+		queue_record_last();
+	writer_free(q.writer);
+	q.writer = NULL;
 	while ((run = TAILQ_FIRST(&q.runs)) != NULL) {
 		TAILQ_REMOVE(&q.runs, run, entry);
 		qrun_free(run);
@@ -1542,6 +1685,9 @@ queue_free(void)
 	if (q.timer != NULL)
 		event_free(q.timer);
 	q.timer = NULL;
+	if (q.gtimer != NULL)
+		event_free(q.gtimer);
+	q.gtimer = NULL;
 	snapshot_free();
 	token_key_free(q.tkey);
 	if (q.smtp_sig != NULL) {
@@ -1552,8 +1698,9 @@ queue_free(void)
 	free(q.results);
 	q.results = NULL;
 	q.nresults = q.cresults = 0;
-	free(q.records);
-	q.records = NULL;
+	free(q.group.results);
+	free(q.group.records);
+	memset(&q.group, 0, sizeof(q.group));
 	free(q.rr);
 	q.rr = NULL;
 	q.nrr = 0;

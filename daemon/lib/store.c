@@ -19,6 +19,12 @@ store_open(const char *path, char *err, size_t errlen)
 	return store_sqlite_backend.open(path, err, errlen);
 }
 
+struct store *
+store_open_more(struct store *st, char *err, size_t errlen)
+{
+	return st->be->open_more(st, err, errlen);
+}
+
 void
 store_close(struct store *st)
 {

@@ -7,9 +7,12 @@
  * backend shared by several daemons can implement the same table.
  *
  * All functions return 0 on success and -1 with err filled on failure,
- * unless said otherwise.  Only the daemon's main loop calls them.
- * No call waits more than STORE_BUSY_MS for another process's lock: it
- * fails instead (SQLITE_BUSY), and the caller retries later.
+ * unless said otherwise.  A handle is used by one thread at a time: the
+ * main loop's (store_open), and the writer thread's (store_open_more).
+ * No call on the loop's handle waits more than STORE_BUSY_MS for a lock
+ * held by another handle or process: it fails instead (SQLITE_BUSY),
+ * and the caller retries later.  A handle for another thread waits up
+ * to STORE_THREAD_BUSY_MS, since waiting there holds no loop.
  */
 #ifndef BROADSIDE_STORE_H
 #define BROADSIDE_STORE_H
@@ -18,6 +21,7 @@
 #include <stdint.h>
 
 #define STORE_BUSY_MS	20
+#define STORE_THREAD_BUSY_MS	250
 
 enum sub_status {
 	SUB_PENDING,		/* awaiting double opt-in */
@@ -121,6 +125,7 @@ typedef int	(*store_dlv_cb)(const struct delivery *, void *);
 struct store_backend {
 	const char	*name;
 	struct store	*(*open)(const char *, char *, size_t);
+	struct store	*(*open_more)(struct store *, char *, size_t);
 	void		 (*close)(struct store *);
 	int		 (*begin)(struct store *, char *, size_t);
 	int		 (*commit)(struct store *, char *, size_t);
@@ -201,6 +206,12 @@ extern const struct store_backend store_sqlite_backend;
 
 /* store.c: dispatch */
 struct store	*store_open(const char *, char *, size_t);
+/*
+ * Another handle on an open store, for another thread (each handle is
+ * used by one thread at a time): the first one holds the lock against a
+ * second daemon and did the migrations.
+ */
+struct store	*store_open_more(struct store *, char *, size_t);
 void		 store_close(struct store *);
 int		 store_begin(struct store *, char *, size_t);
 int		 store_commit(struct store *, char *, size_t);

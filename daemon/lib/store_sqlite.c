@@ -428,8 +428,12 @@ fail:
 
 static void sq_close(struct store *);
 
+/*
+ * more: another handle on a store this process has open (for another
+ * thread): no lock file (the first handle holds it), no migration.
+ */
 static struct store *
-sq_open(const char *path, char *err, size_t errlen)
+sq_open_db(const char *path, int more, char *err, size_t errlen)
 {
 	struct sq_store	*s;
 	char		*lockpath = NULL, *msg = NULL;
@@ -444,6 +448,8 @@ sq_open(const char *path, char *err, size_t errlen)
 	}
 	s->st.be = &store_sqlite_backend;
 	s->lockfd = -1;
+	if (more)
+		goto db;
 
 	if (asprintf(&lockpath, "%s.lock", path) == -1) {
 		lockpath = NULL;
@@ -468,6 +474,7 @@ sq_open(const char *path, char *err, size_t errlen)
 		goto fail;
 	}
 
+db:
 	/* database, WAL and SHM files are the daemon's alone */
 	old = umask(0077);
 	i = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
@@ -481,10 +488,12 @@ sq_open(const char *path, char *err, size_t errlen)
 	chmod(path, 0600);
 	/*
 	 * Another process holding the write lock (a backup, the sqlite3
-	 * shell) must not hold the loop: wait at most 20 ms, then fail, and
-	 * the caller retries from a timer.
+	 * shell), or the writer thread's commit, must not hold the loop:
+	 * wait at most 20 ms, then fail, and the caller retries from a
+	 * timer.  A handle for another thread may wait longer.
 	 */
-	sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
+	sqlite3_busy_timeout(s->db, more ? STORE_THREAD_BUSY_MS :
+	    STORE_BUSY_MS);
 	sqlite3_extended_result_codes(s->db, 1);
 	if (sqlite3_exec(s->db, "PRAGMA journal_mode = WAL; "
 	    "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; "
@@ -495,7 +504,7 @@ sq_open(const char *path, char *err, size_t errlen)
 		sqlite3_free(msg);
 		goto fail;
 	}
-	if (sq_migrate(s, err, errlen) == -1)
+	if (!more && sq_migrate(s, err, errlen) == -1)
 		goto fail;
 	for (i = 0; i < Q_MAX; i++)
 		if (sqlite3_prepare_v3(s->db, sq_sql[i], -1,
@@ -509,6 +518,18 @@ fail:
 	free(lockpath);
 	sq_close(&s->st);
 	return NULL;
+}
+
+static struct store *
+sq_open(const char *path, char *err, size_t errlen)
+{
+	return sq_open_db(path, 0, err, errlen);
+}
+
+static struct store *
+sq_open_more(struct store *st, char *err, size_t errlen)
+{
+	return sq_open_db(SQ(st)->path, 1, err, errlen);
 }
 
 static void
@@ -1608,6 +1629,7 @@ end:
 const struct store_backend store_sqlite_backend = {
 	.name = "sqlite",
 	.open = sq_open,
+	.open_more = sq_open_more,
 	.close = sq_close,
 	.begin = sq_begin,
 	.commit = sq_commit,
