@@ -4,8 +4,8 @@
 # 2,000-recipient broadcast.  While the disk is full: the daemon stays
 # up and answers, says why in its log, and no message is counted or
 # recorded sent that the server did not accept (status, the store's sent
-# rows and the server's accepted list compared); new writes (send, add,
-# import) fail with a clear error.  Once the filler is gone the broadcast
+# rows and the server's accepted list compared); new writes (send,
+# import) fail with a clear error (an add of one row may still fit).  Once the filler is gone the broadcast
 # resumes and every recipient gets the message exactly once.
 . "$(dirname "$0")/../private-store.sh"
 trap '[ -n "${KEEP:-}" ] && cp -a "$T/store" "$T/store-copy"; umount -l "$T/store" 2>/dev/null; cleanup' EXIT
@@ -66,9 +66,19 @@ echo "server accepted $a2, store sent rows $db_sent, status sent $st_sent"
 ok "no sent-but-unrecorded lie: $((a2 - db_sent)) accepted results waiting to be recorded"
 
 # writes refused with a clear error, the daemon stays up
-bs subscribers add full1@example.org >"$T/out" 2>"$T/err" && fail "add succeeded on a full disk"
-grep -qi "full" "$T/err" || { cat "$T/err"; fail "add: no clear error"; }
-echo "add: $(cat "$T/err")"
+# One row may still fit: after a checkpoint SQLite writes its WAL from
+# the start again, into blocks the file already has, so a small commit
+# can succeed on a full disk (with the writer thread's own connection
+# this happens in some runs).  Either it is refused with a clear error,
+# or it succeeded and the row is really there.
+if bs subscribers add full1@example.org >"$T/out" 2>"$T/err"; then
+	bs subscribers list --json | grep -q '"full1@example.org"' ||
+	    fail "add said yes on a full disk, but the row is not there"
+	echo "add: fit in the space the WAL already had"
+else
+	grep -qi "full" "$T/err" || { cat "$T/err"; fail "add: no clear error"; }
+	echo "add: $(cat "$T/err")"
+fi
 make_subscribers 3000 "$T/more.csv" more
 bs subscribers import "$T/more.csv" >"$T/out" 2>"$T/err" && fail "import succeeded on a full disk"
 grep -qi "full" "$T/err" || { cat "$T/err"; fail "import: no clear error"; }
