@@ -579,13 +579,30 @@ fail:
 	return -1;
 }
 
+/* The buffer and the group trade arrays, with what each holds. */
+static void
+queue_group_swap(void)
+{
+	struct qresult	*results = q.group.results;
+	size_t		 cap = q.group.cap, n = q.group.n;
+
+	q.group.results = q.results;
+	q.group.cap = q.cresults;
+	q.group.n = q.nresults;
+	q.results = results;
+	q.cresults = cap;
+	q.nresults = n;
+}
+
+static void	queue_after_results(void);
+
 /* The loop: a group came back from the writer, committed or not. */
 static void
 queue_group_done(void *arg, int rc)
 {
 	struct qgroup	*g = arg;
-	struct qresult	*r, *tmp;
-	size_t		 i, cap;
+	struct qresult	*r;
+	size_t		 i;
 
 	if (rc == -1) {
 		/*
@@ -612,14 +629,8 @@ queue_group_done(void *arg, int rc)
 		    sizeof(*q.results));
 		g->n += q.nresults;
 		/* the group's array becomes the buffer (what failed first) */
-		tmp = q.results;
-		cap = q.cresults;
-		q.results = g->results;
-		q.cresults = g->cap;
-		q.nresults = g->n;
-		g->results = tmp;
-		g->cap = cap;
-		g->n = 0;
+		q.nresults = 0;
+		queue_group_swap();
 	} else {
 		for (i = 0; i < g->n; i++) {
 			r = &g->results[i];
@@ -644,25 +655,15 @@ queue_group_done(void *arg, int rc)
 	}
 	if (q.closing)
 		return;			/* queue_record_last goes on */
-	if (rc == 0) {
+	if (rc == 0)
 		queue_notify_progress();
-		queue_record();		/* what came meanwhile */
-	}
-	if (q.shutting_down) {
-		if (!queue_busy() && q.drained != NULL)
-			q.drained(q.drained_arg);
-		return;
-	}
-	queue_pump();
+	queue_after_results();
 }
 
 /* Hand what is buffered to the writer, unless a group is out. */
 static void
 queue_record(void)
 {
-	struct qresult	*tmp;
-	size_t		 cap;
-
 	if (q.nresults == 0 || writer_busy(q.writer))
 		return;
 	/*
@@ -689,14 +690,7 @@ queue_record(void)
 		queue_timer_at(q.store_retry_at - now_mono());
 		return;
 	}
-	tmp = q.group.results;
-	cap = q.group.cap;
-	q.group.results = q.results;
-	q.group.cap = q.cresults;
-	q.group.n = q.nresults;
-	q.results = tmp;
-	q.cresults = cap;
-	q.nresults = 0;
+	queue_group_swap();		/* the group was empty */
 	if (writer_submit(q.writer, queue_group_write, queue_group_done,
 	    &q.group) == -1)
 		fatalx("queue: writer busy");
@@ -709,7 +703,7 @@ queue_flush(void)
 	queue_record();
 }
 
-/* Shutdown: the group out, then the rest on the loop's own handle. */
+/* queue_free: the group out, then the rest, through the writer. */
 static void
 queue_record_last(void)
 {
@@ -1168,19 +1162,28 @@ queue_check_pools(void)
 	}
 }
 
+/*
+ * Results came back (from the senders or the writer): hand them on, then
+ * send more; or, shutting down, tell main once nothing is in flight (only
+ * main ends the loop).
+ */
 static void
-queue_batch_cb(void *arg)
+queue_after_results(void)
 {
-	(void)arg;
 	queue_record();
 	if (q.shutting_down) {
-		/* the last in-flight message is recorded: tell main, which
-		 * alone ends the loop */
 		if (!queue_busy() && q.drained != NULL)
 			q.drained(q.drained_arg);
 		return;
 	}
 	queue_pump();
+}
+
+static void
+queue_batch_cb(void *arg)
+{
+	(void)arg;
+	queue_after_results();
 }
 
 /* Give back what was claimed and not handed out (released at the next
