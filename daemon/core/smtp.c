@@ -39,6 +39,7 @@
 #define SMTP_MAX_CONNECTIONS	256
 #define SMTP_QUEUE_PER_CONN	2	/* queued jobs per thread, beyond one each in flight */
 #define SMTP_CLOSE_WAIT		0.5	/* seconds for the server's FIN */
+#define SMTP_LAZY_MS		20	/* most a lazily posted job waits */
 
 struct smtp_worker {
 	struct smtp_pool	*pool;
@@ -65,6 +66,8 @@ struct smtp_worker {
 struct smtp_pool {
 	struct event_base	*base;
 	struct event		*ev;
+	struct event		*tick;		/* reports lazy posts, see
+						   smtp_pool_post */
 	int			 efd;
 	void			(*done)(struct smtp_job *, void *);
 	void			(*batch)(void *);
@@ -121,6 +124,8 @@ static int	 smtp_worker_setup(struct smtp_worker *);
 static void	 smtp_worker_send(struct smtp_worker *, struct smtp_job *);
 static void	 smtp_pool_drain(struct smtp_pool *);
 static void	 smtp_pool_on_wake(evutil_socket_t, short, void *);
+static void	 smtp_pool_on_tick(evutil_socket_t, short, void *);
+static void	 smtp_pool_tick(struct smtp_pool *);
 
 /* Copy printable ASCII only, so a reply cannot forge log lines. */
 static void
@@ -264,7 +269,8 @@ smtp_pool_new(struct event_base *base, const struct smtp_conf *conf,
 		goto fail;
 	}
 	if ((p->ev = event_new(base, p->efd, EV_READ | EV_PERSIST,
-	    smtp_pool_on_wake, p)) == NULL || event_add(p->ev, NULL) == -1) {
+	    smtp_pool_on_wake, p)) == NULL || event_add(p->ev, NULL) == -1 ||
+	    (p->tick = evtimer_new(base, smtp_pool_on_tick, p)) == NULL) {
 		snprintf(err, errlen, "cannot add the pool's wake-up event");
 		goto fail;
 	}
@@ -315,6 +321,8 @@ smtp_pool_submit(struct smtp_pool *p, struct smtp_job *job)
 	p->outstanding++;
 	pthread_cond_signal(&p->cond);
 	pthread_mutex_unlock(&p->mtx);
+	if (!evtimer_pending(p->tick, NULL))
+		smtp_pool_tick(p);
 	return 0;
 }
 
@@ -347,12 +355,32 @@ smtp_pool_connects(struct smtp_pool *p)
 	return atomic_load(&p->connects);
 }
 
-/* Post a finished job to the loop; called with mtx held. */
+/*
+ * Post a finished job to the loop; called with mtx held.  1: the caller
+ * wakes the loop.  A lazy post (a sender thread's, while more jobs are
+ * queued than there are threads) leaves the wake-up to a later one: the
+ * loop has nothing to refill yet, and one wake-up reports several jobs
+ * (a wake-up per message cost the loop more than the rest of its work).
+ * A thread about to wait (idle, for a token, for a session slot) wakes
+ * the loop first with smtp_pool_flush(); a message that takes long (a
+ * stalled relay) leaves the jobs posted before it to the loop's tick,
+ * at most SMTP_LAZY_MS later.
+ */
 static int
-smtp_pool_post(struct smtp_pool *p, struct smtp_job *job)
+smtp_pool_post(struct smtp_pool *p, struct smtp_job *job, int lazy)
 {
 	p->fin[p->nfin++] = job;
-	if (p->notified)
+	if (p->notified || (lazy && p->qlen > p->nworkers))
+		return 0;
+	p->notified = 1;
+	return 1;
+}
+
+/* With mtx held: 1 if jobs were posted lazily and the loop not woken. */
+static int
+smtp_pool_flush(struct smtp_pool *p)
+{
+	if (p->nfin == 0 || p->notified)
 		return 0;
 	p->notified = 1;
 	return 1;
@@ -388,7 +416,7 @@ smtp_pool_shutdown(struct smtp_pool *p)
 		job->result = SMTP_CANCELLED;
 		job->phase = SMTP_PHASE_NONE;
 		snprintf(job->msg, sizeof(job->msg), "not sent: shutting down");
-		wake |= smtp_pool_post(p, job);
+		wake |= smtp_pool_post(p, job, 0);
 	}
 	pthread_cond_broadcast(&p->cond);
 	pthread_mutex_unlock(&p->mtx);
@@ -411,6 +439,8 @@ smtp_pool_free(struct smtp_pool *p)
 	smtp_pool_drain(p);
 	if (p->ev != NULL)
 		event_free(p->ev);
+	if (p->tick != NULL)
+		event_free(p->tick);
 	if (p->efd != -1)
 		close(p->efd);
 	if (p->workers != NULL)
@@ -482,10 +512,16 @@ smtp_slot_take(struct smtp_worker *w)
 {
 	struct smtp_slots	*sl = w->pool->slots;
 	struct timespec		 ts;
-	int			 ret = 0;
+	int			 ret = 0, wake;
 
 	if (w->slot)
 		return 0;
+	/* the wait for a slot may be long: report what this pool holds */
+	pthread_mutex_lock(&w->pool->mtx);
+	wake = smtp_pool_flush(w->pool);
+	pthread_mutex_unlock(&w->pool->mtx);
+	if (wake)
+		smtp_pool_wake(w->pool);
 	pthread_mutex_lock(&sl->mtx);
 	while (sl->used >= sl->max) {
 		if (atomic_load(&w->pool->stop_flag)) {
@@ -560,6 +596,12 @@ smtp_pool_drain(struct smtp_pool *p)
 	p->outstanding -= n;
 	for (i = 0; i < n; i++)
 		p->done(p->drain[i], p->arg);
+	if (!p->freeing) {
+		if (p->outstanding > 0)
+			smtp_pool_tick(p);
+		else
+			evtimer_del(p->tick);
+	}
 	/* a stopping pool's last thread wakes us with nothing to report, so
 	 * its owner can free it (smtp_pool_reapable) */
 	if ((n > 0 || (stopping && !p->freeing)) && p->batch != NULL)
@@ -578,6 +620,23 @@ smtp_pool_on_wake(evutil_socket_t fd, short ev, void *arg)
 	smtp_pool_drain(p);
 }
 
+/* Main thread: drain again in SMTP_LAZY_MS, unless a wake-up comes first. */
+static void
+smtp_pool_tick(struct smtp_pool *p)
+{
+	struct timeval	tv = { 0, SMTP_LAZY_MS * 1000 };
+
+	evtimer_add(p->tick, &tv);
+}
+
+static void
+smtp_pool_on_tick(evutil_socket_t fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	smtp_pool_drain(arg);
+}
+
 static void *
 smtp_worker_main(void *arg)
 {
@@ -591,6 +650,8 @@ smtp_worker_main(void *arg)
 	pthread_mutex_lock(&p->mtx);
 	for (;;) {
 		while (p->qlen == 0 && !p->stopping) {
+			if (smtp_pool_flush(p))
+				smtp_pool_wake(p);
 			if (w->curl == NULL || w->nsock == 0) {
 				pthread_cond_wait(&p->cond, &p->mtx);
 				continue;
@@ -615,6 +676,8 @@ smtp_worker_main(void *arg)
 			 * halt; any thread may take the token next */
 			if (wait > 0.1)
 				wait = 0.1;
+			if (smtp_pool_flush(p))
+				smtp_pool_wake(p);
 			clock_gettime(CLOCK_REALTIME, &ts);
 			wait += (double)ts.tv_nsec / 1e9;
 			ts.tv_sec += (time_t)wait;
@@ -629,7 +692,7 @@ smtp_worker_main(void *arg)
 		smtp_worker_send(w, job);
 
 		pthread_mutex_lock(&p->mtx);
-		wake = smtp_pool_post(p, job);
+		wake = smtp_pool_post(p, job, 1);
 		if (wake) {
 			pthread_mutex_unlock(&p->mtx);
 			smtp_pool_wake(p);
