@@ -52,6 +52,8 @@ enum core_rc {
 int	queue_init(void (*)(void *), void *, char *, size_t);
 void	queue_shutdown(void);		/* SIGTERM: stop taking work */
 int	queue_busy(void);		/* jobs still in flight */
+/* the store took a write at its last check (else why, in err) */
+int	queue_store_ok(char *, size_t);
 void	queue_free(void);
 void	queue_reload(void);		/* new rate/smtp/retry settings */
 void	queue_kick(void);		/* look for work now */
@@ -117,20 +119,20 @@ void		queue_test_forget(struct qtest *);
 
 /* snapshot.c: a new broadcast's recipients, a slice per transaction
  * between other events; taken() when a broadcast has them all */
-void	snapshot_init(void (*)(void));
+struct writer;
+void	snapshot_init(void (*)(void), struct writer *);
 void	snapshot_first(int64_t);
 void	snapshot_kick(void);
 void	snapshot_stop(void);
 void	snapshot_free(void);
 
-/* writer.c: store writes on a thread of their own, one job at a time:
+/* writer.c: store calls on a thread of their own, in submission order:
  * work(store, arg) there, then done(arg, work's rc) on the loop */
 struct writer;
 struct writer	*writer_new(struct event_base *, struct store *, char *,
 		    size_t);
-int		 writer_submit(struct writer *, int (*)(struct store *, void *),
+void		 writer_submit(struct writer *, int (*)(struct store *, void *),
 		    void (*)(void *, int), void *);
-int		 writer_busy(struct writer *);
 void		 writer_finish(struct writer *);	/* waits: exit only */
 void		 writer_free(struct writer *);
 

@@ -64,6 +64,7 @@
 					   that refused a group of results */
 #define QUEUE_GROUP_GAP		0.01	/* seconds: one group at most so
 					   often (each commit is an fsync) */
+#define QUEUE_HEALTH_EVERY	1.0	/* seconds a writability check holds */
 #define QUEUE_GROUP_MAX		512	/* results: a group this big goes
 					   without waiting for the gap */
 
@@ -107,8 +108,10 @@ struct qrun {
 	int			 inflight;
 	int64_t			 total;
 	int64_t			 counts[4];	/* committed: pending unused */
-	int			 refs;		/* results and refusals not yet
-						   done with it: keep it */
+	int			 refs;		/* results, refusals and a claim
+						   not yet done with it: keep it */
+	int			 settled;	/* the last claim found nothing
+						   pending, deferred or claimed */
 	atomic_int		 halted;	/* paused or cancelled: senders
 						   skip what they have not begun */
 	TAILQ_ENTRY(qrun)	 entry;
@@ -172,6 +175,32 @@ struct qgroup {
 	char			 err[512];
 };
 
+/* A claimed row, copied on the writer thread. */
+struct qclaim_row {
+	int64_t		 sid;
+	char		*email, *name, *fields;
+	int		 attempts;
+	int		 active;
+};
+
+/*
+ * A claim, out to the writer thread: it marks up to batch rows claimed
+ * and copies them; if there were none, it asks whether the broadcast is
+ * settled and when the next deferred one is due.  The loop turns the
+ * rows into jobs.
+ */
+struct qclaim {
+	struct qrun		*run;
+	int64_t			 bid;
+	int			 batch;
+	uint64_t		 commits;	/* q.commits when submitted */
+	struct qclaim_row	*rows;
+	size_t			 n, cap;
+	int			 settled;
+	int64_t			 now, due;
+	char			 err[512];
+};
+
 struct qpool {
 	struct smtp_pool	*pool;
 	TAILQ_ENTRY(qpool)	 entry;
@@ -213,8 +242,12 @@ static struct {
 
 	struct qresult		*results;	/* for the next group */
 	size_t			 nresults, cresults;
-	struct writer		*writer;	/* commits groups off the loop */
+	struct writer		*writer;	/* store calls off the loop */
 	struct qgroup		 group;		/* the one out, or the next */
+	int			 group_out;	/* submitted, done() not run */
+	uint64_t		 commits;	/* groups done */
+	struct qclaim		 claim;		/* the one out, or the last */
+	int			 claim_out;
 
 	uint64_t		 window[QUEUE_RATE_WINDOW];
 	int64_t			 window_sec;
@@ -604,6 +637,8 @@ queue_group_done(void *arg, int rc)
 	struct qresult	*r;
 	size_t		 i;
 
+	q.group_out = 0;
+	q.commits++;
 	if (rc == -1) {
 		/*
 		 * Keep the results, in order, and try again when the retry is
@@ -664,7 +699,7 @@ queue_group_done(void *arg, int rc)
 static void
 queue_record(void)
 {
-	if (q.nresults == 0 || writer_busy(q.writer))
+	if (q.nresults == 0 || q.group_out)
 		return;
 	/*
 	 * Results gather for QUEUE_GROUP_GAP after a group went: a commit
@@ -691,9 +726,9 @@ queue_record(void)
 		return;
 	}
 	queue_group_swap();		/* the group was empty */
-	if (writer_submit(q.writer, queue_group_write, queue_group_done,
-	    &q.group) == -1)
-		fatalx("queue: writer busy");
+	q.group_out = 1;
+	writer_submit(q.writer, queue_group_write, queue_group_done,
+	    &q.group);
 	q.group_next = now_mono() + QUEUE_GROUP_GAP;
 }
 
@@ -703,7 +738,8 @@ queue_flush(void)
 	queue_record();
 }
 
-/* queue_free: the group out, then the rest, through the writer. */
+/* queue_free: the jobs out (a claim's rows come back released), then
+ * the rest, through the writer. */
 static void
 queue_record_last(void)
 {
@@ -1348,57 +1384,151 @@ queue_claim_cb(const struct delivery *d, void *arg)
 	return 0;
 }
 
+/* The writer thread: copy a claimed row (its strings are the store's). */
+static int
+queue_claim_row_cb(const struct delivery *d, void *arg)
+{
+	struct qclaim		*c = arg;
+	struct qclaim_row	*r;
+
+	if (c->n == c->cap) {
+		c->cap = c->cap ? c->cap * 2 : 64;
+		c->rows = xrealloc(c->rows, c->cap * sizeof(*c->rows));
+	}
+	r = &c->rows[c->n++];
+	r->sid = d->subscriber_id;
+	r->email = xstrdup(d->email);
+	r->name = d->name ? xstrdup(d->name) : NULL;
+	r->fields = d->fields ? xstrdup(d->fields) : NULL;
+	r->attempts = d->attempts;
+	r->active = d->active;
+	return 0;
+}
+
+/* The writer thread: claim; if nothing, is it settled, when is one due. */
+static int
+queue_claim_work(struct store *st, void *arg)
+{
+	struct qclaim	*c = arg;
+
+	c->n = 0;
+	c->settled = 0;
+	c->due = -1;
+	c->now = store_now_ms(st);
+	if (store_dlv_claim_rows(st, c->bid, env->node, c->now,
+	    QUEUE_LEASE_MS, c->batch, queue_claim_row_cb, c, c->err,
+	    sizeof(c->err)) == -1)
+		return -1;
+	if (c->n > 0)
+		return 0;
+	if (store_bc_settled(st, c->bid, &c->settled, c->err,
+	    sizeof(c->err)) == -1)
+		return -1;
+	if (!c->settled && store_dlv_next_due(st, c->bid, &c->due, c->err,
+	    sizeof(c->err)) == -1)
+		return -1;
+	return 0;
+}
+
+/* The loop: the claimed rows become jobs, or go back if the run stopped. */
+static void
+queue_claim_done(void *arg, int rc)
+{
+	struct qclaim		*c = arg;
+	struct qrun		*run = c->run;
+	struct qclaim_row	*r;
+	struct delivery		 d;
+	size_t			 i, n = c->n;
+	int			 take;
+
+	q.claim_out = 0;
+	run->refs--;
+	take = run == q.current && run->state == BC_SENDING &&
+	    !q.shutting_down && !q.closing;
+	for (i = 0; i < n; i++) {
+		r = &c->rows[i];
+		if (take) {
+			memset(&d, 0, sizeof(d));
+			d.broadcast_id = c->bid;
+			d.subscriber_id = r->sid;
+			d.email = r->email;
+			d.name = r->name;
+			d.fields = r->fields;
+			d.attempts = r->attempts;
+			d.active = r->active;
+			queue_claim_cb(&d, run);
+		} else
+			queue_result_release(run, r->sid);
+		free(r->email);
+		free(r->name);
+		free(r->fields);
+	}
+	c->n = 0;
+	if (q.closing)
+		return;			/* queue_record_last goes on */
+	if (rc == -1) {
+		log_warnx("broadcast %" PRId64 ": claim: %s", c->bid, c->err);
+		queue_timer_at(1.0);
+		return;
+	}
+	if (!take) {
+		queue_flush();
+		return;
+	}
+	/* rows (or only dropped ones: claim more), or results committed
+	 * since it was asked (its answer may be stale): again */
+	if (n > 0 || c->commits != q.commits) {
+		queue_pump();
+		return;
+	}
+	/* nothing claimable now */
+	if (run->inflight > 0 || q.nresults > 0 || q.group_out)
+		return;			/* their results pump */
+	if (c->settled) {
+		run->settled = 1;
+		queue_pump();		/* finishes it */
+		return;
+	}
+	/* deferred ones: until the first is due; else claimed by another
+	 * node: until its lease may have lapsed */
+	queue_timer_at(c->due >= 0 ? (double)(c->due - c->now) / 1000 +
+	    0.01 : 5.0);
+}
+
+/* Ask the writer for the run's next rows, unless a claim is out. */
+static void
+queue_claim(struct qrun *run)
+{
+	struct qclaim	*c = &q.claim;
+
+	if (q.claim_out || q.store_failing || run->settled)
+		return;
+	c->run = run;
+	c->bid = run->id;
+	c->batch = env->conf->rate_batch_size;
+	c->commits = q.commits;
+	run->refs++;
+	q.claim_out = 1;
+	writer_submit(q.writer, queue_claim_work, queue_claim_done, c);
+}
+
 /*
  * Refill the ready list.  Returns 1 if it has work, 0 if the run must
- * wait (for in-flight jobs or a retry due time), -1 if it is finished.
+ * wait (for a claim out, in-flight jobs or a retry due time: what it
+ * waits for pumps again), -1 if it is finished.
  */
 static int
 queue_refill(struct qrun *run)
 {
-	char	 err[512];
-	int64_t	 now, due;
-	int	 n, settled;
-
-	for (;;) {
-		/* results go first; the loop's claims wait for the writer's
-		 * commit rather than contend with it for the write lock */
-		queue_flush();
-		if (q.store_failing || writer_busy(q.writer))
-			return 0;	/* its done() pumps again */
-		now = store_now_ms(env->store);
-		n = store_dlv_claim_rows(env->store, run->id, env->node, now,
-		    QUEUE_LEASE_MS, env->conf->rate_batch_size,
-		    queue_claim_cb, run, err, sizeof(err));
-		if (n == -1) {
-			log_warnx("broadcast %" PRId64 ": claim: %s", run->id,
-			    err);
-			queue_timer_at(1.0);
-			return 0;
-		}
-		if (run->nready > 0)
-			return 1;
-		if (n > 0)
-			continue;	/* only dropped rows: claim more */
-		/* nothing claimable now */
-		if (run->inflight > 0 || q.nresults > 0 ||
-		    writer_busy(q.writer))
-			return 0;
-		if (store_bc_settled(env->store, run->id, &settled, err,
-		    sizeof(err)) == -1 || (!settled &&
-		    store_dlv_next_due(env->store, run->id, &due, err,
-		    sizeof(err)) == -1)) {
-			log_warnx("broadcast %" PRId64 ": %s", run->id, err);
-			queue_timer_at(1.0);
-			return 0;
-		}
-		if (settled)
-			return -1;
-		/* deferred ones: until the first is due; else claimed by
-		 * another node: until its lease may have lapsed */
-		queue_timer_at(due >= 0 ? (double)(due - now) / 1000 + 0.01 :
-		    5.0);
-		return 0;
-	}
+	if (run->nready > 0)
+		return 1;
+	if (run->settled)
+		return -1;
+	/* results go first (the writer runs jobs in order, so the claim
+	 * sees them) */
+	queue_flush();
+	queue_claim(run);
+	return 0;
 }
 
 static void
@@ -1503,8 +1633,13 @@ queue_pump(void)
 			}
 			run->inflight++;
 		}
-		if (q.current == run)
-			return;		/* pool full: results will pump */
+		if (q.current == run) {
+			/* pool full: results will pump; the next rows come
+			 * while these are sent */
+			if (run->nready < env->conf->rate_batch_size / 2)
+				queue_claim(run);
+			return;
+		}
 	}
 }
 
@@ -1590,7 +1725,7 @@ queue_init(void (*drained)(void *), void *arg, char *err, size_t errlen)
 	if ((q.timer = evtimer_new(env->base, queue_timer_cb, NULL)) == NULL ||
 	    (q.gtimer = evtimer_new(env->base, queue_gtimer_cb, NULL)) == NULL)
 		fatalx("evtimer_new");
-	snapshot_init(queue_kick);
+	snapshot_init(queue_kick, q.writer);
 	rate_init(&q.rate, env->conf->rate_mps, env->conf->rate_burst);
 	q.slots = smtp_slots_new(env->conf->smtp_connections);
 	if (queue_pool_new(err, errlen) == -1)
@@ -1632,6 +1767,57 @@ queue_busy(void)
 	TAILQ_FOREACH(p, &q.draining, entry)
 		n += smtp_pool_busy(p->pool);
 	return n;
+}
+
+/*
+ * /healthz: can the store take writes?  Checked on the writer thread (a
+ * write of its own, in turn with the engine's, so the engine's commits
+ * and slices never make it fail), at most once every QUEUE_HEALTH_EVERY
+ * while it is fine, at every ask while it is not; the answer is the last
+ * check's, so the loop never waits for it.
+ */
+static struct {
+	int	 ok;
+	int	 out;
+	double	 at;			/* now_mono() of the last check */
+	char	 err[256];		/* the last failure */
+	char	 jerr[256];		/* the thread's */
+} qh = { 1, 0, 0, "", "" };
+
+static int
+queue_health_work(struct store *st, void *arg)
+{
+	(void)arg;
+	return store_writable(st, qh.jerr, sizeof(qh.jerr));
+}
+
+static void
+queue_health_done(void *arg, int rc)
+{
+	(void)arg;
+	qh.out = 0;
+	qh.at = now_mono();
+	if (rc == -1) {
+		if (qh.ok || strcmp(qh.err, qh.jerr) != 0)
+			log_warnx("store: not writable: %s", qh.jerr);
+		snprintf(qh.err, sizeof(qh.err), "%s", qh.jerr);
+	} else if (!qh.ok)
+		log_info("store: writable again");
+	qh.ok = rc == 0;
+}
+
+int
+queue_store_ok(char *err, size_t errlen)
+{
+	if (q.writer != NULL && !q.closing && !qh.out &&
+	    (!qh.ok || now_mono() - qh.at > QUEUE_HEALTH_EVERY)) {
+		qh.out = 1;
+		writer_submit(q.writer, queue_health_work, queue_health_done,
+		    NULL);
+	}
+	if (!qh.ok)
+		snprintf(err, errlen, "%s", qh.err);
+	return qh.ok;
 }
 
 /* SIGTERM: take no new work; in-flight jobs finish and are recorded. */

@@ -1,19 +1,21 @@
 /*
- * writer.c -- store writes on a thread of their own.
+ * writer.c -- store calls on a thread of their own.
  *
- * The engine's results are committed here, not on the loop: SQLite's
- * commit waits for fsync (synchronous=FULL), and at one connection that
- * was a commit per message on the loop.  One job at a time: while a
- * group of results is being committed, the next results gather on the
- * loop and go as the next group (group commit), so commits follow the
- * disk, not the message rate.
+ * SQLite's commit waits for fsync (synchronous=FULL); on the loop that
+ * was a commit per message at one connection, and every claim and
+ * snapshot slice held the loop as long as its fsync.  Here the engine's
+ * writes run on one thread with its own handle on the store
+ * (store_open_more), in the order they were submitted: the groups of
+ * results (group commit: while one is committed the next gathers on the
+ * loop), the claims and the snapshot slices.  One thread, so they never
+ * contend with each other for SQLite's write lock.
  *
- * The thread has its own handle on the store (store_open_more); the
- * loop keeps its own for everything else.  work(st, arg) runs on the
- * thread; done(arg, rc) runs on the loop afterwards, woken through an
- * eventfd as the sender pool's results are.  Between submit and done the
- * job's arg belongs to the thread.
+ * work(st, arg) runs on the thread; done(arg, rc) runs on the loop
+ * afterwards, in submission order, woken through an eventfd as the
+ * sender pool's results are.  Between submit and done the job's arg
+ * belongs to the thread.
  */
+#include <sys/queue.h>
 #include <sys/eventfd.h>
 
 #include <errno.h>
@@ -29,6 +31,15 @@
 #include "core.h"
 #include "store.h"
 
+struct wjob {
+	int		 (*work)(struct store *, void *);
+	void		 (*done)(void *, int);
+	void		*arg;
+	int		 rc;
+	TAILQ_ENTRY(wjob) entry;
+};
+TAILQ_HEAD(wjob_list, wjob);
+
 struct writer {
 	struct store	*st;		/* the thread's handle */
 	pthread_t	 thread;
@@ -37,13 +48,9 @@ struct writer {
 	int		 efd;
 	struct event	*ev;
 
-	/* the job: set by submit, run by the thread, ended by done */
-	int		 (*work)(struct store *, void *);
-	void		 (*done)(void *, int);
-	void		*arg;
-	int		 busy;		/* submitted, done() not yet run */
-	int		 ran;		/* work() returned rc */
-	int		 rc;
+	struct wjob_list todo;		/* submitted, not yet run */
+	struct wjob_list ran;		/* run, done() not yet called */
+	int		 out;		/* submitted, done() not yet run */
 	int		 stop;
 };
 
@@ -51,20 +58,21 @@ static void *
 writer_main(void *p)
 {
 	struct writer	*w = p;
+	struct wjob	*j;
 	uint64_t	 one = 1;
-	int		 rc;
 
 	pthread_mutex_lock(&w->mtx);
 	for (;;) {
-		while (!w->stop && (!w->busy || w->ran))
+		while (!w->stop && TAILQ_EMPTY(&w->todo))
 			pthread_cond_wait(&w->cond, &w->mtx);
 		if (w->stop)
 			break;
+		j = TAILQ_FIRST(&w->todo);
+		TAILQ_REMOVE(&w->todo, j, entry);
 		pthread_mutex_unlock(&w->mtx);
-		rc = w->work(w->st, w->arg);
+		j->rc = j->work(w->st, j->arg);
 		pthread_mutex_lock(&w->mtx);
-		w->rc = rc;
-		w->ran = 1;
+		TAILQ_INSERT_TAIL(&w->ran, j, entry);
 		pthread_cond_broadcast(&w->cond);
 		if (write(w->efd, &one, sizeof(one)) != sizeof(one))
 			fatal("writer: eventfd write");
@@ -73,25 +81,23 @@ writer_main(void *p)
 	return NULL;
 }
 
-/* On the loop: the job ran; hand it back. */
+/* On the loop: hand back the jobs that ran, in order. */
 static void
 writer_end(struct writer *w)
 {
-	void	(*done)(void *, int);
-	void	*arg;
-	int	 rc;
+	struct wjob	*j;
 
-	pthread_mutex_lock(&w->mtx);
-	if (!w->busy || !w->ran) {
+	for (;;) {
+		pthread_mutex_lock(&w->mtx);
+		if ((j = TAILQ_FIRST(&w->ran)) != NULL)
+			TAILQ_REMOVE(&w->ran, j, entry);
 		pthread_mutex_unlock(&w->mtx);
-		return;
+		if (j == NULL)
+			return;
+		w->out--;
+		j->done(j->arg, j->rc);
+		free(j);
 	}
-	done = w->done;
-	arg = w->arg;
-	rc = w->rc;
-	w->busy = w->ran = 0;
-	pthread_mutex_unlock(&w->mtx);
-	done(arg, rc);
 }
 
 static void
@@ -113,6 +119,8 @@ writer_new(struct event_base *base, struct store *main, char *err,
 
 	w = xcalloc(1, sizeof(*w));
 	w->efd = -1;
+	TAILQ_INIT(&w->todo);
+	TAILQ_INIT(&w->ran);
 	if ((w->st = store_open_more(main, err, errlen)) == NULL)
 		goto fail;
 	if ((w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1) {
@@ -141,49 +149,40 @@ fail:
 	return NULL;
 }
 
-/* Run work on the thread, then done on the loop; -1 while one is out. */
-int
+/* On the loop: run work on the thread after what is already out, then
+ * done on the loop. */
+void
 writer_submit(struct writer *w, int (*work)(struct store *, void *),
     void (*done)(void *, int), void *arg)
 {
+	struct wjob	*j;
+
+	j = xcalloc(1, sizeof(*j));
+	j->work = work;
+	j->done = done;
+	j->arg = arg;
+	w->out++;
 	pthread_mutex_lock(&w->mtx);
-	if (w->busy) {
-		pthread_mutex_unlock(&w->mtx);
-		return -1;
-	}
-	w->work = work;
-	w->done = done;
-	w->arg = arg;
-	w->busy = 1;
-	w->ran = 0;
+	TAILQ_INSERT_TAIL(&w->todo, j, entry);
 	pthread_cond_broadcast(&w->cond);
 	pthread_mutex_unlock(&w->mtx);
-	return 0;
-}
-
-int
-writer_busy(struct writer *w)
-{
-	int	busy;
-
-	pthread_mutex_lock(&w->mtx);
-	busy = w->busy;
-	pthread_mutex_unlock(&w->mtx);
-	return busy;
 }
 
 /*
- * Shutdown only (it waits): let the job out finish and run its done()
- * here, so everything submitted is in the store or handed back.
+ * Shutdown only (it waits): let every job out finish and run its done()
+ * here, and those its done()s submit, so everything submitted is in the
+ * store or handed back.
  */
 void
 writer_finish(struct writer *w)
 {
-	pthread_mutex_lock(&w->mtx);
-	while (w->busy && !w->ran)
-		pthread_cond_wait(&w->cond, &w->mtx);
-	pthread_mutex_unlock(&w->mtx);
-	writer_end(w);
+	while (w->out > 0) {
+		pthread_mutex_lock(&w->mtx);
+		while (TAILQ_EMPTY(&w->ran))
+			pthread_cond_wait(&w->cond, &w->mtx);
+		pthread_mutex_unlock(&w->mtx);
+		writer_end(w);
+	}
 }
 
 void

@@ -85,7 +85,6 @@
 #define HTTP_FD_RESERVE		256	/* fds kept for the store, SMTP... */
 #define HTTP_BACKLOG		511
 #define HTTP_NAME_MAX		200	/* octets in a subscriber's name */
-#define HTTP_HEALTH_CACHE	1.0	/* seconds a writability check holds */
 
 /* /subscribe limits: per client address, and over all clients */
 #define HTTP_RATE_SLOTS		1024
@@ -146,9 +145,6 @@ static char			 http_feed_etag[40];
 static char			 http_feed_lastmod[40];
 static time_t			 http_feed_mtime;
 
-static double			 http_health_at;
-static int			 http_health_ok;
-static char			 http_health_err[256];
 
 static struct http_rate		 http_rates[HTTP_RATE_SLOTS];
 static struct http_rate		 http_arates[HTTP_RATE_SLOTS];
@@ -1114,20 +1110,14 @@ http_subscribe(struct evhttp_request *req)
 static void
 http_healthz(struct evhttp_request *req)
 {
-	double	now = now_mono();
+	char	why[256];
+	int	ok = queue_store_ok(why, sizeof(why));
 
-	if (now - http_health_at > HTTP_HEALTH_CACHE || !http_health_ok) {
-		http_health_ok = store_writable(env->store, http_health_err,
-		    sizeof(http_health_err)) == 0;
-		http_health_at = now;
-		if (!http_health_ok)
-			log_warnx("http: healthz: %s", http_health_err);
-	}
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 	    "Cache-Control", "no-store");
 	if (env->stopping)
 		http_text(req, 503, "shutting down");
-	else if (!http_health_ok)
+	else if (!ok)
 		http_text(req, 503, "store not writable");
 	else
 		http_reply(req, 200, "text/plain; charset=utf-8", "ok\n", 3);
