@@ -1797,6 +1797,8 @@ queue_health_done(void *arg, int rc)
 	(void)arg;
 	qh.out = 0;
 	qh.at = now_mono();
+	if (rc == 1)
+		return;			/* locked: as it was; ask again */
 	if (rc == -1) {
 		if (qh.ok || strcmp(qh.err, qh.jerr) != 0)
 			log_warnx("store: not writable: %s", qh.jerr);

@@ -216,6 +216,8 @@ void		 store_close(struct store *);
 int		 store_begin(struct store *, char *, size_t);
 int		 store_commit(struct store *, char *, size_t);
 int		 store_rollback(struct store *);
+/* 0: a write went in; -1: it cannot (err says why); 1: the lock is
+ * held elsewhere, so it could not tell */
 int		 store_writable(struct store *, char *, size_t);
 
 int64_t		 store_import_id(struct store *);

@@ -599,7 +599,7 @@ sq_writable(struct store *st, char *err, size_t errlen)
 {
 	struct sq_store	*s = SQ(st);
 	char		*msg = NULL;
-	int		 moved = 0;
+	int		 moved = 0, rc;
 
 	/* unlinked or renamed under us: writes would go to a ghost file */
 	if (sqlite3_file_control(s->db, "main", SQLITE_FCNTL_HAS_MOVED,
@@ -608,14 +608,16 @@ sq_writable(struct store *st, char *err, size_t errlen)
 		    "moved while open; restart the daemon", s->path);
 		return -1;
 	}
-	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE; UPDATE meta SET value = "
-	    "value WHERE key = 'import_seq'; COMMIT", NULL, NULL, &msg)
-	    != SQLITE_OK) {
+	if ((rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE; UPDATE meta SET "
+	    "value = value WHERE key = 'import_seq'; COMMIT", NULL, NULL,
+	    &msg)) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", s->path, msg ? msg :
 		    sqlite3_errmsg(s->db));
 		sqlite3_free(msg);
 		sq_rollback(st);
-		return -1;
+		/* another handle holds the lock: that says nothing of the
+		 * file or the disk */
+		return (rc & 0xff) == SQLITE_BUSY ? 1 : -1;
 	}
 	return 0;
 }
