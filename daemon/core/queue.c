@@ -1443,7 +1443,8 @@ queue_claim_done(void *arg, int rc)
 
 	q.claim_out = 0;
 	run->refs--;
-	take = run == q.current && run->state == BC_SENDING &&
+	/* rows seen before a failed commit are not claimed: not sent */
+	take = rc == 0 && run == q.current && run->state == BC_SENDING &&
 	    !q.shutting_down && !q.closing;
 	for (i = 0; i < n; i++) {
 		r = &c->rows[i];
