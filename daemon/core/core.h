@@ -119,8 +119,7 @@ void		queue_test_forget(struct qtest *);
 
 /* snapshot.c: a new broadcast's recipients, a slice per transaction
  * between other events; taken() when a broadcast has them all */
-struct writer;
-void	snapshot_init(void (*)(void), struct writer *);
+void	snapshot_init(void (*)(void));
 void	snapshot_first(int64_t);
 void	snapshot_kick(void);
 void	snapshot_stop(void);

@@ -1726,7 +1726,7 @@ queue_init(void (*drained)(void *), void *arg, char *err, size_t errlen)
 	if ((q.timer = evtimer_new(env->base, queue_timer_cb, NULL)) == NULL ||
 	    (q.gtimer = evtimer_new(env->base, queue_gtimer_cb, NULL)) == NULL)
 		fatalx("evtimer_new");
-	snapshot_init(queue_kick, q.writer);
+	snapshot_init(queue_kick);
 	rate_init(&q.rate, env->conf->rate_mps, env->conf->rate_burst);
 	q.slots = smtp_slots_new(env->conf->smtp_connections);
 	if (queue_pool_new(err, errlen) == -1)
