@@ -1358,30 +1358,28 @@ fail:
 	return NULL;
 }
 
-static int
-queue_claim_cb(const struct delivery *d, void *arg)
+/* The loop: a claimed row becomes a job, or is dropped if they left. */
+static void
+queue_claim_take(struct qrun *run, const struct qclaim_row *d)
 {
-	struct qrun	*run = arg;
 	struct qjob	*j;
 
-	if (!d->active || queue_is_stopped(d->subscriber_id)) {
+	if (!d->active || queue_is_stopped(d->sid)) {
 		/* left since the broadcast was made: not a recipient now */
-		queue_result_add(run, QRES_RECORD, d->subscriber_id,
+		queue_result_add(run, QRES_RECORD, d->sid,
 		    d->attempts > 0 ? DLV_DEFERRED : DLV_PENDING, DLV_DROPPED, 0,
 		    0, 0, 0, NULL);
-		return 0;
+		return;
 	}
-	j = qjob_new(QJOB_BROADCAST, d->subscriber_id, d->email, d->name,
-	    d->fields);
+	j = qjob_new(QJOB_BROADCAST, d->sid, d->email, d->name, d->fields);
 	j->run = run;
 	j->attempts = d->attempts;
 	j->render = run->render;
-	j->sj.id = (uint64_t)d->subscriber_id;
+	j->sj.id = (uint64_t)d->sid;
 	j->sj.metered = 1;		/* a rate token as it starts */
 	j->sj.halted = &run->halted;
 	TAILQ_INSERT_TAIL(&run->ready, j, entry);
 	run->nready++;
-	return 0;
 }
 
 /* The writer thread: copy a claimed row (its strings are the store's). */
@@ -1437,7 +1435,6 @@ queue_claim_done(void *arg, int rc)
 	struct qclaim		*c = arg;
 	struct qrun		*run = c->run;
 	struct qclaim_row	*r;
-	struct delivery		 d;
 	size_t			 i, n = c->n;
 	int			 take;
 
@@ -1448,17 +1445,9 @@ queue_claim_done(void *arg, int rc)
 	    !q.shutting_down && !q.closing;
 	for (i = 0; i < n; i++) {
 		r = &c->rows[i];
-		if (take) {
-			memset(&d, 0, sizeof(d));
-			d.broadcast_id = c->bid;
-			d.subscriber_id = r->sid;
-			d.email = r->email;
-			d.name = r->name;
-			d.fields = r->fields;
-			d.attempts = r->attempts;
-			d.active = r->active;
-			queue_claim_cb(&d, run);
-		} else
+		if (take)
+			queue_claim_take(run, r);
+		else
 			queue_result_release(run, r->sid);
 		free(r->email);
 		free(r->name);
@@ -1773,7 +1762,7 @@ queue_busy(void)
 /*
  * /healthz: can the store take writes?  Checked on the writer thread (a
  * write of its own, in turn with the engine's, so the engine's commits
- * and slices never make it fail), at most once every QUEUE_HEALTH_EVERY
+ * never make it fail), at most once every QUEUE_HEALTH_EVERY
  * while it is fine, at every ask while it is not; the answer is the last
  * check's, so the loop never waits for it.
  */

@@ -2,13 +2,14 @@
  * writer.c -- store calls on a thread of their own.
  *
  * SQLite's commit waits for fsync (synchronous=FULL); on the loop that
- * was a commit per message at one connection, and every claim and
- * snapshot slice held the loop as long as its fsync.  Here the engine's
- * writes run on one thread with its own handle on the store
- * (store_open_more), in the order they were submitted: the groups of
- * results (group commit: while one is committed the next gathers on the
- * loop), the claims and the snapshot slices.  One thread, so they never
- * contend with each other for SQLite's write lock.
+ * was a commit per message at one connection, and every claim held the
+ * loop as long as its fsync.  Here the engine's writes run on one thread
+ * with its own handle on the store (store_open_more), in the order they
+ * were submitted: the groups of results (group commit: while one is
+ * committed the next gathers on the loop), the claims and the /healthz
+ * write check.  One thread, so they never contend with each other for
+ * SQLite's write lock; the loop's own writes (snapshot slices, the API)
+ * still may, and wait STORE_BUSY_MS at most.
  *
  * work(st, arg) runs on the thread; done(arg, rc) runs on the loop
  * afterwards, in submission order, woken through an eventfd as the
