@@ -695,6 +695,24 @@ queue_group_done(void *arg, int rc)
 	queue_after_results();
 }
 
+/*
+ * Results not yet committed, gathered or out.  Sending waits while
+ * rate.batch_size of them do, so a crash resends at most that many
+ * besides the messages with the sender threads (SPEC: "at most one
+ * group"), however slow the disk.
+ */
+static size_t
+queue_uncommitted(void)
+{
+	return q.nresults + (q.group_out ? q.group.n : 0);
+}
+
+static int
+queue_uncommitted_full(void)
+{
+	return queue_uncommitted() >= (size_t)env->conf->rate_batch_size;
+}
+
 /* Hand what is buffered to the writer, unless a group is out. */
 static void
 queue_record(void)
@@ -707,7 +725,7 @@ queue_record(void)
 	 * commits did.  At shutdown everything goes at once.
 	 */
 	if (!q.closing && !q.shutting_down && q.nresults < QUEUE_GROUP_MAX &&
-	    now_mono() < q.group_next) {
+	    !queue_uncommitted_full() && now_mono() < q.group_next) {
 		if (!evtimer_pending(q.gtimer, NULL)) {
 			struct timeval tv = { 0, (suseconds_t)((q.group_next -
 			    now_mono()) * 1e6) + 1 };
@@ -1602,6 +1620,9 @@ queue_pump(void)
 			continue;
 		}
 		while (smtp_pool_space(pool) > 0) {
+			/* a group's commit pumps again */
+			if (queue_uncommitted_full())
+				return;
 			if (run->nready == 0 &&
 			    (rc = queue_refill(run)) != 1) {
 				if (rc == -1 && run->inflight == 0) {

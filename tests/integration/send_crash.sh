@@ -1,14 +1,20 @@
 # Crash safety: a broadcast to 2,000 subscribers, the daemon SIGKILLed at
 # 5 random moments and restarted each time.  In the end every address
 # has the message and, counted from the server's side, the duplicates are
-# at most `connections` per kill.
+# at most 3 x connections + batch_size per kill: the messages with the
+# sender threads (one sending and two queued per connection; a finished one
+# is not collected for up to 20 ms) and the results not yet committed,
+# which sending waits on once batch_size of them do.  That bound holds by
+# construction, however slow the machine (valgrind, a loaded CI); a typical
+# run counts 0 to 5 per kill.
 . "$(dirname "$0")/../lib.sh"
 
 CONNS=4
 KILLS=5
+BATCH=20
 start_smtpd mail
 write_config "smtp: { url = \"smtp://127.0.0.1:$SMTP_PORT\"; connections = $CONNS; timeout = 10; };
-rate: { messages_per_second = 250.0; burst = 20; batch_size = 100; };
+rate: { messages_per_second = 250.0; burst = 20; batch_size = $BATCH; };
 retry: { initial_delay = 1; max_delay = 2; };"
 start_daemon
 make_subscribers 2000 "$T/subs.csv"
@@ -34,17 +40,18 @@ echo "$s" | json_get '(j["state"], j["sent"], j["failed"]) == ("done", 2000, 0) 
     fail "broadcast did not finish cleanly"
 
 smtpd_report mail > "$T/report.json"
-"$PY" - "$T/report.json" "$CONNS" "$KILLS" <<'PYEOF' || fail "server-side count"
+"$PY" - "$T/report.json" "$CONNS" "$KILLS" "$BATCH" <<'PYEOF' || fail "server-side count"
 import json, sys
 r = json.load(open(sys.argv[1]))
-conns, kills = int(sys.argv[2]), int(sys.argv[3])
+conns, kills, batch = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+limit = kills * (3 * conns + batch)
 per = r["per_rcpt"]
 missing = [ "user%05d@example.org" % i for i in range(2000)
             if per.get("user%05d@example.org" % i, 0) == 0 ]
 assert not missing, "skipped: %d, e.g. %s" % (len(missing), missing[:5])
 dups = sum(n - 1 for n in per.values() if n > 1)
-print("accepted %d, duplicates %d (limit %d)" % (r["accepted"], dups, conns * kills))
-assert dups <= conns * kills, dups
+print("accepted %d, duplicates %d (limit %d)" % (r["accepted"], dups, limit))
+assert dups <= limit, dups
 PYEOF
 ok "no one skipped after $KILLS SIGKILLs; duplicates within the limit"
 stop_daemon
