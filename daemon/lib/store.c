@@ -143,29 +143,6 @@ store_bc_set_state(struct store *st, int64_t id, enum bc_state s,
 }
 
 int
-store_bc_set_counts(struct store *st, int64_t id, const int64_t counts[4],
-    char *e, size_t el)
-{
-	return st->be->bc_set_counts(st, id, counts, e, el);
-}
-
-int
-store_dlv_claim(struct store *st, int64_t bc, int64_t after, int64_t now,
-    int limit, store_dlv_cb cb, void *arg, char *e, size_t el)
-{
-	return st->be->dlv_claim(st, bc, after, now, limit, cb, arg, e, el);
-}
-
-int
-store_dlv_update(struct store *st, int64_t bc, int64_t sub,
-    enum dlv_state s, int attempts, int64_t next_at, int code,
-    const char *msg, char *e, size_t el)
-{
-	return st->be->dlv_update(st, bc, sub, s, attempts, next_at, code, msg,
-	    e, el);
-}
-
-int
 store_dlv_next_due(struct store *st, int64_t bc, int64_t *when, char *e,
     size_t el)
 {
@@ -177,12 +154,6 @@ store_dlv_counts(struct store *st, int64_t bc, int64_t counts[4], char *e,
     size_t el)
 {
 	return st->be->dlv_counts(st, bc, counts, e, el);
-}
-
-int
-store_dlv_drop(struct store *st, int64_t bc, int64_t sub, char *e, size_t el)
-{
-	return st->be->dlv_drop(st, bc, sub, e, el);
 }
 
 int64_t

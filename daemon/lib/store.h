@@ -165,19 +165,10 @@ struct store_backend {
 	int		 (*bc_set_state)(struct store *, int64_t, enum bc_state,
 			    const char *, char *, size_t);
 
-	int		 (*dlv_claim)(struct store *, int64_t, int64_t, int64_t,
-			    int, store_dlv_cb, void *, char *, size_t);
-	int		 (*dlv_update)(struct store *, int64_t, int64_t,
-			    enum dlv_state, int, int64_t, int, const char *,
-			    char *, size_t);
 	int		 (*dlv_next_due)(struct store *, int64_t, int64_t *,
 			    char *, size_t);
 	int		 (*dlv_counts)(struct store *, int64_t, int64_t[4],
 			    char *, size_t);
-	int		 (*bc_set_counts)(struct store *, int64_t,
-			    const int64_t[4], char *, size_t);
-	int		 (*dlv_drop)(struct store *, int64_t, int64_t, char *,
-			    size_t);
 
 	int64_t		 (*now_ms)(struct store *);
 	int		 (*dlv_claim_rows)(struct store *, int64_t,
@@ -270,22 +261,11 @@ int		 store_bc_list(struct store *, int limit, store_bc_cb, void *,
 int		 store_bc_set_state(struct store *, int64_t, enum bc_state,
 		    const char *reason, char *, size_t);
 
-int		 store_dlv_claim(struct store *, int64_t bc, int64_t after,
-		    int64_t now, int limit, store_dlv_cb, void *, char *,
-		    size_t);
-int		 store_dlv_update(struct store *, int64_t bc, int64_t sub,
-		    enum dlv_state, int attempts, int64_t next_at, int code,
-		    const char *msg, char *, size_t);
 int		 store_dlv_next_due(struct store *, int64_t bc, int64_t *,
 		    char *, size_t);
 
 int		 store_dlv_counts(struct store *, int64_t bc, int64_t counts[4],
 		    char *, size_t);
-int		 store_bc_set_counts(struct store *, int64_t bc,
-		    const int64_t counts[4], char *, size_t);
-/* A subscriber who left during the broadcast is no longer a recipient. */
-int		 store_dlv_drop(struct store *, int64_t bc, int64_t sub, char *,
-		    size_t);
 
 /*
  * The claim model (issue 11).  Senders take deliveries by marking them,

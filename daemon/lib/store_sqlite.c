@@ -48,13 +48,8 @@ enum sq_stmt {
 	Q_BC_GET,
 	Q_BC_LIST,
 	Q_BC_STATE,
-	Q_BC_COUNTS,
-	Q_DLV_CLAIM,
-	Q_DLV_UPDATE,
 	Q_DLV_NEXT_DUE,
 	Q_DLV_COUNTS,
-	Q_DLV_DROP,
-	Q_BC_DROP,
 	Q_COUNTS_ADD,
 	Q_SAVEPOINT,
 	Q_SAVEPOINT_RELEASE,
@@ -140,26 +135,12 @@ static const char *sq_sql[Q_MAX] = {
 	    "ELSE started END, "
 	    "finished = CASE WHEN ?2 IN (3, 4) THEN ?3 ELSE finished END "
 	    "WHERE id = ?1",
-	[Q_BC_COUNTS] = "UPDATE broadcasts SET sent = ?2, deferred = ?3, "
-	    "failed = ?4 WHERE id = ?1",
-	[Q_DLV_CLAIM] = "SELECT d.subscriber_id, s.email, s.name, s.fields, "
-	    "d.attempts, s.status FROM deliveries d "
-	    "JOIN subscribers s ON s.id = d.subscriber_id "
-	    "WHERE d.broadcast_id = ?1 AND d.subscriber_id > ?2 "
-	    "AND (d.state = 0 OR (d.state = 2 AND d.next_at <= ?3)) "
-	    "ORDER BY d.subscriber_id LIMIT ?4",
-	[Q_DLV_UPDATE] = "UPDATE deliveries SET state = ?3, attempts = ?4, "
-	    "next_at = ?5, code = ?6, error = ?7, updated = ?8 "
-	    "WHERE broadcast_id = ?1 AND subscriber_id = ?2",
 	[Q_DLV_NEXT_DUE] = "SELECT min(next_at) FROM deliveries "
 	    "WHERE broadcast_id = ?1 AND state = 2",
 	/* a claimed row (schema 4) counts as pending */
 	[Q_DLV_COUNTS] = "SELECT 0, total(state IN (0, 4)), total(state = 1), "
 	    "total(state = 2), total(state = 3) FROM deliveries "
 	    "WHERE broadcast_id = ?1",
-	[Q_DLV_DROP] = "DELETE FROM deliveries WHERE broadcast_id = ?1 "
-	    "AND subscriber_id = ?2 AND state IN (0, 2)",
-	[Q_BC_DROP] = "UPDATE broadcasts SET total = total - 1 WHERE id = ?1",
 	[Q_COUNTS_ADD] = "UPDATE sub_counts SET n = n + ?2 WHERE status = ?1",
 	[Q_SAVEPOINT] = "SAVEPOINT dlv",
 	[Q_SAVEPOINT_RELEASE] = "RELEASE dlv",
@@ -1046,72 +1027,6 @@ sq_bc_set_state(struct store *st, int64_t id, enum bc_state state,
 }
 
 static int
-sq_bc_set_counts(struct store *st, int64_t id, const int64_t c[4], char *err,
-    size_t errlen)
-{
-	sqlite3_stmt	*q = sq_stmt(SQ(st), Q_BC_COUNTS);
-
-	sqlite3_bind_int64(q, 1, id);
-	sqlite3_bind_int64(q, 2, c[DLV_SENT]);
-	sqlite3_bind_int64(q, 3, c[DLV_DEFERRED]);
-	sqlite3_bind_int64(q, 4, c[DLV_FAILED]);
-	if (sqlite3_step(q) != SQLITE_DONE)
-		return sq_fail(SQ(st), err, errlen, "set broadcast counts");
-	return 0;
-}
-
-static int
-sq_dlv_claim(struct store *st, int64_t bc, int64_t after, int64_t now,
-    int limit, store_dlv_cb cb, void *arg, char *err, size_t errlen)
-{
-	struct sq_store	*s = SQ(st);
-	sqlite3_stmt	*q = sq_stmt(s, Q_DLV_CLAIM);
-	struct delivery	 d;
-	int		 rc, n = 0;
-
-	sqlite3_bind_int64(q, 1, bc);
-	sqlite3_bind_int64(q, 2, after);
-	sqlite3_bind_int64(q, 3, now);
-	sqlite3_bind_int(q, 4, limit);
-	d.broadcast_id = bc;
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		d.subscriber_id = sqlite3_column_int64(q, 0);
-		d.email = (const char *)sqlite3_column_text(q, 1);
-		d.name = (const char *)sqlite3_column_text(q, 2);
-		d.fields = (const char *)sqlite3_column_text(q, 3);
-		d.attempts = sqlite3_column_int(q, 4);
-		d.active = sqlite3_column_int(q, 5) == SUB_ACTIVE;
-		n++;
-		if (cb(&d, arg) == -1)
-			break;
-	}
-	sqlite3_reset(q);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return sq_fail(s, err, errlen, "claim deliveries");
-	return n;
-}
-
-static int
-sq_dlv_update(struct store *st, int64_t bc, int64_t sub, enum dlv_state state,
-    int attempts, int64_t next_at, int code, const char *msg, char *err,
-    size_t errlen)
-{
-	sqlite3_stmt	*q = sq_stmt(SQ(st), Q_DLV_UPDATE);
-
-	sqlite3_bind_int64(q, 1, bc);
-	sqlite3_bind_int64(q, 2, sub);
-	sqlite3_bind_int(q, 3, state);
-	sqlite3_bind_int(q, 4, attempts);
-	sqlite3_bind_int64(q, 5, next_at);
-	sqlite3_bind_int(q, 6, code);
-	sqlite3_bind_text(q, 7, msg ? msg : "", -1, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 8, (int64_t)time(NULL));
-	if (sqlite3_step(q) != SQLITE_DONE)
-		return sq_fail(SQ(st), err, errlen, "update delivery");
-	return 0;
-}
-
-static int
 sq_dlv_next_due(struct store *st, int64_t bc, int64_t *when, char *err,
     size_t errlen)
 {
@@ -1148,26 +1063,6 @@ sq_dlv_counts(struct store *st, int64_t bc, int64_t counts[4], char *err,
 	if (rc != SQLITE_DONE)
 		return sq_fail(SQ(st), err, errlen, "count deliveries");
 	return 0;
-}
-
-static int
-sq_dlv_drop(struct store *st, int64_t bc, int64_t sub, char *err,
-    size_t errlen)
-{
-	struct sq_store	*s = SQ(st);
-	sqlite3_stmt	*q = sq_stmt(s, Q_DLV_DROP);
-
-	sqlite3_bind_int64(q, 1, bc);
-	sqlite3_bind_int64(q, 2, sub);
-	if (sqlite3_step(q) != SQLITE_DONE)
-		return sq_fail(s, err, errlen, "drop delivery");
-	if (sqlite3_changes(s->db) == 0)
-		return 0;
-	q = sq_stmt(s, Q_BC_DROP);
-	sqlite3_bind_int64(q, 1, bc);
-	if (sqlite3_step(q) != SQLITE_DONE)
-		return sq_fail(s, err, errlen, "drop delivery");
-	return 1;
 }
 
 /*
@@ -1652,12 +1547,8 @@ const struct store_backend store_sqlite_backend = {
 	.bc_get = sq_bc_get,
 	.bc_list = sq_bc_list,
 	.bc_set_state = sq_bc_set_state,
-	.dlv_claim = sq_dlv_claim,
-	.dlv_update = sq_dlv_update,
 	.dlv_next_due = sq_dlv_next_due,
 	.dlv_counts = sq_dlv_counts,
-	.bc_set_counts = sq_bc_set_counts,
-	.dlv_drop = sq_dlv_drop,
 	.now_ms = sq_now_ms,
 	.dlv_claim_rows = sq_dlv_claim_rows,
 	.dlv_record = sq_dlv_record,

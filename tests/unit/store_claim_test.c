@@ -719,7 +719,7 @@ test_settled(void)
 /*
  * A database of schema 3, made with the statements of schemas 1-3, is
  * upgraded in place: rows kept, the new columns and indexes there, and
- * its rows claimable.  A row deferred in seconds (store_dlv_update) is
+ * its rows claimable.  A row deferred in seconds (as schema 3 kept it) is
  * due at once on the ms clock.
  */
 static void
