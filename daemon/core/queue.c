@@ -41,6 +41,7 @@
 #include "addr.h"
 #include "buf.h"
 #include "core.h"
+#include "dkim.h"
 #include "fields.h"
 #include "mime.h"
 #include "rate.h"
@@ -1661,11 +1662,11 @@ queue_smtp_sig(void)
 	const struct config	*c = env->conf;
 	char			*sig;
 
-	xasprintf(&sig, "%s\n%d\n%s\n%s\n%s\n%d\n%d\n%s", c->smtp_url,
+	xasprintf(&sig, "%s\n%d\n%s\n%s\n%s\n%d\n%d\n%s\n%s", c->smtp_url,
 	    (int)c->smtp_tls, c->smtp_ca_file ? c->smtp_ca_file : "",
 	    c->smtp_username ? c->smtp_username : "",
 	    c->smtp_password ? c->smtp_password : "", c->smtp_connections,
-	    c->smtp_timeout, c->list_id);
+	    c->smtp_timeout, c->list_id, c->dkim ? dkim_id(c->dkim) : "");
 	return sig;
 }
 
@@ -1688,6 +1689,7 @@ queue_pool_new(char *err, size_t errlen)
 	sc.verbose = log_verbose();
 	sc.rate = &q.rate;
 	sc.slots = q.slots;
+	sc.dkim = c->dkim;	/* new keys (a reload): a new pool */
 	p = xcalloc(1, sizeof(*p));
 	p->pool = smtp_pool_new(env->base, &sc, queue_done_cb, queue_batch_cb,
 	    NULL, err, errlen);

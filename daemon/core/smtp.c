@@ -33,6 +33,7 @@
 
 #include "broadside.h"
 #include "buf.h"
+#include "dkim.h"
 #include "rate.h"
 #include "smtp.h"
 
@@ -52,6 +53,8 @@ struct smtp_worker {
 	struct buf		 msg;
 	size_t			 off;
 	struct curl_slist	 rcpt;		/* one node, no allocation */
+	struct dkim_signer	*dkim;		/* NULL: no signing */
+	struct buf		 signed_msg;	/* headers + msg, swapped in */
 
 	int			 slot;		/* holds a session slot */
 
@@ -105,6 +108,7 @@ struct smtp_pool {
 	atomic_int		 stop_flag;	/* stopping, read without mtx */
 	struct rate		*rate;
 	struct smtp_slots	*slots;
+	struct dkim		*dkim;		/* a reference, or NULL */
 	int			 own_slots;	/* made here: free with the pool */
 	int			 freeing;	/* in smtp_pool_free */
 
@@ -276,6 +280,11 @@ smtp_pool_new(struct event_base *base, const struct smtp_conf *conf,
 	}
 
 	p->workers = xcalloc(p->nworkers, sizeof(*p->workers));
+	if (conf->dkim != NULL) {
+		p->dkim = dkim_ref(conf->dkim);
+		for (i = 0; i < p->nworkers; i++)
+			p->workers[i].dkim = dkim_signer_new(p->dkim);
+	}
 	/* signals belong to the main thread: the workers block them all */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -444,8 +453,12 @@ smtp_pool_free(struct smtp_pool *p)
 	if (p->efd != -1)
 		close(p->efd);
 	if (p->workers != NULL)
-		for (i = 0; i < p->nworkers; i++)
+		for (i = 0; i < p->nworkers; i++) {
 			buf_free(&p->workers[i].msg);
+			buf_free(&p->workers[i].signed_msg);
+			dkim_signer_free(p->workers[i].dkim);
+		}
+	dkim_unref(p->dkim);
 	free(p->workers);
 	free(p->queue);
 	free(p->fin);
@@ -917,6 +930,23 @@ fail:
 	return -1;
 }
 
+/* The DKIM-Signature header(s), then the message, in w->msg. */
+static int
+smtp_worker_sign(struct smtp_worker *w, char *err, size_t errlen)
+{
+	struct buf	tmp;
+
+	buf_reset(&w->signed_msg);
+	if (dkim_sign(w->dkim, w->msg.p, w->msg.len, time(NULL),
+	    &w->signed_msg, err, errlen) == -1)
+		return -1;
+	buf_add(&w->signed_msg, w->msg.p, w->msg.len);
+	tmp = w->msg;
+	w->msg = w->signed_msg;
+	w->signed_msg = tmp;
+	return 0;
+}
+
 static void
 smtp_worker_send(struct smtp_worker *w, struct smtp_job *job)
 {
@@ -928,7 +958,8 @@ smtp_worker_send(struct smtp_worker *w, struct smtp_job *job)
 	job->enh[0] = '\0';
 	/* the token was taken as the job left the queue: what render
 	 * checks (halted, unsubscribed) is as fresh as can be */
-	if (job->render(job->render_arg, job, &w->msg, err, sizeof(err)) == -1) {
+	if (job->render(job->render_arg, job, &w->msg, err, sizeof(err)) == -1 ||
+	    (w->dkim != NULL && smtp_worker_sign(w, err, sizeof(err)) == -1)) {
 		job->result = SMTP_RENDER_FAIL;
 		smtp_sanitise(job->msg, sizeof(job->msg), err, strlen(err));
 		if (job->metered && w->pool->rate != NULL)

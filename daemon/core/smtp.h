@@ -33,6 +33,11 @@
  * across every pool sharing it: after a reload, the new pool's threads
  * open sessions only as the old pool's close theirs.
  *
+ * DKIM: with conf->dkim, each thread has its own signer (dkim.h) and puts
+ * the DKIM-Signature header(s) before what render() made; a message that
+ * cannot be signed comes back as SMTP_RENDER_FAIL, unsent.  A new pool
+ * (a reload) signs with the keys it was given; the old one keeps its own.
+ *
  * Sessions: a failed message makes libcurl close that thread's session;
  * the next message opens a new one.  A session idle for conf->idle
  * (default SMTP_IDLE_CLOSE) seconds is closed with QUIT.
@@ -47,6 +52,7 @@
 #include "smtp_reply.h"
 
 struct buf;
+struct dkim;
 struct event_base;
 struct rate;
 struct smtp_slots;
@@ -68,6 +74,9 @@ struct smtp_conf {
 	struct rate	*rate;		/* taken per metered job; NULL: none */
 	struct smtp_slots *slots;	/* session cap shared by pools; NULL:
 					   connections per pool */
+	struct dkim	*dkim;		/* sign what render() made; NULL: not.
+					   The pool holds a reference until
+					   its threads have ended */
 };
 
 struct smtp_job;

@@ -27,6 +27,7 @@
 
 #include "addr.h"
 #include "broadside.h"
+#include "dkim.h"
 #include "render.h"
 
 #ifndef BROADSIDE_TEMPLATES
@@ -86,6 +87,13 @@ static const struct config_key config_keys[] = {
 	    OFF(templates_dir) },
 	{ NULL, "secret_file", CT_PATH, 0, 0, "/var/lib/broadside/secret",
 	    OFF(secret_file) },
+	{ "dkim", "domain", CT_STR, 0, 0, NULL, OFF(dkim_domain) },
+	{ "dkim", "selector", CT_STR, 0, 0, NULL, OFF(dkim_selector) },
+	{ "dkim", "key_file", CT_PATH, 0, 0, NULL, OFF(dkim_key_file) },
+	{ "dkim", "ed25519_selector", CT_STR, 0, 0, NULL,
+	    OFF(dkim_ed25519_selector) },
+	{ "dkim", "ed25519_key_file", CT_PATH, 0, 0, NULL,
+	    OFF(dkim_ed25519_key_file) },
 };
 #define NKEYS	(sizeof(config_keys) / sizeof(config_keys[0]))
 
@@ -387,6 +395,50 @@ config_url_loopback(const char *url, char *host, size_t hostlen)
 	return 0;
 }
 
+/*
+ * dkim: domain, selector and key_file, the Ed25519 pair together; the
+ * domain must be From's or a parent of it, or DMARC (relaxed alignment)
+ * does not count the signature.  The keys are read by config_read_dkim.
+ */
+static void
+config_check_dkim(struct config_ctx *ctx, struct config *c, config_t *cf)
+{
+	const char	*dom, *from;
+	size_t		 dl, fl;
+	int		 line = config_line(cf, "dkim");
+
+	if (c->dkim_domain == NULL)
+		config_error(ctx, line, "dkim.domain: missing (the d= domain, "
+		    "that of list.from)");
+	if (c->dkim_selector == NULL)
+		config_error(ctx, line, "dkim.selector: missing (the RSA "
+		    "key's selector)");
+	if (c->dkim_key_file == NULL)
+		config_error(ctx, line, "dkim.key_file: missing (a PEM RSA "
+		    "key of 2048 bits or more)");
+	if (c->dkim_ed25519_selector != NULL &&
+	    c->dkim_ed25519_key_file == NULL)
+		config_error(ctx, line, "dkim.ed25519_key_file: missing "
+		    "(ed25519_selector is set)");
+	if (c->dkim_ed25519_selector == NULL &&
+	    c->dkim_ed25519_key_file != NULL)
+		config_error(ctx, line, "dkim.ed25519_selector: missing "
+		    "(ed25519_key_file is set)");
+	if (c->dkim_domain == NULL || c->list_from_addr == NULL)
+		return;
+	dom = c->dkim_domain;
+	from = strrchr(c->list_from_addr, '@') + 1;
+	dl = strlen(dom);
+	fl = strlen(from);
+	if (!(fl == dl && strcasecmp(from, dom) == 0) &&
+	    !(fl > dl && from[fl - dl - 1] == '.' &&
+	    strcasecmp(from + fl - dl, dom) == 0))
+		config_error(ctx, config_line(cf, "dkim.domain"),
+		    "dkim.domain: \"%s\" is neither list.from's domain (%s) "
+		    "nor a parent of it, so DMARC would not count the "
+		    "signature", dom, from);
+}
+
 static void
 config_check(struct config_ctx *ctx, struct config *c, config_t *cf)
 {
@@ -490,6 +542,9 @@ config_check(struct config_ctx *ctx, struct config *c, config_t *cf)
 	if (c->storage_url != NULL)
 		config_check_storage_url(ctx, c, cf);
 
+	if (config_lookup(cf, "dkim") != NULL)
+		config_check_dkim(ctx, c, cf);
+
 	if (c->retry_max_delay < c->retry_initial_delay) {
 		config_error(ctx, config_line(cf, "retry.max_delay"),
 		    "retry.max_delay: less than retry.initial_delay");
@@ -540,6 +595,38 @@ config_read_password(struct config_ctx *ctx, struct config *c, int line)
 		return;
 	}
 	c->smtp_password = data;
+}
+
+/* Load the DKIM keys: the start, -t and a reload fail on a bad one. */
+static void
+config_read_dkim(struct config_ctx *ctx, struct config *c, config_t *cf)
+{
+	struct dkim_conf	 dc;
+	char			 err[1200];
+	int			 line;
+
+	if (c->dkim_domain == NULL)
+		return;
+	dc.domain = c->dkim_domain;
+	dc.selector = c->dkim_selector;
+	dc.key_file = c->dkim_key_file;
+	dc.ed25519_selector = c->dkim_ed25519_selector;
+	dc.ed25519_key_file = c->dkim_ed25519_key_file;
+	if ((c->dkim = dkim_new(&dc, err, sizeof(err))) != NULL)
+		return;
+	if (strncmp(err, "key_file:", 9) == 0)
+		line = config_line(cf, "dkim.key_file");
+	else if (strncmp(err, "ed25519_key_file:", 17) == 0)
+		line = config_line(cf, "dkim.ed25519_key_file");
+	else if (strncmp(err, "selector:", 9) == 0)
+		line = config_line(cf, "dkim.selector");
+	else if (strncmp(err, "ed25519_selector:", 17) == 0)
+		line = config_line(cf, "dkim.ed25519_selector");
+	else if (strncmp(err, "domain:", 7) == 0)
+		line = config_line(cf, "dkim.domain");
+	else
+		line = config_line(cf, "dkim");
+	config_error(ctx, line, "dkim.%s", err);
 }
 
 static void
@@ -646,6 +733,8 @@ config_load(const char *file, int flags, int (*report)(void *, const char *),
 	if (ctx.errors == 0 && !(flags & CONFIG_NOSECRETS))
 		config_read_password(&ctx, c, config_line(&cf,
 		    "smtp.password_file"));
+	if (ctx.errors == 0 && !(flags & CONFIG_NOSECRETS))
+		config_read_dkim(&ctx, c, &cf);
 end:
 	config_destroy(&cf);
 	free(ctx.dir);
@@ -669,6 +758,7 @@ config_free(struct config *c)
 			free(*(char **)((char *)c + config_keys[i].off));
 	free(c->list_from_name);
 	free(c->list_from_addr);
+	dkim_unref(c->dkim);
 	if (c->smtp_password != NULL) {
 		explicit_bzero(c->smtp_password, strlen(c->smtp_password));
 		free(c->smtp_password);

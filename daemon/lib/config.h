@@ -54,9 +54,20 @@ struct config {
 	char		*feed_path;
 	char		*templates_dir;
 	char		*secret_file;
+
+	/* dkim: optional; the keys are loaded unless CONFIG_NOSECRETS */
+	char		*dkim_domain;		/* NULL: no signing */
+	char		*dkim_selector;
+	char		*dkim_key_file;
+	char		*dkim_ed25519_selector;
+	char		*dkim_ed25519_key_file;
+	struct dkim	*dkim;			/* the keys; a reference */
 };
 
-#define CONFIG_NOSECRETS	0x01	/* CLI: do not read password_file */
+struct dkim;
+
+#define CONFIG_NOSECRETS	0x01	/* CLI: do not read password_file nor
+					   the DKIM keys */
 struct config	*config_load(const char *, int, int (*)(void *, const char *),
 		    void *);
 void		 config_free(struct config *);

@@ -349,6 +349,7 @@ dkim_new(const struct dkim_conf *conf, char *err, size_t errlen)
 {
 	struct dkim	*d;
 	struct buf	 id = BUF_INIT;
+	char		 why[1024];
 	int		 i;
 
 	if (conf->domain == NULL || !dkim_name_ok(conf->domain)) {
@@ -383,15 +384,20 @@ dkim_new(const struct dkim_conf *conf, char *err, size_t errlen)
 	}
 	if (conf->ed25519_key_file != NULL) {
 		d->keys[d->nkeys].alg = DKIM_ED25519;
-		if ((d->keys[d->nkeys].pkey = dkim_key_load(
-		    conf->ed25519_key_file, DKIM_ED25519, err, errlen)) == NULL)
+			if ((d->keys[d->nkeys].pkey = dkim_key_load(
+		    conf->ed25519_key_file, DKIM_ED25519, why, sizeof(why)))
+		    == NULL) {
+			snprintf(err, errlen, "ed25519_key_file: %s", why);
 			goto fail;
+		}
 		d->keys[d->nkeys++].selector = strdup(conf->ed25519_selector);
 	}
 	d->keys[d->nkeys].alg = DKIM_RSA;
 	if ((d->keys[d->nkeys].pkey = dkim_key_load(conf->key_file, DKIM_RSA,
-	    err, errlen)) == NULL)
+	    why, sizeof(why))) == NULL) {
+		snprintf(err, errlen, "key_file: %s", why);
 		goto fail;
+	}
 	d->keys[d->nkeys++].selector = strdup(conf->selector);
 	d->domain = strdup(conf->domain);
 	buf_printf(&id, "d=%s", d->domain);

@@ -48,8 +48,10 @@
  *	and the fuzzer.
  *
  * DIAGNOSTICS
- *	Functions that can fail return -1 with one line in err naming the
- *	file or the step; nothing is logged.  Allocation failure aborts.
+ *	Functions that can fail return -1 (dkim_new: NULL) with one line in
+ *	err; dkim_new's starts with the dkim_conf field at fault and names
+ *	the key file ("key_file: PATH: RSA key of 1024 bits; ...").  Nothing
+ *	is logged.  Allocation failure aborts.
  */
 #ifndef BROADSIDE_DKIM_H
 #define BROADSIDE_DKIM_H
