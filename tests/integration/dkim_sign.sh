@@ -2,7 +2,8 @@
 # python3-nacl for ed25519): every message the daemon sends carries an
 # rsa-sha256 and an ed25519-sha256 signature and both verify, with the
 # public keys handed to dkim's dnsfunc; a changed List-Unsubscribe, a
-# changed body, a second From or List-Unsubscribe makes both fail.  The
+# changed body, a second From or List-Unsubscribe makes both fail; the
+# opt-in confirmation mail is signed as well.  The
 # body hash equals dkimpy's over a canonicalisation corpus, and whole
 # corpus messages signed by dkim.c verify.  broadsided -t names a bad key
 # file in one line; a reload with a new key signs with it, a reload with
@@ -45,7 +46,9 @@ ED="ed25519_selector = \"e2026\"; ed25519_key_file = \"ed.pem\";"
 
 # ---- broadsided -t: bad keys, one line naming the file ---------------
 start_smtpd mail
-SMTP="smtp: { url = \"smtp://127.0.0.1:$SMTP_PORT\"; connections = 2; timeout = 10; };"
+PORT=$(free_port)
+SMTP="smtp: { url = \"smtp://127.0.0.1:$SMTP_PORT\"; connections = 2; timeout = 10; };
+http: { listen = \"127.0.0.1:$PORT\"; };"
 check_bad() {
 	# $1 dkim section, $2 text the error must hold
 	write_config "$SMTP
@@ -154,6 +157,26 @@ print("verified %d messages" % len(files))
 PYEOF
 "$PY" "$T/verify.py" "$T/mail" "$T" || fail "dkimpy verification"
 ok "13 real messages: ed25519 and rsa signatures verify; tampered copies fail both"
+
+# the opt-in mail goes through the same senders: signed too
+command -v curl >/dev/null || fail "curl missing"
+c=$(curl -s -o /dev/null -w '%{http_code}' -X POST --data-urlencode "email=newbie@example.net" \
+    "http://127.0.0.1:$PORT/subscribe")
+[ "$c" = 200 ] || fail "POST /subscribe: $c"
+i=0
+until grep -l "^To: newbie@example.net" "$T"/mail/*.eml >/dev/null 2>&1; do
+	i=$((i + 1)); [ $i -lt 100 ] || fail "no confirmation mail"; sleep 0.1
+done
+"$PY" - "$T" $(grep -l "^To: newbie@example.net" "$T"/mail/*.eml) <<'PYEOF' || fail "confirmation mail signatures"
+import sys
+sys.path.insert(0, sys.argv[1])
+import dkim
+from dns import dnsfunc
+raw = open(sys.argv[2], "rb").read()
+d = dkim.DKIM(raw)
+assert d.verify(idx=0, dnsfunc=dnsfunc) and d.verify(idx=1, dnsfunc=dnsfunc)
+PYEOF
+ok "the confirmation mail is signed, both signatures verify"
 
 # ---- the canonicaliser against dkimpy's -----------------------------
 mkdir -p "$T/corpus"
