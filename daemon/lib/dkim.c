@@ -273,6 +273,13 @@ dkim_key_load(const char *file, enum dkim_alg alg, char *err, size_t errlen)
 		    "bytes", file, DKIM_KEY_MAX);
 		return NULL;
 	}
+	/* as OpenDKIM: a key others can read or change is no secret */
+	if (st.st_mode & (S_IROTH | S_IWOTH | S_IXOTH)) {
+		snprintf(err, errlen, "%s: others may read it (mode %03o); "
+		    "chmod 600 it (or 640, group of the daemon)", file,
+		    (unsigned)(st.st_mode & 0777));
+		return NULL;
+	}
 	if ((f = fopen(file, "re")) == NULL) {
 		snprintf(err, errlen, "%s: %s", file, strerror(errno));
 		return NULL;

@@ -11,7 +11,8 @@
  *	dkim_unref(d);				each holder, once
  *
  * KEYS
- *	dkim_new reads the PEM private keys once: key_file must hold an RSA
+ *	dkim_new reads the PEM private keys once (unencrypted, a regular
+ *	file that others cannot read or write): key_file must hold an RSA
  *	key of DKIM_RSA_MIN_BITS bits or more, ed25519_key_file (optional,
  *	with ed25519_selector) an Ed25519 key.  SHA-256 is fetched once
  *	(EVP_MD_fetch) so no message pays OpenSSL's name lookup.  The keys

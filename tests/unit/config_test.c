@@ -4,7 +4,7 @@
  * unknown-section problem reported as "file:line: message" in one pass,
  * the second-pass checks, smtp.tls derivation, list.from parsing (IDN),
  * list.base_url trimming, the SMTP password file (and no AUTH in clear
- * text to a relay off this host) and the HMAC secret.
+ * text to a relay off this host), the HMAC secret and the dkim section.
  *
  * Config files are written to a temporary folder under /tmp, removed at
  * the end.
@@ -20,6 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 
 #include "broadside.h"
 #include "buf.h"
@@ -896,6 +899,114 @@ test_storage_url(void)
 	buf_free(&m.all);
 }
 
+/*
+ * dkim: the keys are loaded by the daemon's load (not the CLI's); every
+ * problem at the line of its key, naming the file; the domain must be
+ * From's or a parent of it.
+ */
+static void
+test_dkim(void)
+{
+	static const struct {
+		const char	*name;
+		const char	*dkim;		/* the section */
+		const char	*want;		/* NULL: loads */
+	} cases[] = {
+		{ "RSA and Ed25519", "domain = \"example.org\"; selector = "
+		    "\"s1\"; key_file = \"rsa.pem\";\n ed25519_selector = "
+		    "\"e1\"; ed25519_key_file = \"ed.pem\";", NULL },
+		{ "RSA only, domain in capitals", "domain = \"EXAMPLE.org\"; "
+		    "selector = \"s1\"; key_file = \"rsa.pem\";", NULL },
+		{ "no selector", "domain = \"example.org\"; key_file = "
+		    "\"rsa.pem\";", ":3: dkim.selector: missing" },
+		{ "no key", "domain = \"example.org\"; selector = \"s1\";",
+		    ":3: dkim.key_file: missing" },
+		{ "a child domain", "domain = \"sub.example.org\"; "
+		    "selector = \"s1\"; key_file = \"rsa.pem\";",
+		    "dkim.domain: \"sub.example.org\" is neither" },
+		{ "a look-alike", "domain = \"ample.org\"; "
+		    "selector = \"s1\"; key_file = \"rsa.pem\";",
+		    "is neither list.from's domain" },
+		{ "swapped keys", "domain = \"example.org\"; selector = \"s1\";"
+		    "\n key_file = \"ed.pem\";",
+		    ":4: dkim.key_file: %s/ed.pem: not an RSA key" },
+		{ "unpaired ed25519", "domain = \"example.org\"; selector = "
+		    "\"s1\"; key_file = \"rsa.pem\"; ed25519_selector = "
+		    "\"e1\";", "dkim.ed25519_key_file: missing" },
+		{ "bad selector", "domain = \"example.org\"; selector = "
+		    "\"s 1\"; key_file = \"rsa.pem\";",
+		    "dkim.selector: want a DNS label" },
+		{ "unknown key", "domain = \"example.org\"; selector = \"s1\"; "
+		    "key_file = \"rsa.pem\"; l = 10;", "unknown key \"dkim.l\"" },
+	};
+	struct config	*c;
+	struct msgs	 m = { 0 };
+	struct buf	 text = BUF_INIT;
+	char		 path[PATH_MAX], want[PATH_MAX + 128];
+	EVP_PKEY	*k;
+	FILE		*f;
+	size_t		 i;
+	int		 j;
+
+	for (j = 0; j < 2; j++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, j ? "ed.pem" :
+		    "rsa.pem");
+		k = j ? EVP_PKEY_Q_keygen(NULL, NULL, "ED25519") :
+		    EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+		if (k == NULL || (f = fopen(path, "w")) == NULL) {
+			CHECK("dkim key", 0);
+			return;
+		}
+		PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL);
+		fclose(f);
+		chmod(path, 0600);
+		EVP_PKEY_free(k);
+	}
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		buf_reset(&text);
+		buf_printf(&text, LIST_OK "dkim: { %s };\n", cases[i].dkim);
+		c = load("dkim.conf", text.p, 0, &m);
+		if (cases[i].want == NULL) {
+			CHECK_STR(cases[i].name, msgs_text(&m), "");
+			CHECK(cases[i].name, c != NULL && c->dkim != NULL);
+		} else {
+			snprintf(want, sizeof(want), cases[i].want, realdir);
+			CHECK(cases[i].name, c == NULL);
+			CHECK_INT(cases[i].name, m.n, 1);
+			CHECK(cases[i].name, strstr(msgs_text(&m), want) != NULL);
+			if (strstr(msgs_text(&m), want) == NULL)
+				printf("    got \"%s\", want \"%s\"\n",
+				    msgs_text(&m), want);
+		}
+		config_free(c);
+	}
+	/* resolved against the config's folder */
+	c = load("dkim.conf", LIST_OK "dkim: { domain = \"example.org\"; "
+	    "selector = \"s1\"; key_file = \"rsa.pem\"; };\n", 0, &m);
+	snprintf(want, sizeof(want), "%s/rsa.pem", realdir);
+	CHECK_STR("dkim key path", c ? c->dkim_key_file : NULL, want);
+	config_free(c);
+	/* the CLI reads no key: a missing one is no error there */
+	c = load("dkim.conf", LIST_OK "dkim: { domain = \"example.org\"; "
+	    "selector = \"s1\"; key_file = \"missing.pem\"; };\n",
+	    CONFIG_NOSECRETS, &m);
+	CHECK("NOSECRETS: no key read", c != NULL && c->dkim == NULL);
+	CHECK_INT("NOSECRETS: no message", m.n, 0);
+	config_free(c);
+	c = load("dkim.conf", LIST_OK "dkim: { domain = \"example.org\"; "
+	    "selector = \"s1\"; key_file = \"missing.pem\"; };\n", 0, &m);
+	CHECK("missing key", c == NULL && strstr(msgs_text(&m),
+	    "missing.pem: No such file") != NULL);
+	config_free(c);
+	/* no section: no signing */
+	c = load("dkim.conf", LIST_OK, 0, &m);
+	CHECK("no dkim section", c != NULL && c->dkim == NULL &&
+	    c->dkim_domain == NULL);
+	config_free(c);
+	buf_free(&text);
+	buf_free(&m.all);
+}
+
 int
 main(void)
 {
@@ -928,6 +1039,7 @@ main(void)
 	alarm(0);
 	test_secret();
 	test_storage_url();
+	test_dkim();
 	test_default_path();
 	if (chdir("/") == -1)
 		CHECK("chdir /", 0);

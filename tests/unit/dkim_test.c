@@ -195,7 +195,7 @@ test_canon(void)
 /* ---- keys ---------------------------------------------------------- */
 
 static char rsa_file[256], rsa1024_file[256], ed_file[256], enc_file[256],
-    junk_file[256];
+    junk_file[256], open_file[256];
 
 static void
 write_key(const char *path, EVP_PKEY *k, const EVP_CIPHER *enc)
@@ -209,6 +209,7 @@ write_key(const char *path, EVP_PKEY *k, const EVP_CIPHER *enc)
 		exit(2);
 	}
 	fclose(f);
+	chmod(path, 0600);
 }
 
 static EVP_PKEY	*rsa_key, *ed_key;
@@ -229,11 +230,14 @@ make_keys(void)
 	snprintf(ed_file, sizeof(ed_file), "%s/ed.pem", tmpdir);
 	snprintf(enc_file, sizeof(enc_file), "%s/enc.pem", tmpdir);
 	snprintf(junk_file, sizeof(junk_file), "%s/junk.pem", tmpdir);
+	snprintf(open_file, sizeof(open_file), "%s/open.pem", tmpdir);
 	rsa_key = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
 	ed_key = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
 	write_key(rsa_file, rsa_key, NULL);
 	write_key(ed_file, ed_key, NULL);
 	write_key(enc_file, rsa_key, EVP_aes_128_cbc());
+	write_key(open_file, rsa_key, NULL);
+	chmod(open_file, 0644);
 	k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)1024);
 	write_key(rsa1024_file, k, NULL);
 	EVP_PKEY_free(k);
@@ -243,6 +247,7 @@ make_keys(void)
 	}
 	fputs("-----BEGIN PRIVATE KEY-----\nnot base64\n", f);
 	fclose(f);
+	chmod(junk_file, 0600);
 }
 
 static void
@@ -253,6 +258,7 @@ remove_keys(void)
 	unlink(ed_file);
 	unlink(enc_file);
 	unlink(junk_file);
+	unlink(open_file);
 	rmdir(tmpdir);
 }
 
@@ -273,6 +279,8 @@ test_keys(void)
 		{ "missing", "/nonexistent/k.pem", NULL,
 		    "/nonexistent/k.pem: No such file" },
 		{ "a folder", "/", NULL, "not a regular file" },
+		{ "readable by others", open_file, NULL,
+		    "others may read it (mode 644)" },
 	};
 	struct dkim_conf	 conf;
 	struct dkim		*d, *d2;
