@@ -51,7 +51,8 @@ struct dkim {
 struct dkim_signer {
 	struct dkim	*d;
 	EVP_MD_CTX	*md;		/* body and header hashes */
-	EVP_MD_CTX	*ed;		/* Ed25519 signing */
+	EVP_MD_CTX	*ed;		/* Ed25519 signing, a copy of: */
+	EVP_MD_CTX	*ed_init;	/* set up once; NULL: no Ed25519 */
 	EVP_PKEY_CTX	*rsa;		/* RSA signing, set up once */
 	struct buf	 body;		/* the last body hashed */
 	unsigned char	 bh[DKIM_SHA256_LEN];
@@ -467,8 +468,14 @@ dkim_signer_new(struct dkim *d)
 	    (s->ed = EVP_MD_CTX_new()) == NULL)
 		abort();
 	for (i = 0; i < d->nkeys; i++) {
-		if (d->keys[i].alg != DKIM_RSA)
+		if (d->keys[i].alg == DKIM_ED25519) {
+			/* copied per message: no method fetch each time */
+			if ((s->ed_init = EVP_MD_CTX_new()) == NULL ||
+			    EVP_DigestSignInit_ex(s->ed_init, NULL, NULL, NULL,
+			    NULL, d->keys[i].pkey, NULL) != 1)
+				abort();
 			continue;
+		}
 		/* PKCS #1 v1.5 over a SHA-256 DigestInfo, set up once */
 		if ((s->rsa = EVP_PKEY_CTX_new_from_pkey(NULL, d->keys[i].pkey,
 		    NULL)) == NULL || EVP_PKEY_sign_init(s->rsa) != 1 ||
@@ -487,6 +494,7 @@ dkim_signer_free(struct dkim_signer *s)
 		return;
 	EVP_MD_CTX_free(s->md);
 	EVP_MD_CTX_free(s->ed);
+	EVP_MD_CTX_free(s->ed_init);
 	EVP_PKEY_CTX_free(s->rsa);
 	buf_free(&s->body);
 	buf_free(&s->signed_hdrs);
@@ -685,9 +693,8 @@ dkim_sign_one(struct dkim_signer *s, const struct dkim_key *k,
 		}
 	} else {
 		/* RFC 8463: PureEdDSA over the SHA-256 of the headers */
-		EVP_MD_CTX_reset(s->ed);
-		if (EVP_DigestSignInit_ex(s->ed, NULL, NULL, NULL, NULL,
-		    k->pkey, NULL) != 1 || EVP_DigestSign(s->ed, sig, &siglen,
+		if (EVP_MD_CTX_copy_ex(s->ed, s->ed_init) != 1 ||
+		    EVP_DigestSign(s->ed, sig, &siglen,
 		    md, sizeof(md)) != 1) {
 			dkim_ssl_err(b64, sizeof(b64));
 			snprintf(err, errlen, "dkim: Ed25519 signing failed: %s",
