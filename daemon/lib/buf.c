@@ -69,9 +69,16 @@ buf_printf(struct buf *b, const char *fmt, ...)
 void
 buf_reset(struct buf *b)
 {
-	b->len = 0;
+	buf_truncate(b, 0);
+}
+
+/* What was added after len n goes (a failed render undoes its part). */
+void
+buf_truncate(struct buf *b, size_t n)
+{
+	b->len = n;
 	if (b->p != NULL)
-		b->p[0] = '\0';
+		b->p[n] = '\0';
 }
 
 void

@@ -26,6 +26,7 @@ void	 buf_addc(struct buf *, char);
 void	 buf_printf(struct buf *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	 buf_reset(struct buf *);			/* len = 0, keeps memory */
+void	 buf_truncate(struct buf *, size_t);	/* back to len n (n <= len) */
 void	 buf_free(struct buf *);
 char	*buf_detach(struct buf *);			/* caller frees */
 

@@ -766,11 +766,8 @@ dkim_sign(struct dkim_signer *s, const char *msg, size_t len, time_t now,
 	s->st.signed_msgs++;
 	ret = 0;
  end:
-	if (ret == -1) {
-		out->len = start;
-		if (out->p != NULL)
-			out->p[start] = '\0';
-	}
+	if (ret == -1)
+		buf_truncate(out, start);
 	free(f);
 	buf_free(&hlist);
 	return ret;

@@ -430,7 +430,7 @@ hdr_named(struct buf *out, size_t *col, const char *name, const char *phrase,
 	r = hdr_phrase(out, col, name, ph, NULL, 0);
 	free(ph);
 	if (r == -1) {
-		out->len = start;
+		buf_truncate(out, start);
 		return -1;
 	}
 	if (*col + 3 + toklen > MIME_LINE_SOFT) {
@@ -999,9 +999,7 @@ mime_message_common(struct buf *out, const struct mime_common *c,
 	buf_add(out, c->b.p + c->html_end, c->b.len - c->html_end);
 	return 0;
  fail:
-	out->len = start;
-	if (out->p != NULL)
-		out->p[start] = '\0';
+	buf_truncate(out, start);
 	return -1;
 }
 

@@ -301,9 +301,7 @@ render_named(const struct render_site *site, const char *name,
 	if (mus_render(t, stack, depth, out) == -1) {
 		snprintf(err, errlen, "%s.mustache: partials nested too deep",
 		    name);
-		out->len = start;
-		if (out->p != NULL)
-			out->p[start] = '\0';
+		buf_truncate(out, start);
 		ret = -1;
 	}
 	mus_free(t);
@@ -985,11 +983,8 @@ render_message(const struct render *r, const struct render_rcpt *rc,
 		goto end;
 	ret = 0;
  end:
-	if (ret == -1) {
-		out->len = start;
-		if (out->p != NULL)
-			out->p[start] = '\0';
-	}
+	if (ret == -1)
+		buf_truncate(out, start);
 	if (vals != vstack)
 		free(vals);
 	buf_free(&t);
