@@ -20,13 +20,17 @@
 
 struct buf;
 struct event_base;
+struct writer;
 
 /* The daemon's state, owned by the main loop (broadsided.c). */
 struct daemon_env {
 	struct event_base	*base;
 	struct config		*conf;
 	const char		*config_path;
-	struct store		*store;
+	struct store		*store;		/* the loop's handle: reads */
+	struct writer		*writer;	/* store writes, off the loop
+						   (writer.c), from queue_init
+						   to queue_free */
 	const char		*node;		/* owner of this daemon's claims
 						   in the store: the host name */
 	unsigned char		 key[64];	/* HMAC key from secret_file */

@@ -243,7 +243,6 @@ static struct {
 
 	struct qresult		*results;	/* for the next group */
 	size_t			 nresults, cresults;
-	struct writer		*writer;	/* store calls off the loop */
 	struct qgroup		 group;		/* the one out, or the next */
 	int			 group_out;	/* submitted, done() not run */
 	uint64_t		 commits;	/* groups done */
@@ -746,7 +745,7 @@ queue_record(void)
 	}
 	queue_group_swap();		/* the group was empty */
 	q.group_out = 1;
-	writer_submit(q.writer, queue_group_write, queue_group_done,
+	writer_submit(env->writer, queue_group_write, queue_group_done,
 	    &q.group);
 	q.group_next = now_mono() + QUEUE_GROUP_GAP;
 }
@@ -764,13 +763,13 @@ queue_record_last(void)
 {
 	int	tries;
 
-	writer_finish(q.writer);
+	writer_finish(env->writer);
 	/* twice at most: what the store still refuses, the next start
 	 * releases (claims lapse; results are sent again) */
 	for (tries = 0; q.nresults > 0 && tries < 2; tries++) {
 		q.store_failing = 0;
 		queue_record();
-		writer_finish(q.writer);
+		writer_finish(env->writer);
 	}
 }
 
@@ -1518,7 +1517,7 @@ queue_claim(struct qrun *run)
 	c->commits = q.commits;
 	run->refs++;
 	q.claim_out = 1;
-	writer_submit(q.writer, queue_claim_work, queue_claim_done, c);
+	writer_submit(env->writer, queue_claim_work, queue_claim_done, c);
 }
 
 /*
@@ -1733,7 +1732,8 @@ queue_init(void (*drained)(void *), void *arg, char *err, size_t errlen)
 	if ((q.tkey = token_key_new(env->key, (size_t)env->keylen, err,
 	    errlen)) == NULL)
 		return -1;
-	if ((q.writer = writer_new(env->base, env->store, err, errlen)) == NULL)
+	if ((env->writer = writer_new(env->base, env->store, err,
+	    errlen)) == NULL)
 		return -1;
 	if ((q.timer = evtimer_new(env->base, queue_timer_cb, NULL)) == NULL ||
 	    (q.gtimer = evtimer_new(env->base, queue_gtimer_cb, NULL)) == NULL)
@@ -1824,10 +1824,10 @@ queue_health_done(void *arg, int rc)
 int
 queue_store_ok(char *err, size_t errlen)
 {
-	if (q.writer != NULL && !q.closing && !qh.out &&
+	if (env->writer != NULL && !q.closing && !qh.out &&
 	    (!qh.ok || now_mono() - qh.at > QUEUE_HEALTH_EVERY)) {
 		qh.out = 1;
-		writer_submit(q.writer, queue_health_work, queue_health_done,
+		writer_submit(env->writer, queue_health_work, queue_health_done,
 		    NULL);
 	}
 	if (!qh.ok)
@@ -1874,10 +1874,10 @@ queue_free(void)
 	 * store refuses now, the next start releases) */
 	TAILQ_FOREACH(run, &q.runs, entry)
 		qrun_drop_ready(run);
-	if (q.writer != NULL)
+	if (env->writer != NULL)
 		queue_record_last();
-	writer_free(q.writer);
-	q.writer = NULL;
+	writer_free(env->writer);
+	env->writer = NULL;
 	while ((run = TAILQ_FIRST(&q.runs)) != NULL) {
 		TAILQ_REMOVE(&q.runs, run, entry);
 		qrun_free(run);
