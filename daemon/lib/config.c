@@ -29,6 +29,7 @@
 #include "broadside.h"
 #include "dkim.h"
 #include "render.h"
+#include "verp.h"
 
 #ifndef BROADSIDE_TEMPLATES
 #define BROADSIDE_TEMPLATES	"/usr/share/broadside/templates"
@@ -94,6 +95,7 @@ static const struct config_key config_keys[] = {
 	    OFF(dkim_ed25519_selector) },
 	{ "dkim", "ed25519_key_file", CT_PATH, 0, 0, NULL,
 	    OFF(dkim_ed25519_key_file) },
+	{ "bounce", "domain", CT_STR, 0, 0, NULL, OFF(bounce_domain) },
 };
 #define NKEYS	(sizeof(config_keys) / sizeof(config_keys[0]))
 
@@ -439,6 +441,37 @@ config_check_dkim(struct config_ctx *ctx, struct config *c, config_t *cf)
 		    "signature", dom, from);
 }
 
+/*
+ * bounce: the domain of the envelope senders, whose mail (the DSNs and
+ * complaints) the MTA hands to `broadside bounce`.  Checked as the
+ * longest such address: "b-" + VERP_LEN characters + "@" + domain.
+ */
+static void
+config_check_bounce(struct config_ctx *ctx, struct config *c, config_t *cf)
+{
+	char	 sample[600], out[600], err[256];
+	int	 line = config_line(cf, "bounce.domain");
+
+	if (c->bounce_domain == NULL) {
+		config_error(ctx, config_line(cf, "bounce"), "bounce.domain: "
+		    "missing (the domain of the envelope senders, e.g. "
+		    "\"bounces.example.org\")");
+		return;
+	}
+	snprintf(sample, sizeof(sample), VERP_PREFIX "%0*d@%s", VERP_LEN, 0,
+	    c->bounce_domain);
+	if (strchr(c->bounce_domain, '@') != NULL ||
+	    addr_normalize(sample, out, sizeof(out), err, sizeof(err)) == -1) {
+		config_error(ctx, line, "bounce.domain: \"%s\" is not a "
+		    "domain for envelope senders (%s)", c->bounce_domain,
+		    strchr(c->bounce_domain, '@') ? "an address, not a domain" :
+		    err);
+		return;
+	}
+	free(c->bounce_domain);
+	c->bounce_domain = xstrdup(strrchr(out, '@') + 1);
+}
+
 static void
 config_check(struct config_ctx *ctx, struct config *c, config_t *cf)
 {
@@ -544,6 +577,9 @@ config_check(struct config_ctx *ctx, struct config *c, config_t *cf)
 
 	if (config_lookup(cf, "dkim") != NULL)
 		config_check_dkim(ctx, c, cf);
+
+	if (config_lookup(cf, "bounce") != NULL)
+		config_check_bounce(ctx, c, cf);
 
 	if (c->retry_max_delay < c->retry_initial_delay) {
 		config_error(ctx, config_line(cf, "retry.max_delay"),

@@ -62,6 +62,11 @@ struct config {
 	char		*dkim_ed25519_selector;
 	char		*dkim_ed25519_key_file;
 	struct dkim	*dkim;			/* the keys; a reference */
+
+	/* bounce: optional; envelope senders b-TOKEN@bounce_domain */
+	char		*bounce_domain;		/* NULL: MAIL FROM is list.from's
+						   address; else lowercase,
+						   A-labels */
 };
 
 struct dkim;

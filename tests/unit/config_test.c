@@ -1007,6 +1007,94 @@ test_dkim(void)
 	buf_free(&m.all);
 }
 
+/*
+ * bounce: the domain of the envelope senders, kept lowercase and in
+ * A-labels (the VERP addresses are compared as the MTA writes them);
+ * anything that is not a domain an address can end in is refused at its
+ * line.
+ */
+static void
+test_bounce(void)
+{
+	static const struct {
+		const char	*name;
+		const char	*bounce;	/* the section */
+		const char	*want;		/* NULL: loads */
+		const char	*domain;	/* as kept */
+	} cases[] = {
+		{ "plain", "domain = \"bounces.example.org\";", NULL,
+		    "bounces.example.org" },
+		{ "capitals", "domain = \"Bounces.EXAMPLE.org\";", NULL,
+		    "bounces.example.org" },
+		{ "IDN", "domain = \"b.b\xc3\xbc" "cher.example\";", NULL,
+		    "b.xn--bcher-kva.example" },
+		{ "no domain", "", ":3: bounce.domain: missing", NULL },
+		{ "an address", "domain = \"b@example.org\";",
+		    ":3: bounce.domain: \"b@example.org\" is not a domain", NULL },
+		{ "one label", "domain = \"localhost\";",
+		    ":3: bounce.domain: \"localhost\" is not a domain", NULL },
+		{ "a literal", "domain = \"[127.0.0.1]\";",
+		    "bounce.domain: \"[127.0.0.1]\" is not a domain", NULL },
+		{ "not a string", "domain = 5;",
+		    ":3: bounce.domain: expected a string", NULL },
+		{ "unknown key", "domain = \"b.example.org\"; from = \"x\";",
+		    "unknown key \"bounce.from\"", NULL },
+	};
+	struct config	*c;
+	struct msgs	 m = { 0 };
+	struct buf	 text = BUF_INIT;
+	char		 longdom[300], label[53];
+	size_t		 i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		buf_reset(&text);
+		buf_printf(&text, LIST_OK "bounce: { %s };\n", cases[i].bounce);
+		c = load("bounce.conf", text.p, 0, &m);
+		if (cases[i].want == NULL) {
+			CHECK_STR(cases[i].name, msgs_text(&m), "");
+			CHECK_STR(cases[i].name, c ? c->bounce_domain : NULL,
+			    cases[i].domain);
+		} else {
+			CHECK(cases[i].name, c == NULL);
+			CHECK_INT(cases[i].name, m.n, 1);
+			CHECK(cases[i].name, strstr(msgs_text(&m),
+			    cases[i].want) != NULL);
+			if (strstr(msgs_text(&m), cases[i].want) == NULL)
+				printf("    got \"%s\", want \"%s\"\n",
+				    msgs_text(&m), cases[i].want);
+		}
+		config_free(c);
+	}
+	/* b-TOKEN@domain must fit in 254 octets: a 212-octet domain does,
+	 * a 213-octet one does not */
+	for (i = 0; i < 2; i++) {
+		memset(longdom, 0, sizeof(longdom));
+		/* 49 or 50 + 1 + 3 x (52 + 1) + 3 octets */
+		memset(label, 'b', 52);
+		label[52] = '\0';
+		snprintf(longdom, sizeof(longdom), "%.*s.%s.%s.%s.org",
+		    i ? 50 : 49, label, label, label, label);
+		buf_reset(&text);
+		buf_printf(&text, LIST_OK "bounce: { domain = \"%s\"; };\n",
+		    longdom);
+		c = load("bounce.conf", text.p, 0, &m);
+		if (i == 0) {
+			CHECK_INT("212-octet domain: length", strlen(longdom),
+			    212);
+			CHECK("212-octet domain loads", c != NULL);
+		} else
+			CHECK("213-octet domain refused", c == NULL &&
+			    strstr(msgs_text(&m), "over 254") != NULL);
+		config_free(c);
+	}
+	/* no section: MAIL FROM stays list.from's */
+	c = load("bounce.conf", LIST_OK, 0, &m);
+	CHECK("no bounce section", c != NULL && c->bounce_domain == NULL);
+	config_free(c);
+	buf_free(&text);
+	buf_free(&m.all);
+}
+
 int
 main(void)
 {
@@ -1040,6 +1128,7 @@ main(void)
 	test_secret();
 	test_storage_url();
 	test_dkim();
+	test_bounce();
 	test_default_path();
 	if (chdir("/") == -1)
 		CHECK("chdir /", 0);
