@@ -229,6 +229,38 @@ store_bc_settled(struct store *st, int64_t bc, int *settled, char *e,
 	return st->be->bc_settled(st, bc, settled, e, el);
 }
 
+int
+store_bounce_record(struct store *st, int64_t bc, int64_t sub,
+    enum store_bounce kind, int soft_limit, struct store_bounce_result *r,
+    char *e, size_t el)
+{
+	memset(r, 0, sizeof(*r));
+	if (kind < STORE_BOUNCE_SOFT || kind > STORE_COMPLAINT || bc < 0 ||
+	    sub <= 0 || soft_limit < 1) {
+		snprintf(e, el, "bounce: bad arguments");
+		return -1;
+	}
+	if (st->be->bounce_record == NULL) {
+		snprintf(e, el, "bounce: not in the %s backend", st->be->name);
+		return -1;
+	}
+	return st->be->bounce_record(st, bc, sub, kind, soft_limit, r, e, el);
+}
+
+const char *
+store_bounce_strkind(enum store_bounce k)
+{
+	switch (k) {
+	case STORE_BOUNCE_SOFT:
+		return "soft";
+	case STORE_BOUNCE_HARD:
+		return "hard";
+	case STORE_COMPLAINT:
+		return "complaint";
+	}
+	return "?";
+}
+
 static const char *sub_names[] = { "pending", "active", "unsubscribed",
     "bounced" };
 static const char *bc_names[] = { "queued", "sending", "paused", "done",

@@ -82,6 +82,10 @@ struct broadcast {
 	int64_t		 failed;
 	int		 snapping;	/* recipients still being taken */
 	const char	*reason;	/* why paused (the server's reply), or NULL */
+	int64_t		 bounced;	/* recipients with a bounce (hard or
+					   soft) returned after the relay
+					   took the message */
+	int64_t		 complained;	/* complaints (ARF) */
 };
 
 /* One recipient claimed for delivery. */
@@ -104,6 +108,24 @@ struct dlv_result {
 	int64_t		 next_at;	/* DEFERRED: due, unix ms */
 	int		 code;		/* SMTP reply code, 0 if none */
 	const char	*msg;		/* the reply, or NULL */
+};
+
+/* What a returned message says of one delivery (store_bounce_record). */
+enum store_bounce {
+	STORE_BOUNCE_SOFT = 1,	/* failed for now: counted */
+	STORE_BOUNCE_HARD,	/* the address is dead: bounced */
+	STORE_COMPLAINT,	/* marked as spam: unsubscribed */
+};
+
+struct store_bounce_result {
+	int		 known;		/* the subscriber exists, and was a
+					   recipient of the broadcast */
+	int		 recorded;	/* new; 0: this (broadcast, subscriber,
+					   kind) was recorded before */
+	int		 suppressed;	/* the subscriber was active and is
+					   bounced or unsubscribed now */
+	int64_t		 soft;		/* broadcasts that soft-bounced them */
+	enum sub_status	 status;	/* the subscriber's, after */
 };
 
 /* What one store_dlv_record did, summed over its results. */
@@ -187,6 +209,9 @@ struct store_backend {
 	int		 (*dlv_restore)(struct store *, int64_t, int64_t,
 			    enum dlv_state, enum dlv_state, int, int *, char *,
 			    size_t);
+	int		 (*bounce_record)(struct store *, int64_t, int64_t,
+			    enum store_bounce, int,
+			    struct store_bounce_result *, char *, size_t);
 };
 
 struct store {
@@ -362,6 +387,23 @@ int		 store_dlv_restore(struct store *, int64_t bc, int64_t sub,
  */
 int		 store_bc_settled(struct store *, int64_t bc, int *settled,
 		    char *, size_t);
+
+/*
+ * A returned message about the delivery of broadcast bc to subscriber
+ * sub (bc 0: a broadcast not known, the subscriber only), in one
+ * transaction.  Each (bc, sub, kind) counts once: a second report of it
+ * changes nothing (recorded 0).  Nothing at all for a subscriber who does
+ * not exist or who was not a recipient of bc (known 0).  A hard bounce
+ * bounces an active subscriber (bounced by bc); a soft one does once soft
+ * bounces came from soft_limit different broadcasts; a complaint
+ * unsubscribes an active one.  The broadcast's bounced count goes up
+ * the first time one of its recipients bounces (hard or soft), its
+ * complained count with each new complaint.
+ */
+int		 store_bounce_record(struct store *, int64_t bc, int64_t sub,
+		    enum store_bounce, int soft_limit,
+		    struct store_bounce_result *, char *, size_t);
+const char	*store_bounce_strkind(enum store_bounce);
 
 const char	*store_sub_strstatus(enum sub_status);
 int		 store_sub_parsestatus(const char *);

@@ -65,6 +65,11 @@ enum sq_stmt {
 	Q_BC_ADD,
 	Q_BC_SETTLED,
 	Q_DLV_RESTORE,
+	Q_BOUNCE_KNOWN,
+	Q_BOUNCE_FIRST,
+	Q_BOUNCE_INSERT,
+	Q_BOUNCE_SOFT,
+	Q_BOUNCE_COUNT,
 	Q_MAX
 };
 
@@ -125,11 +130,12 @@ static const char *sq_sql[Q_MAX] = {
 	    "snap_next = ?3 WHERE id = ?1",
 	[Q_BC_GET] = "SELECT id, title, subject, source, filename, markdown, "
 	    "state, created, started, finished, total, sent, deferred, failed, "
-	    "snap_next IS NOT NULL, reason FROM broadcasts WHERE id = ?1",
+	    "snap_next IS NOT NULL, reason, bounced, complained "
+	    "FROM broadcasts WHERE id = ?1",
 	[Q_BC_LIST] = "SELECT id, title, subject, source, filename, markdown, "
 	    "state, created, started, finished, total, sent, deferred, failed, "
-	    "snap_next IS NOT NULL, reason FROM broadcasts ORDER BY id DESC "
-	    "LIMIT ?1",
+	    "snap_next IS NOT NULL, reason, bounced, complained "
+	    "FROM broadcasts ORDER BY id DESC LIMIT ?1",
 	[Q_BC_STATE] = "UPDATE broadcasts SET state = ?2, reason = ?4, "
 	    "started = CASE WHEN ?2 = 1 AND started = 0 THEN ?3 "
 	    "ELSE started END, "
@@ -213,6 +219,19 @@ static const char *sq_sql[Q_MAX] = {
 	    "AND NOT EXISTS (SELECT 1 FROM deliveries "
 	    "WHERE broadcast_id = ?1 AND state = 4) "
 	    "FROM broadcasts WHERE id = ?1",
+	/* returned messages (schema 5): the subscriber's status, and
+	 * whether they were a recipient of the broadcast (0: unknown) */
+	[Q_BOUNCE_KNOWN] = "SELECT status, ?1 = 0 OR EXISTS (SELECT 1 "
+	    "FROM deliveries WHERE broadcast_id = ?1 AND subscriber_id = ?2) "
+	    "FROM subscribers WHERE id = ?2",
+	[Q_BOUNCE_FIRST] = "SELECT NOT EXISTS (SELECT 1 FROM bounces "
+	    "WHERE broadcast_id = ?1 AND subscriber_id = ?2 AND kind IN (1, 2))",
+	[Q_BOUNCE_INSERT] = "INSERT INTO bounces(broadcast_id, subscriber_id, "
+	    "kind, created) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+	[Q_BOUNCE_SOFT] = "SELECT count(DISTINCT broadcast_id) FROM bounces "
+	    "WHERE subscriber_id = ?1 AND kind = 1",
+	[Q_BOUNCE_COUNT] = "UPDATE broadcasts SET bounced = bounced + ?2, "
+	    "complained = complained + ?3 WHERE id = ?1",
 };
 
 /* Forward migrations: migrations[i] takes user_version i to i + 1. */
@@ -302,6 +321,22 @@ static const char *sq_migrations[] = {
 	"  WHERE state = 4;"
 	/* due times were unix seconds before */
 	"UPDATE deliveries SET next_at = next_at * 1000 WHERE next_at > 0;",
+	/*
+	 * 5: returned messages (store_bounce_record): each (broadcast,
+	 * subscriber, kind) once, kind 1 soft, 2 hard, 3 complaint;
+	 * broadcast 0 when only the subscriber is known.  Per broadcast,
+	 * the recipients that bounced and the complaints.
+	 */
+	"CREATE TABLE bounces ("
+	"  broadcast_id INTEGER NOT NULL,"
+	"  subscriber_id INTEGER NOT NULL,"
+	"  kind INTEGER NOT NULL CHECK (kind BETWEEN 1 AND 3),"
+	"  created INTEGER NOT NULL,"
+	"  PRIMARY KEY (broadcast_id, subscriber_id, kind)) WITHOUT ROWID;"
+	"CREATE INDEX bounces_subscriber ON bounces(subscriber_id, kind);"
+	"ALTER TABLE broadcasts ADD COLUMN bounced INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE broadcasts ADD COLUMN complained INTEGER NOT NULL "
+	"  DEFAULT 0;",
 };
 #define SQ_VERSION	((int)(sizeof(sq_migrations) / sizeof(sq_migrations[0])))
 
@@ -978,6 +1013,8 @@ sq_bc_rows(struct sq_store *s, sqlite3_stmt *q, store_bc_cb cb, void *arg,
 		bc.failed = sqlite3_column_int64(q, 13);
 		bc.snapping = sqlite3_column_int(q, 14);
 		bc.reason = (const char *)sqlite3_column_text(q, 15);
+		bc.bounced = sqlite3_column_int64(q, 16);
+		bc.complained = sqlite3_column_int64(q, 17);
 		bc.pending = bc.total - bc.sent - bc.deferred - bc.failed;
 		if (cb(&bc, arg) == -1)
 			break;
@@ -1523,6 +1560,106 @@ end:
 	return ret;
 }
 
+/* One step of a query that answers one row of integers; -1 if none. */
+static int
+sq_row_ints(struct sq_store *s, sqlite3_stmt *q, int64_t *v, int n,
+    char *err, size_t errlen, const char *what)
+{
+	int	i, rc = sqlite3_step(q);
+
+	if (rc == SQLITE_ROW)
+		for (i = 0; i < n; i++)
+			v[i] = sqlite3_column_int64(q, i);
+	sqlite3_reset(q);
+	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+		return rc == SQLITE_ROW;
+	sq_fail(s, err, errlen, what);
+	return -1;
+}
+
+static int
+sq_bounce_record(struct store *st, int64_t bc, int64_t sub,
+    enum store_bounce kind, int soft_limit, struct store_bounce_result *r,
+    char *err, size_t errlen)
+{
+	struct sq_store	*s = SQ(st);
+	sqlite3_stmt	*q;
+	int64_t		 v[2], first = 0;
+	int		 own, rc, changed = 0, ret = -1;
+
+	if (sq_tx_begin(s, &own, err, errlen) == -1)
+		return -1;
+	q = sq_stmt(s, Q_BOUNCE_KNOWN);
+	sqlite3_bind_int64(q, 1, bc);
+	sqlite3_bind_int64(q, 2, sub);
+	if ((rc = sq_row_ints(s, q, v, 2, err, errlen, "find recipient")) ==
+	    -1)
+		goto end;
+	if (rc == 0 || v[1] == 0) {	/* nobody, or not a recipient */
+		ret = 0;
+		goto end;
+	}
+	r->known = 1;
+	r->status = (enum sub_status)v[0];
+	if (kind != STORE_COMPLAINT) {
+		q = sq_stmt(s, Q_BOUNCE_FIRST);
+		sqlite3_bind_int64(q, 1, bc);
+		sqlite3_bind_int64(q, 2, sub);
+		if (sq_row_ints(s, q, &first, 1, err, errlen, "find bounce") ==
+		    -1)
+			goto end;
+	}
+	q = sq_stmt(s, Q_BOUNCE_INSERT);
+	sqlite3_bind_int64(q, 1, bc);
+	sqlite3_bind_int64(q, 2, sub);
+	sqlite3_bind_int(q, 3, kind);
+	sqlite3_bind_int64(q, 4, (int64_t)time(NULL));
+	if (sqlite3_step(q) != SQLITE_DONE) {
+		sq_fail(s, err, errlen, "record bounce");
+		goto end;
+	}
+	if ((r->recorded = sqlite3_changes(s->db) > 0) == 0) {
+		ret = 0;	/* the same report again */
+		goto end;
+	}
+	q = sq_stmt(s, Q_BOUNCE_COUNT);
+	sqlite3_bind_int64(q, 1, bc);
+	sqlite3_bind_int64(q, 2, first);
+	sqlite3_bind_int(q, 3, kind == STORE_COMPLAINT);
+	if (sqlite3_step(q) != SQLITE_DONE) {
+		sq_fail(s, err, errlen, "count bounce");
+		goto end;
+	}
+	if (kind == STORE_BOUNCE_SOFT) {
+		q = sq_stmt(s, Q_BOUNCE_SOFT);
+		sqlite3_bind_int64(q, 1, sub);
+		if (sq_row_ints(s, q, &r->soft, 1, err, errlen, "count soft "
+		    "bounces") == -1)
+			goto end;
+	}
+	if (kind == STORE_BOUNCE_HARD || (kind == STORE_BOUNCE_SOFT &&
+	    r->soft >= soft_limit)) {
+		if (sq_sub_bounce(st, sub, bc, 0, &changed, err, errlen) == -1)
+			goto end;
+		if (changed)
+			r->status = SUB_BOUNCED;
+	} else if (kind == STORE_COMPLAINT) {
+		if (sq_sub_set_status_id(st, sub, SUB_UNSUBSCRIBED, 0, &changed,
+		    err, errlen) == -1)
+			goto end;
+		if (changed)
+			r->status = SUB_UNSUBSCRIBED;
+	}
+	r->suppressed = changed > 0;
+	ret = 0;
+end:
+	if (sq_tx_end(s, own, ret == 0, err, errlen) == -1) {
+		memset(r, 0, sizeof(*r));
+		ret = -1;
+	}
+	return ret;
+}
+
 const struct store_backend store_sqlite_backend = {
 	.name = "sqlite",
 	.open = sq_open,
@@ -1556,4 +1693,5 @@ const struct store_backend store_sqlite_backend = {
 	.dlv_postpone = sq_dlv_postpone,
 	.dlv_restore = sq_dlv_restore,
 	.bc_settled = sq_bc_settled,
+	.bounce_record = sq_bounce_record,
 };

@@ -1244,6 +1244,126 @@ check_counts(const char *db, struct store *st, const char *label)
 	}
 }
 
+/* One returned message; prints the error if the call fails. */
+static struct store_bounce_result
+bounce(struct store *st, int64_t bc, int64_t sub, enum store_bounce kind,
+    int *rc)
+{
+	struct store_bounce_result	r;
+	char				err[256];
+
+	*rc = store_bounce_record(st, bc, sub, kind, 3, &r, err, sizeof(err));
+	if (*rc == -1)
+		printf("bounce: %s\n", err);
+	return r;
+}
+
+/*
+ * Returned messages: each (broadcast, subscriber, kind) counts once; a
+ * hard bounce bounces at once, soft ones from three broadcasts do, a
+ * complaint unsubscribes; nobody who was not a recipient is touched.
+ */
+static void
+test_bounces(void)
+{
+	static const char *who[] = { "a@example.org", "b@example.org",
+	    "c@example.org", "d@example.org", "late@example.org" };
+	struct store_bounce_result	 r;
+	struct store			*st;
+	struct broadcast		 bc, got;
+	struct subs			 s;
+	enum store_upsert		 what;
+	char				 db[256], err[256];
+	int64_t				 id[4], sub[5];
+	int				 i, n, rc;
+
+	path_in(db, sizeof(db), "bounce.db");
+	if ((st = open_ok(db)) == NULL) {
+		CHECK("bounce open", 0);
+		return;
+	}
+	memset(&bc, 0, sizeof(bc));
+	bc.title = bc.subject = "T";
+	bc.source = "T\n";
+	bc.filename = "t.txt";
+	for (i = 0; i < 4; i++)
+		upsert(st, 0, who[i], "", "{}", SUB_ACTIVE, &what);
+	for (i = 0; i < 4; i++) {
+		CHECK_INT("bounce bc create", store_bc_create(st, &bc,
+		    &id[i], err, sizeof(err)), 0);
+		CHECK_INT("bounce bc snapshot", slice(st, id[i], 100),
+		    0);
+	}
+	/* joined after the broadcasts: a recipient of none of them */
+	upsert(st, 0, who[4], "", "{}", SUB_ACTIVE, &what);
+	for (i = 0; i < 5; i++)
+		sub[i] = s.id[sub_find(st, who[i], &s)];
+
+	r = bounce(st, id[0], sub[0], STORE_BOUNCE_HARD, &rc);
+	CHECK("hard: recorded", rc == 0 && r.known && r.recorded &&
+	    r.suppressed && r.status == SUB_BOUNCED);
+	r = bounce(st, id[0], sub[0], STORE_BOUNCE_HARD, &rc);
+	CHECK("hard again: nothing new", rc == 0 && r.known && !r.recorded &&
+	    !r.suppressed && r.status == SUB_BOUNCED);
+	got = bc_get1(st, id[0], &n);
+	CHECK_INT("hard: the broadcast's bounced count", got.bounced, 1);
+
+	r = bounce(st, id[0], 999999, STORE_BOUNCE_HARD, &rc);
+	CHECK("no such subscriber: unknown", rc == 0 && !r.known &&
+	    !r.recorded);
+	r = bounce(st, 999999, sub[1], STORE_BOUNCE_HARD, &rc);
+	CHECK("no such broadcast: unknown", rc == 0 && !r.known);
+	r = bounce(st, id[0], sub[4], STORE_BOUNCE_HARD, &rc);
+	CHECK("not a recipient: unknown", rc == 0 && !r.known &&
+	    !r.recorded && !r.suppressed);
+	CHECK_INT("not a recipient: still active", s.status[sub_find(
+	    st, who[4], &s)], SUB_ACTIVE);
+
+	/* soft: counted, bounced at the third broadcast */
+	r = bounce(st, id[0], sub[1], STORE_BOUNCE_SOFT, &rc);
+	CHECK("soft 1", rc == 0 && r.recorded && r.soft == 1 &&
+	    !r.suppressed && r.status == SUB_ACTIVE);
+	r = bounce(st, id[0], sub[1], STORE_BOUNCE_SOFT, &rc);
+	CHECK("soft 1 again: once", rc == 0 && !r.recorded && !r.suppressed);
+	r = bounce(st, id[1], sub[1], STORE_BOUNCE_SOFT, &rc);
+	CHECK("soft 2", rc == 0 && r.recorded && r.soft == 2 &&
+	    !r.suppressed && r.status == SUB_ACTIVE);
+	r = bounce(st, id[2], sub[1], STORE_BOUNCE_SOFT, &rc);
+	CHECK("soft 3: bounced", rc == 0 && r.recorded && r.soft == 3 &&
+	    r.suppressed && r.status == SUB_BOUNCED);
+	CHECK_INT("soft 3: status", s.status[sub_find(st, who[1], &s)],
+	    SUB_BOUNCED);
+	got = bc_get1(st, id[0], &n);
+	CHECK_INT("bc 1 bounced: a hard, b soft", got.bounced, 2);
+
+	/* a recipient counted once per broadcast, soft then hard */
+	r = bounce(st, id[3], sub[3], STORE_BOUNCE_SOFT, &rc);
+	r = bounce(st, id[3], sub[3], STORE_BOUNCE_HARD, &rc);
+	CHECK("soft then hard: bounced", rc == 0 && r.recorded &&
+	    r.suppressed);
+	got = bc_get1(st, id[3], &n);
+	CHECK_INT("soft then hard: one recipient bounced", got.bounced, 1);
+
+	/* complaints: unsubscribed at once, counted apart */
+	r = bounce(st, id[0], sub[2], STORE_COMPLAINT, &rc);
+	CHECK("complaint", rc == 0 && r.recorded && r.suppressed &&
+	    r.status == SUB_UNSUBSCRIBED);
+	r = bounce(st, id[0], sub[2], STORE_COMPLAINT, &rc);
+	CHECK("complaint again: once", rc == 0 && !r.recorded);
+	got = bc_get1(st, id[0], &n);
+	CHECK_INT("complained", got.complained, 1);
+	CHECK_INT("a complaint is no bounce", got.bounced, 2);
+	/* the subscriber only (a List-Unsubscribe token): broadcast 0 */
+	r = bounce(st, 0, sub[4], STORE_COMPLAINT, &rc);
+	CHECK("complaint, broadcast unknown", rc == 0 && r.known &&
+	    r.recorded && r.suppressed && r.status == SUB_UNSUBSCRIBED);
+
+	CHECK_INT("bad kind refused", store_bounce_record(st, id[0],
+	    sub[0], (enum store_bounce)0, 3, &r, err, sizeof(err)), -1);
+	check_counts(db, st, "counts after bounces");
+	store_close(st);
+}
+
 int
 main(void)
 {
@@ -1270,6 +1390,7 @@ main(void)
 	test_list();
 	test_broadcast();
 	test_snapshot_slices();
+	test_bounces();
 	test_names();
 	CHECK_INT("temp dir removed", nftw(dir, rm_cb, 16, FTW_DEPTH |
 	    FTW_PHYS), 0);
