@@ -12,9 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "addr.h"
+#include "bounce.h"
 #include "broadside.h"
 #include "buf.h"
 #include "cli.h"
@@ -413,7 +415,8 @@ status_print(json_t *b)
 {
 	printf("%-6" JSON_INTEGER_FORMAT " %-10s %8" JSON_INTEGER_FORMAT
 	    " %8" JSON_INTEGER_FORMAT " %8" JSON_INTEGER_FORMAT " %8"
-	    JSON_INTEGER_FORMAT " %8" JSON_INTEGER_FORMAT " %7.1f  %s\n",
+	    JSON_INTEGER_FORMAT " %8" JSON_INTEGER_FORMAT " %8"
+	    JSON_INTEGER_FORMAT " %10" JSON_INTEGER_FORMAT " %7.1f  %s\n",
 	    json_integer_value(json_object_get(b, "id")),
 	    json_string_value(json_object_get(b, "state")),
 	    json_integer_value(json_object_get(b, "total")),
@@ -421,6 +424,8 @@ status_print(json_t *b)
 	    json_integer_value(json_object_get(b, "pending")),
 	    json_integer_value(json_object_get(b, "deferred")),
 	    json_integer_value(json_object_get(b, "failed")),
+	    json_integer_value(json_object_get(b, "bounced")),
+	    json_integer_value(json_object_get(b, "complained")),
 	    json_number_value(json_object_get(b, "rate")),
 	    json_string_value(json_object_get(b, "title")));
 	if (json_is_string(json_object_get(b, "reason")))
@@ -470,15 +475,147 @@ cmd_status(int argc, char **argv)
 	if (json)
 		print_json(j);
 	else {
-		printf("%-6s %-10s %8s %8s %8s %8s %8s %7s  %s\n", "ID",
-		    "STATE", "TOTAL", "SENT", "PENDING", "DEFERRED", "FAILED",
-		    "RATE", "TITLE");
+		printf("%-6s %-10s %8s %8s %8s %8s %8s %8s %10s %7s  %s\n",
+		    "ID", "STATE", "TOTAL", "SENT", "PENDING", "DEFERRED",
+		    "FAILED", "BOUNCED", "COMPLAINED", "RATE", "TITLE");
 		if (json_is_array(j))
 			json_array_foreach(j, i, b)
 				status_print(b);
 		else
 			status_print(j);
 	}
+	json_decref(j);
+	return 0;
+}
+
+/*
+ * `broadside bounce [RECIPIENT]`: one returned message on stdin, as the
+ * MTA's pipe delivers it.  Parsed here, in this short-lived process, so
+ * hostile MIME never reaches the daemon; the daemon gets a kind and the
+ * identifiers, and alone verifies them.  Exit 0 when the daemon recorded
+ * it or anything was ignored (garbage, an auto-reply, a delay notice, a
+ * forged token: any other code makes the MTA bounce the bounce), 75 when
+ * the daemon is out of reach or did not record it, so the MTA keeps the
+ * message and tries again.
+ */
+static int
+bounce_ignored(const char *why)
+{
+	printf("ignored: %s\n", why);
+	return 0;
+}
+
+/* The unsubscribe token in a List-Unsubscribe header's URL, or "". */
+static void
+bounce_unsub_token(const char *h, char *out, size_t outlen)
+{
+	const char	*p = h;
+	size_t		 n;
+
+	out[0] = '\0';
+	while ((p = strstr(p, "t=")) != NULL) {
+		if (p > h && (p[-1] == '?' || p[-1] == '&')) {
+			p += 2;
+			n = strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn"
+			    "opqrstuvwxyz0123456789-_");
+			if (n > 0 && n < outlen) {
+				memcpy(out, p, n);
+				out[n] = '\0';
+			}
+			return;
+		}
+		p += 2;
+	}
+}
+
+static int
+cmd_bounce(int argc, char **argv)
+{
+	static struct bounce_report	 r;
+	const char			*kind = NULL, *status = "", *at;
+	char				*msg, verp[128], unsub[128], chunk[65536];
+	size_t				 len = 0, n, i;
+	json_t				*req, *j;
+	long				 code;
+	int				 over = 0;
+
+	if (argc > 1)
+		return cli_bad_usage();
+	/* the MTA is waiting: every failure to reach the daemon is 75 */
+	cli.unavail_exit = EXIT_TEMPFAIL;
+	msg = xmalloc(BOUNCE_MAX + 1);
+	while ((n = fread(over ? chunk : msg + len, 1, over ? sizeof(chunk) :
+	    BOUNCE_MAX + 1 - len, stdin)) > 0)
+		if (!over && (len += n) > BOUNCE_MAX)
+			over = 1;	/* read the rest, keep nothing of it */
+	if (ferror(stdin))
+		cli_die(EXIT_TEMPFAIL, "stdin: %s", strerror(errno));
+	if (over) {
+		free(msg);
+		return bounce_ignored("over 1 MiB, not read");
+	}
+	bounce_parse(msg, len, &r);
+	free(msg);
+	if (r.type == BOUNCE_DSN) {
+		for (i = 0; i < r.nrcpt; i++)
+			if (r.rcpt[i].kind == BOUNCE_HARD || (r.rcpt[i].kind ==
+			    BOUNCE_SOFT && kind == NULL)) {
+				kind = r.rcpt[i].kind == BOUNCE_HARD ? "hard" :
+				    "soft";
+				status = r.rcpt[i].status;
+			}
+		if (kind == NULL)
+			return bounce_ignored(r.nrcpt > 0 && r.rcpt[0].kind ==
+			    BOUNCE_DELAYED ? "a delay notice: nothing to do" :
+			    "a report of no failure");
+	} else if (r.type == BOUNCE_ARF) {
+		if (strcmp(r.feedback_type, "abuse") != 0)
+			return bounce_ignored("a feedback report other than "
+			    "abuse");
+		kind = "complaint";
+	} else
+		return bounce_ignored(r.type == BOUNCE_AUTOREPLY ?
+		    "an auto-reply" : "neither a delivery status "
+		    "notification nor a complaint");
+
+	/* the envelope recipient, b-TOKEN@bounce.domain (Postfix's
+	 * ${recipient}); another address names nothing */
+	verp[0] = '\0';
+	if (argc == 1 && strncasecmp(argv[0], "b-", 2) == 0 &&
+	    (at = strrchr(argv[0], '@')) != NULL &&
+	    (size_t)(at - argv[0] - 2) < sizeof(verp)) {
+		memcpy(verp, argv[0] + 2, (size_t)(at - argv[0] - 2));
+		verp[at - argv[0] - 2] = '\0';
+	}
+	bounce_unsub_token(r.list_unsubscribe, unsub, sizeof(unsub));
+	if (verp[0] == '\0' && r.message_id[0] == '\0' && unsub[0] == '\0')
+		return bounce_ignored("no envelope token, Message-ID or "
+		    "List-Unsubscribe token to know the recipient by");
+	req = json_pack("{s:s,s:s?,s:s?,s:s?,s:s?}", "kind", kind,
+	    "verp", verp[0] ? verp : NULL,
+	    "message_id", r.message_id[0] ? r.message_id : NULL,
+	    "unsubscribe_token", unsub[0] ? unsub : NULL,
+	    "status", status[0] ? status : NULL);
+	if (req == NULL)	/* not UTF-8: no token of ours either */
+		return bounce_ignored("identifiers that are not text");
+	j = cli_call_json("POST", "bounces", req, &code);
+	if (code != 200) {
+		const char *e = json_string_value(json_object_get(j, "error"));
+
+		fprintf(stderr, "broadside: bounce not recorded (HTTP %ld): "
+		    "%s\n", code, e ? e : "no reason given");
+		json_decref(j);
+		return EXIT_TEMPFAIL;
+	}
+	printf("%s: %s (%s", json_string_value(json_object_get(j, "result")),
+	    json_string_value(json_object_get(j, "reason")), kind);
+	if (json_is_integer(json_object_get(j, "subscriber")))
+		printf(", broadcast %" JSON_INTEGER_FORMAT ", subscriber %"
+		    JSON_INTEGER_FORMAT ", via %s", json_integer_value(
+		    json_object_get(j, "broadcast")), json_integer_value(
+		    json_object_get(j, "subscriber")), json_string_value(
+		    json_object_get(j, "via")));
+	printf(")\n");
 	json_decref(j);
 	return 0;
 }
@@ -914,6 +1051,18 @@ static const struct cli_cmd cli_cmds[] = {
 	    "              rss (the feed item)\n"
 	    "--to ADDR     render it for that recipient" },
 	{ "feed", NULL, cmd_feed, "feed", "print the RSS feed", NULL },
+	{ "bounce", NULL, cmd_bounce, "bounce [RECIPIENT]",
+	    "take one returned message (DSN or complaint) on stdin",
+	    "For the MTA's pipe transport (Postfix: argv=broadside bounce\n"
+	    "${recipient}).  RECIPIENT is the envelope recipient, the VERP\n"
+	    "address b-TOKEN@bounce.domain; without it the returned headers'\n"
+	    "Message-ID or List-Unsubscribe token name the recipient.  At most\n"
+	    "1 MiB is read.  The daemon verifies the token and records it:\n"
+	    "a hard bounce bounces the subscriber, soft ones from 3 broadcasts\n"
+	    "do, a complaint (ARF, abuse) unsubscribes.  Prints what became of\n"
+	    "it.  Exit 0 when recorded or ignored (garbage, auto-replies,\n"
+	    "delay notices, forged tokens), 75 when the daemon is out of reach\n"
+	    "or did not record it (the MTA keeps the message and retries)." },
 	{ "reload", NULL, cmd_reload, "reload",
 	    "re-read config, templates and the subscriber file",
 	    "Exit 78 if the daemon refuses the new config (it keeps the old)." },

@@ -12,6 +12,8 @@ struct cli_env {
 	struct config	*conf;
 	const char	*socket;
 	int		 bar_on;	/* a progress bar ends stderr's line */
+	int		 unavail_exit;	/* daemon unreachable: this exit
+					   code (0: EXIT_UNAVAIL, 69) */
 };
 extern struct cli_env	 cli;
 

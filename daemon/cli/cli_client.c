@@ -82,6 +82,14 @@ cli_connect_errno(const char *path)
 	return e;
 }
 
+/* The exit code for a daemon out of reach: 69, or the command's own
+ * (`broadside bounce` exits 75 then, so that the MTA retries). */
+static int
+cli_unavail(void)
+{
+	return cli.unavail_exit ? cli.unavail_exit : EXIT_UNAVAIL;
+}
+
 static size_t
 cli_write_cb(char *p, size_t size, size_t n, void *arg)
 {
@@ -143,20 +151,20 @@ cli_call(const char *method, const char *path, const void *body, size_t len,
 		if (rc == CURLE_COULDNT_CONNECT)
 			e = cli_connect_errno(cli.socket);
 		if (e == EACCES || e == EPERM)
-			cli_die(EXIT_UNAVAIL, "cannot reach broadsided at %s: %s "
+			cli_die(cli_unavail(), "cannot reach broadsided at %s: %s "
 			    "(only root and broadsided's user and group may use "
 			    "it)", cli.socket, strerror(e));
 		if (e != 0)
-			cli_die(EXIT_UNAVAIL, "cannot reach broadsided at %s: %s",
+			cli_die(cli_unavail(), "cannot reach broadsided at %s: %s",
 			    cli.socket, strerror(e));
-		cli_die(EXIT_UNAVAIL, "cannot reach broadsided at %s: %s",
+		cli_die(cli_unavail(), "cannot reach broadsided at %s: %s",
 		    cli.socket, errbuf[0] ? errbuf : curl_easy_strerror(rc));
 	}
 	curl_easy_getinfo(cli_curl, CURLINFO_RESPONSE_CODE, code);
 	j = json_loadb(resp.p ? resp.p : "", resp.len, 0, &jerr);
 	buf_free(&resp);
 	if (j == NULL)
-		cli_die(EXIT_UNAVAIL, "broadsided at %s: bad answer: %s",
+		cli_die(cli_unavail(), "broadsided at %s: bad answer: %s",
 		    cli.socket, jerr.text);
 	return j;
 }
