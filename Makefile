@@ -15,7 +15,7 @@ UNITDIR	?= /lib/systemd/system
 BUILD	?= build
 CC	?= cc
 PKGS	 = libevent libevent_pthreads libcurl libconfig sqlite3 jansson \
-	   libcmark libidn2 libcrypto
+	   libcmark libidn2 libcrypto libpq
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)

@@ -1,7 +1,7 @@
 /*
  * store.c -- dispatch of the store interface to its backend, and the
- * names of states.  The backend is chosen by the storage path: today
- * only SQLite; a "postgresql://" path will select the shared backend.
+ * names of states.  The backend is chosen by the storage path: a
+ * "postgresql://" URL selects the shared backend, anything else SQLite.
  */
 #include <stdio.h>
 #include <string.h>
@@ -11,11 +11,16 @@
 struct store *
 store_open(const char *path, char *err, size_t errlen)
 {
-	if (strncmp(path, "postgresql://", 13) == 0) {
-		snprintf(err, errlen, "%s: no PostgreSQL backend in this build",
-		    path);
-		return NULL;
-	}
+	return store_open_opts(path, NULL, err, errlen);
+}
+
+struct store *
+store_open_opts(const char *path, const struct store_opts *o, char *err,
+    size_t errlen)
+{
+	if (strncmp(path, "postgresql://", 13) == 0 ||
+	    strncmp(path, "postgres://", 11) == 0)
+		return store_pg_open(path, o, err, errlen);
 	return store_sqlite_backend.open(path, err, errlen);
 }
 
@@ -40,6 +45,8 @@ int store_rollback(struct store *st)
 { return st->be->rollback(st); }
 int store_writable(struct store *st, char *e, size_t el)
 { return st->be->writable(st, e, el); }
+int store_read_only(struct store *st, char *e, size_t el)
+{ return st->be->read_only(st, e, el); }
 int64_t store_import_id(struct store *st)
 { return st->be->import_id(st); }
 

@@ -153,6 +153,7 @@ struct store_backend {
 	int		 (*commit)(struct store *, char *, size_t);
 	int		 (*rollback)(struct store *);
 	int		 (*writable)(struct store *, char *, size_t);
+	int		 (*read_only)(struct store *, char *, size_t);
 
 	int64_t		 (*import_id)(struct store *);
 	int		 (*sub_upsert)(struct store *, int64_t, const char *,
@@ -219,9 +220,26 @@ struct store {
 };
 
 extern const struct store_backend store_sqlite_backend;
+extern const struct store_backend store_pg_backend;
+
+/*
+ * What a shared backend (PostgreSQL) needs beyond its URL: this node's
+ * name (NULL: the host name) and the password (NULL: libpq's passfile),
+ * never taken from the URL.  SQLite needs neither.
+ */
+struct store_opts {
+	const char	*node;
+	const char	*password;
+};
 
 /* store.c: dispatch */
 struct store	*store_open(const char *, char *, size_t);
+/* store_open with options: a "postgresql://" or "postgres://" URL opens
+ * the PostgreSQL backend (store_pg.c), anything else SQLite */
+struct store	*store_open_opts(const char *, const struct store_opts *,
+		    char *, size_t);
+struct store	*store_pg_open(const char *, const struct store_opts *,
+		    char *, size_t);
 /*
  * Another handle on an open store, for another thread (each handle is
  * used by one thread at a time): the first one holds the lock against a
@@ -235,6 +253,9 @@ int		 store_rollback(struct store *);
 /* 0: a write went in; -1: it cannot (err says why); 1: the lock is
  * held elsewhere, so it could not tell */
 int		 store_writable(struct store *, char *, size_t);
+/* From now on this handle only reads (a write fails): the daemon's loop
+ * hands every write to its writer thread's handle. */
+int		 store_read_only(struct store *, char *, size_t);
 
 int64_t		 store_import_id(struct store *);
 int		 store_sub_upsert(struct store *, int64_t import, const char *email,

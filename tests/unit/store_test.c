@@ -8,6 +8,11 @@
  * Everything lives in a temporary folder under /tmp, removed at the end.
  * The database is inspected with a second SQLite connection where the
  * interface does not show a thing (pragmas, file modes, timestamps).
+ *
+ * With STORE_URL set (store_db.h, tests/integration/store_pg.sh) the
+ * same checks run on PostgreSQL, each test in a database of its own;
+ * the file checks (modes, lock file, junk files, pragmas) give way to
+ * their PostgreSQL counterparts (test_schema_pg).
  */
 #define _XOPEN_SOURCE 700
 #include <sys/stat.h>
@@ -23,6 +28,7 @@
 
 #include "addr.h"
 #include "store.h"
+#include "store_db.h"
 #include "unit.h"
 
 #define APPLICATION_ID	0x42525344	/* "BRSD", store_sqlite.c */
@@ -35,6 +41,14 @@ path_in(char *out, size_t len, const char *name)
 	snprintf(out, len, "%s/%s", dir, name);
 }
 
+/* A new store called name, on the backend under test. */
+static void
+store_at(char *out, size_t len, const char *name)
+{
+	if (sdb_new(dir, "st", name, out, len) == -1)
+		snprintf(out, len, "postgresql://no-database-for/%s", name);
+}
+
 /* Run one statement on a second connection; first column as integer. */
 static long long
 sql_int(const char *db, const char *sql)
@@ -43,6 +57,8 @@ sql_int(const char *db, const char *sql)
 	sqlite3_stmt	*q;
 	long long	 v = -999;
 
+	if (sdb_is_url(db))
+		return sdb_pg_int(db, sql, 0);
 	if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
 		sqlite3_close(h);
 		return -998;
@@ -64,6 +80,10 @@ sql_text(const char *db, const char *sql, char *out, size_t len)
 	sqlite3		*h;
 	sqlite3_stmt	*q;
 
+	if (sdb_is_url(db)) {
+		sdb_pg_text(db, sql, out, len);
+		return;
+	}
 	snprintf(out, len, "(error)");
 	if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
 		sqlite3_close(h);
@@ -85,6 +105,8 @@ sql_exec(const char *db, const char *sql)
 	char	*msg = NULL;
 	int	 rc;
 
+	if (sdb_is_url(db))
+		return sdb_pg_exec(db, sql);
 	if (sqlite3_open(db, &h) != SQLITE_OK) {
 		sqlite3_close(h);
 		return -1;
@@ -276,11 +298,159 @@ test_schema(void)
 	st = open_ok(db);
 	CHECK("current version opens again", st != NULL);
 	store_close(st);
+}
+
+/*
+ * A PostgreSQL URL goes to that backend, in either mode: no server
+ * answers on port 1, so the error says so, naming the URL; a URL that
+ * holds a password is refused before any connection, without it.
+ */
+static void
+test_url(void)
+{
+	struct store	*st;
+	char		 err[512];
 
 	err[0] = '\0';
-	st = store_open("postgresql://db.example.org/list", err, sizeof(err));
-	CHECK("postgresql refused", st == NULL);
-	CHECK("postgresql message", strstr(err, "no PostgreSQL") != NULL);
+	st = store_open("postgresql://127.0.0.1:1/list?connect_timeout=5",
+	    err, sizeof(err));
+	CHECK("postgresql: no server", st == NULL);
+	store_close(st);
+	CHECK("postgresql: names the url", strstr(err,
+	    "postgresql://127.0.0.1:1/list") != NULL);
+	CHECK("postgresql: connect", strstr(err, "connect") != NULL);
+	if (strstr(err, "connect") == NULL)
+		printf("  err: %s\n", err);
+	err[0] = '\0';
+	st = store_open("postgres://u:s3cr3t@127.0.0.1:1/list", err,
+	    sizeof(err));
+	CHECK("password in url: refused", st == NULL);
+	store_close(st);
+	CHECK("password in url: says so", strstr(err, "password") != NULL);
+	CHECK("password in url: not shown", strstr(err, "s3cr3t") == NULL);
+	err[0] = '\0';
+	st = store_open("postgresql://127.0.0.1:1/list?password=s3cr3t", err,
+	    sizeof(err));
+	CHECK("password parameter: refused", st == NULL);
+	store_close(st);
+	CHECK("password parameter: not shown", strstr(err, "s3cr3t") == NULL);
+}
+
+/*
+ * PostgreSQL: the schema is made and versioned (broadside_schema), kept
+ * on reopen; a newer version, a database of someone else's and a
+ * migration that fails are refused, the latter undone; a second handle
+ * (store_open_more) sees what the first wrote.
+ */
+static void
+test_schema_pg(void)
+{
+	struct store	*st, *st2;
+	char		 db[512], err[512], sql[128], want[160];
+	long long	 version, objects;
+	enum store_upsert what;
+	int64_t		 counts[4];
+
+	store_at(db, sizeof(db), "schema");
+	st = open_ok(db);
+	CHECK("pg: open creates", st != NULL);
+	if (st == NULL)
+		return;
+	version = sql_int(db, "SELECT version FROM broadside_schema");
+	CHECK("pg: version set", version >= 2);
+	CHECK_INT("pg: one version row", sql_int(db, "SELECT count(*) FROM "
+	    "broadside_schema"), 1);
+	CHECK_INT("pg: tables", sql_int(db, "SELECT count(*) FROM pg_tables "
+	    "WHERE schemaname = current_schema() AND tablename IN ('meta', "
+	    "'subscribers', 'broadcasts', 'deliveries', 'bc_counts', "
+	    "'sub_counts', 'bounces')"), 7);
+	CHECK_INT("pg: claim index", sql_int(db, "SELECT count(*) FROM "
+	    "pg_indexes WHERE indexname = 'deliveries_due' AND indexdef LIKE "
+	    "'%(broadcast_id, next_at, subscriber_id)%'"), 1);
+	objects = sql_int(db, "SELECT count(*) FROM pg_class c JOIN "
+	    "pg_namespace n ON n.oid = c.relnamespace "
+	    "WHERE n.nspname = current_schema()");
+	CHECK_INT("pg: writable", store_writable(st, err, sizeof(err)), 0);
+	CHECK_INT("pg: upsert", upsert(st, 0, "keep@example.org", "Kept", "{}",
+	    SUB_ACTIVE, &what), 0);
+	st2 = store_open_more(st, err, sizeof(err));
+	CHECK("pg: second handle", st2 != NULL);
+	if (st2 != NULL) {
+		CHECK_INT("pg: second handle counts", store_sub_count(st2,
+		    counts, err, sizeof(err)), 0);
+		CHECK_INT("pg: second handle sees the row", counts[SUB_ACTIVE],
+		    1);
+		CHECK("pg: the database's clock", store_now_ms(st2) >
+		    (int64_t)time(NULL) * 1000 - 60000);
+		store_close(st2);
+	}
+	store_close(st);
+
+	st = open_ok(db);
+	CHECK("pg: reopen", st != NULL);
+	store_close(st);
+	CHECK_INT("pg: reopen version", sql_int(db, "SELECT version FROM "
+	    "broadside_schema"), version);
+	CHECK_INT("pg: reopen objects", sql_int(db, "SELECT count(*) FROM "
+	    "pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+	    "WHERE n.nspname = current_schema()"), objects);
+	CHECK_INT("pg: reopen data", sql_int(db, "SELECT count(*) FROM "
+	    "subscribers"), 1);
+
+	snprintf(sql, sizeof(sql), "UPDATE broadside_schema SET version = %lld",
+	    version + 1);
+	CHECK_INT("pg: set future version", sql_exec(db, sql), 0);
+	err[0] = '\0';
+	st = store_open(db, err, sizeof(err));
+	CHECK("pg: future version refused", st == NULL);
+	store_close(st);
+	snprintf(want, sizeof(want), "schema version %lld is newer",
+	    version + 1);
+	CHECK("pg: future version message", strstr(err, want) != NULL);
+	if (strstr(err, want) == NULL)
+		printf("  err: %s\n", err);
+	CHECK_INT("pg: future version kept", sql_int(db, "SELECT version FROM "
+	    "broadside_schema"), version + 1);
+
+	/* someone else's database is left alone */
+	store_at(db, sizeof(db), "foreign");
+	CHECK_INT("pg: foreign setup", sql_exec(db, "CREATE TABLE notes "
+	    "(id integer, body text)"), 0);
+	err[0] = '\0';
+	st = store_open(db, err, sizeof(err));
+	CHECK("pg: foreign refused", st == NULL);
+	store_close(st);
+	CHECK("pg: foreign message", strstr(err, "not a broadside database")
+	    != NULL);
+	CHECK_INT("pg: foreign left alone", sql_int(db, "SELECT count(*) FROM "
+	    "pg_tables WHERE tablename = 'meta'"), 0);
+
+	/* a migration that fails half way leaves nothing behind */
+	store_at(db, sizeof(db), "half");
+	CHECK_INT("pg: half setup", sql_exec(db, "CREATE TABLE "
+	    "broadside_schema (version integer NOT NULL); INSERT INTO "
+	    "broadside_schema VALUES (0); CREATE TABLE subscribers (x int)"), 0);
+	err[0] = '\0';
+	st = store_open(db, err, sizeof(err));
+	CHECK("pg: failed migration refused", st == NULL);
+	store_close(st);
+	CHECK("pg: failed migration message", strstr(err,
+	    "migrating to schema 1") != NULL);
+	CHECK_INT("pg: failed migration rolled back", sql_int(db,
+	    "SELECT count(*) FROM pg_tables WHERE tablename = 'meta'"), 0);
+	CHECK_INT("pg: failed migration: version", sql_int(db,
+	    "SELECT version FROM broadside_schema"), 0);
+
+	/* an empty database of schema 1 moves on to the current one */
+	store_at(db, sizeof(db), "v1");
+	CHECK_INT("pg: v1 setup", sql_exec(db, "CREATE TABLE broadside_schema "
+	    "(version integer NOT NULL); INSERT INTO broadside_schema "
+	    "VALUES (0)"), 0);
+	st = open_ok(db);
+	CHECK("pg: from empty", st != NULL);
+	store_close(st);
+	CHECK_INT("pg: from empty: version", sql_int(db, "SELECT version FROM "
+	    "broadside_schema"), version);
 }
 
 static void
@@ -631,7 +801,7 @@ test_list(void)
 	size_t			 i;
 	int			 j;
 
-	path_in(db, sizeof(db), "list.db");
+	store_at(db, sizeof(db), "list");
 	if ((st = open_ok(db)) == NULL) {
 		CHECK("list open", 0);
 		return;
@@ -902,7 +1072,7 @@ test_snapshot_slices(void)
 	int64_t			 id;
 	int			 i, n, has7 = 0, has10 = 0, ordered = 1;
 
-	path_in(db, sizeof(db), "snap.db");
+	store_at(db, sizeof(db), "snap");
 	if ((st = open_ok(db)) == NULL) {
 		CHECK("snap open", 0);
 		return;
@@ -978,7 +1148,7 @@ test_broadcast(void)
 	size_t			 i;
 	int			 n, k;
 
-	path_in(db, sizeof(db), "bc.db");
+	store_at(db, sizeof(db), "bc");
 	if ((st = open_ok(db)) == NULL) {
 		CHECK("bc open", 0);
 		return;
@@ -1219,28 +1389,17 @@ test_names(void)
 static void
 check_counts(const char *db, struct store *st, const char *label)
 {
-	sqlite3		*h;
-	sqlite3_stmt	*q;
-	int64_t		 kept[4], real[4] = { 0, 0, 0, 0 };
-	char		 err[256], l[128];
+	int64_t		 kept[4];
+	char		 err[256], l[128], sql[96];
 	int		 k;
 
 	CHECK_INT(label, store_sub_count(st, kept, err, sizeof(err)), 0);
-	if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(h, "SELECT status, count(*) FROM subscribers "
-	    "GROUP BY status", -1, &q, NULL) != SQLITE_OK) {
-		CHECK(label, 0);
-		sqlite3_close(h);
-		return;
-	}
-	while (sqlite3_step(q) == SQLITE_ROW)
-		real[sqlite3_column_int(q, 0) & 3] = sqlite3_column_int64(q, 1);
-	sqlite3_finalize(q);
-	sqlite3_close(h);
 	for (k = 0; k < 4; k++) {
 		snprintf(l, sizeof(l), "%s: status %d kept as counted", label,
 		    k);
-		CHECK_INT(l, kept[k], real[k]);
+		snprintf(sql, sizeof(sql), "SELECT count(*) FROM subscribers "
+		    "WHERE status = %d", k);
+		CHECK_INT(l, kept[k], sql_int(db, sql));
 	}
 }
 
@@ -1277,7 +1436,7 @@ test_bounces(void)
 	int64_t				 id[4], sub[5];
 	int				 i, n, rc;
 
-	path_in(db, sizeof(db), "bounce.db");
+	store_at(db, sizeof(db), "bounce");
 	if ((st = open_ok(db)) == NULL) {
 		CHECK("bounce open", 0);
 		return;
@@ -1375,10 +1534,14 @@ main(void)
 		perror("mkdtemp");
 		return 1;
 	}
-	test_schema();
-	test_refuse();
-	test_migrate();
-	path_in(db, sizeof(db), "subs.db");
+	if (sdb_pg() == NULL) {
+		test_schema();
+		test_refuse();
+		test_migrate();
+	} else
+		test_schema_pg();
+	test_url();
+	store_at(db, sizeof(db), "subs");
 	if ((st = open_ok(db)) != NULL) {
 		test_upsert(st);
 		check_counts(db, st, "counts after upserts");
