@@ -76,6 +76,9 @@ static const struct config_key config_keys[] = {
 	{ "storage", "path", CT_PATH, 0, 0, "/var/lib/broadside/broadside.db",
 	    OFF(storage_path) },
 	{ "storage", "url", CT_STR, 0, 0, NULL, OFF(storage_url) },
+	{ "storage", "node", CT_STR, 0, 0, NULL, OFF(storage_node) },
+	{ "storage", "password_file", CT_PATH, 0, 0, NULL,
+	    OFF(storage_password_file) },
 	{ "subscribers", "file", CT_PATH, 0, 0, NULL,
 	    OFF(subscribers_file) },
 	{ "control", "socket", CT_PATH, 0, 0, "/run/broadside/control.sock",
@@ -317,10 +320,27 @@ config_line(config_t *cf, const char *path)
 }
 
 /*
- * storage.url: "sqlite:PATH" or a plain path, as storage.path; a
- * PostgreSQL URL is refused until that backend exists.  Messages name
- * the scheme only: a URL may hold a password.
+ * storage.url: "sqlite:PATH" or a plain path, as storage.path; or a
+ * PostgreSQL URL (libpq's), kept as written in storage_path, which must
+ * not hold the password (storage.password_file or a libpq passfile
+ * does).  Messages name the scheme only: a URL may hold a password.
  */
+/* Whether a libpq URL carries a password: user:PASS@ or password=. */
+static int
+config_url_password(const char *url)
+{
+	const char	*auth = strstr(url, "://") + 3, *end, *at, *q;
+
+	end = auth + strcspn(auth, "/?");
+	at = memchr(auth, '@', (size_t)(end - auth));
+	if (at != NULL && memchr(auth, ':', (size_t)(at - auth)) != NULL)
+		return 1;
+	for (q = strchr(url, '?'); q != NULL; q = strchr(q + 1, '&'))
+		if (strncmp(q + 1, "password=", 9) == 0)
+			return 1;
+	return 0;
+}
+
 static void
 config_check_storage_url(struct config_ctx *ctx, struct config *c,
     config_t *cf)
@@ -339,8 +359,14 @@ config_check_storage_url(struct config_ctx *ctx, struct config *c,
 			path += 2;		/* sqlite://PATH */
 	} else if (strncmp(url, "postgresql://", 13) == 0 ||
 	    strncmp(url, "postgres://", 11) == 0) {
-		config_error(ctx, line, "storage.url: PostgreSQL is not "
-		    "supported by this broadside yet; use sqlite:PATH");
+		if (config_url_password(url)) {
+			config_error(ctx, line, "storage.url: holds a password; "
+			    "put it in storage.password_file (or a libpq "
+			    "passfile)");
+			return;
+		}
+		free(c->storage_path);
+		c->storage_path = xstrdup(url);
 		return;
 	} else if ((sep = strstr(url, "://")) != NULL ||
 	    ((sep = strchr(url, ':')) != NULL && strchr(url, '/') != NULL &&
@@ -574,6 +600,21 @@ config_check(struct config_ctx *ctx, struct config *c, config_t *cf)
 
 	if (c->storage_url != NULL)
 		config_check_storage_url(ctx, c, cf);
+	if (c->storage_password_file != NULL && (c->storage_url == NULL ||
+	    (strncmp(c->storage_url, "postgresql://", 13) != 0 &&
+	    strncmp(c->storage_url, "postgres://", 11) != 0)))
+		config_error(ctx, config_line(cf, "storage.password_file"),
+		    "storage.password_file: only for a postgresql:// "
+		    "storage.url");
+	if (c->storage_node != NULL) {
+		n = strlen(c->storage_node);
+		if (n == 0 || n > 63 || strspn(c->storage_node,
+		    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "0123456789.-_") != n)
+			config_error(ctx, config_line(cf, "storage.node"),
+			    "storage.node: 1 to 63 letters, digits, '.', '-' "
+			    "or '_'");
+	}
 
 	if (config_lookup(cf, "dkim") != NULL)
 		config_check_dkim(ctx, c, cf);
@@ -596,6 +637,37 @@ config_check(struct config_ctx *ctx, struct config *c, config_t *cf)
 			    "http.listen: expected \"address:port\"");
 		}
 	}
+}
+
+/*
+ * Read a password file (key names it in messages) into *out; trailing
+ * newline stripped.  Never printed.  line: where the key is set.
+ */
+static void
+config_read_pwfile(struct config_ctx *ctx, const char *key, const char *path,
+    char **out, int line)
+{
+	struct stat	 st;
+	char		 err[512], *data;
+	size_t		 len;
+
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		config_error(ctx, line, "%s: %s: not a regular file", key, path);
+		return;
+	}
+	if (read_file(path, &data, &len, 4096, err, sizeof(err)) == -1) {
+		config_error(ctx, line, "%s: %s", key, err);
+		return;
+	}
+	while (len > 0 && (data[len - 1] == '\n' || data[len - 1] == '\r'))
+		data[--len] = '\0';
+	if (memchr(data, '\0', len) != NULL || strpbrk(data, "\r\n")) {
+		config_error(ctx, line, "%s: more than one line", key);
+		explicit_bzero(data, len);
+		free(data);
+		return;
+	}
+	*out = data;
 }
 
 /*
@@ -771,6 +843,11 @@ config_load(const char *file, int flags, int (*report)(void *, const char *),
 		    "smtp.password_file"));
 	if (ctx.errors == 0 && !(flags & CONFIG_NOSECRETS))
 		config_read_dkim(&ctx, c, &cf);
+	if (ctx.errors == 0 && !(flags & CONFIG_NOSECRETS) &&
+	    c->storage_password_file != NULL)
+		config_read_pwfile(&ctx, "storage.password_file",
+		    c->storage_password_file, &c->storage_password,
+		    config_line(&cf, "storage.password_file"));
 end:
 	config_destroy(&cf);
 	free(ctx.dir);
@@ -798,6 +875,11 @@ config_free(struct config *c)
 	if (c->smtp_password != NULL) {
 		explicit_bzero(c->smtp_password, strlen(c->smtp_password));
 		free(c->smtp_password);
+	}
+	if (c->storage_password != NULL) {
+		explicit_bzero(c->storage_password,
+		    strlen(c->storage_password));
+		free(c->storage_password);
 	}
 	free(c->file);
 	free(c);

@@ -45,8 +45,12 @@ struct config {
 	int		 retry_initial_delay;
 	int		 retry_max_delay;
 
-	char		*storage_path;		/* the SQLite file */
+	char		*storage_path;		/* the SQLite file, or the
+						   postgresql:// URL */
 	char		*storage_url;		/* as written; may hold secrets */
+	char		*storage_node;		/* NULL: the host name */
+	char		*storage_password_file;
+	char		*storage_password;	/* PostgreSQL's; never logged */
 	char		*subscribers_file;	/* NULL when unset */
 	char		*control_socket;
 	char		*http_listen;		/* NULL when unset */

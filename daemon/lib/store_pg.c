@@ -995,6 +995,14 @@ pg_rollback(struct store *st)
 	return pg_exec(s, "ROLLBACK", err, sizeof(err), "rollback");
 }
 
+/* This handle only reads from now on: the server refuses its writes. */
+static int
+pg_read_only(struct store *st, char *err, size_t errlen)
+{
+	return pg_exec(PG(st), "SET default_transaction_read_only = on", err,
+	    errlen, "read only");
+}
+
 /*
  * Writable now?  A write that changes nothing, on a server that is not
  * a standby.  A row lock held elsewhere says nothing of the server: 1.
@@ -1995,6 +2003,7 @@ const struct store_backend store_pg_backend = {
 	.commit = pg_commit,
 	.rollback = pg_rollback,
 	.writable = pg_writable,
+	.read_only = pg_read_only,
 	.import_id = pg_import_id,
 	.sub_upsert = pg_sub_upsert,
 	.sub_set_status = pg_sub_set_status,

@@ -834,6 +834,75 @@ test_default_path(void)
 	CHECK_STR("no env", config_default_path(), BROADSIDE_DEFAULT_CONFIG);
 }
 
+/*
+ * PostgreSQL: the URL kept as written (no folder prefixed), the node's
+ * name checked, the password read from storage.password_file and never
+ * in a message; path and url together, or a password file for SQLite,
+ * refused at their line.
+ */
+static void
+test_storage_pg(void)
+{
+	static const struct {
+		const char	*name;
+		const char	*text;		/* from line 6 */
+		const char	*want_msg;	/* NULL: loads */
+	} cases[] = {
+		{ "pg1.conf", "storage: { url = \"postgresql://bs@db.example.org"
+		    "/bs\"; node = \"n-1.a_b\";\n password_file = \"pg.pw\"; "
+		    "};\n", NULL },
+		{ "pg2.conf", "storage: { url = \"postgresql://bs@db/bs\";\n"
+		    "  node = \"two words\"; };\n",
+		    ":7: storage.node: 1 to 63" },
+		{ "pg3.conf", "storage: { url = \"sqlite:x.db\";\n"
+		    "  password_file = \"pg.pw\"; };\n",
+		    ":7: storage.password_file: only for a postgresql://" },
+		{ "pg4.conf", "storage: { path = \"x.db\";\n"
+		    "  url = \"postgresql://bs@db/bs\"; };\n",
+		    ":7: storage.url: storage.path is set too" },
+		{ "pg5.conf", "storage: { url = \"postgresql://bs@db/bs\";\n"
+		    "  password_file = \"missing.pw\"; };\n",
+		    ":7: storage.password_file: " },
+	};
+	struct config	*c;
+	struct msgs	 m;
+	char		 label[128], text[512], pw[PATH_MAX];
+	FILE		*f;
+	size_t		 i;
+
+	snprintf(pw, sizeof(pw), "%s/pg.pw", realdir);
+	if ((f = fopen(pw, "w")) != NULL) {
+		fputs("S3cret-pg\n", f);
+		fclose(f);
+	}
+	memset(&m, 0, sizeof(m));
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(text, sizeof(text), "%s\n\n\n%s", LIST_OK,
+		    cases[i].text);
+		c = load(cases[i].name, text, 0, &m);
+		snprintf(label, sizeof(label), "%s loads", cases[i].name);
+		CHECK_INT(label, c != NULL, cases[i].want_msg == NULL);
+		if (cases[i].want_msg == NULL && c != NULL) {
+			CHECK_STR("pg url kept", c->storage_path,
+			    "postgresql://bs@db.example.org/bs");
+			CHECK_STR("pg node", c->storage_node, "n-1.a_b");
+			CHECK_STR("pg password read", c->storage_password,
+			    "S3cret-pg");
+		}
+		if (cases[i].want_msg != NULL) {
+			snprintf(label, sizeof(label), "%s message: %s",
+			    cases[i].name, msgs_text(&m));
+			CHECK(label, strstr(msgs_text(&m), cases[i].want_msg)
+			    != NULL);
+		}
+		snprintf(label, sizeof(label), "%s no secret", cases[i].name);
+		CHECK(label, strstr(msgs_text(&m), "S3cret") == NULL);
+		config_free(c);
+	}
+	buf_free(&m.all);
+	unlink(pw);
+}
+
 static void
 test_storage_url(void)
 {
@@ -850,9 +919,10 @@ test_storage_url(void)
 		{ "su3.conf", "storage: { url = \"c.db\"; };\n", "c.db", NULL },
 		{ "su4.conf", "storage: { url = \"postgresql://bs:S3cret@db."
 		    "example.org/bs\"; };\n", NULL,
-		    ":6: storage.url: PostgreSQL is not supported" },
-		{ "su5.conf", "storage: { url = \"postgres://x:S3cret@h/d\"; "
-		    "};\n", NULL, "storage.url: PostgreSQL" },
+		    ":6: storage.url: holds a password" },
+		{ "su5.conf", "storage: { url = \"postgres://x@h/d?sslmode="
+		    "require&password=S3cret\"; };\n", NULL,
+		    "storage.url: holds a password" },
 		{ "su6.conf", "storage: { url = \"mysql://u:S3cret@h/d\"; };\n",
 		    NULL, "unknown scheme \"mysql\"" },
 		{ "su7.conf", "storage: { path = \"p.db\";\n"
@@ -1127,6 +1197,7 @@ main(void)
 	alarm(0);
 	test_secret();
 	test_storage_url();
+	test_storage_pg();
 	test_dkim();
 	test_bounce();
 	test_default_path();

@@ -382,6 +382,12 @@ test_schema_pg(void)
 		    1);
 		CHECK("pg: the database's clock", store_now_ms(st2) >
 		    (int64_t)time(NULL) * 1000 - 60000);
+		CHECK_INT("pg: read only", store_read_only(st2, err,
+		    sizeof(err)), 0);
+		CHECK_INT("pg: read only: a write fails", upsert(st2, 0,
+		    "no@example.org", "", "{}", SUB_ACTIVE, &what), -1);
+		CHECK_INT("pg: read only: still reads", store_sub_count(st2,
+		    counts, err, sizeof(err)), 0);
 		store_close(st2);
 	}
 	store_close(st);
