@@ -478,6 +478,9 @@ struct pg_store {
 	char		*password;	/* NULL: libpq's passfile */
 	char		*node;		/* counts of calls without an owner */
 	int		 more;		/* another thread's handle */
+	int		 tx;		/* a transaction is open (ours or the
+					   caller's) */
+	int		 ro;		/* store_read_only was called */
 	int		 prepared[Q_MAX];
 	int		 claim_limit;	/* the prepared claim's, 0: none */
 	enum store_upsert last;
@@ -581,20 +584,30 @@ pt_close(struct pg_text *t)
 	pt_add(t, "}", 1);
 }
 
-/* The server's message, without its newline. */
+/* The server's message on one line: libpq's has newlines and tabs. */
 static void
 pg_msg(struct pg_store *s, const PGresult *r, char *err, size_t errlen,
     const char *what)
 {
 	const char	*m = r ? PQresultErrorMessage(r) : "";
-	int		 n;
+	size_t		 i, n;
+	int		 len;
 
 	if (m == NULL || *m == '\0')
 		m = PQerrorMessage(s->conn);
-	n = (int)strlen(m);
-	while (n > 0 && (m[n - 1] == '\n' || m[n - 1] == ' '))
-		n--;
-	snprintf(err, errlen, "%s: %s: %.*s", s->url, what, n, m);
+	len = snprintf(err, errlen, "%s: %s: ", s->url, what);
+	if (len < 0 || (size_t)len >= errlen)
+		return;
+	for (i = (size_t)len, n = 0; m[n] != '\0' && i + 1 < errlen; n++) {
+		if (isspace((unsigned char)m[n])) {
+			if (i > (size_t)len && err[i - 1] != ' ')
+				err[i++] = ' ';
+		} else
+			err[i++] = m[n];
+	}
+	while (i > (size_t)len && err[i - 1] == ' ')
+		i--;
+	err[i] = '\0';
 }
 
 /* Whether r failed for a lock held elsewhere (lock_timeout). */
@@ -616,13 +629,18 @@ pg_ok(const PGresult *r)
 }
 
 /* One statement without parameters; 0 or -1 with err. */
+static int	pg_check(struct pg_store *, char *, size_t);
+
 static int
 pg_exec(struct pg_store *s, const char *sql, char *err, size_t errlen,
     const char *what)
 {
-	PGresult	*r = PQexec(s->conn, sql);
+	PGresult	*r;
 	int		 ret = 0;
 
+	if (pg_check(s, err, errlen) == -1)
+		return -1;
+	r = PQexec(s->conn, sql);
 	if (!pg_ok(r)) {
 		pg_msg(s, r, err, errlen, what);
 		ret = -1;
@@ -639,6 +657,8 @@ pg_run(struct pg_store *s, enum pg_stmt q, const struct pg_params *p,
 	PGresult	*r;
 	char		 name[16];
 
+	if (pg_check(s, err, errlen) == -1)
+		return NULL;
 	snprintf(name, sizeof(name), "q%d", (int)q);
 	if (!s->prepared[q]) {
 		r = PQprepare(s->conn, name, pg_sql[q], 0, NULL);
@@ -683,10 +703,20 @@ pg_int(const PGresult *r, int row, int col)
 	return strtoll(PQgetvalue(r, row, col), NULL, 10);
 }
 
+/* Kept here, not asked of libpq: a broken connection knows no state. */
 static int
 pg_in_tx(struct pg_store *s)
 {
-	return PQtransactionStatus(s->conn) != PQTRANS_IDLE;
+	return s->tx;
+}
+
+static int
+pg_begin_tx(struct pg_store *s, char *err, size_t errlen)
+{
+	if (pg_exec(s, "BEGIN", err, errlen, "begin") == -1)
+		return -1;
+	s->tx = 1;
+	return 0;
 }
 
 /* One transaction per call, or a savepoint inside the caller's. */
@@ -694,8 +724,9 @@ static int
 pg_tx_begin(struct pg_store *s, int *own, char *err, size_t errlen)
 {
 	*own = !pg_in_tx(s);
-	return pg_exec(s, *own ? "BEGIN" : "SAVEPOINT dlv", err, errlen,
-	    "begin");
+	if (*own)
+		return pg_begin_tx(s, err, errlen);
+	return pg_exec(s, "SAVEPOINT dlv", err, errlen, "begin");
 }
 
 static int	pg_commit(struct store *, char *, size_t);
@@ -739,7 +770,7 @@ pg_migrate(struct pg_store *s, char *err, size_t errlen)
 	int		 version, tables, marked;
 
 	for (;;) {
-		if (pg_exec(s, "BEGIN", err, errlen, "begin") == -1)
+		if (pg_begin_tx(s, err, errlen) == -1)
 			return -1;
 		snprintf(sql, sizeof(sql), "SELECT pg_advisory_xact_lock(%d)",
 		    PG_LOCK_MIGRATE);
@@ -779,24 +810,98 @@ pg_migrate(struct pg_store *s, char *err, size_t errlen)
 			    PG_VERSION);
 			goto fail;
 		}
-		if (version == PG_VERSION)
+		if (version == PG_VERSION) {
+			s->tx = 0;
 			return pg_exec(s, "COMMIT", err, errlen, "commit");
+		}
 		snprintf(what, sizeof(what), "migrating to schema %d",
 		    version + 1);
 		if (pg_exec(s, pg_migrations[version], err, errlen, what) == -1)
 			goto fail;
 		snprintf(sql, sizeof(sql), "DELETE FROM broadside_schema; "
 		    "INSERT INTO broadside_schema VALUES (%d)", version + 1);
-		if (pg_exec(s, sql, err, errlen, what) == -1 ||
-		    pg_exec(s, "COMMIT", err, errlen, what) == -1)
+		if (pg_exec(s, sql, err, errlen, what) == -1)
 			goto fail;
+		s->tx = 0;
+		if (pg_exec(s, "COMMIT", err, errlen, what) == -1)
+			return -1;
 	}
 fail:
+	s->tx = 0;
 	pg_exec(s, "ROLLBACK", sql, sizeof(sql), "");
 	return -1;
 }
 
 static void	pg_close(struct store *);
+
+/*
+ * What a connection is set up with, again after a reconnect: the loop's
+ * handle never waits long for a row lock; the first handle registers
+ * the node (a session advisory lock on its name: a second daemon under
+ * the same name is refused, and its claims are this one's to release
+ * at start); a read-only handle stays so.
+ */
+static int
+pg_session(struct pg_store *s, char *err, size_t errlen)
+{
+	const char	*v[1];
+	PGresult	*r;
+	char		 sql[96];
+	int		 held;
+
+	snprintf(sql, sizeof(sql), "SET lock_timeout = %d; "
+	    "SET client_min_messages = warning",
+	    s->more ? STORE_THREAD_BUSY_MS : STORE_BUSY_MS);
+	if (pg_exec(s, sql, err, errlen, "session settings") == -1)
+		return -1;
+	if (s->ro && pg_exec(s, "SET default_transaction_read_only = on",
+	    err, errlen, "read only") == -1)
+		return -1;
+	if (s->more)
+		return 0;
+	v[0] = s->node;
+	r = PQexecParams(s->conn, "SELECT pg_try_advisory_lock("
+	    "hashtextextended('broadside node ' || $1, 0))", 1, NULL, v, NULL,
+	    NULL, 0);
+	if (!pg_ok(r) || PQntuples(r) != 1) {
+		pg_msg(s, r, err, errlen, "register the node");
+		PQclear(r);
+		return -1;
+	}
+	held = strcmp(PQgetvalue(r, 0, 0), "t") != 0;
+	PQclear(r);
+	if (held) {
+		snprintf(err, errlen, "%s: node \"%s\" is in use by another "
+		    "broadsided (its advisory lock is held); give each daemon "
+		    "its own storage.node", s->url, s->node);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * A connection that broke (the server restarted, the network) is opened
+ * again before the next call, unless a transaction was open: that died
+ * with the connection, so its calls fail until the caller rolls back.
+ */
+static int
+pg_check(struct pg_store *s, char *err, size_t errlen)
+{
+	if (PQstatus(s->conn) == CONNECTION_OK)
+		return 0;
+	if (s->tx) {
+		pg_msg(s, NULL, err, errlen, "connection lost");
+		return -1;
+	}
+	PQreset(s->conn);
+	memset(s->prepared, 0, sizeof(s->prepared));
+	s->claim_limit = 0;
+	if (PQstatus(s->conn) != CONNECTION_OK) {
+		pg_msg(s, NULL, err, errlen, "reconnect");
+		return -1;
+	}
+	return pg_session(s, err, errlen);
+}
 
 /* A password in the URL (user:pass@ or password=) is refused. */
 static int
@@ -830,7 +935,7 @@ pg_connect(const char *url, const char *node, const char *password, int more,
 {
 	struct pg_store	*s;
 	const char	*keys[6], *vals[6];
-	char		 host[256], sql[96];
+	char		 host[256];
 	int		 k = 0;
 
 	if (pg_url_check(url, err, errlen) == -1)
@@ -874,11 +979,7 @@ pg_connect(const char *url, const char *node, const char *password, int more,
 		goto fail;
 	}
 	PQsetNoticeProcessor(s->conn, pg_notice, NULL);
-	/* the loop's handle never waits long for a row lock */
-	snprintf(sql, sizeof(sql), "SET lock_timeout = %d; "
-	    "SET client_min_messages = warning",
-	    more ? STORE_THREAD_BUSY_MS : STORE_BUSY_MS);
-	if (pg_exec(s, sql, err, errlen, "session settings") == -1)
+	if (pg_session(s, err, errlen) == -1)
 		goto fail;
 	if (!more && pg_migrate(s, err, errlen) == -1)
 		goto fail;
@@ -936,7 +1037,7 @@ pg_begin(struct store *st, char *err, size_t errlen)
 		    s->url);
 		return -1;
 	}
-	return pg_exec(s, "BEGIN", err, errlen, "begin");
+	return pg_begin_tx(s, err, errlen);
 }
 
 /* The rows inserted so far into sub_counts, one statement a status. */
@@ -969,6 +1070,7 @@ pg_commit(struct store *st, char *err, size_t errlen)
 
 	if (pg_counts_flush(s, err, errlen) == -1)
 		return -1;
+	s->tx = 0;
 	r = PQexec(s->conn, "COMMIT");
 	if (!pg_ok(r)) {
 		pg_msg(s, r, err, errlen, "commit");
@@ -992,6 +1094,9 @@ pg_rollback(struct store *st)
 	memset(s->added, 0, sizeof(s->added));
 	if (!pg_in_tx(s))
 		return 0;
+	s->tx = 0;
+	if (PQstatus(s->conn) != CONNECTION_OK)
+		return 0;	/* it died with the connection */
 	return pg_exec(s, "ROLLBACK", err, sizeof(err), "rollback");
 }
 
@@ -999,6 +1104,7 @@ pg_rollback(struct store *st)
 static int
 pg_read_only(struct store *st, char *err, size_t errlen)
 {
+	PG(st)->ro = 1;
 	return pg_exec(PG(st), "SET default_transaction_read_only = on", err,
 	    errlen, "read only");
 }
@@ -1014,10 +1120,8 @@ pg_writable(struct store *st, char *err, size_t errlen)
 	PGresult	*r;
 	int		 ret = 0;
 
-	if (PQstatus(s->conn) != CONNECTION_OK) {
-		pg_msg(s, NULL, err, errlen, "connection");
+	if (pg_check(s, err, errlen) == -1)
 		return -1;
-	}
 	r = PQexec(s->conn, "SELECT pg_is_in_recovery()");
 	if (!pg_ok(r) || PQntuples(r) != 1) {
 		pg_msg(s, r, err, errlen, "writable");
@@ -1044,9 +1148,13 @@ pg_writable(struct store *st, char *err, size_t errlen)
 static int64_t
 pg_import_id(struct store *st)
 {
-	PGresult	*r = PQexec(PG(st)->conn, "SELECT nextval('import_seq')");
+	PGresult	*r;
 	int64_t		 id = -1;
+	char		 err[16];
 
+	if (pg_check(PG(st), err, sizeof(err)) == -1)
+		return -1;
+	r = PQexec(PG(st)->conn, "SELECT nextval('import_seq')");
 	if (pg_ok(r) && PQntuples(r) == 1)
 		id = pg_int(r, 0, 0);
 	PQclear(r);
@@ -1495,8 +1603,12 @@ pg_now_ms(struct store *st)
 	struct timespec	 ts;
 	PGresult	*r;
 	int64_t		 now = -1;
+	char		 err[16];
 
-	r = PQexec(PG(st)->conn, "SELECT floor(extract(epoch from "
+	if (pg_check(PG(st), err, sizeof(err)) == -1)
+		r = NULL;
+	else
+		r = PQexec(PG(st)->conn, "SELECT floor(extract(epoch from "
 	    "clock_timestamp()) * 1000)::bigint");
 	if (pg_ok(r) && PQntuples(r) == 1)
 		now = pg_int(r, 0, 0);

@@ -337,6 +337,57 @@ test_url(void)
 }
 
 /*
+ * PostgreSQL, with st open on db: a second daemon under the same node
+ * name is refused, another name is not; a connection the server drops
+ * fails the call that meets it, and the next call reconnects (node lock
+ * taken again, statements prepared again).
+ */
+static void
+test_pg_node(struct store *st, const char *db)
+{
+	struct store_opts	 o;
+	struct store		*st2;
+	char			 err[512];
+	int64_t			 counts[4];
+	int			 i, ok;
+
+	memset(&o, 0, sizeof(o));
+	err[0] = '\0';
+	st2 = store_open(db, err, sizeof(err));
+	CHECK("pg node: same name refused", st2 == NULL);
+	store_close(st2);
+	CHECK("pg node: says so", strstr(err, "is in use by another") !=
+	    NULL);
+	if (strstr(err, "is in use by another") == NULL)
+		printf("  err: %s\n", err);
+	o.node = "node-b";
+	st2 = store_open_opts(db, &o, err, sizeof(err));
+	CHECK("pg node: another name opens", st2 != NULL);
+	store_close(st2);
+	CHECK_INT("pg node: one lock left", sql_int(db, "SELECT count(*) FROM "
+	    "pg_locks WHERE locktype = 'advisory'"), 1);
+
+	CHECK_INT("pg reconnect: counts before", store_sub_count(st, counts,
+	    err, sizeof(err)), 0);
+	CHECK_INT("pg reconnect: terminated", sql_int(db, "SELECT count(*) "
+	    "FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+	    "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+	    "AND backend_type = 'client backend') t"), 1);
+	/* the first call may meet the dead connection; one more must not */
+	for (i = 0, ok = 0; i < 2 && !ok; i++)
+		ok = store_sub_count(st, counts, err, sizeof(err)) == 0;
+	CHECK("pg reconnect: a call works again", ok);
+	if (!ok)
+		printf("  err: %s\n", err);
+	CHECK_INT("pg reconnect: the count", counts[SUB_ACTIVE], 1);
+	CHECK_INT("pg reconnect: node lock taken again", sql_int(db,
+	    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"), 1);
+	st2 = store_open(db, err, sizeof(err));
+	CHECK("pg reconnect: same name still refused", st2 == NULL);
+	store_close(st2);
+}
+
+/*
  * PostgreSQL: the schema is made and versioned (broadside_schema), kept
  * on reopen; a newer version, a database of someone else's and a
  * migration that fails are refused, the latter undone; a second handle
@@ -394,6 +445,8 @@ test_schema_pg(void)
 
 	st = open_ok(db);
 	CHECK("pg: reopen", st != NULL);
+	if (st != NULL)
+		test_pg_node(st, db);
 	store_close(st);
 	CHECK_INT("pg: reopen version", sql_int(db, "SELECT version FROM "
 	    "broadside_schema"), version);
