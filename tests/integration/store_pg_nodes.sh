@@ -1,0 +1,93 @@
+# Two broadsided nodes (storage.node a and b) on one PostgreSQL database
+# share one broadcast: node b, started once node a is sending, takes the
+# broadcast from the store and claims rows of its own (FOR NO KEY UPDATE
+# SKIP LOCKED). Every subscriber gets exactly one message (by recipient
+# and Message-ID at the capturing server), both nodes' count rows show
+# their share, nothing is left claimed, and status on either node shows
+# the whole broadcast. Rate 100/s per node so that the two overlap.
+. "$(dirname "$0")/../lib.sh"
+. "$TOP/tests/pg.sh"
+pg_start
+pg_createdb bs_nodes
+N=1500
+
+start_smtpd mail
+URL="postgresql://$PG_USER@127.0.0.1:$PG_PORT/bs_nodes"
+( umask 077; echo "$PG_PASSWORD" > "$T/pg.pw" )
+mkdir -p "$T/a" "$T/b"
+for n in a b; do
+	cat > "$T/$n.conf" <<EOC
+list: { name = "Test List"; from = "Test List <list@example.org>";
+        id = "test.example.org"; base_url = "https://lists.example.org"; };
+storage: { url = "$URL"; node = "node-$n"; password_file = "pg.pw"; };
+smtp: { url = "smtp://127.0.0.1:$SMTP_PORT"; connections = 2; timeout = 10; };
+rate: { messages_per_second = 100.0; burst = 10; batch_size = 50; };
+control: { socket = "$n/control.sock"; };
+feed: { path = "$n/feed.xml"; };
+templates: { dir = "$TOP/templates"; };
+secret_file = "secret";
+EOC
+done
+head -c 32 /dev/urandom > "$T/secret"; chmod 600 "$T/secret"
+
+start_node() {
+	"$BROADSIDED" -c "$T/$1.conf" >>"$T/$1.log" 2>&1 &
+	eval "PID_$1=\$!"
+	PIDS="$PIDS $!"
+	i=0
+	until "$BROADSIDE" -c "$T/$1.conf" status >/dev/null 2>&1; do
+		i=$((i + 1)); [ $i -lt 100 ] || { cat "$T/$1.log"; fail "node $1 did not answer"; }
+		sleep 0.1
+	done
+}
+bsn() { n=$1; shift; "$BROADSIDE" -c "$T/$n.conf" "$@"; }
+
+start_node a
+make_subscribers $N "$T/subs.csv"
+bsn a subscribers import "$T/subs.csv" >/dev/null || fail "import"
+bsn a send "$TOP/tests/fixtures/statement-plain.txt" > "$T/out" || fail "send"
+ID=$(head -n 1 "$T/out")
+wait_accepted 50 300
+start_node b
+ok "node b started after $(accepted) messages"
+
+i=0
+while :; do
+	sa=$(bsn a status "$ID" --json | json_get 'j["state"]')
+	sb=$(bsn b status "$ID" --json | json_get 'j["state"]')
+	[ "$sa" = done ] && [ "$sb" = done ] && break
+	i=$((i + 1)); [ $i -lt 1200 ] || { tail -n 20 "$T/a.log" "$T/b.log"; fail "not done on both nodes: a=$sa b=$sb"; }
+	sleep 0.1
+done
+ok "done on both nodes"
+
+for n in a b; do
+	bsn $n status "$ID" --json | "$PY" -c "
+import json, sys
+s = json.load(sys.stdin)
+got = (s['total'], s['sent'], s['pending'], s['deferred'], s['failed'])
+assert got == ($N, $N, 0, 0, 0), got" || fail "status on node $n"
+done
+ok "status on either node shows the whole broadcast"
+
+smtpd_report mail | "$PY" -c "
+import json, sys
+r = json.load(sys.stdin)
+assert r['accepted'] == $N, r['accepted']
+assert r['duplicates'] == 0, r['duplicates']
+assert len(r['per_rcpt']) == $N and all(v == 1 for v in r['per_rcpt'].values())" ||
+    fail "the server did not get each subscriber once"
+ok "$N messages, one per subscriber"
+
+shares=$(pg_sql bs_nodes "SELECT string_agg(node || '=' || sent, ' ' ORDER BY node)
+    FROM bc_counts WHERE broadcast_id = $ID AND sent > 0")
+echo "shares: $shares"
+case "$shares" in "node-a="[1-9]*" node-b="[1-9]*) ;; *) fail "both nodes did not send: $shares";; esac
+left=$(pg_sql bs_nodes "SELECT count(*) FROM deliveries WHERE broadcast_id = $ID AND (state <> 1 OR owner IS NOT NULL)")
+[ "$left" = 0 ] || fail "$left rows not sent or still claimed"
+ok "both nodes sent a share, nothing left claimed"
+
+for n in a b; do
+	eval "kill -TERM \$PID_$n; wait \$PID_$n" || fail "node $n exit after SIGTERM"
+done
+ok "both nodes stop on SIGTERM with 0"
