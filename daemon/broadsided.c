@@ -32,24 +32,19 @@ static struct event		*ev_sigterm, *ev_sigint, *ev_sighup, *ev_check;
 
 #define DAEMON_CHECK_SECS	10
 
-/* Every few seconds: is the store still there and writable?  Log changes. */
+/*
+ * Every few seconds: is the store still there and writable?  The writer
+ * thread checks (queue_store_ok) and logs each change.
+ */
 static void
 daemon_check_cb(evutil_socket_t fd, short what, void *arg)
 {
-	static int	 failing;
-	char		 err[512];
+	char	err[512];
 
 	(void)fd;
 	(void)what;
 	(void)arg;
-	if (store_writable(env->store, err, sizeof(err)) == -1) {
-		if (!failing)
-			log_warnx("storage: %s", err);
-		failing = 1;
-	} else if (failing) {
-		log_info("storage: writable again");
-		failing = 0;
-	}
+	(void)queue_store_ok(err, sizeof(err));
 }
 
 static void __attribute__((noreturn))
@@ -225,6 +220,11 @@ main(int argc, char *argv[])
 		log_warnx("feed: %s", err);
 	if (queue_init(daemon_drained_cb, NULL, err, sizeof(err)) == -1) {
 		log_warnx("queue: %s", err);
+		return EXIT_CONFIG;
+	}
+	/* every write from here on goes through the writer thread */
+	if (store_read_only(env->store, err, sizeof(err)) == -1) {
+		log_warnx("storage: %s", err);
 		return EXIT_CONFIG;
 	}
 

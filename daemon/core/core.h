@@ -50,6 +50,43 @@ enum core_rc {
 	CORE_UNAVAILABLE,	/* shutting down */
 };
 
+/*
+ * What an asynchronous core call came to, given to its callback on the
+ * loop once the writer thread has stored it (or the store refused).
+ * Pointers are good during the callback only.
+ */
+struct core_result {
+	enum core_rc	 rc;
+	const char	*err;		/* rc != CORE_OK */
+	int64_t		 id;		/* the broadcast or subscriber */
+	const char	*state;		/* a broadcast's state now */
+	int64_t		 changed;	/* subscribers changed */
+	int		 found;		/* the subscriber exists */
+	int		 status;	/* its status before (sub_status) */
+	int		 what;		/* an upsert's (enum store_upsert) */
+	const char	*email;		/* the subscriber's, as stored */
+};
+typedef void	(*core_done_cb)(const struct core_result *, void *);
+
+/* subs.c: one subscriber's change, stored off the loop; cb on the loop
+ * (r->id: the subscriber's id, r->changed: 0 if it was so already) */
+enum subs_op {
+	SUBS_ADD,		/* addr, name: active (an upsert) */
+	SUBS_PENDING,		/* addr, name: pending, only if new */
+	SUBS_REMOVE,		/* addr: unsubscribed (404 if it was) */
+	SUBS_UNSUBSCRIBE_ID,	/* id: unsubscribed */
+	SUBS_CONFIRM_ID,	/* id: pending to active */
+	SUBS_REACTIVATE,	/* addr: bounced to active (409 if unsub.) */
+	SUBS_REACTIVATE_BOUNCED_BY,	/* id: a broadcast's bounces */
+};
+struct subs_req {
+	enum subs_op	 op;
+	const char	*addr;		/* normalised */
+	const char	*name;
+	int64_t		 id;
+};
+void	subs_write(const struct subs_req *, core_done_cb, void *);
+
 /* queue.c: the delivery engine (main loop side) */
 /* drained(arg): after queue_shutdown(), the last in-flight message is
  * recorded (main ends the loop then; the engine never does) */
@@ -98,11 +135,13 @@ struct bc_source {
 };
 /* Parse and render it once: a bad file is refused before it is stored. */
 enum core_rc	queue_bc_check(const struct bc_source *, char *, size_t);
-/* Store a new broadcast, take its first recipients, update the feed. */
-enum core_rc	queue_bc_create(const struct bc_source *, int64_t *, char *,
-		    size_t);
-/* verb "pause", "resume" or "cancel"; *state: the state it is now in */
-enum core_rc	queue_bc_control(int64_t, const char *, const char **,
+/* Store a new broadcast, take its first recipients, update the feed:
+ * CORE_OK and cb later (r->id), or what is wrong with it now (err). */
+enum core_rc	queue_bc_create(const struct bc_source *, core_done_cb,
+		    void *, char *, size_t);
+/* verb "pause", "resume" or "cancel": CORE_OK and cb later (r->state:
+ * the state it is in now), or why not now (err). */
+enum core_rc	queue_bc_control(int64_t, const char *, core_done_cb, void *,
 		    char *, size_t);
 
 /* `send --test`: cb gets every address's result once all are done. */
@@ -124,7 +163,7 @@ void		queue_test_forget(struct qtest *);
 /* snapshot.c: a new broadcast's recipients, a slice per transaction
  * between other events; taken() when a broadcast has them all */
 void	snapshot_init(void (*)(void));
-void	snapshot_first(int64_t);
+int	snapshot_slice(void);		/* recipients a slice now */
 void	snapshot_kick(void);
 void	snapshot_stop(void);
 void	snapshot_free(void);
@@ -161,13 +200,18 @@ struct intake {
 	int			 store_failed;
 	char			 store_err[256];
 	struct buf		*fields;
+	struct store		*st;		/* the writer's, in a chunk */
 };
 struct intake	*intake_new(const char *);
 void		 intake_free(struct intake *);
-/* Feed one chunk (len 0: the end) in one transaction; errors of the
- * chunk before are forgotten. */
-int		 intake_feed(struct intake *, const char *, size_t, char *,
-		    size_t);
+/* Number the import in the store: cb's r->id (the first chunk does it
+ * too).  The intake is the writer thread's until cb has run. */
+void		 intake_open(struct intake *, core_done_cb, void *);
+/* Feed one chunk (copied; len 0: the end) in one transaction on the
+ * writer thread; cb(r) on the loop once done (r->rc, r->err).  Errors
+ * of the chunk before are forgotten. */
+void		 intake_feed(struct intake *, const char *, size_t,
+		    core_done_cb, void *);
 unsigned long	 intake_bad(const struct intake *);
 unsigned long	 intake_lines(const struct intake *);
 

@@ -66,7 +66,7 @@ intake_row_cb(const struct import_row *row, void *arg)
 	import_fields_json(row, in->fields);
 	memcpy(name, row->name, row->namelen);
 	name[row->namelen] = '\0';
-	if (store_sub_upsert(env->store, in->id, row->addr, row->key, name,
+	if (store_sub_upsert(in->st, in->id, row->addr, row->key, name,
 	    in->fields->p, SUB_ACTIVE, &what, in->store_err,
 	    sizeof(in->store_err)) == -1) {
 		in->store_failed = 1;
@@ -113,7 +113,6 @@ intake_new(const char *label)
 	struct intake	*in;
 
 	in = xcalloc(1, sizeof(*in));
-	in->id = store_import_id(env->store);
 	in->imp = import_new(intake_row_cb, intake_err_cb, in);
 	in->label = label;
 	in->fields = xcalloc(1, sizeof(*in->fields));
@@ -132,33 +131,114 @@ intake_free(struct intake *in)
 	free(in);
 }
 
-int
-intake_feed(struct intake *in, const char *data, size_t len, char *err,
-    size_t errlen)
-{
-	int	rc;
+/* A chunk out to the writer thread. */
+struct intake_job {
+	struct intake	*in;
+	char		*data;
+	size_t		 len;
+	int		 open;		/* only take an import id */
+	char		 err[512];
+	core_done_cb	 cb;
+	void		*arg;
+};
 
-	intake_errors_clear(in);
-	if (store_begin(env->store, err, errlen) == -1)
-		return -1;
-	if (len > 0)
-		rc = import_feed(in->imp, data, len);
-	else
-		rc = import_finish(in->imp);
-	if (in->store_failed) {
-		store_rollback(env->store);
-		snprintf(err, errlen, "%s", in->store_err);
-		return -1;
-	}
-	if (store_commit(env->store, err, errlen) == -1) {
-		store_rollback(env->store);
-		return -1;
-	}
-	if (rc == -1) {
-		snprintf(err, errlen, "%s", import_error(in->imp));
+static int
+intake_import_id(struct intake_job *j, struct store *st)
+{
+	if (j->in->id > 0)
+		return 0;
+	if ((j->in->id = store_import_id(st)) <= 0) {
+		j->in->id = 0;
+		snprintf(j->err, sizeof(j->err), "cannot number the import");
 		return -1;
 	}
 	return 0;
+}
+
+/* The writer's thread: parse the chunk and store its rows, in one
+ * transaction. */
+static int
+intake_work(struct store *st, void *arg)
+{
+	struct intake_job	*j = arg;
+	struct intake		*in = j->in;
+	int			 rc;
+
+	if (intake_import_id(j, st) == -1)
+		return -1;
+	if (j->open)
+		return 0;
+	intake_errors_clear(in);
+	if (store_begin(st, j->err, sizeof(j->err)) == -1)
+		return -1;
+	in->st = st;
+	if (j->len > 0)
+		rc = import_feed(in->imp, j->data, j->len);
+	else
+		rc = import_finish(in->imp);
+	in->st = NULL;
+	if (in->store_failed) {
+		store_rollback(st);
+		snprintf(j->err, sizeof(j->err), "%s", in->store_err);
+		return -1;
+	}
+	if (store_commit(st, j->err, sizeof(j->err)) == -1) {
+		store_rollback(st);
+		return -1;
+	}
+	if (rc == -1) {
+		snprintf(j->err, sizeof(j->err), "%s", import_error(in->imp));
+		return -1;
+	}
+	return 0;
+}
+
+static void
+intake_done(void *arg, int rc)
+{
+	struct intake_job	*j = arg;
+	struct core_result	 r;
+
+	memset(&r, 0, sizeof(r));
+	r.rc = rc == 0 ? CORE_OK : CORE_FAILED;
+	r.err = j->err;
+	r.id = j->in->id;
+	j->cb(&r, j->arg);
+	free(j->data);
+	free(j);
+}
+
+static void
+intake_submit(struct intake *in, const char *data, size_t len, int open,
+    core_done_cb cb, void *arg)
+{
+	struct intake_job	*j;
+
+	j = xcalloc(1, sizeof(*j));
+	j->in = in;
+	if (len > 0) {
+		j->data = xmalloc(len);
+		memcpy(j->data, data, len);
+	}
+	j->len = len;
+	j->open = open;
+	j->cb = cb;
+	j->arg = arg;
+	writer_submit(env->writer, intake_work, intake_done, j);
+}
+
+/* Number the import (r->id), before its first chunk. */
+void
+intake_open(struct intake *in, core_done_cb cb, void *arg)
+{
+	intake_submit(in, NULL, 0, 1, cb, arg);
+}
+
+void
+intake_feed(struct intake *in, const char *data, size_t len,
+    core_done_cb cb, void *arg)
+{
+	intake_submit(in, data, len, 0, cb, arg);
 }
 
 unsigned long

@@ -248,6 +248,7 @@ static struct {
 	uint64_t		 commits;	/* groups done */
 	struct qclaim		 claim;		/* the one out, or the last */
 	int			 claim_out;
+	int			 enter_out;	/* state changes out */
 
 	uint64_t		 window[QUEUE_RATE_WINDOW];
 	int64_t			 window_sec;
@@ -861,41 +862,178 @@ queue_test_done(struct qjob *j)
 static void	queue_retire(struct qrun *);
 static void	qrun_drop_ready(struct qrun *);
 
-/*
- * Every change of a broadcast's state goes through here: the store (with
- * the reason, for paused), the run if it has one, and one log line, the
- * caller's fmt (a warning for a pause the engine decided, else info).
- * A run that leaves "sending" is halted: senders skip its jobs they have
- * not begun.  -1 (err filled, logged) if the store refused: the run keeps
- * its state then.
- */
-static int __attribute__((format(printf, 8, 9)))
-queue_enter(struct qrun *run, int64_t id, enum bc_state from,
-    enum bc_state to, const char *reason, char *err, size_t errlen,
-    const char *fmt, ...)
-{
-	char	line[1024];
-	va_list	ap;
+struct qstate_ctx {
+	int		found;
+	enum bc_state	state;
+};
 
-	if ((from != to || to != BC_SENDING) && store_bc_set_state(env->store,
-	    id, to, reason, err, errlen) == -1) {
-		log_warnx("broadcast %" PRId64 ": %s -> %s: %s", id,
-		    store_bc_strstate(from), store_bc_strstate(to), err);
+static int
+queue_state_cb(const struct broadcast *bc, void *arg)
+{
+	struct qstate_ctx	*c = arg;
+
+	c->found = 1;
+	c->state = bc->state;
+	return 0;
+}
+
+/* A change of a broadcast's state, out to the writer. */
+struct qenter {
+	int64_t		 id;
+	unsigned	 from;		/* states it may leave: 1 << state */
+	enum bc_state	 to;
+	char		*reason;
+	char		 line[1024];	/* logged once stored */
+	/* an API's change: the rest of it once stored (or refused) */
+	void		(*then)(struct qenter *);
+	core_done_cb	 cb;
+	void		*arg;
+	enum core_rc	 rc;
+	char		 err[512];
+	struct event	*retry;
+};
+
+#define QUEUE_ENGINE_FROM	(1u << BC_QUEUED | 1u << BC_SENDING)
+
+static void	queue_enter_submit(struct qenter *);
+
+/* The writer's thread: the store's state allows it?  Then write it. */
+static int
+queue_enter_work(struct store *st, void *arg)
+{
+	struct qenter		*e = arg;
+	struct qstate_ctx	 c;
+
+	memset(&c, 0, sizeof(c));
+	e->rc = CORE_FAILED;
+	if (store_begin(st, e->err, sizeof(e->err)) == -1)
 		return -1;
+	if (store_bc_get(st, e->id, queue_state_cb, &c, e->err,
+	    sizeof(e->err)) == -1)
+		goto fail;
+	if (!c.found || !(e->from & (1u << c.state))) {
+		e->rc = c.found ? CORE_CONFLICT : CORE_NOTFOUND;
+		if (c.found)
+			snprintf(e->err, sizeof(e->err), "broadcast %" PRId64
+			    " is %s", e->id, store_bc_strstate(c.state));
+		else
+			snprintf(e->err, sizeof(e->err), "broadcast %" PRId64
+			    ": no such broadcast", e->id);
+		goto fail;
 	}
+	if ((c.state != e->to || e->to != BC_SENDING) &&
+	    store_bc_set_state(st, e->id, e->to, e->reason, e->err,
+	    sizeof(e->err)) == -1)
+		goto fail;
+	if (store_commit(st, e->err, sizeof(e->err)) == -1)
+		goto fail;
+	e->rc = CORE_OK;
+	return 0;
+ fail:
+	store_rollback(st);
+	return -1;
+}
+
+static void
+qenter_free(struct qenter *e)
+{
+	if (e->retry != NULL)
+		event_free(e->retry);
+	free(e->reason);
+	free(e);
+}
+
+static void
+queue_enter_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	q.enter_out--;
+	queue_enter_submit(arg);
+}
+
+/* The loop: the change is stored, refused, or the store failed. */
+static void
+queue_enter_done(void *arg, int rc)
+{
+	struct qenter	*e = arg;
+	struct timeval	 tv = { 0, (suseconds_t)(QUEUE_STORE_RETRY * 1e6) };
+
+	(void)rc;
+	if (e->rc == CORE_OK) {
+		if (e->to == BC_PAUSED && e->reason != NULL &&
+		    strncmp(e->reason, "paused by", 9) != 0)
+			log_warnx("broadcast %" PRId64 ": %s", e->id, e->line);
+		else
+			log_info("broadcast %" PRId64 ": %s", e->id, e->line);
+	} else if (e->rc == CORE_FAILED && e->then == NULL && !q.closing) {
+		/* the engine's: it acts on it already; the store is told
+		 * again until it takes it (a restart would redo it) */
+		log_warnx("broadcast %" PRId64 ": -> %s: %s; trying again",
+		    e->id, store_bc_strstate(e->to), e->err);
+		if (e->retry == NULL && (e->retry = evtimer_new(env->base,
+		    queue_enter_retry_cb, e)) == NULL)
+			fatalx("evtimer_new");
+		evtimer_add(e->retry, &tv);
+		return;			/* still out: enter_out stays */
+	} else if (e->then == NULL)
+		log_warnx("broadcast %" PRId64 ": -> %s: %s", e->id,
+		    store_bc_strstate(e->to), e->err);
+	q.enter_out--;
+	if (e->then != NULL)
+		e->then(e);
+	qenter_free(e);
+	queue_kick();
+}
+
+static void
+queue_enter_submit(struct qenter *e)
+{
+	q.enter_out++;
+	writer_submit(env->writer, queue_enter_work, queue_enter_done, e);
+}
+
+static struct qenter * __attribute__((format(printf, 4, 0)))
+qenter_new(int64_t id, enum bc_state to, const char *reason,
+    const char *fmt, va_list ap)
+{
+	struct qenter	*e;
+
+	e = xcalloc(1, sizeof(*e));
+	e->id = id;
+	e->to = to;
+	e->reason = reason != NULL ? xstrdup(reason) : NULL;
+	vsnprintf(e->line, sizeof(e->line), fmt, ap);
+	return e;
+}
+
+/*
+ * Every change of a broadcast's state goes through here or through
+ * queue_enter_api: the store (with the reason, for paused), the run if
+ * it has one, and one log line once stored, the caller's fmt (a warning
+ * for a pause the engine decided, else info).  The engine's own changes
+ * (here) take effect in memory at once and are written by the writer
+ * thread after what is already out, guarded: only from queued or
+ * sending, so a pause or cancel the store has already taken stays.  A
+ * run that leaves "sending" is halted: senders skip its jobs they have
+ * not begun.
+ */
+static void __attribute__((format(printf, 5, 6)))
+queue_enter(struct qrun *run, int64_t id, enum bc_state to,
+    const char *reason, const char *fmt, ...)
+{
+	struct qenter	*e;
+	va_list		 ap;
+
+	va_start(ap, fmt);
+	e = qenter_new(id, to, reason, fmt, ap);
+	va_end(ap);
+	e->from = QUEUE_ENGINE_FROM;
 	if (run != NULL) {
 		run->state = to;
 		atomic_store(&run->halted, to != BC_SENDING);
 	}
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	if (to == BC_PAUSED && reason != NULL &&
-	    strncmp(reason, "paused by", 9) != 0)
-		log_warnx("broadcast %" PRId64 ": %s", id, line);
-	else
-		log_info("broadcast %" PRId64 ": %s", id, line);
-	return 0;
+	queue_enter_submit(e);
 }
 
 /*
@@ -933,7 +1071,7 @@ queue_release(struct qrun *run, struct qjob *j)
 static void
 queue_relay_fault(struct qrun *run, int perm, const char *what)
 {
-	char	reason[320], err[512];
+	char	reason[320];
 	double	now = now_mono(), wait;
 
 	if (perm) {
@@ -943,9 +1081,8 @@ queue_relay_fault(struct qrun *run, int perm, const char *what)
 		notify_status("broadcast %" PRId64 " paused: %s", run->id,
 		    reason);
 		queue_flush();
-		/* halted even if the store refused: a restart retries */
-		queue_enter(run, run->id, BC_SENDING, BC_PAUSED, reason, err,
-		    sizeof(err), "paused: %s", reason);
+		queue_enter(run, run->id, BC_PAUSED, reason, "paused: %s",
+		    reason);
 		qrun_halt(run);
 		return;
 	}
@@ -1305,6 +1442,9 @@ queue_select(void)
 	struct qrun		*run;
 	char			 err[512];
 
+	/* the store's states are this loop's once no change is out */
+	if (q.enter_out > 0)
+		return NULL;
 	memset(&l, 0, sizeof(l));
 	if (store_bc_list(env->store, 1000000, queue_pick_cb, &l, err,
 	    sizeof(err)) == -1) {
@@ -1329,13 +1469,7 @@ queue_select(void)
 	if (run != NULL) {
 		TAILQ_REMOVE(&q.runs, run, entry);
 		TAILQ_INSERT_HEAD(&q.runs, run, entry);
-		if (queue_enter(run, l.id, l.state, BC_SENDING, NULL, err,
-		    sizeof(err), "sending again") == -1) {
-			/* the store refused: it runs anyway, and the
-			 * next change of state writes it */
-			run->state = BC_SENDING;
-			atomic_store(&run->halted, 0);
-		}
+		queue_enter(run, l.id, BC_SENDING, NULL, "sending again");
 		free(l.source);
 		free(l.subject);
 		return run;
@@ -1356,15 +1490,13 @@ queue_select(void)
 		char	why[600];
 
 		snprintf(why, sizeof(why), "cannot render: %s", err);
-		queue_enter(NULL, l.id, l.state, BC_PAUSED, why, err,
-		    sizeof(err), "paused: %s", why);
+		queue_enter(NULL, l.id, BC_PAUSED, why, "paused: %s", why);
 		goto fail;
 	}
-	if (queue_enter(run, l.id, l.state, BC_SENDING, NULL, err, sizeof(err),
-	    "sending, total=%" PRId64 " sent=%" PRId64 " deferred=%" PRId64
-	    " failed=%" PRId64, run->total, run->counts[DLV_SENT],
-	    run->counts[DLV_DEFERRED], run->counts[DLV_FAILED]) == -1)
-		run->state = BC_SENDING;	/* runs anyway (as above) */
+	queue_enter(run, l.id, BC_SENDING, NULL, "sending, total=%" PRId64
+	    " sent=%" PRId64 " deferred=%" PRId64 " failed=%" PRId64,
+	    run->total, run->counts[DLV_SENT], run->counts[DLV_DEFERRED],
+	    run->counts[DLV_FAILED]);
 	free(l.source);
 	free(l.subject);
 	TAILQ_INSERT_HEAD(&q.runs, run, entry);
@@ -1542,13 +1674,9 @@ queue_refill(struct qrun *run)
 static void
 queue_finish(struct qrun *run)
 {
-	char	err[512];
-
-	if (queue_enter(run, run->id, BC_SENDING, BC_DONE, NULL, err,
-	    sizeof(err), "done, total=%" PRId64 " sent=%" PRId64 " failed=%"
-	    PRId64, run->total, run->counts[DLV_SENT],
-	    run->counts[DLV_FAILED]) == -1)
-		return;
+	queue_enter(run, run->id, BC_DONE, NULL, "done, total=%" PRId64
+	    " sent=%" PRId64 " failed=%" PRId64, run->total,
+	    run->counts[DLV_SENT], run->counts[DLV_FAILED]);
 	notify_status("idle; broadcast %" PRId64 " done: %" PRId64 " sent, %"
 	    PRId64 " failed", run->id, run->counts[DLV_SENT],
 	    run->counts[DLV_FAILED]);
@@ -1814,10 +1942,10 @@ queue_health_done(void *arg, int rc)
 		return;			/* locked: as it was; ask again */
 	if (rc == -1) {
 		if (qh.ok || strcmp(qh.err, qh.jerr) != 0)
-			log_warnx("store: not writable: %s", qh.jerr);
+			log_warnx("storage: %s", qh.jerr);
 		snprintf(qh.err, sizeof(qh.err), "%s", qh.jerr);
 	} else if (!qh.ok)
-		log_info("store: writable again");
+		log_info("storage: writable again");
 	qh.ok = rc == 0;
 }
 
@@ -2019,41 +2147,94 @@ queue_bc_check(const struct bc_source *src, char *err, size_t errlen)
 	return CORE_OK;
 }
 
-enum core_rc
-queue_bc_create(const struct bc_source *src, int64_t *id, char *err,
-    size_t errlen)
+/* A new broadcast, out to the writer with its first recipients. */
+struct qcreate {
+	struct broadcast	 bc;		/* its strings are ours */
+	char			*title, *subject, *source, *filename;
+	int			 slice;
+	int64_t			 id;
+	int			 rc;
+	char			 err[512];
+	core_done_cb		 cb;
+	void			*arg;
+};
+
+/* The writer's thread: store it, then the first slice of recipients so
+ * that status shows them pending as soon as send returns. */
+static int
+queue_create_work(struct store *st, void *arg)
 {
-	struct broadcast	 bc;
+	struct qcreate	*c = arg;
+	char		 err[512];
+	int		 more;
+
+	if ((c->rc = store_bc_create(st, &c->bc, &c->id, c->err,
+	    sizeof(c->err))) == -1)
+		return -1;
+	if (store_bc_snapshot(st, c->id, c->slice, &more, err,
+	    sizeof(err)) == -1)
+		log_warnx("broadcast %" PRId64 ": %s", c->id, err);
+	return 0;
+}
+
+static void
+queue_create_done(void *arg, int rc)
+{
+	struct qcreate		*c = arg;
+	struct core_result	 r;
+	char			 why[512];
+
+	(void)rc;
+	memset(&r, 0, sizeof(r));
+	if (c->rc == -1) {
+		r.rc = CORE_FAILED;
+		r.err = c->err;
+	} else {
+		r.id = c->id;
+		log_info("broadcast %" PRId64 ": stored \"%s\" from %s", c->id,
+		    c->title, c->filename);
+		snapshot_kick();	/* the rest of its recipients */
+		if (feed_update(why, sizeof(why)) == -1)
+			log_warnx("feed: %s", why);
+		queue_kick();
+	}
+	c->cb(&r, c->arg);
+	free(c->title);
+	free(c->subject);
+	free(c->source);
+	free(c->filename);
+	free(c);
+}
+
+enum core_rc
+queue_bc_create(const struct bc_source *src, core_done_cb cb, void *arg,
+    char *err, size_t errlen)
+{
+	struct qcreate		*c;
 	struct statement	 st;
 	struct render		*r;
 	enum core_rc		 rc;
-	char			 why[512];
 
 	if ((rc = queue_bc_prepare(src, &r, &st, err, errlen)) != CORE_OK)
 		return rc;
-	memset(&bc, 0, sizeof(bc));
-	bc.title = st.title;
-	bc.subject = src->subject ? src->subject : st.title;
-	bc.source = src->source;
-	bc.filename = src->filename;
-	bc.markdown = src->markdown;
-	bc.created = (int64_t)time(NULL);
-	if (store_bc_create(env->store, &bc, id, err, errlen) == -1) {
-		rc = CORE_FAILED;
-		goto end;
-	}
-	log_info("broadcast %" PRId64 ": stored \"%s\" from %s", *id,
-	    st.title, src->filename);
-	/* the first slice of recipients now, so status shows them pending
-	 * as soon as send returns; the rest in slices */
-	snapshot_first(*id);
-	if (feed_update(why, sizeof(why)) == -1)
-		log_warnx("feed: %s", why);
-	queue_kick();
- end:
+	c = xcalloc(1, sizeof(*c));
+	c->title = xstrdup(st.title);
+	c->subject = xstrdup(src->subject ? src->subject : st.title);
+	c->source = xstrdup(src->source);
+	c->filename = xstrdup(src->filename);
+	c->bc.title = c->title;
+	c->bc.subject = c->subject;
+	c->bc.source = c->source;
+	c->bc.filename = c->filename;
+	c->bc.markdown = src->markdown;
+	c->bc.created = (int64_t)time(NULL);
+	c->slice = snapshot_slice();
+	c->cb = cb;
+	c->arg = arg;
 	render_free(r);
 	statement_free(&st);
-	return rc;
+	writer_submit(env->writer, queue_create_work, queue_create_done, c);
+	return CORE_OK;
 }
 
 enum core_rc
@@ -2103,30 +2284,59 @@ queue_test_forget(struct qtest *t)
 	t->cb = NULL;
 }
 
-struct qstate_ctx {
-	int		found;
-	enum bc_state	state;
-};
-
-static int
-queue_state_cb(const struct broadcast *bc, void *arg)
+/* The store took a pause, resume or cancel (or refused it). */
+static void
+queue_control_done(struct qenter *e)
 {
-	struct qstate_ctx	*c = arg;
+	struct core_result	 r;
+	struct qrun		*run, *cur;
+	char			 why[512];
 
-	c->found = 1;
-	c->state = bc->state;
-	return 0;
+	memset(&r, 0, sizeof(r));
+	r.rc = e->rc;
+	r.id = e->id;
+	r.state = store_bc_strstate(e->to);
+	r.err = e->err;
+	if (e->rc != CORE_OK)
+		goto end;
+	TAILQ_FOREACH(run, &q.runs, entry)
+		if (run->id == e->id)
+			break;
+	if (run != NULL && e->to != BC_QUEUED) {
+		run->state = e->to;
+		qrun_halt(run);
+	}
+	if (e->to == BC_QUEUED)
+		queue_relay_ok();	/* resumed once the relay is fixed */
+	/* a cancelled statement (maybe an embargoed text sent by mistake)
+	 * leaves the feed and the archive at once */
+	if (e->to == BC_CANCELLED && feed_update(why, sizeof(why)) == -1)
+		log_warnx("feed: %s", why);
+	/* a resumed broadcast older than the one sending goes first */
+	if ((cur = q.current) != NULL && e->to == BC_QUEUED &&
+	    e->id < cur->id) {
+		queue_enter(cur, cur->id, BC_QUEUED, NULL, "queued behind "
+		    "broadcast %" PRId64, e->id);
+		qrun_drop_ready(cur);
+		queue_retire(cur);
+	}
+ end:
+	e->cb(&r, e->arg);
 }
 
-/* pause, resume or cancel broadcast id */
+/*
+ * pause, resume or cancel broadcast id: refused at once when the store
+ * already says it cannot be, else cb once the writer has stored it (it
+ * checks again there: the engine's own changes go before it).
+ */
 enum core_rc
-queue_bc_control(int64_t id, const char *verb, const char **state,
+queue_bc_control(int64_t id, const char *verb, core_done_cb cb, void *arg,
     char *err, size_t errlen)
 {
 	struct qstate_ctx	 c;
-	struct qrun		*run;
+	struct qenter		*e;
 	enum bc_state		 to;
-	char			 why[512];
+	unsigned		 from;
 
 	memset(&c, 0, sizeof(c));
 	if (store_bc_get(env->store, id, queue_state_cb, &c, err, errlen)
@@ -2138,58 +2348,35 @@ queue_bc_control(int64_t id, const char *verb, const char **state,
 		return CORE_NOTFOUND;
 	}
 	if (strcmp(verb, "pause") == 0) {
-		if (c.state != BC_QUEUED && c.state != BC_SENDING) {
-			snprintf(err, errlen, "broadcast %" PRId64 " is %s",
-			    id, store_bc_strstate(c.state));
-			return CORE_CONFLICT;
-		}
 		to = BC_PAUSED;
+		from = 1u << BC_QUEUED | 1u << BC_SENDING;
 	} else if (strcmp(verb, "resume") == 0) {
-		if (c.state != BC_PAUSED) {
-			snprintf(err, errlen, "broadcast %" PRId64 " is %s, "
-			    "not paused", id, store_bc_strstate(c.state));
-			return CORE_CONFLICT;
-		}
 		to = BC_QUEUED;
+		from = 1u << BC_PAUSED;
 	} else if (strcmp(verb, "cancel") == 0) {
-		if (c.state == BC_DONE || c.state == BC_CANCELLED) {
-			snprintf(err, errlen, "broadcast %" PRId64 " is %s",
-			    id, store_bc_strstate(c.state));
-			return CORE_CONFLICT;
-		}
 		to = BC_CANCELLED;
+		from = 1u << BC_QUEUED | 1u << BC_SENDING | 1u << BC_PAUSED;
 	} else {
 		snprintf(err, errlen, "no such action: %s", verb);
 		return CORE_NOTFOUND;
 	}
-	queue_flush();
-	TAILQ_FOREACH(run, &q.runs, entry)
-		if (run->id == id)
-			break;
-	if (queue_enter(to == BC_QUEUED ? NULL : run, id, c.state, to,
-	    to == BC_PAUSED ? "paused by broadside pause" : NULL, err, errlen,
-	    "%s", store_bc_strstate(to)) == -1)
-		return CORE_FAILED;
-	if (run != NULL && to != BC_QUEUED)
-		qrun_halt(run);
-	if (to == BC_QUEUED)
-		queue_relay_ok();	/* resumed once the relay is fixed */
-	/* a cancelled statement (maybe an embargoed text sent by mistake)
-	 * leaves the feed and the archive at once */
-	if (to == BC_CANCELLED && feed_update(why, sizeof(why)) == -1)
-		log_warnx("feed: %s", why);
-	/* a resumed or paused broadcast may change which one runs */
-	if (q.current != NULL && to == BC_QUEUED && id < q.current->id) {
-		struct qrun *cur = q.current;
-
-		/* the store keeps it sending if it refused: it runs on */
-		if (queue_enter(cur, cur->id, BC_SENDING, BC_QUEUED, NULL, why,
-		    sizeof(why), "queued behind broadcast %" PRId64, id) == 0) {
-			qrun_drop_ready(cur);
-			queue_retire(cur);
-		}
+	if (!(from & (1u << c.state))) {
+		snprintf(err, errlen, "broadcast %" PRId64 " is %s%s", id,
+		    store_bc_strstate(c.state), to == BC_QUEUED ?
+		    ", not paused" : "");
+		return CORE_CONFLICT;
 	}
-	*state = store_bc_strstate(to);
-	queue_kick();
+	queue_flush();		/* results first */
+	e = xcalloc(1, sizeof(*e));
+	e->id = id;
+	e->to = to;
+	e->from = from;
+	if (to == BC_PAUSED)
+		e->reason = xstrdup("paused by broadside pause");
+	snprintf(e->line, sizeof(e->line), "%s", store_bc_strstate(to));
+	e->then = queue_control_done;
+	e->cb = cb;
+	e->arg = arg;
+	queue_enter_submit(e);
 	return CORE_OK;
 }

@@ -2,14 +2,16 @@
  * snapshot.c -- a new broadcast's recipients, taken in slices.
  *
  * A new broadcast's recipients are taken from the store SNAPSHOT_SLICE
- * at a time, one transaction each, with a zero timeout between so the loop
- * polls in between: a million subscribers cost the loop a few ms at a
- * time, not a third of a second at once.  Broadcasts are done oldest
+ * at a time, one transaction each on the writer thread (writer.c), one
+ * slice out at a time so the engine's results go between them: a
+ * million subscribers hold the writer a few ms at a time, and the loop
+ * not at all.  Broadcasts are done oldest
  * first; the engine starts one only once all its recipients are taken.
  * After a crash the engine starts this again where the store stopped.
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include <event2/event.h>
 
@@ -25,9 +27,19 @@ static struct {
 	struct event	*timer;		/* takes recipients in slices */
 	int64_t		 id;		/* broadcast they go to, 0: find */
 	size_t		 slice;		/* recipients per slice now */
+	int		 out;		/* a slice is out to the writer */
 	int		 stopped;
 	void		(*taken)(void);	/* a broadcast has them all */
 } snap;
+
+/* One slice, out to the writer thread. */
+struct snap_job {
+	int64_t		 id;		/* 0: find the oldest one first */
+	int		 slice;
+	int		 more;
+	double		 took;		/* seconds on the thread */
+	char		 err[512];
+};
 
 static int
 snapshot_pick_cb(const struct broadcast *bc, void *arg)
@@ -38,44 +50,77 @@ snapshot_pick_cb(const struct broadcast *bc, void *arg)
 	return 0;
 }
 
+/* The writer's thread. */
+static int
+snapshot_work(struct store *st, void *arg)
+{
+	struct snap_job	*j = arg;
+	double		 t0 = now_mono();
+
+	if (j->id == 0 && store_bc_list(st, 1000000, snapshot_pick_cb,
+	    &j->id, j->err, sizeof(j->err)) == -1)
+		return -1;
+	if (j->id == 0)
+		return 0;		/* none left */
+	if (store_bc_snapshot(st, j->id, j->slice, &j->more, j->err,
+	    sizeof(j->err)) == -1)
+		return -1;
+	j->took = now_mono() - t0;
+	return 0;
+}
+
+static void
+snapshot_done(void *arg, int rc)
+{
+	struct snap_job	*j = arg;
+	struct timeval	 now = { 0, 0 }, later = { 1, 0 };
+
+	snap.out = 0;
+	if (snap.stopped || snap.timer == NULL) {
+		free(j);
+		return;
+	}
+	if (rc == -1) {
+		if (j->id != 0)
+			log_warnx("broadcast %" PRId64 ": %s", j->id, j->err);
+		else
+			log_warnx("store: %s", j->err);
+		evtimer_add(snap.timer, &later);
+		free(j);
+		return;
+	}
+	snap.id = j->id;
+	if (snap.id != 0) {
+		/* a slice holds the writer from the engine's results: about
+		 * SLICE_TARGET each */
+		snap.slice = slice_adapt(snap.slice, j->took, SLICE_TARGET,
+		    SNAPSHOT_SLICE_MIN, SNAPSHOT_SLICE);
+		if (!j->more) {
+			log_info("broadcast %" PRId64 ": recipients taken",
+			    snap.id);
+			snap.id = 0;	/* next: another one, if any */
+			snap.taken();
+		}
+		evtimer_add(snap.timer, &now);
+	}
+	free(j);
+}
+
 static void
 snapshot_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct timeval	 now = { 0, 0 }, later = { 1, 0 };
-	char		 err[512];
-	double		 t0;
-	int		 more;
+	struct snap_job	*j;
 
 	(void)fd;
 	(void)what;
 	(void)arg;
-	if (snap.stopped)
-		return;
-	if (snap.id == 0) {
-		if (store_bc_list(env->store, 1000000, snapshot_pick_cb,
-		    &snap.id, err, sizeof(err)) == -1) {
-			log_warnx("store: %s", err);
-			evtimer_add(snap.timer, &later);
-			return;
-		}
-		if (snap.id == 0)
-			return;		/* none left */
-	}
-	t0 = now_mono();
-	if (store_bc_snapshot(env->store, snap.id, (int)snap.slice, &more,
-	    err, sizeof(err)) == -1) {
-		log_warnx("broadcast %" PRId64 ": %s", snap.id, err);
-		evtimer_add(snap.timer, &later);
-		return;
-	}
-	snap.slice = slice_adapt(snap.slice, now_mono() - t0,
-	    SLICE_TARGET, SNAPSHOT_SLICE_MIN, SNAPSHOT_SLICE);
-	if (!more) {
-		log_info("broadcast %" PRId64 ": recipients taken", snap.id);
-		snap.id = 0;		/* next: another one, if any */
-		snap.taken();
-	}
-	evtimer_add(snap.timer, &now);
+	if (snap.stopped || snap.out)
+		return;			/* its done() looks again */
+	j = xcalloc(1, sizeof(*j));
+	j->id = snap.id;
+	j->slice = (int)snap.slice;
+	snap.out = 1;
+	writer_submit(env->writer, snapshot_work, snapshot_done, j);
 }
 
 void
@@ -86,7 +131,6 @@ snapshot_kick(void)
 	evtimer_add(snap.timer, &now);
 }
 
-
 void
 snapshot_init(void (*taken)(void))
 {
@@ -96,17 +140,11 @@ snapshot_init(void (*taken)(void))
 		fatalx("evtimer_new");
 }
 
-/* The first slice of a new broadcast now, in the caller's turn. */
-void
-snapshot_first(int64_t id)
+/* Recipients a slice takes now (the first one of a new broadcast). */
+int
+snapshot_slice(void)
 {
-	char	err[512];
-	int	more;
-
-	if (store_bc_snapshot(env->store, id, (int)snap.slice, &more, err,
-	    sizeof(err)) == -1)
-		log_warnx("broadcast %" PRId64 ": %s", id, err);
-	snapshot_kick();
+	return (int)snap.slice;
 }
 
 /* Shutdown: no more slices (what is committed stays; a start resumes). */

@@ -16,9 +16,10 @@
 
 /*
  * subscribers.file, at start and on reload, is read a slice at a time
- * from the main loop (one transaction per slice, then a zero timeout so
- * the loop polls before the next), so a file of a million rows never
- * holds up HTTP, the control socket or the engine.  The daemon says
+ * and each slice parsed and stored on the writer thread (intake.c, one
+ * transaction each, one slice out at a time so the engine's results go
+ * between them), so a file of a million rows never holds up HTTP, the
+ * control socket or the engine.  The daemon says
  * READY, and `broadside reload` returns, once the rows are in; a new
  * broadcast waits for them too (sync_wait), so nobody in the
  * file is left out of it.  A reload during a sync starts it again from
@@ -26,7 +27,8 @@
  * it ends.
  */
 #define SYNC_SLICE	(64 * 1024)	/* bytes a slice, at most (slice_adapt:
-					   about SLICE_TARGET of loop time) */
+					   about SLICE_TARGET of the writer's
+					   time) */
 #define SYNC_SLICE_MIN	(4 * 1024)
 
 struct sync_waiter {
@@ -42,6 +44,8 @@ static struct {
 	struct sync_waiter	*waiters;
 	size_t			 nwaiters;
 	size_t			 slice;		/* bytes a slice now */
+	int			 out;		/* a slice is out */
+	double			 out_at;	/* now_mono() it went */
 } sync_run = { .fd = -1, .slice = SYNC_SLICE / 4 };
 
 static char	sync_chunk[SYNC_SLICE];
@@ -52,7 +56,8 @@ sync_close(void)
 	if (sync_run.fd != -1)
 		close(sync_run.fd);
 	sync_run.fd = -1;
-	if (sync_run.is != NULL)
+	/* one whose slice is out is the writer's: its done() frees it */
+	if (sync_run.is != NULL && !sync_run.out)
 		intake_free(sync_run.is);
 	sync_run.is = NULL;
 	free(sync_run.path);
@@ -78,32 +83,6 @@ sync_open(char *err, size_t errlen)
 	return 1;
 }
 
-/* Import the next slice: 1 if more is left, 0 at the end, -1 on error. */
-static int
-sync_slice(char *err, size_t errlen)
-{
-	struct intake	*is = sync_run.is;
-	ssize_t			 n;
-
-	while ((n = read(sync_run.fd, sync_chunk, sync_run.slice)) == -1 &&
-	    errno == EINTR)
-		;
-	if (n == -1) {
-		snprintf(err, errlen, "%s: read: %s", sync_run.path,
-		    strerror(errno));
-		return -1;
-	}
-	if (intake_feed(is, sync_chunk, (size_t)n, err, errlen) == -1)
-		return -1;
-	if (n > 0)
-		return 1;
-	log_info("subscribers.file %s: added=%" PRId64 " updated=%" PRId64
-	    " suppressed=%" PRId64 " duplicates=%" PRId64 " bad=%lu",
-	    sync_run.path, is->added, is->updated, is->suppressed,
-	    is->duplicate, import_rows_bad(is->imp));
-	return 0;
-}
-
 /* The sync ended (rc 0) or failed (-1, err): close, tell the waiters. */
 static void
 sync_end(int rc, const char *err)
@@ -120,23 +99,73 @@ sync_end(int rc, const char *err)
 }
 
 static void
-sync_step_cb(evutil_socket_t fd, short what, void *arg)
+sync_step_again(void)
 {
 	struct timeval	 now = { 0, 0 };
+
+	if (sync_run.ev != NULL && sync_run.is != NULL)
+		evtimer_add(sync_run.ev, &now);
+}
+
+/* A slice is stored (or not); arg: the intake it went to. */
+static void
+sync_fed(const struct core_result *r, void *arg)
+{
+	struct intake	*is = arg;
+
+	sync_run.out = 0;
+	if (is != sync_run.is) {
+		/* stopped or started again meanwhile */
+		intake_free(is);
+		sync_step_again();
+		return;
+	}
+	sync_run.slice = slice_adapt(sync_run.slice, now_mono() -
+	    sync_run.out_at, SLICE_TARGET, SYNC_SLICE_MIN, SYNC_SLICE);
+	if (r->rc != CORE_OK) {
+		sync_end(-1, r->err);
+		return;
+	}
+	if (sync_run.fd != -1) {
+		sync_step_again();
+		return;
+	}
+	log_info("subscribers.file %s: added=%" PRId64 " updated=%" PRId64
+	    " suppressed=%" PRId64 " duplicates=%" PRId64 " bad=%lu",
+	    sync_run.path, is->added, is->updated, is->suppressed,
+	    is->duplicate, import_rows_bad(is->imp));
+	sync_end(0, NULL);
+}
+
+/* Read the next slice and hand it to the writer (n == 0: the end). */
+static void
+sync_step_cb(evutil_socket_t fd, short what, void *arg)
+{
 	char		 err[512];
-	double		 t0 = now_mono();
-	int		 rc;
+	ssize_t		 n;
 
 	(void)fd;
 	(void)what;
 	(void)arg;
-	rc = sync_slice(err, sizeof(err));
-	sync_run.slice = slice_adapt(sync_run.slice, now_mono() - t0,
-	    SLICE_TARGET, SYNC_SLICE_MIN, SYNC_SLICE);
-	if (rc == 1)
-		evtimer_add(sync_run.ev, &now);
-	else
-		sync_end(rc, rc == -1 ? err : NULL);
+	if (sync_run.out || sync_run.is == NULL)
+		return;			/* sync_fed() steps again */
+	while ((n = read(sync_run.fd, sync_chunk, sync_run.slice)) == -1 &&
+	    errno == EINTR)
+		;
+	if (n == -1) {
+		snprintf(err, sizeof(err), "%s: read: %s", sync_run.path,
+		    strerror(errno));
+		sync_end(-1, err);
+		return;
+	}
+	if (n == 0) {
+		close(sync_run.fd);	/* read to its end */
+		sync_run.fd = -1;
+	}
+	sync_run.out = 1;
+	sync_run.out_at = now_mono();
+	intake_feed(sync_run.is, sync_chunk, (size_t)n, sync_fed,
+	    sync_run.is);
 }
 
 static void

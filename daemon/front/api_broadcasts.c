@@ -30,26 +30,42 @@ api_broadcasts_source(struct evhttp_request *req, json_t *body,
 	return 0;
 }
 
+/* A new broadcast is stored (or the store refused it). */
+static void
+api_broadcasts_created(const struct core_result *r, void *arg)
+{
+	struct evhttp_request	*req;
+
+	if ((req = late_end(arg)) == NULL)
+		return;		/* its client left; the broadcast stays */
+	if (r->rc != CORE_OK)
+		control_error(req, control_status(r->rc), "%s", r->err);
+	else
+		control_reply(req, 200, json_pack("{s:I}", "id",
+		    (json_int_t)r->id));
+}
+
 static void
 api_broadcasts_create(struct evhttp_request *req, json_t *body)
 {
 	struct bc_source	 src;
+	struct late		*l;
 	enum core_rc		 rc;
 	char			 err[1024];
-	int64_t			 id;
 
 	if (api_broadcasts_source(req, body, &src) == -1)
 		return;
-	if ((rc = queue_bc_create(&src, &id, err, sizeof(err))) != CORE_OK)
+	l = control_late(req);
+	if ((rc = queue_bc_create(&src, api_broadcasts_created, l, err,
+	    sizeof(err))) != CORE_OK) {
+		req = late_end(l);
 		control_error(req, control_status(rc), "%s", err);
-	else
-		control_reply(req, 200, json_pack("{s:I}", "id",
-		    (json_int_t)id));
+	}
 }
 
 /* A new broadcast waited for the subscribers.file sync: store it now. */
 struct api_send_wait {
-	struct evhttp_request	*req;
+	struct late		*late;
 	json_t			*body;
 };
 
@@ -57,16 +73,19 @@ static void
 api_broadcasts_synced(int rc, const char *err, void *arg)
 {
 	struct api_send_wait	*w = arg;
+	struct evhttp_request	*req = late_end(w->late);
 
 	(void)err;
 	/* a file that could not be read is logged by whoever started the
 	 * sync; the broadcast goes to the subscribers there are */
-	if (rc == -1 && env->stopping)
-		control_error(w->req, 503, "%s: not stored: broadsided is "
+	if (req == NULL)
+		;		/* its client left: nothing is stored */
+	else if (rc == -1 && env->stopping)
+		control_error(req, 503, "%s: not stored: broadsided is "
 		    "shutting down", json_string_value(json_object_get(w->body,
 		    "filename")));
 	else
-		api_broadcasts_create(w->req, w->body);
+		api_broadcasts_create(req, w->body);
 	json_decref(w->body);
 	free(w);
 }
@@ -162,7 +181,7 @@ api_broadcasts_send(struct evhttp_request *req, int64_t id, const char *verb)
 		return;
 	}
 	w = xmalloc(sizeof(*w));
-	w->req = req;
+	w->late = control_late(req);
 	w->body = body;
 	if (sync_wait(api_broadcasts_synced, w)) {
 		/* its recipients are the active subscribers once the file
@@ -171,9 +190,24 @@ api_broadcasts_send(struct evhttp_request *req, int64_t id, const char *verb)
 		    "sync to end", src.filename);
 		return;
 	}
+	req = late_end(w->late);
 	free(w);
 	api_broadcasts_create(req, body);
 	json_decref(body);
+}
+
+static void
+api_broadcasts_controlled(const struct core_result *r, void *arg)
+{
+	struct evhttp_request	*req;
+
+	if ((req = late_end(arg)) == NULL)
+		return;
+	if (r->rc != CORE_OK)
+		control_error(req, control_status(r->rc), "%s", r->err);
+	else
+		control_reply(req, 200, json_pack("{s:I,s:s}", "id",
+		    (json_int_t)r->id, "state", r->state));
 }
 
 /* POST /v1/broadcasts/ID/pause|resume|cancel */
@@ -181,17 +215,15 @@ void
 api_broadcasts_control(struct evhttp_request *req, int64_t id,
     const char *verb)
 {
-	const char	*state;
+	struct late	*l = control_late(req);
 	enum core_rc	 rc;
 	char		 err[1024];
 
-	if ((rc = queue_bc_control(id, verb, &state, err, sizeof(err)))
-	    != CORE_OK) {
+	if ((rc = queue_bc_control(id, verb, api_broadcasts_controlled, l, err,
+	    sizeof(err))) != CORE_OK) {
+		req = late_end(l);
 		control_error(req, control_status(rc), "%s", err);
-		return;
 	}
-	control_reply(req, 200, json_pack("{s:I,s:s}", "id", (json_int_t)id,
-	    "state", state));
 }
 
 static json_t *

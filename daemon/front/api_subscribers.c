@@ -129,15 +129,33 @@ subscribers_addr(struct evhttp_request *req, json_t *j, char *addr,
 	return 0;
 }
 
+static const char	*what_names[] = { "added", "updated", "suppressed",
+    "duplicate" };
+
+static void
+subscribers_added(const struct core_result *r, void *arg)
+{
+	struct evhttp_request	*req;
+
+	if ((req = late_end(arg)) == NULL)
+		return;
+	if (r->rc != CORE_OK) {
+		control_error(req, control_status(r->rc), "%s", r->err);
+		return;
+	}
+	log_info("subscriber %s: %s by control", r->email,
+	    what_names[r->what]);
+	control_reply(req, 200, json_pack("{s:s,s:s}", "email", r->email,
+	    "result", what_names[r->what]));
+}
+
 void
 api_subscribers_add(struct evhttp_request *req, int64_t id, const char *verb)
 {
-	static const char	*what_names[] = { "added", "updated",
-	    "suppressed", "duplicate" };
-	enum store_upsert	 what;
-	json_t			*j;
-	const char		*name;
-	char			 addr[ADDR_BUFSZ], key[ADDR_BUFSZ], err[512];
+	struct subs_req	 sr;
+	json_t		*j;
+	const char	*name;
+	char		 addr[ADDR_BUFSZ], key[ADDR_BUFSZ];
 
 	(void)id;
 	(void)verb;
@@ -154,58 +172,43 @@ api_subscribers_add(struct evhttp_request *req, int64_t id, const char *verb)
 		    "UTF-8 or longer than 1024 octets");
 		goto end;
 	}
-	if (store_sub_upsert(env->store, 0, addr, key, name, "{}", SUB_ACTIVE,
-	    &what, err, sizeof(err)) == -1) {
-		control_error(req, 500, "%s", err);
-		goto end;
-	}
-	log_info("subscriber %s: %s by control", addr, what_names[what]);
-	control_reply(req, 200, json_pack("{s:s,s:s}", "email", addr,
-	    "result", what_names[what]));
+	memset(&sr, 0, sizeof(sr));
+	sr.op = SUBS_ADD;
+	sr.addr = addr;
+	sr.name = name;
+	subs_write(&sr, subscribers_added, control_late(req));
 end:
 	json_decref(j);
 }
 
-/* One subscriber's id and status, looked up by key. */
-struct sub_lookup {
-	int		 found;
-	int64_t		 id;
-	enum sub_status	 status;
-	char		 email[ADDR_BUFSZ];	/* as stored */
-};
-
-static int
-sub_lookup_cb(const struct subscriber *s, void *arg)
+static void
+subscribers_removed(const struct core_result *r, void *arg)
 {
-	struct sub_lookup	*sl = arg;
+	struct evhttp_request	*req;
 
-	sl->found = 1;
-	sl->id = s->id;
-	sl->status = s->status;
-	snprintf(sl->email, sizeof(sl->email), "%s", s->email);
-	return -1;
-}
-
-static int
-sub_lookup(const char *key, struct sub_lookup *sl, char *err, size_t errlen)
-{
-	memset(sl, 0, sizeof(*sl));
-	return store_sub_find(env->store, key, sub_lookup_cb, sl, err, errlen);
+	if ((req = late_end(arg)) == NULL)
+		return;
+	if (r->rc != CORE_OK) {
+		control_error(req, control_status(r->rc), "%s", r->err);
+		return;
+	}
+	log_info("subscriber %s: removed by control", r->email);
+	control_reply(req, 200, json_pack("{s:s,s:s}", "email", r->email,
+	    "result", "removed"));
 }
 
 /*
  * Unsubscribe, as the HTTP unsubscribe does: the status first (so no
  * later claim takes the address), then whatever the engine already
- * claimed for it is dropped before it reaches a sender.
+ * claimed for it is dropped before it reaches a sender (subs.c).
  */
 void
 api_subscribers_remove(struct evhttp_request *req, int64_t id,
     const char *verb)
 {
-	struct sub_lookup	 sl;
-	json_t			*j;
-	char			 addr[ADDR_BUFSZ], key[ADDR_BUFSZ], err[512];
-	int			 changed;
+	struct subs_req	 sr;
+	json_t		*j;
+	char		 addr[ADDR_BUFSZ], key[ADDR_BUFSZ];
 
 	(void)id;
 	(void)verb;
@@ -213,22 +216,10 @@ api_subscribers_remove(struct evhttp_request *req, int64_t id,
 		return;
 	if (subscribers_addr(req, j, addr, key) == -1)
 		goto end;
-	if (store_sub_set_status(env->store, key, SUB_UNSUBSCRIBED, 1,
-	    &changed, err, sizeof(err)) == -1) {
-		control_error(req, 500, "%s", err);
-		goto end;
-	}
-	if (!changed) {
-		control_error(req, 404, "%s: not subscribed", addr);
-		goto end;
-	}
-	if (sub_lookup(key, &sl, err, sizeof(err)) == -1)
-		log_warnx("subscriber %s: %s", addr, err);
-	if (sl.found)
-		queue_subscriber_stop(sl.id);
-	log_info("subscriber %s: removed by control", addr);
-	control_reply(req, 200, json_pack("{s:s,s:s}", "email", addr,
-	    "result", "removed"));
+	memset(&sr, 0, sizeof(sr));
+	sr.op = SUBS_REMOVE;
+	sr.addr = addr;
+	subs_write(&sr, subscribers_removed, control_late(req));
 end:
 	json_decref(j);
 }
@@ -241,6 +232,40 @@ bc_found_cb(const struct broadcast *b, void *arg)
 	return -1;
 }
 
+struct reactivate {
+	struct late	*late;
+	int64_t		 bc;		/* bounced_by, else 0 */
+};
+
+static void
+subscribers_reactivated(const struct core_result *r, void *arg)
+{
+	struct reactivate	*ra = arg;
+	struct evhttp_request	*req = late_end(ra->late);
+	int64_t			 bc = ra->bc;
+
+	free(ra);
+	if (req == NULL)
+		return;
+	if (r->rc != CORE_OK) {
+		control_error(req, control_status(r->rc), "%s", r->err);
+		return;
+	}
+	if (bc > 0) {
+		log_info("broadcast %" PRId64 ": %" PRId64 " subscribers it "
+		    "bounced reactivated by control", bc, r->changed);
+		control_reply(req, 200, json_pack("{s:I,s:I}", "bounced_by",
+		    (json_int_t)bc, "reactivated", (json_int_t)r->changed));
+		return;
+	}
+	if (r->changed)
+		log_info("subscriber %s: reactivated by control", r->email);
+	control_reply(req, 200, json_pack("{s:s,s:I,s:s}", "email", r->email,
+	    "reactivated", (json_int_t)r->changed, "status",
+	    store_sub_strstatus(r->changed ? SUB_ACTIVE :
+	    (enum sub_status)r->status)));
+}
+
 /*
  * Undo mistaken bounces: {"email": ADDR} or {"bounced_by": BROADCAST}.
  * Only bounced subscribers become active; an unsubscribed address is
@@ -250,16 +275,18 @@ void
 api_subscribers_reactivate(struct evhttp_request *req, int64_t id,
     const char *verb)
 {
-	struct sub_lookup	 sl;
+	struct subs_req		 sr;
+	struct reactivate	*ra;
 	json_t			*j, *by;
 	char			 addr[ADDR_BUFSZ], key[ADDR_BUFSZ], err[512];
 	int64_t			 bc = 0;
-	int			 changed = 0, found;
+	int			 found;
 
 	(void)id;
 	(void)verb;
 	if ((j = control_body_json(req)) == NULL)
 		return;
+	memset(&sr, 0, sizeof(sr));
 	by = json_object_get(j, "bounced_by");
 	if (by != NULL) {
 		if (!json_is_integer(by) || (bc = json_integer_value(by)) <= 0) {
@@ -277,42 +304,18 @@ api_subscribers_reactivate(struct evhttp_request *req, int64_t id,
 			    "broadcast", bc);
 			goto end;
 		}
-		if (store_sub_reactivate(env->store, NULL, bc, &changed, err,
-		    sizeof(err)) == -1) {
-			control_error(req, 500, "%s", err);
+		sr.op = SUBS_REACTIVATE_BOUNCED_BY;
+		sr.id = bc;
+	} else {
+		if (subscribers_addr(req, j, addr, key) == -1)
 			goto end;
-		}
-		log_info("broadcast %" PRId64 ": %d subscribers it bounced "
-		    "reactivated by control", bc, changed);
-		control_reply(req, 200, json_pack("{s:I,s:i}", "bounced_by",
-		    (json_int_t)bc, "reactivated", changed));
-		goto end;
+		sr.op = SUBS_REACTIVATE;
+		sr.addr = addr;
 	}
-	if (subscribers_addr(req, j, addr, key) == -1)
-		goto end;
-	if (sub_lookup(key, &sl, err, sizeof(err)) == -1) {
-		control_error(req, 500, "%s", err);
-		goto end;
-	}
-	if (!sl.found) {
-		control_error(req, 404, "%s: no such subscriber", addr);
-		goto end;
-	}
-	if (sl.status == SUB_UNSUBSCRIBED) {
-		control_error(req, 409, "%s: unsubscribed, not bounced; only "
-		    "the reader can subscribe again", sl.email);
-		goto end;
-	}
-	if (store_sub_reactivate(env->store, key, 0, &changed, err,
-	    sizeof(err)) == -1) {
-		control_error(req, 500, "%s", err);
-		goto end;
-	}
-	if (changed)
-		log_info("subscriber %s: reactivated by control", sl.email);
-	control_reply(req, 200, json_pack("{s:s,s:i,s:s}", "email", sl.email,
-	    "reactivated", changed, "status", store_sub_strstatus(changed ?
-	    SUB_ACTIVE : sl.status)));
+	ra = xcalloc(1, sizeof(*ra));
+	ra->late = control_late(req);
+	ra->bc = bc;
+	subs_write(&sr, subscribers_reactivated, ra);
 end:
 	json_decref(j);
 }

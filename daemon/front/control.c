@@ -59,6 +59,12 @@ control_conn_close_cb(struct evhttp_connection *evcon, void *arg)
 	http_linger(env->base, evcon, NULL, NULL);
 }
 
+struct late *
+control_late(struct evhttp_request *req)
+{
+	return late_new(req, control_conn_close_cb, NULL);
+}
+
 /* The bufferevents made lately are wrapped by now: set their closecb. */
 static void
 control_bind_fresh(void)

@@ -11,8 +11,16 @@
 
 #include "core.h"
 
+struct evhttp_connection;
 struct evhttp_request;
 struct json_t;
+
+/* late.c: a request answered later (after a store write off the loop);
+ * late_end() gives it back, or NULL if its client left meanwhile */
+typedef void	(*late_close_cb)(struct evhttp_connection *, void *);
+struct late;
+struct late	*late_new(struct evhttp_request *, late_close_cb, void *);
+struct evhttp_request *late_end(struct late *);
 
 /* control.c: the control socket */
 int	control_init(char *, size_t);
@@ -23,6 +31,8 @@ void	control_error(struct evhttp_request *, int, const char *, ...)
 struct json_t *control_body_json(struct evhttp_request *);
 /* The HTTP status for a core result. */
 int	control_status(enum core_rc);
+/* control_late(req): answered later, from its done callback */
+struct late	*control_late(struct evhttp_request *);
 
 /*
  * A route's handler.  id is the number a "{id}" in the route's path
@@ -49,6 +59,7 @@ void	api_subscribers_remove(struct evhttp_request *, int64_t,
 	    const char *);
 void	api_subscribers_reactivate(struct evhttp_request *, int64_t,
 	    const char *);
+
 
 /* api_import.c: /v1/import, streamed CSV imports */
 void	api_import_start(struct evhttp_request *, int64_t, const char *);

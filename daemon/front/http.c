@@ -358,6 +358,42 @@ http_conn_of(struct evhttp_request *req)
 	return http_byfd[fd];
 }
 
+/*
+ * A request answered once the writer thread has stored its change
+ * (http_wait_end gives it back, or NULL if its client left), with what
+ * the answer needs.
+ */
+struct http_wait {
+	struct late	*late;
+	char		 email[ADDR_BUFSZ];
+	char		 key[ADDR_BUFSZ];
+	char		*name;
+	double		 now;
+};
+
+static struct http_wait *
+http_wait_new(struct evhttp_request *req)
+{
+	struct http_wait	*w;
+	struct http_conn	*c;
+
+	http_bind_fresh();	/* this one is wrapped by now */
+	c = http_conn_of(req);
+	w = xcalloc(1, sizeof(*w));
+	w->late = late_new(req, c != NULL ? http_conn_close_cb : NULL, c);
+	return w;
+}
+
+static struct evhttp_request *
+http_wait_end(struct http_wait *w)
+{
+	struct evhttp_request	*req = late_end(w->late);
+
+	free(w->name);
+	free(w);
+	return req;
+}
+
 /* Every second: cut connections past their deadline, retry accepting. */
 static void
 http_sweep_cb(evutil_socket_t fd, short what, void *arg)
@@ -733,29 +769,6 @@ http_sub_get(int64_t id, struct http_sub *hs, char *err, size_t errlen)
 	return store_sub_get(env->store, id, http_sub_cb, hs, err, errlen);
 }
 
-static int
-http_sub_find(const char *key, struct http_sub *hs, char *err, size_t errlen)
-{
-	memset(hs, 0, sizeof(*hs));
-	return store_sub_find(env->store, key, http_sub_cb, hs, err, errlen);
-}
-
-/* The id of the subscriber with this key (one just inserted). */
-static int
-http_sub_id(const char *key, int64_t *id, char *err, size_t errlen)
-{
-	struct http_sub	 hs;
-
-	if (http_sub_find(key, &hs, err, errlen) == -1)
-		return -1;
-	if (!hs.found) {
-		snprintf(err, errlen, "new subscriber not found");
-		return -1;
-	}
-	*id = hs.id;
-	return 0;
-}
-
 /*
  * The subscriber a link's token names: 0, or -1 after answering (400 for
  * a malformed token, 403 for a forged one, 404 if unknown, 500).
@@ -784,15 +797,72 @@ http_token_subscriber(struct evhttp_request *req, const char *query,
 	return 0;
 }
 
+/* A page for an address: "unsubscribed.html", "subscribed.html". */
+static void
+http_done_page(struct evhttp_request *req, const char *tmpl,
+    const char *title, const char *email)
+{
+	struct mus_pair	 p[2];
+
+	http_pair(&p[0], "email", email);
+	http_pair(&p[1], "page_title", title);
+	http_render_page(req, 200, tmpl, p, 2);
+}
+
+/* POST /unsubscribe and /confirm: stored, or the store failed. */
+static void
+http_changed(const struct core_result *r, void *arg)
+{
+	struct http_wait	*w = arg;
+	struct evhttp_request	*req;
+	char			 email[ADDR_BUFSZ];
+	int			 unsub = w->name == NULL;
+
+	snprintf(email, sizeof(email), "%s", w->email);
+	if ((req = http_wait_end(w)) == NULL && r->rc != CORE_OK)
+		return;
+	if (r->rc != CORE_OK) {
+		log_warnx("http: subscriber %" PRId64 ": %s", r->id, r->err);
+		http_text(req, 500, "temporary failure, try again later");
+		return;
+	}
+	if (r->changed)
+		log_info("subscriber %" PRId64 ": %s", r->id, unsub ?
+		    "unsubscribed over HTTP" : "confirmed");
+	if (req == NULL)
+		return;		/* done, but its client left */
+	if (unsub)
+		http_done_page(req, "unsubscribed.html", "Unsubscribed",
+		    email);
+	else
+		http_done_page(req, "subscribed.html",
+		    "Subscription confirmed", email);
+}
+
+/* Store a change to the subscriber a link names; answered from there. */
+static void
+http_change(struct evhttp_request *req, enum subs_op op, int64_t id,
+    const char *email)
+{
+	struct http_wait	*w = http_wait_new(req);
+	struct subs_req		 sr;
+
+	snprintf(w->email, sizeof(w->email), "%s", email);
+	if (op == SUBS_CONFIRM_ID)
+		w->name = xstrdup("");	/* marks a confirm */
+	memset(&sr, 0, sizeof(sr));
+	sr.op = op;
+	sr.id = id;
+	subs_write(&sr, http_changed, w);
+}
+
 static void
 http_unsubscribe(struct evhttp_request *req, const char *query)
 {
 	struct mus_pair	 p[3];
 	struct http_sub	 hs;
 	struct buf	 action = BUF_INIT;
-	char		 err[512];
 	int64_t		 id;
-	int		 changed = 0;
 	int		 post = evhttp_request_get_command(req) ==
 			    EVHTTP_REQ_POST;
 
@@ -800,21 +870,11 @@ http_unsubscribe(struct evhttp_request *req, const char *query)
 	if (http_token_subscriber(req, query, "unsubscribe", &id, &hs) == -1)
 		return;
 	if (post) {
-		if (store_sub_set_status_id(env->store, id, SUB_UNSUBSCRIBED,
-		    1, &changed, err, sizeof(err)) == -1) {
-			log_warnx("http: subscriber %" PRId64 ": %s", id, err);
-			http_text(req, 500, "temporary failure, try again "
-			    "later");
-			return;
-		}
-		if (changed) {
-			queue_subscriber_stop(id);
-			log_info("subscriber %" PRId64 ": unsubscribed over "
-			    "HTTP", id);
-		}
+		http_change(req, SUBS_UNSUBSCRIBE_ID, id, hs.email);
+		return;
 	}
 	http_pair(&p[0], "email", hs.email);
-	if (post || hs.status == SUB_UNSUBSCRIBED) {
+	if (hs.status == SUB_UNSUBSCRIBED) {
 		http_pair(&p[1], "page_title", "Unsubscribed");
 		http_render_page(req, 200, "unsubscribed.html", p, 2);
 		return;
@@ -839,9 +899,7 @@ http_confirm(struct evhttp_request *req, const char *query)
 	struct mus_pair	 p[3];
 	struct http_sub	 hs;
 	struct buf	 action = BUF_INIT;
-	char		 err[512];
 	int64_t		 id;
-	int		 changed = 0;
 	int		 post = evhttp_request_get_command(req) ==
 			    EVHTTP_REQ_POST;
 
@@ -855,16 +913,9 @@ http_confirm(struct evhttp_request *req, const char *query)
 		return;
 	}
 	if (post && hs.status == SUB_PENDING) {
-		/* force 0: never over an unsubscribe that raced us */
-		if (store_sub_set_status_id(env->store, id, SUB_ACTIVE, 0,
-		    &changed, err, sizeof(err)) == -1) {
-			log_warnx("http: subscriber %" PRId64 ": %s", id, err);
-			http_text(req, 500, "temporary failure, try again "
-			    "later");
-			return;
-		}
-		if (changed)
-			log_info("subscriber %" PRId64 ": confirmed", id);
+		/* never over an unsubscribe that raced us (subs.c) */
+		http_change(req, SUBS_CONFIRM_ID, id, hs.email);
+		return;
 	}
 	http_pair(&p[0], "email", hs.email);
 	if (post || hs.status == SUB_ACTIVE) {
@@ -975,42 +1026,70 @@ http_confirm_allow(const char *key, double now)
  * get nothing, and the answer is the same for all.
  */
 static void
-http_confirm_again(const char *key, const char *name, double now)
+http_confirm_again(const struct core_result *r, const char *key,
+    const char *name, double now)
 {
-	struct http_sub	 hs;
-	char		 err[512];
+	char	err[512];
 
-	if (http_sub_find(key, &hs, err, sizeof(err)) == -1) {
-		log_warnx("http: subscribe: %s", err);
-		return;
-	}
-	if (!hs.found || hs.status != SUB_PENDING)
+	if (!r->found || r->status != SUB_PENDING)
 		return;
 	if (!http_confirm_allow(key, now)) {
 		log_info("subscriber %" PRId64 ": still pending; a confirmation "
 		    "mail went less than 10 minutes ago, not sent again",
-		    hs.id);
+		    r->id);
 		return;
 	}
 	log_info("subscriber %" PRId64 ": still pending; confirmation mail "
-	    "sent again", hs.id);
-	if (queue_send_confirm(hs.id, hs.email, name, err, sizeof(err)) == -1)
+	    "sent again", r->id);
+	if (queue_send_confirm(r->id, r->email, name, err, sizeof(err)) == -1)
 		log_warnx("subscriber %" PRId64 ": confirmation mail: %s",
-		    hs.id, err);
+		    r->id, err);
+}
+
+/* POST /subscribe: the store has it (or not): mail, then the page. */
+static void
+http_subscribed(const struct core_result *r, void *arg)
+{
+	struct http_wait	*w = arg;
+	struct evhttp_request	*req;
+	char			 err[512];
+
+	if (r->rc != CORE_OK)
+		log_warnx("http: subscribe: %s", r->err);
+	else if (r->what == UPSERT_UPDATED)
+		http_confirm_again(r, w->key, w->name, w->now);
+	else if (r->what == UPSERT_ADDED) {
+		log_info("subscriber %" PRId64 ": pending confirmation",
+		    r->id);
+		(void)http_confirm_allow(w->key, w->now);  /* its 10 min */
+		if (queue_send_confirm(r->id, w->email, w->name, err,
+		    sizeof(err)) == -1)
+			log_warnx("subscriber %" PRId64 ": confirmation mail: "
+			    "%s", r->id, err);
+	}
+	if ((req = http_wait_end(w)) == NULL)
+		return;		/* its client left */
+	if (r->rc != CORE_OK)
+		http_text(req, 503, "temporary failure, try again later");
+	else
+		http_simple_page(req, 200, "Check your mailbox", "If this "
+		    "address can be subscribed, a message with a confirmation "
+		    "link is on its way. Nothing is sent until you open that "
+		    "link.");
 }
 
 static void
 http_subscribe(struct evhttp_request *req)
 {
 	struct evbuffer		*in = evhttp_request_get_input_buffer(req);
-	enum store_upsert	 what;
+	struct http_wait	*w;
+	struct subs_req		 sr;
 	struct buf		 email = BUF_INIT, name = BUF_INIT;
 	const char		*ctype, *body;
 	unsigned char		 key16[16];
-	char			 addr[ADDR_BUFSZ], key[ADDR_BUFSZ], err[512];
+	char			 addr[ADDR_BUFSZ], err[512];
 	size_t			 len;
 	double			 now = now_mono();
-	int64_t			 id = 0;
 	int			 rc;
 
 	ctype = evhttp_find_header(evhttp_request_get_input_headers(req),
@@ -1061,43 +1140,18 @@ http_subscribe(struct evhttp_request *req)
 		    "again in a minute");
 		goto end;
 	}
-	addr_key(addr, key, sizeof(key));
-
-	/*
-	 * Only a new address is stored and mailed (a pending one may be
-	 * mailed again).  The upsert would refresh an existing subscriber's
-	 * name and fields, so anything but an insert is rolled back.
-	 */
-	if (store_begin(env->store, err, sizeof(err)) == -1)
-		goto fail;
-	if (store_sub_upsert(env->store, 0, addr, key, name.p, "{}",
-	    SUB_PENDING, &what, err, sizeof(err)) == -1) {
-		store_rollback(env->store);
-		goto fail;
-	}
-	if (what != UPSERT_ADDED) {
-		store_rollback(env->store);
-		if (what == UPSERT_UPDATED)
-			http_confirm_again(key, name.p, now);
-	} else if (http_sub_id(key, &id, err, sizeof(err)) == -1 ||
-	    store_commit(env->store, err, sizeof(err)) == -1) {
-		store_rollback(env->store);
-		goto fail;
-	} else {
-		log_info("subscriber %" PRId64 ": pending confirmation", id);
-		(void)http_confirm_allow(key, now);	/* starts its 10 min */
-		if (queue_send_confirm(id, addr, name.p, err, sizeof(err))
-		    == -1)
-			log_warnx("subscriber %" PRId64 ": confirmation mail: "
-			    "%s", id, err);
-	}
-	http_simple_page(req, 200, "Check your mailbox", "If this address "
-	    "can be subscribed, a message with a confirmation link is on "
-	    "its way. Nothing is sent until you open that link.");
-	goto end;
- fail:
-	log_warnx("http: subscribe: %s", err);
-	http_text(req, 503, "temporary failure, try again later");
+	/* only a new address is stored and mailed (a pending one may be
+	 * mailed again): subs.c */
+	w = http_wait_new(req);
+	snprintf(w->email, sizeof(w->email), "%s", addr);
+	addr_key(addr, w->key, sizeof(w->key));
+	w->name = xstrdup(name.p);
+	w->now = now;
+	memset(&sr, 0, sizeof(sr));
+	sr.op = SUBS_PENDING;
+	sr.addr = addr;
+	sr.name = name.p;
+	subs_write(&sr, http_subscribed, w);
  end:
 	buf_free(&email);
 	buf_free(&name);

@@ -609,6 +609,22 @@ sq_rollback(struct store *st)
 	return sq_exec1(SQ(st), Q_ROLLBACK, err, sizeof(err));
 }
 
+/* This handle only reads from now on: SQLite refuses its writes. */
+static int
+sq_read_only(struct store *st, char *err, size_t errlen)
+{
+	char	*msg = NULL;
+
+	if (sqlite3_exec(SQ(st)->db, "PRAGMA query_only = 1", NULL, NULL,
+	    &msg) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", SQ(st)->path, msg ? msg :
+		    sqlite3_errmsg(SQ(st)->db));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
 /* Writable now?  A write that changes nothing, in its own transaction. */
 static int
 sq_writable(struct store *st, char *err, size_t errlen)
@@ -1669,6 +1685,7 @@ const struct store_backend store_sqlite_backend = {
 	.commit = sq_commit,
 	.rollback = sq_rollback,
 	.writable = sq_writable,
+	.read_only = sq_read_only,
 	.import_id = sq_import_id,
 	.sub_upsert = sq_sub_upsert,
 	.sub_set_status = sq_sub_set_status,

@@ -381,6 +381,19 @@ add_subscriber(const char *email)
 		printf("store_sub_upsert %s: %s\n", email, err);
 }
 
+/* queue_bc_create's answer: the id once stored, -1 if refused */
+static void
+created_cb(const struct core_result *r, void *arg)
+{
+	*(int64_t *)arg = r->rc == CORE_OK ? r->id : -1;
+}
+
+static int
+is_created(int64_t ptr)
+{
+	return *(int64_t *)(intptr_t)ptr != 0;
+}
+
 static int64_t
 new_broadcast(void)
 {
@@ -391,8 +404,12 @@ new_broadcast(void)
 	memset(&src, 0, sizeof(src));
 	src.source = "Title: Engine test\n\nA statement for the engine.\n";
 	src.filename = "engine.txt";
-	CHECK_INT("queue_bc_create", queue_bc_create(&src, &id, err,
-	    sizeof(err)), CORE_OK);
+	CHECK_INT("queue_bc_create", queue_bc_create(&src, created_cb, &id,
+	    err, sizeof(err)), CORE_OK);
+	/* stored by the writer thread, answered on the loop */
+	CHECK_INT("queue_bc_create stored", run_until(is_created,
+	    (int64_t)(intptr_t)&id, 10), 1);
+	CHECK_INT("queue_bc_create id", id > 0, 1);
 	return id;
 }
 
