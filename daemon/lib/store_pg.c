@@ -89,6 +89,8 @@ enum pg_stmt {
 	Q_BOUNCE_INSERT,
 	Q_BOUNCE_SOFT,
 	Q_BOUNCE_COUNT,
+	Q_NODE_REGISTER,
+	Q_DLV_RELEASE_DEAD,
 	Q_MAX
 };
 
@@ -312,6 +314,34 @@ static const char *pg_sql[Q_MAX] = {
 	[Q_BOUNCE_COUNT] = "UPDATE broadcasts SET bounced = bounced + "
 	    "$2::bigint, complained = complained + $3::bigint "
 	    "WHERE id = $1::bigint",
+	[Q_NODE_REGISTER] = "INSERT INTO nodes VALUES ($1, " PG_NOWS ", "
+	    PG_NOWS ") ON CONFLICT (name) DO UPDATE SET "
+	    "started = EXCLUDED.started, seen = EXCLUDED.seen",
+	/*
+	 * The claims of broadcast $1 held by registered nodes (other than
+	 * $2) that are dead: their session, and with it the advisory lock
+	 * on their name (pg_session), is gone.  Put back as they were, as
+	 * a release by that node would (no attempt spent), without waiting
+	 * for their leases.  An owner that never registered (not a daemon)
+	 * keeps its claims until they lapse.
+	 */
+	[Q_DLV_RELEASE_DEAD] = "WITH dead AS (SELECT n.name FROM nodes n "
+	    "CROSS JOIN LATERAL (SELECT hashtextextended('broadside node ' "
+	    "|| n.name, 0) AS k) h WHERE n.name <> $2 AND NOT EXISTS ("
+	    "SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' "
+	    "AND l.database = (SELECT oid FROM pg_database "
+	    "WHERE datname = current_database()) "
+	    "AND l.classid = ((h.k >> 32) & 4294967295)::oid "
+	    "AND l.objid = (h.k & 4294967295)::oid AND l.objsubid = 1 "
+	    "AND l.granted)), "
+	    "r AS (UPDATE deliveries d SET state = d.prev_state, owner = NULL, "
+	    "lease = 0, prev_state = 0 FROM dead WHERE d.owner = dead.name "
+	    "AND d.state = 4 AND d.broadcast_id = $1::bigint "
+	    "RETURNING d.broadcast_id, d.state, dead.name), "
+	    "cnt AS (INSERT INTO bc_counts(broadcast_id, node, total, sent, "
+	    "deferred, failed) SELECT broadcast_id, name, 0, 0, count(*), 0 "
+	    "FROM r WHERE state = 2 GROUP BY broadcast_id, name "
+	    PG_COUNTS_UPSERT ") SELECT count(*) FROM r",
 };
 
 /*
@@ -468,6 +498,13 @@ static const char *pg_migrations[] = {
 	"ALTER TABLE broadcasts ADD COLUMN bounced bigint NOT NULL DEFAULT 0;"
 	"ALTER TABLE broadcasts ADD COLUMN complained bigint NOT NULL "
 	"  DEFAULT 0;",
+	/*
+	 * 3: the daemons that registered (pg_session): a claim hands their
+	 * rows to the others once their session is gone
+	 * (Q_DLV_RELEASE_DEAD).
+	 */
+	"CREATE TABLE nodes (name text PRIMARY KEY, started bigint NOT NULL,"
+	"  seen bigint NOT NULL);",
 };
 #define PG_VERSION	((int)(sizeof(pg_migrations) / sizeof(pg_migrations[0])))
 
@@ -481,6 +518,7 @@ struct pg_store {
 	int		 tx;		/* a transaction is open (ours or the
 					   caller's) */
 	int		 ro;		/* store_read_only was called */
+	int		 ready;		/* the schema is there */
 	int		 prepared[Q_MAX];
 	int		 claim_limit;	/* the prepared claim's, 0: none */
 	enum store_upsert last;
@@ -841,24 +879,38 @@ static void	pg_close(struct store *);
  * the same name is refused, and its claims are this one's to release
  * at start); a read-only handle stays so.
  */
+static int	pg_register(struct pg_store *, char *, size_t);
+static int	pg_run_changes(struct pg_store *, enum pg_stmt,
+		    const struct pg_params *, int *, char *, size_t,
+		    const char *);
+
 static int
 pg_session(struct pg_store *s, char *err, size_t errlen)
 {
-	const char	*v[1];
-	PGresult	*r;
 	char		 sql[96];
-	int		 held;
 
 	snprintf(sql, sizeof(sql), "SET lock_timeout = %d; "
 	    "SET client_min_messages = warning",
 	    s->more ? STORE_THREAD_BUSY_MS : STORE_BUSY_MS);
 	if (pg_exec(s, sql, err, errlen, "session settings") == -1)
 		return -1;
+	if (!s->more && pg_register(s, err, errlen) == -1)
+		return -1;
 	if (s->ro && pg_exec(s, "SET default_transaction_read_only = on",
 	    err, errlen, "read only") == -1)
 		return -1;
-	if (s->more)
-		return 0;
+	return 0;
+}
+
+/* The first handle: the node's advisory lock, and its row in nodes. */
+static int
+pg_register(struct pg_store *s, char *err, size_t errlen)
+{
+	struct pg_params	 p;
+	const char		*v[1];
+	PGresult		*r;
+	int			 held;
+
 	v[0] = s->node;
 	r = PQexecParams(s->conn, "SELECT pg_try_advisory_lock("
 	    "hashtextextended('broadside node ' || $1, 0))", 1, NULL, v, NULL,
@@ -876,7 +928,12 @@ pg_session(struct pg_store *s, char *err, size_t errlen)
 		    "its own storage.node", s->url, s->node);
 		return -1;
 	}
-	return 0;
+	if (!s->ready)
+		return 0;	/* pg_connect does it after the migrations */
+	p.n = 0;
+	pp_str(&p, s->node);
+	return pg_run_changes(s, Q_NODE_REGISTER, &p, NULL, err, errlen,
+	    "register the node");
 }
 
 /*
@@ -934,6 +991,7 @@ pg_connect(const char *url, const char *node, const char *password, int more,
     char *err, size_t errlen)
 {
 	struct pg_store	*s;
+	struct pg_params	 p;
 	const char	*keys[6], *vals[6];
 	char		 host[256];
 	int		 k = 0;
@@ -983,6 +1041,14 @@ pg_connect(const char *url, const char *node, const char *password, int more,
 		goto fail;
 	if (!more && pg_migrate(s, err, errlen) == -1)
 		goto fail;
+	s->ready = 1;
+	if (!more) {
+		p.n = 0;
+		pp_str(&p, s->node);
+		if (pg_run_changes(s, Q_NODE_REGISTER, &p, NULL, err, errlen,
+		    "register the node") == -1)
+			goto fail;
+	}
 	return &s->st;
 fail:
 	pg_close(&s->st);
@@ -1692,6 +1758,14 @@ pg_dlv_claim_rows(struct store *st, int64_t bc, const char *owner,
 	if (pg_exec(s, PG_CLAIM_PLAN, err, errlen, "claim") == -1 ||
 	    pg_claim_prepare(s, limit, err, errlen) == -1)
 		goto end;
+	p.n = 0;
+	pp_int(&p, bc);
+	pp_str(&p, owner);
+	if ((r = pg_run(s, Q_DLV_RELEASE_DEAD, &p, err, errlen,
+	    "release dead nodes' claims")) == NULL)
+		goto end;
+	PQclear(r);
+	r = NULL;
 	p.n = 0;
 	pp_int(&p, bc);
 	pp_int(&p, now);

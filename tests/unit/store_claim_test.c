@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "store.h"
 #include "store_db.h"
@@ -852,6 +853,62 @@ test_migrate(void)
 }
 
 /*
+ * PostgreSQL: a daemon's claims go to the others once its session is
+ * gone (its node lock with it), without waiting for the lease; while it
+ * lives they stay its own.  Attempts are not spent, counts stay right.
+ */
+static void
+test_dead_node(void)
+{
+	struct store_opts	 o;
+	struct store		*a, *b;
+	struct got		 g;
+	char			 db[512], err[256];
+	int64_t			 id, now;
+	int			 i;
+
+	if (sdb_pg() == NULL)
+		return;		/* one node per SQLite file (its lock file) */
+	store_at(db, sizeof(db), "dead");
+	memset(&o, 0, sizeof(o));
+	o.node = "na";
+	if ((a = store_open_opts(db, &o, err, sizeof(err))) == NULL ||
+	    (id = setup(a, "d", 6)) <= 0) {
+		printf("dead: %s\n", err);
+		CHECK("dead setup", 0);
+		store_close(a);
+		return;
+	}
+	o.node = "nb";
+	if ((b = store_open_opts(db, &o, err, sizeof(err))) == NULL) {
+		printf("dead: %s\n", err);
+		CHECK("dead: b opens", 0);
+		store_close(a);
+		return;
+	}
+	now = store_now_ms(a);
+	CHECK_INT("dead: a claims", claim(a, id, "na", now, 3600000, 4, &g), 4);
+	CHECK_INT("dead: a alive, b gets the rest", claim(b, id, "nb", now,
+	    3600000, 10, &g), 2);
+	CHECK_INT("dead: both registered", sql_int(db, "SELECT count(*) "
+	    "FROM nodes WHERE name IN ('na', 'nb')"), 2);
+	store_close(a);
+	/* the server ends a's session (and lock) once it sees the close */
+	for (i = 0; i < 200 && sql_int(db, "SELECT count(*) FROM pg_locks "
+	    "WHERE locktype = 'advisory' AND objid = (hashtextextended("
+	    "'broadside node na', 0) & 4294967295)::oid") != 0; i++)
+		usleep(25000);
+	CHECK_INT("dead: a's lock gone", i < 200, 1);
+	CHECK_INT("dead: b takes a's rows", claim(b, id, "nb", now + 1,
+	    3600000, 10, &g), 4);
+	CHECK_INT("dead: no attempt spent", g.attempts[0] + g.attempts[3], 0);
+	CHECK_INT("dead: all b's now", sql_int(db, "SELECT count(*) FROM "
+	    "deliveries WHERE state = 4 AND owner = 'nb'"), 6);
+	check_counts(b, id, "dead: counts", 6, 0, 0, 0, 6);
+	store_close(b);
+}
+
+/*
  * Rough cost of one claim of 500 and one group of 500 results in a big
  * broadcast, half of it sent, a tenth of it deferred and not due: the
  * claim must read the eligible rows only.  Printed, not asserted.
@@ -961,6 +1018,7 @@ main(void)
 	test_release_stale();
 	test_settled();
 	test_migrate();
+	test_dead_node();
 	test_timing();
 	CHECK_INT("temp dir removed", nftw(dir, rm_cb, 16, FTW_DEPTH |
 	    FTW_PHYS), 0);
