@@ -29,10 +29,17 @@
  * - The loop's handle waits at most STORE_BUSY_MS for a row lock
  *   (lock_timeout), another thread's STORE_THREAD_BUSY_MS.
  *
- * Not here yet (issue 13, later steps): node registration by advisory
- * lock (a second daemon under the same name is not refused), heartbeats,
- * the shared rate, LISTEN/NOTIFY, reconnecting after the server
- * restarts.
+ * - Nodes: the first handle takes a session advisory lock on the node's
+ *   name (a second daemon under it is refused) and registers it in
+ *   nodes; a claim first puts back the claims of registered nodes whose
+ *   lock is gone (their session ended: killed, or cut off), so they are
+ *   not held until their leases lapse.
+ * - A connection the server dropped is opened again by the next call
+ *   made outside a transaction (pg_check).
+ *
+ * Not here yet (issue 13, later steps): heartbeats and leases short
+ * enough for a stopped node, the shared rate (GCRA row), LISTEN/NOTIFY,
+ * the HMAC secret's fingerprint, pipeline mode.
  */
 #include <ctype.h>
 #include <errno.h>
