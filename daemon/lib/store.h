@@ -12,7 +12,9 @@
  * No call on the loop's handle waits more than STORE_BUSY_MS for a lock
  * held by another handle or process: it fails instead (SQLITE_BUSY),
  * and the caller retries later.  A handle for another thread waits up
- * to STORE_THREAD_BUSY_MS, since waiting there holds no loop.
+ * to STORE_THREAD_BUSY_MS, since waiting there holds no loop: the
+ * daemon's writes (all on its writer thread) wait out another process's
+ * lock of a few seconds (a backup, the sqlite3 shell) rather than fail.
  */
 #ifndef BROADSIDE_STORE_H
 #define BROADSIDE_STORE_H
@@ -21,7 +23,7 @@
 #include <stdint.h>
 
 #define STORE_BUSY_MS	20
-#define STORE_THREAD_BUSY_MS	250
+#define STORE_THREAD_BUSY_MS	5000
 
 enum sub_status {
 	SUB_PENDING,		/* awaiting double opt-in */
