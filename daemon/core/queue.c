@@ -1009,7 +1009,7 @@ qenter_new(int64_t id, enum bc_state to, const char *reason,
 
 /*
  * Every change of a broadcast's state goes through here or through
- * queue_enter_api: the store (with the reason, for paused), the run if
+ * queue_bc_control (an API's, answered once stored): the store (with the reason, for paused), the run if
  * it has one, and one log line once stored, the caller's fmt (a warning
  * for a pause the engine decided, else info).  The engine's own changes
  * (here) take effect in memory at once and are written by the writer
