@@ -20,6 +20,7 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
+#include "bounces.h"
 #include "core.h"
 #include "front.h"
 #include "store.h"
@@ -222,6 +223,10 @@ main(int argc, char *argv[])
 		log_warnx("queue: %s", err);
 		return EXIT_CONFIG;
 	}
+	if (bounces_init(err, sizeof(err)) == -1) {
+		log_warnx("bounces: %s", err);
+		return EXIT_CONFIG;
+	}
 	/* every write from here on goes through the writer thread */
 	if (store_read_only(env->store, err, sizeof(err)) == -1) {
 		log_warnx("storage: %s", err);
@@ -257,7 +262,8 @@ main(int argc, char *argv[])
 	api_import_shutdown();
 	http_shutdown();
 	control_shutdown();
-	queue_free();
+	queue_free();		/* the writer's last done()s run here */
+	bounces_free();
 	store_close(env->store);
 	event_free(ev_sigterm);
 	event_free(ev_sigint);

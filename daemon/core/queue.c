@@ -39,6 +39,7 @@
 #include <event2/event.h>
 
 #include "addr.h"
+#include "bounces.h"
 #include "buf.h"
 #include "core.h"
 #include "dkim.h"
@@ -1513,6 +1514,7 @@ static void
 queue_claim_take(struct qrun *run, const struct qclaim_row *d)
 {
 	struct qjob	*j;
+	char		*from;
 
 	if (!d->active || queue_is_stopped(d->sid)) {
 		/* left since the broadcast was made: not a recipient now */
@@ -1522,6 +1524,10 @@ queue_claim_take(struct qrun *run, const struct qclaim_row *d)
 		return;
 	}
 	j = qjob_new(QJOB_BROADCAST, d->sid, d->email, d->name, d->fields);
+	if ((from = bounces_sender(run->id, d->sid)) != NULL) {
+		free(j->from);		/* b-TOKEN@bounce.domain: VERP */
+		j->sj.mail_from = j->from = from;
+	}
 	j->run = run;
 	j->attempts = d->attempts;
 	j->render = run->render;

@@ -239,14 +239,17 @@ api_broadcasts_json(const struct broadcast *bc)
 		state = "waiting";
 		reason = waiting;
 	}
-	return json_pack("{s:I,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:f,s:I,s:I,"
-	    "s:I,s:s?}",
+	return json_pack("{s:I,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:f,"
+	    "s:I,s:I,s:I,s:s?}",
 	    "id", (json_int_t)bc->id, "title", bc->title,
 	    "subject", bc->subject, "state", state,
 	    "total", (json_int_t)bc->total, "sent", (json_int_t)bc->sent,
 	    "pending", (json_int_t)bc->pending,
 	    "deferred", (json_int_t)bc->deferred,
-	    "failed", (json_int_t)bc->failed, "rate", queue_rate(bc->id),
+	    "failed", (json_int_t)bc->failed,
+	    "bounced", (json_int_t)bc->bounced,
+	    "complained", (json_int_t)bc->complained,
+	    "rate", queue_rate(bc->id),
 	    "created", (json_int_t)bc->created,
 	    "started", (json_int_t)bc->started,
 	    "finished", (json_int_t)bc->finished,

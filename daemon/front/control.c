@@ -248,6 +248,7 @@ static const struct control_route {
 	{ EVHTTP_REQ_POST, "import/{id}/finish",	api_import_finish },
 	{ EVHTTP_REQ_GET,  "feed",			api_daemon_feed },
 	{ EVHTTP_REQ_POST, "reload",			api_daemon_reload },
+	{ EVHTTP_REQ_POST, "bounces",			api_bounces_report },
 };
 
 /* Does path match the route's pattern?  Sets *id and *verb if it does. */

@@ -60,6 +60,8 @@ void	api_subscribers_remove(struct evhttp_request *, int64_t,
 void	api_subscribers_reactivate(struct evhttp_request *, int64_t,
 	    const char *);
 
+/* api_bounces.c: /v1/bounces, what `broadside bounce` found */
+void	api_bounces_report(struct evhttp_request *, int64_t, const char *);
 
 /* api_import.c: /v1/import, streamed CSV imports */
 void	api_import_start(struct evhttp_request *, int64_t, const char *);

@@ -4,10 +4,77 @@
 #include <inttypes.h>
 #include <stdio.h>
 
+#include "bounces.h"
 #include "buf.h"
 #include "core.h"
 #include "front.h"
 #include "store.h"
+
+#define METRICS_BOUNCE_BCS	20	/* latest broadcasts with counts */
+
+/* one family's lines together, as the text format wants */
+struct metrics_bcs {
+	struct buf	 bounced, complained;
+};
+
+static int
+metrics_bc_cb(const struct broadcast *bc, void *arg)
+{
+	struct metrics_bcs	*m = arg;
+
+	if (bc->bounced > 0)
+		buf_printf(&m->bounced, "broadside_broadcast_bounced_total{"
+		    "broadcast=\"%" PRId64 "\"} %" PRId64 "\n", bc->id,
+		    bc->bounced);
+	if (bc->complained > 0)
+		buf_printf(&m->complained, "broadside_broadcast_complaints_"
+		    "total{broadcast=\"%" PRId64 "\"} %" PRId64 "\n", bc->id,
+		    bc->complained);
+	return 0;
+}
+
+/* What `broadside bounce` brought in: since the start, and per broadcast
+ * (the store's counts) for the latest ones. */
+static void
+metrics_bounces(struct buf *b)
+{
+	struct bounces_stats	 bs;
+	struct metrics_bcs	 m = { BUF_INIT, BUF_INIT };
+	char			 err[256];
+
+	bounces_stats(&bs);
+	buf_printf(b, "# HELP broadside_bounces_total Returned messages and "
+	    "complaints reported by broadside bounce since the daemon "
+	    "started, by what became of them.\n# TYPE broadside_bounces_total "
+	    "counter\n");
+	buf_printf(b, "broadside_bounces_total{result=\"hard\"} %" PRIu64
+	    "\n", bs.hard);
+	buf_printf(b, "broadside_bounces_total{result=\"soft\"} %" PRIu64
+	    "\n", bs.soft);
+	buf_printf(b, "broadside_bounces_total{result=\"complaint\"} %"
+	    PRIu64 "\n", bs.complaint);
+	buf_printf(b, "broadside_bounces_total{result=\"duplicate\"} %"
+	    PRIu64 "\n", bs.duplicate);
+	buf_printf(b, "broadside_bounces_total{result=\"ignored\"} %" PRIu64
+	    "\n", bs.ignored);
+	if (store_bc_list(env->store, METRICS_BOUNCE_BCS, metrics_bc_cb, &m,
+	    err, sizeof(err)) == -1)
+		log_warnx("metrics: %s", err);
+	buf_printf(b, "# HELP broadside_broadcast_bounced_total Recipients "
+	    "of a broadcast whose message came back (hard or soft bounce), "
+	    "latest %d broadcasts.\n# TYPE broadside_broadcast_bounced_total "
+	    "counter\n", METRICS_BOUNCE_BCS);
+	if (m.bounced.len > 0)
+		buf_add(b, m.bounced.p, m.bounced.len);
+	buf_printf(b, "# HELP broadside_broadcast_complaints_total Complaints "
+	    "about a broadcast, latest %d broadcasts.\n# TYPE "
+	    "broadside_broadcast_complaints_total counter\n",
+	    METRICS_BOUNCE_BCS);
+	if (m.complained.len > 0)
+		buf_add(b, m.complained.p, m.complained.len);
+	buf_free(&m.bounced);
+	buf_free(&m.complained);
+}
 
 void
 metrics_engine(struct buf *b)
@@ -62,4 +129,5 @@ metrics_engine(struct buf *b)
 	    "# TYPE broadside_smtp_sessions gauge\nbroadside_smtp_sessions "
 	    "%d\n", st.sessions);
 	queue_stats_free(&st);
+	metrics_bounces(b);
 }
