@@ -218,14 +218,42 @@ http: { listen = \"127.0.0.1:$HTTP_PORT\"; };"
 expect_rc 0 bs reload
 expect_rc 0 bs subscribers add new1@example.net
 expect_rc 0 bs subscribers add new2@example.net
+expect_rc 0 bs subscribers add stop@example.net
 expect_rc 0 bs send --wait "$TOP/tests/fixtures/statement-plain.txt"
 ID4=$(head -n 1 "$T/out")
 "$PY" "$TOP/tests/py/bounce_mail.py" sent "$T/mail" > "$T/sent"
-# the test send before, and the two new subscribers now
-[ "$(awk '$2 == 0 && $3 == "list@example.org"' "$T/sent" | wc -l)" -eq 3 ] ||
+# the test send before, and the three new subscribers now
+[ "$(awk '$2 == 0 && $3 == "list@example.org"' "$T/sent" | wc -l)" -eq 4 ] ||
     fail "after a reload without bounce: $(cat "$T/sent")"
-[ "$(bc_field "$ID4" total)" = 2 ] || fail "broadcast $ID4 total $(bc_field "$ID4" total), want 2"
+[ "$(bc_field "$ID4" total)" = 3 ] || fail "broadcast $ID4 total $(bc_field "$ID4" total), want 3"
 ok "a reload without the bounce section: MAIL FROM is list.from's again"
+
+# --- a bounce stops what is still to go to them: broadcast 5 at 0.2
+# messages/s (stop@ is third: 10 s away) is paused at once; a hard DSN
+# for stop@'s message of broadcast 4, known by its Message-ID alone (no
+# envelope token now), bounces them; resumed, broadcast 5 drops them
+write_config "smtp: { url = \"smtp://127.0.0.1:$SMTP_PORT\"; connections = 1; timeout = 10; };
+http: { listen = \"127.0.0.1:$HTTP_PORT\"; };
+rate: { messages_per_second = 0.2; burst = 1; };"
+expect_rc 0 bs reload
+expect_rc 0 bs subscribers add last@example.net
+expect_rc 0 bs send "$TOP/tests/fixtures/statement-plain.txt"
+ID5=$(head -n 1 "$T/out")
+expect_rc 0 bs pause "$ID5"
+STOPMSG=$T/mail/$(awk '$1 == "stop@example.net" { print $4 }' "$T/sent")
+$BM dsn hard stop@example.net "$STOPMSG" | bounce 0
+grep -q "^recorded: bounced (hard, broadcast $ID4, subscriber [0-9]*, via message-id)" "$T/b.out" ||
+    fail "hard bounce by Message-ID: $(cat "$T/b.out")"
+expect_rc 0 bs resume "$ID5"
+expect_rc 0 bs status "$ID5" --watch
+"$PY" "$TOP/tests/py/bounce_mail.py" sent "$T/mail" > "$T/sent"
+[ "$(awk '$1 == "stop@example.net"' "$T/sent" | wc -l)" -eq 1 ] ||
+    fail "stop@ got broadcast $ID5 after its bounce"
+[ "$(awk '$1 == "last@example.net"' "$T/sent" | wc -l)" -eq 1 ] ||
+    fail "last@ did not get broadcast $ID5"
+[ "$(bc_field "$ID5" total)" = 3 ] && [ "$(bc_field "$ID5" sent)" = 3 ] ||
+    fail "broadcast $ID5: total $(bc_field "$ID5" total), sent $(bc_field "$ID5" sent), want 3 and 3 (stop@ dropped)"
+ok "a hard bounce known by Message-ID stops the subscriber's message still to go"
 
 expect_rc 0 bs bounce --help
 grep -q "exit 0\|Exit 0" "$T/out" || fail "bounce --help: $(cat "$T/out")"
