@@ -213,7 +213,10 @@ static const char *pg_sql[Q_MAX] = {
 	 * subscriber, state, attempts, due, code, message; each applied
 	 * only to a row still claimed by owner $8 (a drop deletes it), and
 	 * what moved added to owner's counts rows.  Answers how many went
-	 * to each state.
+	 * to each state.  "state + 0" keeps the planner off the owner's
+	 * partial index: from there it joined every claimed row of the owner
+	 * against every result (500 x 500 comparisons, 70 ms a group at 1M
+	 * rows) instead of looking each result up by its key.
 	 */
 	[Q_DLV_RECORD] = "WITH u AS (SELECT * FROM unnest($1::bigint[], "
 	    "$2::bigint[], $3::int[], $4::int[], $5::bigint[], $6::int[], "
@@ -223,11 +226,11 @@ static const char *pg_sql[Q_MAX] = {
 	    "error = u.msg, updated = " PG_NOWS ", owner = NULL, lease = 0, "
 	    "prev_state = 0 FROM u WHERE u.state <> 5 "
 	    "AND d.broadcast_id = u.bc AND d.subscriber_id = u.sub "
-	    "AND d.state = 4 AND d.owner = $8 "
+	    "AND d.state + 0 = 4 AND d.owner = $8 "
 	    "RETURNING d.broadcast_id, d.state), "
 	    "del AS (DELETE FROM deliveries d USING u WHERE u.state = 5 "
 	    "AND d.broadcast_id = u.bc AND d.subscriber_id = u.sub "
-	    "AND d.state = 4 AND d.owner = $8 "
+	    "AND d.state + 0 = 4 AND d.owner = $8 "
 	    "RETURNING d.broadcast_id, 5::smallint AS state), "
 	    "moved AS (SELECT * FROM upd UNION ALL SELECT * FROM del), "
 	    "cnt AS (INSERT INTO bc_counts(broadcast_id, node, total, sent, "
@@ -250,7 +253,7 @@ static const char *pg_sql[Q_MAX] = {
 	    PG_COUNTS_UPSERT ") SELECT count(*) FROM r",
 	[Q_DLV_RELEASE_SOME] = "WITH r AS (UPDATE deliveries "
 	    "SET state = prev_state, owner = NULL, lease = 0, prev_state = 0 "
-	    "WHERE owner = $1 AND state = 4 AND broadcast_id = $2::bigint "
+	    "WHERE owner = $1 AND state + 0 = 4 AND broadcast_id = $2::bigint "
 	    "AND subscriber_id = ANY ($3::bigint[]) "
 	    "RETURNING broadcast_id, state), "
 	    "cnt AS (INSERT INTO bc_counts(broadcast_id, node, total, sent, "
@@ -277,7 +280,8 @@ static const char *pg_sql[Q_MAX] = {
 	    "prev_state = CASE WHEN u.was = 4 THEN d.prev_state ELSE 0 END "
 	    "FROM unnest($3::bigint[], $4::int[], $5::text[], $6::bigint[]) "
 	    "AS u(sub, was, owner, lease) WHERE d.broadcast_id = $1::bigint "
-	    "AND d.subscriber_id = u.sub AND d.state = 4 AND d.owner = $2 "
+	    "AND d.subscriber_id = u.sub AND d.state + 0 = 4 "
+	    "AND d.owner = $2 "
 	    "RETURNING u.was), "
 	    "cnt AS (INSERT INTO bc_counts(broadcast_id, node, total, sent, "
 	    "deferred, failed) SELECT $1::bigint, $2, 0, 0, count(*), 0 "

@@ -908,6 +908,86 @@ test_dead_node(void)
 	store_close(b);
 }
 
+/* Claimed ids, for the rounds of timing_rounds. */
+struct ids {
+	int	 n;
+	int64_t	 v[500];
+};
+
+static int
+ids_cb(const struct delivery *d, void *arg)
+{
+	struct ids	*x = arg;
+
+	if (x->n < 500)
+		x->v[x->n++] = d->subscriber_id;
+	return 0;
+}
+
+static int
+dbl_cmp(const void *a, const void *b)
+{
+	double	x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * STORE_CLAIM_LOOPS=N: N rounds of the engine's work, a claim of 500
+ * then their results recorded as one group, each a transaction of its
+ * own: rows per second and the claim's p50/p99 (printed, not asserted).
+ */
+static void
+timing_rounds(struct store *st, int64_t id, struct dlv_result *r, int loops)
+{
+	struct ids		 x;
+	struct dlv_tally	 t;
+	double			*ct, *rt, t0, t1, t2, total = 0;
+	char			 err[256];
+	long			 rows = 0;
+	int			 i, k, done = 0;
+
+	ct = calloc((size_t)loops, sizeof(*ct));
+	rt = calloc((size_t)loops, sizeof(*rt));
+	if (ct == NULL || rt == NULL) {
+		free(ct);
+		free(rt);
+		return;
+	}
+	for (i = 0; i < loops; i++) {
+		x.n = 0;
+		t0 = mono();
+		if (store_dlv_claim_rows(st, id, "n", T0, 60000, 500, ids_cb, &x,
+		    err, sizeof(err)) == -1) {
+			printf("rounds: %s\n", err);
+			break;
+		}
+		t1 = mono();
+		if (x.n == 0)
+			break;
+		for (k = 0; k < x.n; k++)
+			r[k] = result(id, x.v[k], DLV_SENT, 1, 0, 250, NULL);
+		if (record(st, "n", r, (size_t)x.n, &t) == -1)
+			break;
+		t2 = mono();
+		rt[done] = (t2 - t1) * 1e3;
+		ct[done++] = (t1 - t0) * 1e3;
+		total += t2 - t0;
+		rows += x.n;
+	}
+	if (done > 0) {
+		qsort(ct, (size_t)done, sizeof(*ct), dbl_cmp);
+		qsort(rt, (size_t)done, sizeof(*rt), dbl_cmp);
+		printf("timing: %d rounds of claim 500 + record: %ld rows in "
+		    "%.2f s, %.0f rows/s; claim p50 %.2f ms, p99 %.2f ms; "
+		    "record p50 %.2f ms, p99 %.2f ms\n", done, rows, total,
+		    rows / total, ct[done / 2], ct[(done * 99) / 100],
+		    rt[done / 2], rt[(done * 99) / 100]);
+	}
+	free(ct);
+	free(rt);
+}
+
 /*
  * Rough cost of one claim of 500 and one group of 500 results in a big
  * broadcast, half of it sent, a tenth of it deferred and not due: the
@@ -998,6 +1078,14 @@ test_timing(void)
 	    500 ? rows - rows / 2 - rows / 20 - 500 : 500);
 	CHECK_INT("timing: next claim eligible", g.ineligible, 0);
 	printf("timing: next claim of %d %.2f ms\n", n, (t1 - t0) * 1e3);
+	/* STORE_CLAIM_SETTLE: first what autovacuum and the checkpointer
+	 * would do a while after the bulk load (PostgreSQL only) */
+	if (getenv("STORE_CLAIM_SETTLE") != NULL && sdb_pg() != NULL &&
+	    (sql_exec(db, "VACUUM ANALYZE") == -1 ||
+	    sql_exec(db, "CHECKPOINT") == -1))
+		printf("timing: settle failed\n");
+	if (getenv("STORE_CLAIM_LOOPS") != NULL)
+		timing_rounds(st, id, r, atoi(getenv("STORE_CLAIM_LOOPS")));
 end:
 	free(r);
 	store_close(st);
