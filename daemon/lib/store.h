@@ -227,11 +227,15 @@ extern const struct store_backend store_pg_backend;
 /*
  * What a shared backend (PostgreSQL) needs beyond its URL: this node's
  * name (NULL: the host name) and the password (NULL: libpq's passfile),
- * never taken from the URL.  SQLite needs neither.
+ * never taken from the URL; a fingerprint of the HMAC secret (not the
+ * secret; NULL: not checked): the store keeps the first it sees and
+ * refuses a node with another, whose tokens and Message-IDs the other
+ * nodes would not recognise.  SQLite needs none of them.
  */
 struct store_opts {
 	const char	*node;
 	const char	*password;
+	const char	*secret_fp;
 };
 
 /* store.c: dispatch */

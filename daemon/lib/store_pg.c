@@ -98,6 +98,7 @@ enum pg_stmt {
 	Q_BOUNCE_COUNT,
 	Q_NODE_REGISTER,
 	Q_DLV_RELEASE_DEAD,
+	Q_SECRET,
 	Q_MAX
 };
 
@@ -325,6 +326,11 @@ static const char *pg_sql[Q_MAX] = {
 	[Q_BOUNCE_COUNT] = "UPDATE broadcasts SET bounced = bounced + "
 	    "$2::bigint, complained = complained + $3::bigint "
 	    "WHERE id = $1::bigint",
+	/* the fingerprint kept: the first node's, or this one's if first */
+	[Q_SECRET] = "WITH ins AS (INSERT INTO secrets VALUES ('hmac', $1, "
+	    PG_NOWS ") ON CONFLICT (name) DO NOTHING RETURNING fingerprint) "
+	    "SELECT fingerprint FROM ins UNION ALL "
+	    "SELECT fingerprint FROM secrets WHERE name = 'hmac'",
 	[Q_NODE_REGISTER] = "INSERT INTO nodes VALUES ($1, " PG_NOWS ", "
 	    PG_NOWS ") ON CONFLICT (name) DO UPDATE SET "
 	    "started = EXCLUDED.started, seen = EXCLUDED.seen",
@@ -516,6 +522,9 @@ static const char *pg_migrations[] = {
 	 */
 	"CREATE TABLE nodes (name text PRIMARY KEY, started bigint NOT NULL,"
 	"  seen bigint NOT NULL);",
+	/* 4: the HMAC secret's fingerprint, the first node's (pg_secret) */
+	"CREATE TABLE secrets (name text PRIMARY KEY,"
+	"  fingerprint text NOT NULL, created bigint NOT NULL);",
 };
 #define PG_VERSION	((int)(sizeof(pg_migrations) / sizeof(pg_migrations[0])))
 
@@ -997,9 +1006,38 @@ pg_url_check(const char *url, char *err, size_t errlen)
 	return ret;
 }
 
+/*
+ * Every node must sign with the same secret: the store keeps the first
+ * fingerprint and a node with another is refused.
+ */
+static int
+pg_secret(struct pg_store *s, const char *fp, char *err, size_t errlen)
+{
+	struct pg_params	 p;
+	PGresult		*r;
+	int			 same;
+
+	p.n = 0;
+	pp_str(&p, fp);
+	if ((r = pg_run(s, Q_SECRET, &p, err, errlen, "secret fingerprint")) ==
+	    NULL)
+		return -1;
+	same = PQntuples(r) > 0 && strcmp(PQgetvalue(r, 0, 0), fp) == 0;
+	PQclear(r);
+	if (!same) {
+		snprintf(err, errlen, "%s: secret_file holds another key than "
+		    "the one this store's first node used (the store keeps its "
+		    "fingerprint in table secrets): every node needs the same "
+		    "secret, or links and Message-IDs made by one fail on "
+		    "another", s->url);
+		return -1;
+	}
+	return 0;
+}
+
 static struct store *
 pg_connect(const char *url, const char *node, const char *password, int more,
-    char *err, size_t errlen)
+    const char *secret_fp, char *err, size_t errlen)
 {
 	struct pg_store	*s;
 	struct pg_params	 p;
@@ -1059,6 +1097,9 @@ pg_connect(const char *url, const char *node, const char *password, int more,
 		if (pg_run_changes(s, Q_NODE_REGISTER, &p, NULL, err, errlen,
 		    "register the node") == -1)
 			goto fail;
+		if (secret_fp != NULL && pg_secret(s, secret_fp, err, errlen)
+		    == -1)
+			goto fail;
 	}
 	return &s->st;
 fail:
@@ -1071,13 +1112,13 @@ store_pg_open(const char *url, const struct store_opts *o, char *err,
     size_t errlen)
 {
 	return pg_connect(url, o ? o->node : NULL, o ? o->password : NULL, 0,
-	    err, errlen);
+	    o ? o->secret_fp : NULL, err, errlen);
 }
 
 static struct store *
 pg_open(const char *url, char *err, size_t errlen)
 {
-	return pg_connect(url, NULL, NULL, 0, err, errlen);
+	return pg_connect(url, NULL, NULL, 0, NULL, err, errlen);
 }
 
 static struct store *
@@ -1085,7 +1126,7 @@ pg_open_more(struct store *st, char *err, size_t errlen)
 {
 	struct pg_store	*s = PG(st);
 
-	return pg_connect(s->url, s->node, s->password, 1, err, errlen);
+	return pg_connect(s->url, s->node, s->password, 1, NULL, err, errlen);
 }
 
 static void

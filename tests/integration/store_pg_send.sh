@@ -3,8 +3,10 @@
 # exactly once; the store's rows agree (all sent, none left claimed, the
 # counts in this node's row); the password never shows in the log; a
 # wrong password stops the start with one line (exit 69) that does not
-# show it either.  A throwaway PostgreSQL 15 (tests/pg.sh), reached over
-# TCP with scram-sha-256.
+# show it either; a node whose secret_file differs from the store's first
+# node's is refused (links and Message-IDs would not match).  A
+# throwaway PostgreSQL 15 (tests/pg.sh), reached over TCP with
+# scram-sha-256.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/pg.sh"
 pg_start
@@ -69,3 +71,15 @@ ok "store rows: all sent, none claimed, counted in node smoke-1's row"
 stop_daemon
 grep -qF -e "$PG_PASSWORD" "$T/daemon.log" && fail "the password is in the log"
 ok "SIGTERM: exit 0; the password never logged"
+
+# another secret_file than the store's first node used: refused
+mv "$T/state/secret" "$T/state/secret.first"
+"$BROADSIDED" -c "$T/broadside.conf" > "$T/secret.log" 2>&1
+rc=$?
+[ $rc -eq 69 ] || { cat "$T/secret.log"; fail "another secret: exit $rc, want 69"; }
+grep -q "secret_file holds another key" "$T/secret.log" ||
+    { cat "$T/secret.log"; fail "another secret: no message saying so"; }
+mv "$T/state/secret.first" "$T/state/secret"
+start_daemon
+stop_daemon
+ok "a node with another secret is refused (69); the same one starts"

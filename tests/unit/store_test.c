@@ -388,6 +388,42 @@ test_pg_node(struct store *st, const char *db)
 }
 
 /*
+ * PostgreSQL: the first node's secret fingerprint is kept; a node with
+ * the same one opens, one with another is refused (and the kept one
+ * stays), one that gives none is not checked.
+ */
+static void
+test_pg_secret(void)
+{
+	struct store_opts	 o;
+	struct store		*st;
+	char			 db[512], err[512];
+
+	store_at(db, sizeof(db), "secret");
+	memset(&o, 0, sizeof(o));
+	o.secret_fp = "fp-one";
+	st = store_open_opts(db, &o, err, sizeof(err));
+	CHECK("pg secret: first opens", st != NULL);
+	store_close(st);
+	st = store_open_opts(db, &o, err, sizeof(err));
+	CHECK("pg secret: same opens", st != NULL);
+	store_close(st);
+	o.secret_fp = "fp-two";
+	err[0] = '\0';
+	st = store_open_opts(db, &o, err, sizeof(err));
+	CHECK("pg secret: another refused", st == NULL);
+	store_close(st);
+	CHECK("pg secret: says so", strstr(err, "secret_file holds another "
+	    "key") != NULL);
+	CHECK_INT("pg secret: the first kept", sql_int(db, "SELECT count(*) "
+	    "FROM secrets WHERE fingerprint = 'fp-one'"), 1);
+	o.secret_fp = NULL;
+	st = store_open_opts(db, &o, err, sizeof(err));
+	CHECK("pg secret: none given, not checked", st != NULL);
+	store_close(st);
+}
+
+/*
  * PostgreSQL: the schema is made and versioned (broadside_schema), kept
  * on reopen; a newer version, a database of someone else's and a
  * migration that fails are refused, the latter undone; a second handle
@@ -1597,8 +1633,10 @@ main(void)
 		test_schema();
 		test_refuse();
 		test_migrate();
-	} else
+	} else {
 		test_schema_pg();
+		test_pg_secret();
+	}
 	test_url();
 	store_at(db, sizeof(db), "subs");
 	if ((st = open_ok(db)) != NULL) {
