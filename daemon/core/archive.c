@@ -24,6 +24,8 @@
 #include "store.h"
 
 #define ARCHIVE_INDEX_MAX	10000	/* broadcasts listed on /archive/ */
+#define ARCHIVE_HOME_MAX	10	/* the latest, listed on / */
+#define ARCHIVE_HOME_SLACK	32	/* cancelled ones skipped there */
 #define ARCHIVE_CACHE_PAGES	64	/* statement pages kept rendered */
 #define ARCHIVE_CACHE_BYTES	(16 * 1024 * 1024)
 
@@ -198,5 +200,31 @@ archive_index(struct buf *out, char *err, size_t errlen)
 		    start);
 		archive_cache.have_index = 1;
 	}
+	return ret;
+}
+
+/*
+ * The site's front page: the latest ARCHIVE_HOME_MAX statements and the
+ * subscribe form.  Not cached here: the front keeps it with its ETag
+ * (front/site.c) and drops it when the published set changes.
+ */
+int
+archive_home(struct buf *out, char *err, size_t errlen)
+{
+	struct render_site	 site;
+	struct render_doc	*docs;
+	struct feed_list	 fl;
+	int			 ret;
+
+	/* one more than shown, so the page knows there are more */
+	if (feed_list_load(&fl, ARCHIVE_HOME_MAX + 1, ARCHIVE_HOME_MAX + 1 +
+	    ARCHIVE_HOME_SLACK, err, errlen) == -1)
+		return -1;
+	config_site(env->conf, &site);
+	docs = feed_docs(&fl);
+	ret = render_home(&site, docs, fl.n, ARCHIVE_HOME_MAX, out, err,
+	    errlen);
+	free(docs);
+	feed_list_free(&fl);
 	return ret;
 }

@@ -25,7 +25,10 @@
  *
  * The feed is kept in memory with its ETag (SHA-256 of the bytes) and
  * Last-Modified, rebuilt by http_feed_changed(), which the core calls
- * through feed_on_change(): requests never read feed.path.
+ * through feed_on_change(): requests never read feed.path.  The site's
+ * pages (/, /archive/, /archive/ID, the form at GET /subscribe) are kept
+ * the same way by site.c, each with its own Content-Security-Policy, and
+ * go stale at the same moment.
  *
  * Tokens (token.h) carry the subscriber id; "unsubscribe" tokens come in
  * every message, "confirm" tokens in the opt-in mail.  GET and HEAD never
@@ -35,7 +38,8 @@
  * activates pending subscribers only, so an old confirm link never
  * re-subscribes someone who left.
  * POST /subscribe answers the same page whatever the address's state and
- * mails only addresses never seen, so it reveals nothing; it is limited
+ * mails only addresses never seen, so it reveals nothing (as a page, as
+ * JSON to "Accept: application/json", or as text); it is limited
  * per client address (IPv6 by /64) and overall, so it cannot be used to
  * mail-bomb someone.
  */
@@ -64,6 +68,7 @@
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
 
+#include <jansson.h>
 #include <openssl/evp.h>
 
 #include "addr.h"
@@ -73,6 +78,7 @@
 #include "http_parse.h"
 #include "mustache.h"
 #include "render.h"
+#include "site.h"
 #include "store.h"
 #include "rate.h"
 #include "token.h"
@@ -369,6 +375,7 @@ struct http_wait {
 	char		 key[ADDR_BUFSZ];
 	char		*name;
 	double		 now;
+	int		 as;		/* enum http_as: how to answer */
 };
 
 static struct http_wait *
@@ -513,13 +520,16 @@ http_private(struct evhttp_request *req)
 	evhttp_add_header(h, "Referrer-Policy", "no-referrer");
 }
 
+/* A page built for this request: its policy too (site.c). */
 static void
 http_html(struct evhttp_request *req, int code, const struct buf *b)
 {
+	struct buf	csp = BUF_INIT;
+
+	site_csp(b->p ? b->p : "", b->len, env->conf->list_base_url, &csp);
 	evhttp_add_header(evhttp_request_get_output_headers(req),
-	    "Content-Security-Policy", "default-src 'none'; "
-	    "style-src 'unsafe-inline'; img-src * data:; "
-	    "frame-ancestors 'none'");
+	    "Content-Security-Policy", csp.p);
+	buf_free(&csp);
 	http_reply(req, code, "text/html; charset=utf-8", b->p ? b->p : "",
 	    b->len);
 }
@@ -539,28 +549,40 @@ http_html_escape(struct buf *b, const char *s)
 	}
 }
 
-/* A short page for outcomes that have no template of their own. */
+/*
+ * A short page for outcomes that have no template of their own
+ * (notice.html, in the site's frame); built by hand only if that
+ * template cannot be rendered.
+ */
 static void
 http_simple_page(struct evhttp_request *req, int code, const char *title,
     const char *text)
 {
-	struct buf	b = BUF_INIT;
+	struct render_site	 site;
+	struct mus_pair		 p[2];
+	struct buf		 b = BUF_INIT;
+	char			 err[512];
 
-	buf_addstr(&b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
-	    "<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\""
-	    "width=device-width, initial-scale=1\">\n<title>");
-	http_html_escape(&b, title);
-	buf_addstr(&b, "</title>\n</head>\n<body style=\"max-width:40rem;"
-	    "margin:0 auto;padding:1.5rem 1rem;font:1.1rem/1.6 Georgia,"
-	    "serif\">\n<h1>");
-	http_html_escape(&b, title);
-	buf_addstr(&b, "</h1>\n<p>");
-	http_html_escape(&b, text);
-	buf_addstr(&b, "</p>\n<p><a href=\"");
-	http_html_escape(&b, env->conf->list_base_url);
-	buf_addstr(&b, "/archive/\">");
-	http_html_escape(&b, env->conf->list_name);
-	buf_addstr(&b, "</a></p>\n</body>\n</html>\n");
+	config_site(env->conf, &site);
+	p[0].key = "page_title";
+	p[0].val = mus_str(title, strlen(title));
+	p[1].key = "text";
+	p[1].val = mus_str(text, strlen(text));
+	if (render_page(&site, "notice.html", p, 2, &b, err, sizeof(err))
+	    == -1) {
+		log_warnx("http: notice.html: %s", err);
+		buf_free(&b);
+		buf_addstr(&b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
+		    "<meta charset=\"utf-8\">\n<meta name=\"viewport\" "
+		    "content=\"width=device-width, initial-scale=1\">\n"
+		    "<title>");
+		http_html_escape(&b, title);
+		buf_addstr(&b, "</title>\n</head>\n<body>\n<main>\n<h1>");
+		http_html_escape(&b, title);
+		buf_addstr(&b, "</h1>\n<p>");
+		http_html_escape(&b, text);
+		buf_addstr(&b, "</p>\n</main>\n</body>\n</html>\n");
+	}
 	http_html(req, code, &b);
 	buf_free(&b);
 }
@@ -675,26 +697,38 @@ http_feed_changed(void *arg)
 	}
 	buf_free(&http_feed);
 	http_feed = b;
+	site_changed();		/* so did the pages that list statements */
 }
 
-static void
-http_feed_get(struct evhttp_request *req)
+/*
+ * Validators of a page served from memory; 1 if the client's copy is
+ * current (answer 304).  If-None-Match wins over If-Modified-Since.
+ */
+static int
+http_validators(struct evhttp_request *req, const char *etag,
+    const char *lastmod, time_t mtime)
 {
 	struct evkeyvalq	*in = evhttp_request_get_input_headers(req);
 	struct evkeyvalq	*h = evhttp_request_get_output_headers(req);
 	const char		*inm, *ims;
 	time_t			 t;
-	int			 fresh = 0;
 
-	evhttp_add_header(h, "ETag", http_feed_etag);
-	evhttp_add_header(h, "Last-Modified", http_feed_lastmod);
+	evhttp_add_header(h, "ETag", etag);
+	evhttp_add_header(h, "Last-Modified", lastmod);
 	evhttp_add_header(h, "Cache-Control", "public, max-age=60");
 	if ((inm = evhttp_find_header(in, "If-None-Match")) != NULL)
-		fresh = http_etag_match(inm, http_feed_etag);
-	else if ((ims = evhttp_find_header(in, "If-Modified-Since")) != NULL &&
+		return http_etag_match(inm, etag);
+	if ((ims = evhttp_find_header(in, "If-Modified-Since")) != NULL &&
 	    http_date_parse(ims, &t) == 0)
-		fresh = http_feed_mtime <= t;
-	if (fresh) {
+		return mtime <= t;
+	return 0;
+}
+
+static void
+http_feed_get(struct evhttp_request *req)
+{
+	if (http_validators(req, http_feed_etag, http_feed_lastmod,
+	    http_feed_mtime)) {
 		http_reply(req, 304, NULL, NULL, 0);
 		return;
 	}
@@ -703,40 +737,37 @@ http_feed_get(struct evhttp_request *req)
 }
 
 /*
- * The archive.
+ * The site: /, /archive/, /archive/ID and the form at /subscribe, from
+ * memory (site.c) with their validators and policy.
  */
 
 static void
-http_archive(struct evhttp_request *req, const char *rest)
+http_site(struct evhttp_request *req, const char *path)
 {
-	struct buf	 b = BUF_INIT;
-	char		 err[512], *end;
-	long long	 id;
-	int		 code;
+	const struct site_page	*pg;
+	char			 err[512], lastmod[40];
+	int			 code;
 
-	if (*rest == '\0') {
-		if (archive_index(&b, err, sizeof(err)) == -1) {
-			log_warnx("http: archive index: %s", err);
-			http_text(req, 500, "cannot list the archive");
-		} else
-			http_html(req, 200, &b);
-		buf_free(&b);
-		return;
-	}
-	errno = 0;
-	id = strtoll(rest, &end, 10);
-	if (rest[0] < '1' || rest[0] > '9' || *end != '\0' || errno != 0) {
-		http_text(req, 404, "no such page");
-		return;
-	}
-	if (archive_render((int64_t)id, &b, &code, err, sizeof(err)) == -1) {
-		log_warnx("http: archive %lld: %s", id, err);
+	if (site_page_get(path, &pg, &code, err, sizeof(err)) == -1) {
+		log_warnx("http: %s: %s", path, err);
 		http_text(req, 500, "cannot render this page");
-	} else if (code != 200)
-		http_text(req, 404, "no such statement");
-	else
-		http_html(req, 200, &b);
-	buf_free(&b);
+		return;
+	}
+	if (code != 200) {
+		http_text(req, 404, strncmp(path, "/archive/", 9) == 0 &&
+		    path[9] >= '1' && path[9] <= '9' ? "no such statement" :
+		    "no such page");
+		return;
+	}
+	http_date(pg->mtime, lastmod, sizeof(lastmod));
+	if (http_validators(req, pg->etag, lastmod, pg->mtime)) {
+		http_reply(req, 304, NULL, NULL, 0);
+		return;
+	}
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Security-Policy", pg->csp.p);
+	http_reply(req, 200, "text/html; charset=utf-8", pg->body.p,
+	    pg->body.len);
 }
 
 /*
@@ -930,6 +961,63 @@ http_confirm(struct evhttp_request *req, const char *query)
 	buf_free(&action);
 }
 
+/*
+ * How POST /subscribe answers: JSON to a client that asks for it, the
+ * form again with what went wrong to a browser, one line of text to
+ * anything else (curl, scripts).  Success is a page for all but JSON.
+ */
+enum http_as { HTTP_AS_TEXT, HTTP_AS_HTML, HTTP_AS_JSON };
+
+static int
+http_accepts(struct evhttp_request *req)
+{
+	const char	*a;
+
+	a = evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "Accept");
+	if (a == NULL)
+		return HTTP_AS_TEXT;
+	if (strcasestr(a, "application/json") != NULL)
+		return HTTP_AS_JSON;
+	if (strcasestr(a, "text/html") != NULL)
+		return HTTP_AS_HTML;
+	return HTTP_AS_TEXT;
+}
+
+static void
+http_form_answer(struct evhttp_request *req, int as, int code,
+    const char *msg)
+{
+	struct mus_pair	 p[3];
+	struct buf	 title = BUF_INIT, canon = BUF_INIT;
+	json_t		*j;
+	char		*s;
+
+	if (as == HTTP_AS_JSON) {
+		j = json_pack("{s:b,s:s}", "ok", code < 300, code < 300 ?
+		    "message" : "error", msg);
+		if (j == NULL || (s = json_dumps(j, JSON_COMPACT)) == NULL)
+			fatalx("http: JSON");
+		json_decref(j);
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Cache-Control", "no-store");
+		http_reply(req, code, "application/json", s, strlen(s));
+		free(s);
+	} else if (code < 300)
+		http_simple_page(req, code, "Check your mailbox", msg);
+	else if (as == HTTP_AS_HTML) {
+		buf_printf(&title, "Subscribe to %s", env->conf->list_name);
+		buf_printf(&canon, "%s/subscribe", env->conf->list_base_url);
+		http_pair(&p[0], "page_title", title.p);
+		http_pair(&p[1], "canonical_url", canon.p);
+		http_pair(&p[2], "message", msg);
+		http_render_page(req, code, "subscribe.html", p, 3);
+		buf_free(&title);
+		buf_free(&canon);
+	} else
+		http_text(req, code, msg);
+}
+
 /* The client's address as a rate key: IPv4, or the /64 of IPv6. */
 static void
 http_client_key(struct evhttp_request *req, unsigned char key[16])
@@ -1053,6 +1141,7 @@ http_subscribed(const struct core_result *r, void *arg)
 	struct http_wait	*w = arg;
 	struct evhttp_request	*req;
 	char			 err[512];
+	int			 as;
 
 	if (r->rc != CORE_OK)
 		log_warnx("http: subscribe: %s", r->err);
@@ -1067,15 +1156,16 @@ http_subscribed(const struct core_result *r, void *arg)
 			log_warnx("subscriber %" PRId64 ": confirmation mail: "
 			    "%s", r->id, err);
 	}
+	as = w->as;
 	if ((req = http_wait_end(w)) == NULL)
 		return;		/* its client left */
 	if (r->rc != CORE_OK)
-		http_text(req, 503, "temporary failure, try again later");
+		http_form_answer(req, as, 503, "temporary failure, try again "
+		    "later");
 	else
-		http_simple_page(req, 200, "Check your mailbox", "If this "
-		    "address can be subscribed, a message with a confirmation "
-		    "link is on its way. Nothing is sent until you open that "
-		    "link.");
+		http_form_answer(req, as, 200, "If this address can be "
+		    "subscribed, a message with a confirmation link is on its "
+		    "way. Nothing is sent until you open that link.");
 }
 
 static void
@@ -1090,36 +1180,37 @@ http_subscribe(struct evhttp_request *req)
 	char			 addr[ADDR_BUFSZ], err[512];
 	size_t			 len;
 	double			 now = now_mono();
-	int			 rc;
+	int			 rc, as = http_accepts(req);
 
 	ctype = evhttp_find_header(evhttp_request_get_input_headers(req),
 	    "Content-Type");
 	if (ctype == NULL || strncasecmp(ctype,
 	    "application/x-www-form-urlencoded", 33) != 0 ||
 	    (ctype[33] != '\0' && ctype[33] != ';' && ctype[33] != ' ')) {
-		http_text(req, 415, "send an application/x-www-form-urlencoded "
-		    "form");
+		http_form_answer(req, as, 415, "send an "
+		    "application/x-www-form-urlencoded form");
 		return;
 	}
 	len = evbuffer_get_length(in);
 	body = len ? (const char *)evbuffer_pullup(in, -1) : "";
 	if ((rc = http_form_get(body, len, "email", &email)) != 1 ||
 	    http_form_get(body, len, "name", &name) == -1) {
-		http_text(req, 400, rc == -1 ? "bad form encoding" :
+		http_form_answer(req, as, 400, rc == -1 ? "bad form encoding" :
 		    "the form needs an email field");
 		goto end;
 	}
 	if (addr_normalize(email.p, addr, sizeof(addr), err, sizeof(err))
 	    == -1) {
-		http_text(req, 400, "this is not a valid email address");
+		http_form_answer(req, as, 400, "this is not a valid email "
+		    "address");
 		goto end;
 	}
 	if (name.p == NULL)
 		buf_addstr(&name, "");
 	if (name.len > HTTP_NAME_MAX || !utf8_valid(name.p, name.len) ||
 	    !text_header_safe(name.p, name.len)) {
-		http_text(req, 400, "the name is too long or holds control "
-		    "characters or invalid UTF-8");
+		http_form_answer(req, as, 400, "the name is too long or holds "
+		    "control characters or invalid UTF-8");
 		goto end;
 	}
 	/* only well-formed requests count: they are the ones that mail */
@@ -1128,16 +1219,16 @@ http_subscribe(struct evhttp_request *req)
 	    HTTP_RATE_PER_SEC, now)) {
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "Retry-After", "60");
-		http_text(req, 429, "too many requests from your address; "
-		    "try again in a minute");
+		http_form_answer(req, as, 429, "too many requests from your "
+		    "address; try again in a minute");
 		goto end;
 	}
 	if (!rate_bucket_take(&http_grate, HTTP_GRATE_PER_SEC,
 	    HTTP_GRATE_BURST, now)) {
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "Retry-After", "60");
-		http_text(req, 503, "too many subscriptions right now; try "
-		    "again in a minute");
+		http_form_answer(req, as, 503, "too many subscriptions right "
+		    "now; try again in a minute");
 		goto end;
 	}
 	/* only a new address is stored and mailed (a pending one may be
@@ -1147,6 +1238,7 @@ http_subscribe(struct evhttp_request *req)
 	addr_key(addr, w->key, sizeof(w->key));
 	w->name = xstrdup(name.p);
 	w->now = now;
+	w->as = as;
 	memset(&sr, 0, sizeof(sr));
 	sr.op = SUBS_PENDING;
 	sr.addr = addr;
@@ -1249,10 +1341,11 @@ http_request_cb(struct evhttp_request *req, void *arg)
 			http_feed_get(req);
 		else
 			http_not_allowed(req, "GET, HEAD");
-	} else if (strcmp(p, "/archive") == 0 || strncmp(p, "/archive/", 9)
-	    == 0) {
+	} else if (strcmp(p, "/") == 0 || strcmp(p, "/archive") == 0 ||
+	    strncmp(p, "/archive/", 9) == 0) {
 		if (get)
-			http_archive(req, p[8] == '/' ? p + 9 : "");
+			http_site(req, strcmp(p, "/archive") == 0 ?
+			    "/archive/" : p);
 		else
 			http_not_allowed(req, "GET, HEAD");
 	} else if (strcmp(p, "/unsubscribe") == 0)
@@ -1262,8 +1355,10 @@ http_request_cb(struct evhttp_request *req, void *arg)
 	else if (strcmp(p, "/subscribe") == 0) {
 		if (cmd == EVHTTP_REQ_POST)
 			http_subscribe(req);
+		else if (get)
+			http_site(req, p);	/* the form alone */
 		else
-			http_not_allowed(req, "POST");
+			http_not_allowed(req, "GET, HEAD, POST");
 	} else if (strcmp(p, "/healthz") == 0) {
 		if (get)
 			http_healthz(req);
@@ -1424,4 +1519,5 @@ http_shutdown(void)
 	http_tkey = NULL;
 	buf_free(&http_feed);
 	http_feed_etag[0] = '\0';
+	site_shutdown();
 }

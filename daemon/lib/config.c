@@ -47,6 +47,7 @@ struct config_key {
 };
 
 #define OFF(f)	offsetof(struct config, f)
+#define CONFIG_DESCRIPTION_MAX	1000	/* octets in list.description */
 
 static const struct config_key config_keys[] = {
 	{ "list", "name", CT_STR, 0, 0, NULL, OFF(list_name) },
@@ -54,6 +55,7 @@ static const struct config_key config_keys[] = {
 	{ "list", "reply_to", CT_STR, 0, 0, NULL, OFF(list_reply_to) },
 	{ "list", "id", CT_STR, 0, 0, NULL, OFF(list_id) },
 	{ "list", "base_url", CT_STR, 0, 0, NULL, OFF(list_base_url) },
+	{ "list", "description", CT_STR, 0, 0, NULL, OFF(list_description) },
 	{ "smtp", "url", CT_STR, 0, 0, "smtp://127.0.0.1:25", OFF(smtp_url) },
 	{ "smtp", "tls", CT_STR, 0, 0, NULL, 0 },
 	{ "smtp", "ca_file", CT_PATH, 0, 0, NULL, OFF(smtp_ca_file) },
@@ -541,6 +543,12 @@ config_check(struct config_ctx *ctx, struct config *c, config_t *cf)
 	}
 	if (c->list_name == NULL && c->list_id != NULL)
 		c->list_name = xstrdup(c->list_id);
+	/* a paragraph on the site and in its sharing cards, not a page */
+	if (c->list_description != NULL &&
+	    strlen(c->list_description) > CONFIG_DESCRIPTION_MAX)
+		config_error(ctx, config_line(cf, "list.description"),
+		    "list.description: longer than %d octets",
+		    CONFIG_DESCRIPTION_MAX);
 	if (c->list_base_url == NULL)
 		config_error(ctx, 0, "list.base_url: missing (public URL used "
 		    "for unsubscribe and archive links)");
@@ -896,6 +904,7 @@ config_site(const struct config *c, struct render_site *site)
 	site->reply_to = c->list_reply_to;
 	site->list_id = c->list_id;
 	site->base_url = c->list_base_url;
+	site->description = c->list_description;
 	site->tpl_dir = c->templates_dir;
 	site->tpl_default_dir = BROADSIDE_TEMPLATES;
 }

@@ -24,6 +24,7 @@ struct config {
 	char		*list_reply_to;
 	char		*list_id;
 	char		*list_base_url;	/* no trailing slash */
+	char		*list_description;	/* shown on /; NULL when unset */
 
 	/* smtp */
 	char		*smtp_url;

@@ -39,6 +39,7 @@
 #define RENDER_STACK_FIELDS	32		/* fields framed on the stack */
 #define RENDER_KEY_MAX		2048		/* variant key, bytes */
 #define RENDER_CORE		3		/* name, email, unsubscribe_url */
+#define RENDER_DESC_MAX		300		/* octets of a card's text */
 #define RENDER_PH_OPEN		'\001'
 #define RENDER_PH_CLOSE		'\002'
 
@@ -1019,8 +1020,8 @@ render_part(const struct render *r, const struct render_rcpt *rc,
 /* ---- archive, feed and pages ---- */
 
 struct render_siteframe {
-	struct buf	feed_url, index_url;
-	struct mus_pair	pairs[5];
+	struct buf	feed_url, index_url, home_url, subscribe_url;
+	struct mus_pair	pairs[8];
 	struct mus_val	map;
 };
 
@@ -1038,7 +1039,12 @@ render_siteframe_init(struct render_siteframe *f,
 	render_pair(&f->pairs[2], "feed_url", f->feed_url.p);
 	render_pair(&f->pairs[3], "page_title", site->list_name);
 	render_pair(&f->pairs[4], "archive_index_url", f->index_url.p);
-	f->map = mus_map(f->pairs, 5);
+	buf_printf(&f->home_url, "%s/", base);
+	buf_printf(&f->subscribe_url, "%s/subscribe", base);
+	render_pair(&f->pairs[5], "home_url", f->home_url.p);
+	render_pair(&f->pairs[6], "subscribe_url", f->subscribe_url.p);
+	render_pair(&f->pairs[7], "list_description", site->description);
+	f->map = mus_map(f->pairs, 8);
 }
 
 static void
@@ -1046,6 +1052,8 @@ render_siteframe_free(struct render_siteframe *f)
 {
 	buf_free(&f->feed_url);
 	buf_free(&f->index_url);
+	buf_free(&f->home_url);
+	buf_free(&f->subscribe_url);
 }
 
 void
@@ -1063,19 +1071,49 @@ render_doc_from_statement(struct render_doc *d, const struct statement *st,
 	d->summary = st->nparagraphs > 0 ? st->paragraphs[0] : NULL;
 }
 
+/*
+ * A sharing card's description: the first paragraph, cut at a word
+ * before RENDER_DESC_MAX octets (never inside a UTF-8 sequence) with an
+ * ellipsis.
+ */
+static void
+render_description(struct buf *out, const char *s)
+{
+	size_t	n, cut;
+
+	buf_addstr(out, "");
+	if (s == NULL)
+		return;
+	if ((n = strlen(s)) <= RENDER_DESC_MAX) {
+		buf_add(out, s, n);
+		return;
+	}
+	cut = RENDER_DESC_MAX;
+	while (cut > 0 && ((unsigned char)s[cut] & 0xc0) == 0x80)
+		cut--;
+	n = cut;
+	while (n > RENDER_DESC_MAX / 2 && s[n] != ' ')
+		n--;
+	if (s[n] == ' ')
+		cut = n;
+	buf_add(out, s, cut);
+	buf_addstr(out, "\xe2\x80\xa6");
+}
+
 int
 render_archive_page(const struct render_site *site,
     const struct render_doc *d, struct buf *out, char *err, size_t errlen)
 {
 	struct render_siteframe	 sf;
-	struct mus_pair		 p[9];
+	struct mus_pair		 p[12];
 	struct mus_val		 map;
 	const struct mus_val	*stack[2];
-	struct buf		 url = BUF_INIT;
+	struct buf		 url = BUF_INIT, desc = BUF_INIT;
 	char			 iso[16], id[24];
 	int			 ret;
 
 	render_siteframe_init(&sf, site);
+	render_description(&desc, d->summary);
 	buf_printf(&url, "%s/archive/%" PRIu64, site->base_url, d->id);
 	snprintf(id, sizeof(id), "%" PRIu64, d->id);
 	render_date_iso(d->date, iso, sizeof(iso));
@@ -1088,11 +1126,15 @@ render_archive_page(const struct render_site *site,
 	render_pair(&p[6], "body_html", d->html);
 	render_pair(&p[7], "archive_url", url.p);
 	render_pair(&p[8], "id", id);
-	map = mus_map(p, 9);
+	render_pair(&p[9], "canonical_url", url.p);
+	render_pair(&p[10], "description", desc.p);
+	render_pair(&p[11], "og_type", "article");	/* a sharing card */
+	map = mus_map(p, 12);
 	stack[0] = &sf.map;
 	stack[1] = &map;
 	ret = render_named(site, "archive.html", stack, 2, out, err, errlen);
 	buf_free(&url);
+	buf_free(&desc);
 	render_siteframe_free(&sf);
 	return ret;
 }
@@ -1180,15 +1222,17 @@ render_items_free(struct render_item *it, struct mus_val *vals, size_t n)
 	free(vals);
 }
 
+/* path: the page's own, after base_url, for its canonical URL (or NULL) */
 static int
 render_list_page(const struct render_site *site, const char *name,
-    const struct render_doc *docs, size_t n, size_t max, time_t now,
-    struct buf *out, char *err, size_t errlen)
+    const char *path, const struct render_doc *docs, size_t n, size_t max,
+    time_t now, struct buf *out, char *err, size_t errlen)
 {
 	struct render_siteframe	 sf;
 	struct render_item	*it;
 	struct mus_val		*vals, map;
-	struct mus_pair		 p[3];
+	struct mus_pair		 p[7];
+	struct buf		 canon = BUF_INIT;
 	const struct mus_val	*stack[2];
 	char			 built[RSS_DATE_SIZE];
 	size_t			 ni;
@@ -1206,12 +1250,24 @@ render_list_page(const struct render_site *site, const char *name,
 	p[1].val.kind = MUS_BOOL;
 	p[1].val.b = ni > 0;
 	render_pair(&p[2], "last_build_date", built);
-	map = mus_map(p, 3);
+	if (path != NULL)
+		buf_printf(&canon, "%s%s", site->base_url != NULL ?
+		    site->base_url : "", path);
+	render_pair(&p[3], "canonical_url", canon.p);
+	render_pair(&p[4], "description", site->description);
+	p[5].key = "has_more";		/* more than the page lists */
+	p[5].val.kind = MUS_BOOL;
+	p[5].val.b = max > 0 && n > max;
+	/* the front page gets a sharing card too */
+	render_pair(&p[6], "og_type", path != NULL && strcmp(path, "/") == 0 ?
+	    "website" : NULL);
+	map = mus_map(p, 7);
 	stack[0] = &sf.map;
 	stack[1] = &map;
 	ret = render_named(site, name, stack, 2, out, err, errlen);
 	render_items_free(it, vals, ni);
 	render_siteframe_free(&sf);
+	buf_free(&canon);
 	return ret;
 }
 
@@ -1220,7 +1276,15 @@ render_archive_index(const struct render_site *site,
     const struct render_doc *docs, size_t n, struct buf *out, char *err,
     size_t errlen)
 {
-	return render_list_page(site, "archive-index.html", docs, n, 0,
+	return render_list_page(site, "archive-index.html", "/archive/", docs,
+	    n, 0, time(NULL), out, err, errlen);
+}
+
+int
+render_home(const struct render_site *site, const struct render_doc *docs,
+    size_t n, size_t max, struct buf *out, char *err, size_t errlen)
+{
+	return render_list_page(site, "index.html", "/", docs, n, max,
 	    time(NULL), out, err, errlen);
 }
 
@@ -1229,8 +1293,8 @@ render_feed(const struct render_site *site, const struct render_doc *docs,
     size_t n, size_t max, time_t now, struct buf *out, char *err,
     size_t errlen)
 {
-	return render_list_page(site, "feed.rss", docs, n, max, now, out, err,
-	    errlen);
+	return render_list_page(site, "feed.rss", NULL, docs, n, max, now, out,
+	    err, errlen);
 }
 
 int

@@ -11,6 +11,7 @@
  *
  *	render_archive_page(&site, &doc, &out, err, errlen);
  *	render_archive_index(&site, docs, n, &out, err, errlen);
+ *	render_home(&site, docs, n, max, &out, err, errlen);
  *	render_feed(&site, docs, n, max, now, &out, err, errlen);
  *	render_page(&site, "unsubscribe.html", vars, nvars, &out, err, errlen);
  *
@@ -33,6 +34,12 @@
  *	Per recipient: name, email, unsubscribe_url, fields (map), and every
  *	CSV field by its column name (a column cannot shadow the names
  *	above).
+ *	Site pages (archive, index, render_page): list_name,
+ *	list_description, base_url, feed_url, home_url, subscribe_url,
+ *	archive_index_url, page_title; list pages add items, has_items,
+ *	has_more, canonical_url and description (list.description); the
+ *	statement page adds canonical_url and description (its first
+ *	paragraph, cut to RENDER_DESC_MAX octets) for the sharing card.
  *
  * MESSAGE
  *	Unsubscribe URL base_url/unsubscribe?t=TOKEN (token_key_make with
@@ -89,6 +96,7 @@ struct render_site {
 	const char	*base_url;		/* "https://...", no trailing / */
 	const char	*tpl_dir;		/* templates.dir, or NULL */
 	const char	*tpl_default_dir;	/* NULL: RENDER_TEMPLATE_DIR */
+	const char	*description;		/* list.description, or NULL */
 };
 
 struct render_params {
@@ -142,6 +150,10 @@ int		 render_archive_page(const struct render_site *,
 int		 render_archive_index(const struct render_site *,
 		    const struct render_doc *, size_t, struct buf *, char *,
 		    size_t);
+/* The site's front page (index.html): the newest max, has_more if cut. */
+int		 render_home(const struct render_site *,
+		    const struct render_doc *, size_t, size_t, struct buf *,
+		    char *, size_t);
 /* Items are sorted newest first (date, then id) and cut to max (0: all). */
 int		 render_feed(const struct render_site *,
 		    const struct render_doc *, size_t, size_t, time_t,

@@ -75,7 +75,9 @@ for line in open(sys.argv[1]):
 PYEOF
 [ "$(get "$T/x" "$U/feed.xml" -X POST --data x=1)" = 405 ] || fail "POST /feed.xml: not 405"
 [ "$(hdr "$T/x.h" Allow)" = "GET, HEAD" ] || fail "no Allow header"
-[ "$(get "$T/x" "$U/subscribe")" = 405 ] || fail "GET /subscribe: not 405"
+[ "$(get "$T/x" "$U/subscribe")" = 200 ] || fail "GET /subscribe: not 200"
+grep -q '<form class="subscribe" method="post"' "$T/x" || fail "GET /subscribe: no form"
+[ "$(get "$T/x" "$U/" -X POST --data x=1)" = 405 ] || fail "POST /: not 405"
 for m in PUT DELETE OPTIONS TRACE PATCH; do
 	c=$(get "$T/x" "$U/feed.xml" -X $m)
 	[ "$c" -ge 400 ] && [ "$c" -lt 600 ] || fail "$m answered $c"

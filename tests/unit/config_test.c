@@ -583,6 +583,58 @@ test_base_url(void)
 	buf_free(&m.all);
 }
 
+/* list.description: optional, kept as written, at most 1000 octets */
+static void
+test_description(void)
+{
+	struct config	*c;
+	struct msgs	 m = { 0 };
+	struct buf	 text = BUF_INIT;
+	char		 longd[1002];
+
+	c = load("desc.conf", LIST_OK, 0, &m);
+	CHECK("list.description unset", c != NULL &&
+	    c->list_description == NULL);
+	config_free(c);
+	buf_printf(&text, "list: { from = \"a@example.org\"; id = "
+	    "\"l.example.org\";\n  base_url = \"https://l.example.org\";\n"
+	    "  description = \"Caf\xc3\xa9 letters & notes\"; };\n");
+	c = load("desc.conf", text.p, 0, &m);
+	CHECK_STR("list.description", c ? c->list_description : NULL,
+	    "Caf\xc3\xa9 letters & notes");
+	config_free(c);
+	memset(longd, 'x', 1000);
+	longd[1000] = '\0';
+	buf_reset(&text);
+	buf_printf(&text, "list: { from = \"a@example.org\"; id = "
+	    "\"l.example.org\";\n  base_url = \"https://l.example.org\";\n"
+	    "  description = \"%s\"; };\n", longd);
+	c = load("desc.conf", text.p, 0, &m);
+	CHECK("1000 octets load", c != NULL);
+	config_free(c);
+	msgs_reset(&m);
+	longd[1000] = 'x';
+	longd[1001] = '\0';
+	buf_reset(&text);
+	buf_printf(&text, "list: { from = \"a@example.org\"; id = "
+	    "\"l.example.org\";\n  base_url = \"https://l.example.org\";\n"
+	    "  description = \"%s\"; };\n", longd);
+	c = load("desc.conf", text.p, 0, &m);
+	CHECK("1001 octets refused", c == NULL);
+	CHECK("1001 octets: line 3 named", strstr(msgs_text(&m),
+	    ":3: list.description: longer than 1000 octets") != NULL);
+	config_free(c);
+	msgs_reset(&m);
+	c = load("desc.conf", "list: { from = \"a@example.org\"; id = "
+	    "\"l.example.org\";\n  base_url = \"https://l.example.org\";\n"
+	    "  description = \"a\\nb\"; };\n", 0, &m);
+	CHECK("control character refused", c == NULL && strstr(msgs_text(&m),
+	    "list.description: control character") != NULL);
+	config_free(c);
+	buf_free(&text);
+	buf_free(&m.all);
+}
+
 static void
 test_password(void)
 {
@@ -1190,6 +1242,7 @@ main(void)
 	test_tls();
 	test_from();
 	test_base_url();
+	test_description();
 	test_password();
 	test_cleartext_auth();
 	alarm(20);		/* a FIFO that blocks the open: fail, not hang */

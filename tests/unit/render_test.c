@@ -42,6 +42,7 @@ static struct render_site site = {
 	"https://valley.example.org",
 	NULL,
 	"templates",
+	NULL,
 };
 
 static char *
