@@ -132,8 +132,9 @@ subscribers_addr(struct evhttp_request *req, json_t *j, char *addr,
 static const char	*what_names[] = { "added", "updated", "suppressed",
     "duplicate" };
 
+/* Answer an add or remove once stored: {"email", "result"}, logged. */
 static void
-subscribers_added(const struct core_result *r, void *arg)
+subscribers_reply(const struct core_result *r, void *arg, const char *result)
 {
 	struct evhttp_request	*req;
 
@@ -143,10 +144,15 @@ subscribers_added(const struct core_result *r, void *arg)
 		control_error(req, control_status(r->rc), "%s", r->err);
 		return;
 	}
-	log_info("subscriber %s: %s by control", r->email,
-	    what_names[r->what]);
+	log_info("subscriber %s: %s by control", r->email, result);
 	control_reply(req, 200, json_pack("{s:s,s:s}", "email", r->email,
-	    "result", what_names[r->what]));
+	    "result", result));
+}
+
+static void
+subscribers_added(const struct core_result *r, void *arg)
+{
+	subscribers_reply(r, arg, what_names[r->what]);
 }
 
 void
@@ -184,17 +190,7 @@ end:
 static void
 subscribers_removed(const struct core_result *r, void *arg)
 {
-	struct evhttp_request	*req;
-
-	if ((req = late_end(arg)) == NULL)
-		return;
-	if (r->rc != CORE_OK) {
-		control_error(req, control_status(r->rc), "%s", r->err);
-		return;
-	}
-	log_info("subscriber %s: removed by control", r->email);
-	control_reply(req, 200, json_pack("{s:s,s:s}", "email", r->email,
-	    "result", "removed"));
+	subscribers_reply(r, arg, "removed");
 }
 
 /*
