@@ -375,6 +375,7 @@ struct http_wait {
 	char		 key[ADDR_BUFSZ];
 	char		*name;
 	double		 now;
+	int		 confirm;	/* POST /confirm, else /unsubscribe */
 	int		 as;		/* enum http_as: how to answer */
 };
 
@@ -847,7 +848,7 @@ http_changed(const struct core_result *r, void *arg)
 	struct http_wait	*w = arg;
 	struct evhttp_request	*req;
 	char			 email[ADDR_BUFSZ];
-	int			 unsub = w->name == NULL;
+	int			 unsub = !w->confirm;
 
 	snprintf(email, sizeof(email), "%s", w->email);
 	if ((req = http_wait_end(w)) == NULL && r->rc != CORE_OK)
@@ -879,8 +880,7 @@ http_change(struct evhttp_request *req, enum subs_op op, int64_t id,
 	struct subs_req		 sr;
 
 	snprintf(w->email, sizeof(w->email), "%s", email);
-	if (op == SUBS_CONFIRM_ID)
-		w->name = xstrdup("");	/* marks a confirm */
+	w->confirm = op == SUBS_CONFIRM_ID;
 	memset(&sr, 0, sizeof(sr));
 	sr.op = op;
 	sr.id = id;
