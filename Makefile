@@ -204,12 +204,14 @@ $(BUILD)/fuzz/%_replay: tests/fuzz/%_fuzz.c tests/fuzz/replay.c \
 # installed copies, fuzz_regress its ASan replay programs and smtp_pool the
 # pool's unit-test program (none of them the wrapped ones; smtp.c runs
 # under memcheck inside the daemon in every send_ test), and man_pages and
-# unit_file start no program. VG_TESTS=NAME... runs only those (substrings,
+# unit_file start no program; site_browser drives Chromium, whose page
+# loads memcheck's slowdown of the daemon would only stretch (the same
+# pages, forms and token paths run under memcheck in site_html). VG_TESTS=NAME... runs only those (substrings,
 # as TESTS for tests/run).
 VG_BUILD ?= build-valgrind
 VG_SKIP  ?= big_lists send_rate install fuzz_regress smtp_pool man_pages \
 	    unit_file engine_store_locked engine_reload_nojoin engine_rate_stall \
-	    http_cost layers
+	    http_cost layers site_browser
 VG_TESTS ?= $(filter-out $(VG_SKIP),$(patsubst tests/integration/%.sh,%,\
 	    $(wildcard tests/integration/*.sh)))
 VG_UNITS ?= $(filter-out smtp_pool_test,$(patsubst tests/unit/%.c,%,\
