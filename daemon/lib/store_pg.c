@@ -1724,8 +1724,8 @@ pg_dlv_counts(struct store *st, int64_t bc, int64_t counts[4], char *err,
 
 /*
  * The database server's clock, so that nodes agree on leases.  If the
- * server cannot be asked, the local clock: the claim that follows fails
- * on the same connection anyway.
+ * server cannot be asked even on a new connection, the local clock: the
+ * claim that follows fails on the same connection anyway.
  */
 static int64_t
 pg_now_ms(struct store *st)
@@ -1734,15 +1734,18 @@ pg_now_ms(struct store *st)
 	PGresult	*r;
 	int64_t		 now = -1;
 	char		 err[16];
+	int		 i;
 
-	if (pg_check(PG(st), err, sizeof(err)) == -1)
-		r = NULL;
-	else
+	/* twice: a connection found broken is opened again in between */
+	for (i = 0; i < 2 && now == -1; i++) {
+		if (pg_check(PG(st), err, sizeof(err)) == -1)
+			break;
 		r = PQexec(PG(st)->conn, "SELECT floor(extract(epoch from "
-	    "clock_timestamp()) * 1000)::bigint");
-	if (pg_ok(r) && PQntuples(r) == 1)
-		now = pg_int(r, 0, 0);
-	PQclear(r);
+		    "clock_timestamp()) * 1000)::bigint");
+		if (pg_ok(r) && PQntuples(r) == 1)
+			now = pg_int(r, 0, 0);
+		PQclear(r);
+	}
 	if (now == -1) {
 		clock_gettime(CLOCK_REALTIME, &ts);
 		now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;

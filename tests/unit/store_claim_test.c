@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 
 #include <ftw.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -908,6 +909,151 @@ test_dead_node(void)
 	store_close(b);
 }
 
+/*
+ * PostgreSQL: threads, each with its own connection and node name,
+ * claim and record from one broadcast at the same time, as nodes do:
+ * FOR NO KEY UPDATE SKIP LOCKED must hand every row to exactly one of
+ * them, and the counts (a row per node) must add up.
+ */
+#define CONC_THREADS	3
+#define CONC_ROWS	3000
+struct conc {
+	char		 db[512];
+	char		 node[32];
+	int64_t		 bc;
+	int		 n;
+	int64_t		*got;		/* CONC_ROWS */
+	int		 failed;
+	char		 err[256];
+};
+
+static int
+conc_cb(const struct delivery *d, void *arg)
+{
+	struct conc	*c = arg;
+
+	if (c->n < CONC_ROWS)
+		c->got[c->n] = d->subscriber_id;
+	c->n++;
+	return 0;
+}
+
+static void *
+conc_main(void *arg)
+{
+	struct conc		*c = arg;
+	struct store_opts	 o;
+	struct store		*st;
+	struct dlv_result	 r[40];
+	struct dlv_tally	 t;
+	int			 k, first, got;
+
+	memset(&o, 0, sizeof(o));
+	o.node = c->node;
+	if ((st = store_open_opts(c->db, &o, c->err, sizeof(c->err))) == NULL) {
+		c->failed = 1;
+		return NULL;
+	}
+	for (;;) {
+		first = c->n;
+		got = store_dlv_claim_rows(st, c->bc, c->node, T0, 60000, 40,
+		    conc_cb, c, c->err, sizeof(c->err));
+		if (got <= 0) {
+			c->failed = got < 0;
+			break;
+		}
+		for (k = 0; k < got && first + k < CONC_ROWS; k++)
+			r[k] = result(c->bc, c->got[first + k], DLV_SENT, 1, 0,
+			    250, NULL);
+		if (store_dlv_record(st, c->node, r, (size_t)k, &t, c->err,
+		    sizeof(c->err)) == -1 || t.applied != (size_t)k) {
+			c->failed = 1;
+			break;
+		}
+	}
+	store_close(st);
+	return NULL;
+}
+
+static void
+test_concurrent(void)
+{
+	struct conc	 c[CONC_THREADS];
+	pthread_t	 th[CONC_THREADS];
+	struct store	*st;
+	unsigned char	*seen = NULL;
+	char		 db[512];
+	int64_t		 id, lo = 0;
+	int		 i, k, total = 0, dup = 0, bad = 0;
+
+	if (sdb_pg() == NULL)
+		return;		/* one handle at a time on an SQLite file */
+	store_at(db, sizeof(db), "conc");
+	if ((st = open_ok(db)) == NULL || (id = setup(st, "c", 0)) <= 0) {
+		CHECK("conc setup", 0);
+		store_close(st);
+		return;
+	}
+	store_close(st);
+	/* the rows by SQL: setup's upserts one by one would take a while */
+	if (sql_exec(db, "INSERT INTO subscribers(email, key, status, "
+	    "created, updated) SELECT 'c' || i || '@example.org', "
+	    "'c' || i || '@example.org', 1, 1, 1 FROM generate_series(1, 3000) "
+	    "i; INSERT INTO deliveries(broadcast_id, subscriber_id) "
+	    "SELECT b.id, s.id FROM broadcasts b, subscribers s; "
+	    "UPDATE broadcasts SET total = 3000") == -1) {
+		CHECK("conc rows", 0);
+		return;
+	}
+	lo = sql_int(db, "SELECT min(id) FROM subscribers");
+	memset(c, 0, sizeof(c));
+	for (i = 0; i < CONC_THREADS; i++) {
+		snprintf(c[i].db, sizeof(c[i].db), "%s", db);
+		snprintf(c[i].node, sizeof(c[i].node), "conc-%d", i);
+		c[i].bc = id;
+		if ((c[i].got = calloc(CONC_ROWS, sizeof(int64_t))) == NULL)
+			goto end;
+	}
+	for (i = 0; i < CONC_THREADS; i++)
+		if (pthread_create(&th[i], NULL, conc_main, &c[i]) != 0) {
+			CHECK("conc thread", 0);
+			while (i-- > 0)
+				pthread_join(th[i], NULL);
+			goto end;
+		}
+	for (i = 0; i < CONC_THREADS; i++)
+		pthread_join(th[i], NULL);
+	if ((seen = calloc(CONC_ROWS, 1)) == NULL)
+		goto end;
+	for (i = 0; i < CONC_THREADS; i++) {
+		if (c[i].failed)
+			printf("conc %s: %s\n", c[i].node, c[i].err);
+		CHECK_INT("conc: thread ran", c[i].failed, 0);
+		total += c[i].n;
+		for (k = 0; k < c[i].n && k < CONC_ROWS; k++) {
+			if (c[i].got[k] - lo < 0 || c[i].got[k] - lo >= CONC_ROWS)
+				bad++;
+			else if (seen[c[i].got[k] - lo]++)
+				dup++;
+		}
+		printf("conc: %s claimed %d\n", c[i].node, c[i].n);
+	}
+	CHECK_INT("conc: every row claimed", total, CONC_ROWS);
+	CHECK_INT("conc: none twice", dup, 0);
+	CHECK_INT("conc: none foreign", bad, 0);
+	CHECK_INT("conc: all sent", sql_int(db, "SELECT count(*) FROM "
+	    "deliveries WHERE state = 1 AND owner IS NULL"), CONC_ROWS);
+	if ((st = open_ok(db)) != NULL) {
+		check_counts(st, id, "conc: counts", 0, CONC_ROWS, 0, 0,
+		    CONC_ROWS);
+		store_close(st);
+	}
+end:
+	for (i = 0; i < CONC_THREADS; i++)
+		free(c[i].got);
+	free(seen);
+}
+
 /* Claimed ids, for the rounds of timing_rounds. */
 struct ids {
 	int	 n;
@@ -1107,6 +1253,7 @@ main(void)
 	test_settled();
 	test_migrate();
 	test_dead_node();
+	test_concurrent();
 	test_timing();
 	CHECK_INT("temp dir removed", nftw(dir, rm_cb, 16, FTW_DEPTH |
 	    FTW_PHYS), 0);
