@@ -11,6 +11,7 @@ accepted.  Every event has "t", the server's clock (time.time()).
 
 Behaviour scripted by the recipient's local part prefix:
   rcpt451-...  451 4.3.0 to RCPT TO    rcpt550-...  550 5.1.1 to RCPT TO
+  rcpthint-... "450 4.2.1 <addr>: mailbox busy, please try again in 2 minutes"
   rcpt511-...  "550 5.1.1 <addr>: Recipient address rejected: User unknown"
   rcpt571-...  "550 5.7.1 <addr>: Relay access denied" (a relay fault)
   plain550-... "550 no such mailbox" to RCPT TO (no enhanced code)
@@ -92,6 +93,7 @@ def reply_code(line):
 # recipient local-part prefix -> RCPT reply ("%s" is the address)
 RCPT_PREFIXES = (
     ("rcpt451-", "451 4.3.0 try again later"),
+    ("rcpthint-", "450 4.2.1 <%s>: mailbox busy, please try again in 2 minutes"),
     ("rcpt550-", "550 5.1.1 <%s>: no such user"),
     ("rcpt511-", "550 5.1.1 <%s>: Recipient address rejected: User unknown"),
     ("rcpt571-", "550 5.7.1 <%s>: Relay access denied"),

@@ -48,6 +48,7 @@
 #include "rate.h"
 #include "render.h"
 #include "smtp.h"
+#include "smtp_reply.h"
 #include "statement.h"
 #include "store.h"
 #include "token.h"
@@ -62,6 +63,8 @@
 #define QUEUE_RUN_KEEP		1000	/* refusals of one run kept, to undo */
 #define QUEUE_MSG_FAULTS	5	/* message faults in a row: pause */
 #define QUEUE_RELAY_WAIT_MAX	30	/* seconds: global backoff cap */
+#define QUEUE_HINT_MAX		(6 * 3600)	/* seconds: a reply's "try
+						   again in" honoured up to */
 #define QUEUE_STORE_RETRY	0.25	/* seconds between tries of a store
 					   that refused a group of results */
 #define QUEUE_GROUP_GAP		0.01	/* seconds: one group at most so
@@ -825,6 +828,26 @@ queue_backoff(int attempts)
 	return (int64_t)ceil(d);
 }
 
+/*
+ * A deferral's wait, in seconds: the delay the server's reply names
+ * ("try again in 120 seconds"), within [retry.initial_delay,
+ * QUEUE_HINT_MAX] (a server's own hint may exceed retry.max_delay),
+ * else the backoff.
+ */
+static int64_t
+queue_retry_wait(int attempts, const char *reply)
+{
+	long	hint = smtp_reply_delay(reply);
+
+	if (hint < 0)
+		return queue_backoff(attempts);
+	if (hint < env->conf->retry_initial_delay)
+		hint = env->conf->retry_initial_delay;
+	if (hint > QUEUE_HINT_MAX)
+		hint = QUEUE_HINT_MAX;
+	return hint;
+}
+
 static void
 queue_test_free(struct qtest *t)
 {
@@ -1265,7 +1288,7 @@ queue_done_cb(struct smtp_job *sj, void *arg)
 			to = DLV_DEFERRED;
 			queue_result_add(run, QRES_RECORD, j->sid, from, to, attempts,
 			    store_now_ms(env->store) +
-			    queue_backoff(attempts) * 1000,
+			    queue_retry_wait(attempts, sj->msg) * 1000,
 			    sj->code, 0, sj->msg);
 			q.total_deferred++;
 		}

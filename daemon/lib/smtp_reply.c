@@ -3,9 +3,11 @@
  * command they answered, into whom the outcome is about.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "smtp_reply.h"
 
@@ -141,4 +143,57 @@ smtp_strphase(enum smtp_phase p)
 		return "none";
 	}
 	return "unknown";
+}
+
+/*
+ * The delay a reply asks for, in seconds: "try again in 120 seconds",
+ * "retry in 5 minutes", "please try again after 2 hours", "in 30s".  Only
+ * a number after "in" or "after" and followed by a unit counts (a number
+ * alone may be anything: a queue id, a limit).  -1 if none.
+ */
+long
+smtp_reply_delay(const char *reply)
+{
+	static const struct {
+		const char	*unit;
+		long		 secs;
+	} units[] = {
+		{ "seconds", 1 }, { "second", 1 }, { "secs", 1 }, { "sec", 1 },
+		{ "s", 1 }, { "minutes", 60 }, { "minute", 60 },
+		{ "mins", 60 }, { "min", 60 }, { "m", 60 }, { "hours", 3600 },
+		{ "hour", 3600 }, { "hrs", 3600 }, { "hr", 3600 },
+		{ "h", 3600 },
+	};
+	const char	*p, *w;
+	char		*end;
+	long		 n;
+	size_t		 i, len, wl;
+
+	for (p = reply; p != NULL && *p != '\0'; p++) {
+		if (p != reply && isalnum((unsigned char)p[-1]))
+			continue;	/* the start of a word only */
+		if (strncasecmp(p, "in ", 3) == 0)
+			w = p + 3;
+		else if (strncasecmp(p, "after ", 6) == 0)
+			w = p + 6;
+		else
+			continue;
+		if (!isdigit((unsigned char)*w))
+			continue;
+		errno = 0;
+		n = strtol(w, &end, 10);
+		if (errno != 0 || n <= 0 || n > 86400 * 7)
+			continue;
+		while (*end == ' ')
+			end++;
+		for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+			wl = strlen(units[i].unit);
+			if (strncasecmp(end, units[i].unit, wl) != 0 ||
+			    isalpha((unsigned char)end[wl]))
+				continue;
+			len = (size_t)n * (size_t)units[i].secs;
+			return len > 86400 * 7 ? 86400 * 7 : (long)len;
+		}
+	}
+	return -1;
 }

@@ -73,6 +73,10 @@ int	smtp_enhanced(const char *reply, int code, char *out, size_t outlen);
 /* Whom an answer is about (see above); code 0: no reply at all. */
 enum smtp_result smtp_classify(enum smtp_phase, int code, const char *enh);
 
+/* The delay a reply names ("try again in 120 seconds"), in seconds
+ * (at most a week), or -1. */
+long	smtp_reply_delay(const char *reply);
+
 const char	*smtp_strresult(enum smtp_result);
 const char	*smtp_strphase(enum smtp_phase);
 

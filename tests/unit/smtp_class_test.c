@@ -154,10 +154,39 @@ test_rate(void)
 	rate_destroy(&r);
 }
 
+static void
+test_delay(void)
+{
+	static const struct {
+		const char	*reply;
+		long		 want;
+	} t[] = {
+		{ "451 4.7.1 Please try again in 120 seconds", 120 },
+		{ "421 4.7.0 Try again in 5 minutes", 300 },
+		{ "450 4.2.1 mailbox busy, retry after 2 hours", 7200 },
+		{ "451 4.7.1 greylisted, come back in 30s", 30 },
+		{ "451 4.7.1 greylisted, IN 90 SECS", 90 },
+		{ "452 4.5.3 Too many recipients in 1 message", -1 },
+		{ "451 4.3.0 queue id 12345 in 3 hosts", -1 },
+		{ "451 4.7.1 try again later", -1 },
+		{ "451 4.7.1 within 10 seconds", -1 },	/* "in" inside a word */
+		{ "451 4.7.1 in 0 seconds", -1 },
+		{ "451 4.7.1 in 99999999 hours", -1 },	/* beyond a week */
+		{ "451 4.7.1 in 10 days", -1 },
+		{ "451 in 9 minutes or in 2 seconds", 540 },	/* the first */
+		{ "", -1 },
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		CHECK_INT(t[i].reply, smtp_reply_delay(t[i].reply), t[i].want);
+}
+
 int
 main(void)
 {
 	test_enhanced();
+	test_delay();
 	test_classify();
 	test_rate();
 	return unit_done("smtp_class");
