@@ -1,6 +1,7 @@
 # Every public endpoint costs under 1 ms of main-loop CPU per request at
 # 1,000,000 subscribers and 400 published statements: /healthz,
-# /feed.xml (and its 304), /metrics, /archive/, /archive/ID, the
+# /feed.xml (and its 304), /metrics, /archive/, /archive/ID, the site's
+# front page / (and its 304) and the form at /subscribe, the
 # unsubscribe and confirm pages.  Before, /metrics counted the subscriber
 # table on every request (0.12-0.23 s of loop time at 500,000) and
 # /archive/ parsed every published statement again on every request.
@@ -49,9 +50,12 @@ TOK=$("$PY" "$TOP/tests/py/http_token.py" "$T/state/secret" unsubscribe 1)
 CTOK=$("$PY" "$TOP/tests/py/http_token.py" "$T/state/secret" confirm 2)
 ETAG=$(curl -sI "http://127.0.0.1:$PORT/feed.xml" | tr -d '\r' | sed -n 's/^ETag: //Ip')
 [ -n "$ETAG" ] || fail "no ETag"
+HETAG=$(curl -sI "http://127.0.0.1:$PORT/" | tr -d '\r' | sed -n 's/^ETag: //Ip')
+[ -n "$HETAG" ] || fail "no ETag on /"
 "$PY" "$TOP/tests/py/http_cost.py" "$PORT" "$DAEMON_PID" 300 --limit-ms $LIMIT \
     "/healthz=/healthz" "/feed.xml=/feed.xml" "/feed.xml (304)=/feed.xml|If-None-Match: $ETAG" \
     "/metrics=/metrics" "/archive/=/archive/" "/archive/ID=/archive/$ID" \
+    "/=/" "/subscribe=/subscribe" "/ (304)=/|If-None-Match: $HETAG" \
     "/unsubscribe page=/unsubscribe?t=$TOK" "/confirm page=/confirm?t=$CTOK" > "$T/cost" 2>&1
 rc=$?
 cat "$T/cost"
