@@ -236,11 +236,10 @@ int	feed_render(struct buf *, char *, size_t);
  * it from memory) */
 void	feed_on_change(void (*)(void *), void *);
 
-/* archive.c: the statements as HTML pages, cached */
+/* archive.c: the statements as HTML pages (front/site.c caches them) */
 int	archive_render(int64_t, struct buf *, int *, char *, size_t);
 int	archive_index(struct buf *, char *, size_t);
 int	archive_home(struct buf *, char *, size_t);	/* the site's / */
-void	archive_cache_clear(void);
 
 /* notify.c: systemd sd_notify protocol (NOTIFY_SOCKET), watchdog */
 void	notify_init(void);

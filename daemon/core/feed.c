@@ -132,9 +132,10 @@ feed_render(struct buf *out, char *err, size_t errlen)
 }
 
 /*
- * Called for every new and every cancelled broadcast: the archive cache
- * goes, and the feed is rendered again, written to feed.path and handed
- * to the public listener.  The served feed follows the store even when
+ * Called for every new and every cancelled broadcast: the feed is
+ * rendered again, written to feed.path and handed to the public listener
+ * (which drops the site's pages too, so it is told even when the feed
+ * cannot be rendered).  The served feed follows the store even when
  * feed.path cannot be written (a cancelled statement must leave it).
  */
 int
@@ -143,15 +144,11 @@ feed_update(char *err, size_t errlen)
 	struct buf	b = BUF_INIT;
 	int		ret = -1;
 
-	archive_cache_clear();
-	if (feed_render(&b, err, errlen) == -1)
-		goto end;
-	if (rss_write_atomic(env->conf->feed_path, b.p, b.len, err, errlen)
-	    == 0)
+	if (feed_render(&b, err, errlen) == 0 && rss_write_atomic(
+	    env->conf->feed_path, b.p, b.len, err, errlen) == 0)
 		ret = 0;
 	if (feed_changed.cb != NULL)
 		feed_changed.cb(feed_changed.arg);
- end:
 	buf_free(&b);
 	return ret;
 }

@@ -679,6 +679,7 @@ http_feed_changed(void *arg)
 	(void)arg;
 	if (http == NULL)
 		return;
+	site_changed();		/* so did the pages that list statements */
 	if (feed_render(&b, err, sizeof(err)) == -1) {
 		log_warnx("http: feed: %s (serving the previous one)", err);
 		buf_free(&b);
@@ -698,7 +699,6 @@ http_feed_changed(void *arg)
 	}
 	buf_free(&http_feed);
 	http_feed = b;
-	site_changed();		/* so did the pages that list statements */
 }
 
 /*
