@@ -28,6 +28,7 @@
 #include "addr.h"
 #include "broadside.h"
 #include "dkim.h"
+#include "lang.h"
 #include "render.h"
 #include "verp.h"
 
@@ -56,6 +57,7 @@ static const struct config_key config_keys[] = {
 	{ "list", "id", CT_STR, 0, 0, NULL, OFF(list_id) },
 	{ "list", "base_url", CT_STR, 0, 0, NULL, OFF(list_base_url) },
 	{ "list", "description", CT_STR, 0, 0, NULL, OFF(list_description) },
+	{ "site", "language", CT_STR, 0, 0, "en", OFF(site_language) },
 	{ "smtp", "url", CT_STR, 0, 0, "smtp://127.0.0.1:25", OFF(smtp_url) },
 	{ "smtp", "tls", CT_STR, 0, 0, NULL, 0 },
 	{ "smtp", "ca_file", CT_PATH, 0, 0, NULL, OFF(smtp_ca_file) },
@@ -549,6 +551,18 @@ config_check(struct config_ctx *ctx, struct config *c, config_t *cf)
 		config_error(ctx, config_line(cf, "list.description"),
 		    "list.description: longer than %d octets",
 		    CONFIG_DESCRIPTION_MAX);
+	/* kept in the registry's case: it names files and feeds */
+	if (c->site_language != NULL) {
+		char tag[LANG_MAX];
+
+		if (lang_norm(c->site_language, tag, sizeof(tag)) == -1)
+			config_error(ctx, config_line(cf, "site.language"),
+			    "site.language: \"%s\" is not a language tag "
+			    "such as \"en\", \"es\" or \"pt-BR\"",
+			    c->site_language);
+		else
+			memcpy(c->site_language, tag, strlen(tag) + 1);
+	}
 	if (c->list_base_url == NULL)
 		config_error(ctx, 0, "list.base_url: missing (public URL used "
 		    "for unsubscribe and archive links)");
@@ -905,6 +919,7 @@ config_site(const struct config *c, struct render_site *site)
 	site->list_id = c->list_id;
 	site->base_url = c->list_base_url;
 	site->description = c->list_description;
+	site->lang = c->site_language;
 	site->tpl_dir = c->templates_dir;
 	site->tpl_default_dir = BROADSIDE_TEMPLATES;
 }

@@ -26,6 +26,9 @@ struct config {
 	char		*list_base_url;	/* no trailing slash */
 	char		*list_description;	/* shown on /; NULL when unset */
 
+	/* site */
+	char		*site_language;	/* BCP 47, normalised; default "en" */
+
 	/* smtp */
 	char		*smtp_url;
 	enum smtp_tls	 smtp_tls;

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "lang.h"
 #include "mime.h"
 #include "mustache.h"
 #include "render.h"
@@ -1021,7 +1022,7 @@ render_part(const struct render *r, const struct render_rcpt *rc,
 
 struct render_siteframe {
 	struct buf	feed_url, index_url, home_url, subscribe_url;
-	struct mus_pair	pairs[8];
+	struct mus_pair	pairs[10];
 	struct mus_val	map;
 };
 
@@ -1044,7 +1045,11 @@ render_siteframe_init(struct render_siteframe *f,
 	render_pair(&f->pairs[5], "home_url", f->home_url.p);
 	render_pair(&f->pairs[6], "subscribe_url", f->subscribe_url.p);
 	render_pair(&f->pairs[7], "list_description", site->description);
-	f->map = mus_map(f->pairs, 8);
+	render_pair(&f->pairs[8], "lang", site->lang != NULL ? site->lang :
+	    "en");
+	render_pair(&f->pairs[9], "dir", lang_dir(site->lang != NULL ?
+	    site->lang : "en"));
+	f->map = mus_map(f->pairs, 10);
 }
 
 static void

@@ -36,7 +36,8 @@
  *	above).
  *	Site pages (archive, index, render_page): list_name,
  *	list_description, base_url, feed_url, home_url, subscribe_url,
- *	archive_index_url, page_title; list pages add items, has_items,
+ *	archive_index_url, page_title, lang and dir (site.language and its
+ *	direction, "ltr" or "rtl"); list pages add items, has_items,
  *	has_more, canonical_url and description (list.description); the
  *	statement page adds canonical_url and description (its first
  *	paragraph, cut to RENDER_DESC_MAX octets) for the sharing card.
@@ -97,6 +98,7 @@ struct render_site {
 	const char	*tpl_dir;		/* templates.dir, or NULL */
 	const char	*tpl_default_dir;	/* NULL: RENDER_TEMPLATE_DIR */
 	const char	*description;		/* list.description, or NULL */
+	const char	*lang;			/* site.language; NULL: "en" */
 };
 
 struct render_params {

@@ -86,6 +86,7 @@ ok "Nu Html Checker: no errors on $(ls "$T"/p/*.html | wc -l) pages (and it find
 for f in "$T"/p/*.html; do
 	n=$(basename "$f" .html)
 	grep -q '<meta name="viewport" content="width=device-width, initial-scale=1">' "$f" || fail "$n: no viewport"
+	grep -q '^<html lang="en" dir="ltr">$' "$f" || fail "$n: no lang and dir of site.language"
 	grep -q "<link rel=\"alternate\" type=\"application/rss+xml\" title=\"Test List\" href=\"$U/feed.xml\">" "$f" ||
 	    fail "$n: no feed autodiscovery"
 	grep -qi '<script\|<iframe\|<object\|<embed\|rel="stylesheet"\|@import\|url(' "$f" && fail "$n: script, frame or outside style"

@@ -635,6 +635,45 @@ test_description(void)
 	buf_free(&m.all);
 }
 
+/* site.language: "en" by default, kept in the registry's case, refused
+ * at its line when it is no language tag */
+static void
+test_site_language(void)
+{
+	static const struct {
+		const char	*in, *want;	/* want NULL: refused */
+	} cases[] = {
+		{ "es", "es" }, { "PT-br", "pt-BR" }, { "ar", "ar" },
+		{ "zh-hant-tw", "zh-Hant-TW" }, { "english", NULL },
+		{ "en-US-x-y", NULL }, { "../x", NULL }, { "", NULL },
+	};
+	struct config	*c;
+	struct msgs	 m = { 0 };
+	struct buf	 text = BUF_INIT;
+	size_t		 i;
+
+	c = load("lang.conf", LIST_OK, 0, &m);
+	CHECK_STR("site.language default", c ? c->site_language : NULL, "en");
+	config_free(c);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		msgs_reset(&m);
+		buf_reset(&text);
+		buf_printf(&text, LIST_OK "site: { language = \"%s\"; };\n",
+		    cases[i].in);
+		c = load("lang.conf", text.p, 0, &m);
+		if (cases[i].want != NULL)
+			CHECK_STR(cases[i].in, c ? c->site_language : NULL,
+			    cases[i].want);
+		else
+			CHECK(cases[i].in, c == NULL && strstr(msgs_text(&m),
+			    ":3: site.language: ") != NULL && strstr(
+			    msgs_text(&m), "is not a language tag") != NULL);
+		config_free(c);
+	}
+	buf_free(&text);
+	buf_free(&m.all);
+}
+
 static void
 test_password(void)
 {
@@ -1243,6 +1282,7 @@ main(void)
 	test_from();
 	test_base_url();
 	test_description();
+	test_site_language();
 	test_password();
 	test_cleartext_auth();
 	alarm(20);		/* a FIFO that blocks the open: fail, not hang */

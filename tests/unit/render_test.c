@@ -43,6 +43,7 @@ static struct render_site site = {
 	NULL,
 	"templates",
 	NULL,
+	NULL,
 };
 
 static char *
