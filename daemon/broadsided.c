@@ -24,6 +24,7 @@
 #include "core.h"
 #include "front.h"
 #include "store.h"
+#include "token.h"
 
 static struct daemon_env	 daemon_env;
 struct daemon_env		*env = &daemon_env;
@@ -128,7 +129,8 @@ daemon_signal_cb(evutil_socket_t sig, short what, void *arg)
 int
 main(int argc, char *argv[])
 {
-	char	 err[1024];
+	struct store_opts sopts;
+	char	 err[1024], secret_fp[TOKEN_SIZE];
 	int	 ch, check = 0, verbose = 0, rc;
 
 	env->config_path = config_default_path();
@@ -197,12 +199,21 @@ main(int argc, char *argv[])
 		return EXIT_CONFIG;
 	}
 	env->keylen = rc;
-	if (gethostname(daemon_node, sizeof(daemon_node) - 1) == -1 ||
+	if (env->conf->storage_node != NULL)
+		snprintf(daemon_node, sizeof(daemon_node), "%s",
+		    env->conf->storage_node);
+	else if (gethostname(daemon_node, sizeof(daemon_node) - 1) == -1 ||
 	    daemon_node[0] == '\0')
 		snprintf(daemon_node, sizeof(daemon_node), "localhost");
 	env->node = daemon_node;
-	if ((env->store = store_open(env->conf->storage_path, err,
-	    sizeof(err))) == NULL) {
+	sopts.node = daemon_node;
+	sopts.password = env->conf->storage_password;
+	/* a MAC of a fixed text under the secret: tells keys apart, shows
+	 * nothing of them */
+	sopts.secret_fp = token_make(env->key, env->keylen, "store-secret", 0,
+	    secret_fp, sizeof(secret_fp)) == 0 ? secret_fp : NULL;
+	if ((env->store = store_open_opts(env->conf->storage_path, &sopts,
+	    err, sizeof(err))) == NULL) {
 		log_warnx("storage: %s", err);
 		return EXIT_UNAVAIL;
 	}
@@ -223,13 +234,13 @@ main(int argc, char *argv[])
 		log_warnx("queue: %s", err);
 		return EXIT_CONFIG;
 	}
-	if (bounces_init(err, sizeof(err)) == -1) {
-		log_warnx("bounces: %s", err);
-		return EXIT_CONFIG;
-	}
 	/* every write from here on goes through the writer thread */
 	if (store_read_only(env->store, err, sizeof(err)) == -1) {
 		log_warnx("storage: %s", err);
+		return EXIT_CONFIG;
+	}
+	if (bounces_init(err, sizeof(err)) == -1) {
+		log_warnx("bounces: %s", err);
 		return EXIT_CONFIG;
 	}
 
