@@ -588,6 +588,55 @@ http_simple_page(struct evhttp_request *req, int code, const char *title,
 	buf_free(&b);
 }
 
+/*
+ * A string of the site's language (render_string: LANG.strings, else
+ * en.strings), as text in b; fallback (English) if it cannot be had, so
+ * that a broken override folder still leaves a page.  Returns b's text.
+ */
+static const char *
+http_string(const char *key, const char *fallback, struct buf *b)
+{
+	struct render_site	 site;
+	char			 err[512];
+
+	config_site(env->conf, &site);
+	buf_reset(b);
+	if (render_string(&site, key, NULL, 0, b, err, sizeof(err)) == -1) {
+		log_warnx("http: %s", err);
+		buf_reset(b);
+		buf_addstr(b, fallback);
+	}
+	buf_addstr(b, "");
+	return b->p;
+}
+
+/* A page title from the strings (one per page: a buffer kept here). */
+static void
+http_title(struct mus_pair *p, const char *key, const char *fallback)
+{
+	static struct buf	b = BUF_INIT;
+	const char		*s = http_string(key, fallback, &b);
+
+	p->key = "page_title";
+	p->val = mus_str(s, strlen(s));
+}
+
+/* A notice whose title and text are strings (check_mailbox, link_gone). */
+static void
+http_notice(struct evhttp_request *req, int code, const char *key,
+    const char *title, const char *text)
+{
+	struct buf	 t = BUF_INIT, x = BUF_INIT, k = BUF_INIT;
+
+	buf_printf(&k, "%s_text", key);
+	http_string(key, title, &t);
+	http_string(k.p, text, &x);
+	http_simple_page(req, code, t.p, x.p);
+	buf_free(&t);
+	buf_free(&x);
+	buf_free(&k);
+}
+
 static void
 http_render_page(struct evhttp_request *req, int code, const char *name,
     const struct mus_pair *vars, size_t nvars)
@@ -832,12 +881,12 @@ http_token_subscriber(struct evhttp_request *req, const char *query,
 /* A page for an address: "unsubscribed.html", "subscribed.html". */
 static void
 http_done_page(struct evhttp_request *req, const char *tmpl,
-    const char *title, const char *email)
+    const char *title_key, const char *title, const char *email)
 {
 	struct mus_pair	 p[2];
 
 	http_pair(&p[0], "email", email);
-	http_pair(&p[1], "page_title", title);
+	http_title(&p[1], title_key, title);
 	http_render_page(req, 200, tmpl, p, 2);
 }
 
@@ -864,10 +913,11 @@ http_changed(const struct core_result *r, void *arg)
 	if (req == NULL)
 		return;		/* done, but its client left */
 	if (unsub)
-		http_done_page(req, "unsubscribed.html", "Unsubscribed",
+		http_done_page(req, "unsubscribed.html",
+		    "unsubscribed_title", "Unsubscribed",
 		    email);
 	else
-		http_done_page(req, "subscribed.html",
+		http_done_page(req, "subscribed.html", "confirmed_title",
 		    "Subscription confirmed", email);
 }
 
@@ -906,13 +956,13 @@ http_unsubscribe(struct evhttp_request *req, const char *query)
 	}
 	http_pair(&p[0], "email", hs.email);
 	if (hs.status == SUB_UNSUBSCRIBED) {
-		http_pair(&p[1], "page_title", "Unsubscribed");
+		http_title(&p[1], "unsubscribed_title", "Unsubscribed");
 		http_render_page(req, 200, "unsubscribed.html", p, 2);
 		return;
 	}
 	buf_printf(&action, "%s/unsubscribe?%s", env->conf->list_base_url,
 	    query);
-	http_pair(&p[1], "page_title", "Unsubscribe");
+	http_title(&p[1], "unsubscribe_title", "Unsubscribe");
 	http_pair(&p[2], "action_url", action.p);
 	http_render_page(req, 200, "unsubscribe.html", p, 3);
 	buf_free(&action);
@@ -938,9 +988,9 @@ http_confirm(struct evhttp_request *req, const char *query)
 	if (http_token_subscriber(req, query, "confirm", &id, &hs) == -1)
 		return;
 	if (hs.status == SUB_UNSUBSCRIBED || hs.status == SUB_BOUNCED) {
-		http_simple_page(req, 410, "Link no longer valid", "This "
-		    "address has left the list since this link was sent; "
-		    "nothing was changed.");
+		http_notice(req, 410, "link_gone", "Link no longer valid",
+		    "This address has left the list since this link was "
+		    "sent; nothing was changed.");
 		return;
 	}
 	if (post && hs.status == SUB_PENDING) {
@@ -950,12 +1000,12 @@ http_confirm(struct evhttp_request *req, const char *query)
 	}
 	http_pair(&p[0], "email", hs.email);
 	if (post || hs.status == SUB_ACTIVE) {
-		http_pair(&p[1], "page_title", "Subscription confirmed");
+		http_title(&p[1], "confirmed_title", "Subscription confirmed");
 		http_render_page(req, 200, "subscribed.html", p, 2);
 		return;
 	}
 	buf_printf(&action, "%s/confirm?%s", env->conf->list_base_url, query);
-	http_pair(&p[1], "page_title", "Confirm your subscription");
+	http_title(&p[1], "confirm_title", "Confirm your subscription");
 	http_pair(&p[2], "action_url", action.p);
 	http_render_page(req, 200, "subscribe-confirm.html", p, 3);
 	buf_free(&action);
@@ -1004,11 +1054,12 @@ http_form_answer(struct evhttp_request *req, int as, int code,
 		http_reply(req, code, "application/json", s, strlen(s));
 		free(s);
 	} else if (code < 300)
-		http_simple_page(req, code, "Check your mailbox", msg);
+		http_notice(req, code, "check_mailbox", "Check your mailbox",
+		    msg);
 	else if (as == HTTP_AS_HTML) {
-		buf_printf(&title, "Subscribe to %s", env->conf->list_name);
 		buf_printf(&canon, "%s/subscribe", env->conf->list_base_url);
-		http_pair(&p[0], "page_title", title.p);
+		http_pair(&p[0], "page_title", http_string("subscribe_to",
+		    "Subscribe", &title));
 		http_pair(&p[1], "canonical_url", canon.p);
 		http_pair(&p[2], "message", msg);
 		http_render_page(req, code, "subscribe.html", p, 3);

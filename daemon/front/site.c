@@ -167,16 +167,20 @@ site_render_form(struct buf *out, char *err, size_t errlen)
 	struct render_site	 site;
 	struct mus_pair		 p[2];
 	struct buf		 title = BUF_INIT, canon = BUF_INIT;
-	int			 ret;
+	int			 ret = -1;
 
 	config_site(env->conf, &site);
-	buf_printf(&title, "Subscribe to %s", env->conf->list_name);
+	if (render_string(&site, "subscribe_to", NULL, 0, &title, err,
+	    errlen) == -1)
+		goto end;
+	buf_addstr(&title, "");
 	buf_printf(&canon, "%s/subscribe", env->conf->list_base_url);
 	p[0].key = "page_title";
 	p[0].val = mus_str(title.p, title.len);
 	p[1].key = "canonical_url";
 	p[1].val = mus_str(canon.p, canon.len);
 	ret = render_page(&site, "subscribe.html", p, 2, out, err, errlen);
+ end:
 	buf_free(&title);
 	buf_free(&canon);
 	return ret;

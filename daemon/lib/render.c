@@ -160,10 +160,13 @@ render_resolve(const char *dir, const char *path, char *real, char *err,
 	return 1;
 }
 
-/* Read NAME.mustache from the first folder that has it. */
+/*
+ * Read NAME.EXT from the first folder that has it: 1, or 0 when no
+ * folder has it, or -1 with err filled.
+ */
 static int
-render_read(const struct render_site *site, const char *name, char **srcp,
-    size_t *lenp, char *err, size_t errlen)
+render_read_ext(const struct render_site *site, const char *name,
+    const char *ext, char **srcp, size_t *lenp, char *err, size_t errlen)
 {
 	const char	*dirs[2];
 	char		 path[4096], real[PATH_MAX];
@@ -182,8 +185,8 @@ render_read(const struct render_site *site, const char *name, char **srcp,
 	for (i = 0; i < 2; i++) {
 		if (dirs[i] == NULL || *dirs[i] == '\0')
 			continue;
-		if ((size_t)snprintf(path, sizeof(path), "%s/%s.mustache",
-		    dirs[i], name) >= sizeof(path)) {
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s.%s",
+		    dirs[i], name, ext) >= sizeof(path)) {
 			snprintf(err, errlen, "%s: path too long", dirs[i]);
 			return -1;
 		}
@@ -227,9 +230,144 @@ render_read(const struct render_site *site, const char *name, char **srcp,
 			buf_addstr(&b, "");
 		*lenp = b.len;
 		*srcp = buf_detach(&b);
-		return 0;
+		return 1;
 	}
-	snprintf(err, errlen, "template %s.mustache not found", name);
+	return 0;
+}
+
+/* Read NAME.mustache from the first folder that has it. */
+static int
+render_read(const struct render_site *site, const char *name, char **srcp,
+    size_t *lenp, char *err, size_t errlen)
+{
+	switch (render_read_ext(site, name, "mustache", srcp, lenp, err,
+	    errlen)) {
+	case 1:
+		return 0;
+	case 0:
+		snprintf(err, errlen, "template %s.mustache not found", name);
+		break;
+	}
+	return -1;
+}
+
+/*
+ * Strings: the fixed words of pages and mails, in LANG.strings beside
+ * the templates, one "key = text" a line ('#' starts a comment line);
+ * the text is a mustache fragment.  A template names one as the partial
+ * {{> t.key}}, so it is rendered in the template's context
+ * ({{list_name}}, {{email}}) and escaped as the template is.  A key is
+ * looked up in the language's file, then its base language's ("pt" for
+ * "pt-BR"), then en.strings: a translator adds a language with one file,
+ * and a key it lacks shows in English.
+ */
+struct render_strings {
+	int		 loaded;
+	size_t		 n;
+	char		*src[3];
+	char		 name[3][LANG_MAX];
+};
+
+static int
+render_strings_load(const struct render_site *site,
+    struct render_strings *s, char *err, size_t errlen)
+{
+	const char	*chain[3];
+	char		 tag[LANG_MAX], base[LANG_MAX], *dash;
+	size_t		 i, j, len;
+	int		 rc;
+
+	if (s->loaded)
+		return 0;
+	s->loaded = 1;
+	if (lang_norm(site->lang != NULL ? site->lang : "en", tag,
+	    sizeof(tag)) == -1)
+		snprintf(tag, sizeof(tag), "en");
+	snprintf(base, sizeof(base), "%s", tag);
+	if ((dash = strchr(base, '-')) != NULL)
+		*dash = '\0';
+	chain[0] = tag;
+	chain[1] = base;
+	chain[2] = "en";
+	for (i = 0; i < 3; i++) {
+		for (j = 0; j < i; j++)
+			if (strcmp(chain[i], chain[j]) == 0)
+				break;
+		if (j < i)
+			continue;
+		rc = render_read_ext(site, chain[i], "strings",
+		    &s->src[s->n], &len, err, errlen);
+		if (rc == -1)
+			return -1;
+		if (rc == 1)
+			snprintf(s->name[s->n++], LANG_MAX, "%s", chain[i]);
+	}
+	return 0;
+}
+
+static void
+render_strings_free(struct render_strings *s)
+{
+	size_t	i;
+
+	for (i = 0; i < s->n; i++)
+		free(s->src[i]);
+	memset(s, 0, sizeof(*s));
+}
+
+/* The text of key in src ("key = text" lines), or NULL; *lenp its length. */
+static const char *
+render_strings_find(const char *src, const char *key, size_t *lenp)
+{
+	const char	*p = src, *eol, *v;
+	size_t		 klen = strlen(key);
+
+	for (; *p != '\0'; p = *eol ? eol + 1 : eol) {
+		eol = p + strcspn(p, "\n");
+		while (p < eol && (*p == ' ' || *p == '\t'))
+			p++;
+		if (p == eol || *p == '#' || (size_t)(eol - p) <= klen ||
+		    strncmp(p, key, klen) != 0)
+			continue;
+		v = p + klen;
+		while (v < eol && (*v == ' ' || *v == '\t'))
+			v++;
+		if (v == eol || *v != '=')
+			continue;
+		v++;
+		while (v < eol && (*v == ' ' || *v == '\t'))
+			v++;
+		*lenp = (size_t)(eol - v);
+		while (*lenp > 0 && (v[*lenp - 1] == '\r' ||
+		    v[*lenp - 1] == ' ' || v[*lenp - 1] == '\t'))
+			(*lenp)--;
+		return v;
+	}
+	return NULL;
+}
+
+/* The string key as a partial's source (malloc'd), or -1 with err. */
+static int
+render_strings_get(const struct render_site *site, struct render_strings *s,
+    const char *key, char **srcp, size_t *lenp, char *err, size_t errlen)
+{
+	const char	*v;
+	size_t		 i, len;
+
+	if (render_strings_load(site, s, err, errlen) == -1)
+		return -1;
+	for (i = 0; i < s->n; i++)
+		if ((v = render_strings_find(s->src[i], key, &len)) != NULL) {
+			if ((*srcp = malloc(len + 1)) == NULL)
+				abort();
+			memcpy(*srcp, v, len);
+			(*srcp)[len] = '\0';
+			*lenp = len;
+			return 0;
+		}
+	snprintf(err, errlen, "string \"%.64s\" is in no strings file "
+	    "(%s.strings, en.strings)", key, site->lang != NULL ? site->lang :
+	    "en");
 	return -1;
 }
 
@@ -238,6 +376,7 @@ struct render_loader {
 	char				*srcs[64];
 	size_t				 nsrcs;
 	char				 err[256];
+	struct render_strings		 strings;
 };
 
 static int
@@ -252,7 +391,12 @@ render_loader_cb(void *arg, const char *name, const char **src, size_t *len)
 		snprintf(l->err, sizeof(l->err), "too many partials");
 		return -1;
 	}
-	if (render_read(l->site, name, &s, len, l->err, sizeof(l->err)) == -1)
+	if (strncmp(name, "t.", 2) == 0) {
+		if (render_strings_get(l->site, &l->strings, name + 2, &s, len,
+		    l->err, sizeof(l->err)) == -1)
+			return -1;
+	} else if (render_read(l->site, name, &s, len, l->err,
+	    sizeof(l->err)) == -1)
 		return -1;
 	l->srcs[l->nsrcs++] = s;
 	*src = s;
@@ -285,6 +429,7 @@ render_compile(const struct render_site *site, const char *name, char *err,
 		snprintf(err, errlen, "%s.mustache: %s", name, cerr);
 	for (i = 0; i < l.nsrcs; i++)
 		free(l.srcs[i]);
+	render_strings_free(&l.strings);
 	free(src);
 	return t;
 }
@@ -1318,5 +1463,48 @@ render_page(const struct render_site *site, const char *name,
 	stack[1] = &map;
 	ret = render_named(site, name, stack, 2, out, err, errlen);
 	render_siteframe_free(&sf);
+	return ret;
+}
+
+int
+render_string(const struct render_site *site, const char *key,
+    const struct mus_pair *vars, size_t nvars, struct buf *out, char *err,
+    size_t errlen)
+{
+	struct render_siteframe	 sf;
+	struct render_loader	 l;
+	struct mus_tpl		*t;
+	struct mus_val		 map;
+	const struct mus_val	*stack[2];
+	struct buf		 src = BUF_INIT;
+	char			 cerr[256];
+	size_t			 i;
+	int			 ret = -1;
+
+	memset(&l, 0, sizeof(l));
+	l.site = site;
+	buf_printf(&src, "{{> t.%s}}", key);
+	t = mus_compile(src.p, src.len, MUS_NOESCAPE, render_loader_cb, &l,
+	    cerr, sizeof(cerr));
+	if (l.err[0] != '\0')
+		snprintf(err, errlen, "%s", l.err);
+	else if (t == NULL)
+		snprintf(err, errlen, "string %s: %s", key, cerr);
+	else {
+		render_siteframe_init(&sf, site);
+		map = mus_map(vars, nvars);
+		stack[0] = &sf.map;
+		stack[1] = &map;
+		if (mus_render(t, stack, 2, out) == 0)
+			ret = 0;
+		else
+			snprintf(err, errlen, "string %s: nested too deep", key);
+		render_siteframe_free(&sf);
+	}
+	mus_free(t);
+	for (i = 0; i < l.nsrcs; i++)
+		free(l.srcs[i]);
+	render_strings_free(&l.strings);
+	buf_free(&src);
 	return ret;
 }

@@ -25,6 +25,10 @@
  *	folder, so no template reaches outside its folders.  Templates
  *	whose name ends in ".txt" are compiled with MUS_NOESCAPE, the others
  *	HTML-escape {{x}}.
+ *	The partial {{> t.KEY}} is the string KEY of the fixed words: the
+ *	line "KEY = text" of LANG.strings (site.lang), else of its base
+ *	language's file ("pt" for "pt-BR"), else of en.strings, found in the
+ *	same folders; the text is a mustache fragment rendered in place.
  *	The message uses email.txt and email.html.
  *
  * VARIABLES
@@ -160,6 +164,14 @@ int		 render_home(const struct render_site *,
 int		 render_feed(const struct render_site *,
 		    const struct render_doc *, size_t, size_t, time_t,
 		    struct buf *, char *, size_t);
+/*
+ * One string of site.language's strings file (else its base language's,
+ * else en.strings) rendered as plain text with the site's variables and
+ * vars: a page title or a notice made in C.
+ */
+int		 render_string(const struct render_site *, const char *,
+		    const struct mus_pair *, size_t, struct buf *, char *,
+		    size_t);
 /* Any template with string variables (site variables are added below). */
 int		 render_page(const struct render_site *, const char *,
 		    const struct mus_pair *, size_t, struct buf *, char *,
