@@ -878,6 +878,41 @@ cmd_broadcast_verb(int argc, char **argv, const char *verb)
 	return 0;
 }
 
+/*
+ * `broadside resend ID [--failed] [--deferred]`: a new broadcast of ID's
+ * statement to its recipients whose delivery failed or was deferred (no
+ * flag: both) and who are still active.  Prints the new ID, as send.
+ */
+static int
+cmd_resend(int argc, char **argv)
+{
+	json_t	*req, *j;
+	char	 path[96], *end;
+	long	 code;
+	int	 failed = has_flag(&argc, argv, "--failed");
+	int	 deferred = has_flag(&argc, argv, "--deferred");
+
+	if (argc != 1)
+		return cli_bad_usage();
+	if (strtoll(argv[0], &end, 10) <= 0 || *end != '\0')
+		cli_die(EXIT_USAGE, "%s: not a broadcast ID", argv[0]);
+	if (!failed && !deferred)
+		failed = deferred = 1;
+	snprintf(path, sizeof(path), "broadcasts/%s/resend", argv[0]);
+	req = json_pack("{s:b,s:b}", "failed", failed, "deferred", deferred);
+	j = cli_call_json("POST", path, req, &code);
+	cli_check(j, code, code == 404 || code == 409 ? EXIT_DATAERR :
+	    EXIT_SOFTWARE);
+	printf("%" JSON_INTEGER_FORMAT "\n", json_integer_value(
+	    json_object_get(j, "id")));
+	fprintf(stderr, "broadside: broadcast %" JSON_INTEGER_FORMAT ": "
+	    "resend of broadcast %s to %" JSON_INTEGER_FORMAT " recipients\n",
+	    json_integer_value(json_object_get(j, "id")), argv[0],
+	    json_integer_value(json_object_get(j, "total")));
+	json_decref(j);
+	return 0;
+}
+
 static int cmd_pause(int argc, char **argv)
 { return cmd_broadcast_verb(argc, argv, "pause"); }
 static int cmd_resume(int argc, char **argv)
@@ -1044,6 +1079,15 @@ static const struct cli_cmd cli_cmds[] = {
 	    NULL },
 	{ "cancel", NULL, cmd_cancel, "cancel ID",
 	    "cancel a broadcast (what is sent stays sent)", NULL },
+	{ "resend", NULL, cmd_resend, "resend ID [--failed] [--deferred]",
+	    "send ID again to those it did not reach; prints the new ID",
+	    "--failed     recipients whose delivery failed\n"
+	    "--deferred   recipients still deferred (ID was cancelled)\n"
+	    "Neither: both.  Only subscribers still active are taken, and\n"
+	    "only from a broadcast that is done or cancelled.  The new\n"
+	    "broadcast has the same statement and subject; status --json\n"
+	    "shows it with resent_from.  Exit 65 if ID is unknown, still\n"
+	    "queued, sending or paused, or nobody is left to resend to." },
 	{ "preview", NULL, cmd_preview,
 	    "preview FILE [--part text|html|mime|rss] [--to ADDR]",
 	    "render a statement offline, without the daemon",

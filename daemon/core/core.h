@@ -144,6 +144,13 @@ enum core_rc	queue_bc_create(const struct bc_source *, core_done_cb,
 enum core_rc	queue_bc_control(int64_t, const char *, core_done_cb, void *,
 		    char *, size_t);
 
+/* resend.c: a new broadcast of a done or cancelled one's statement to
+ * its recipients in states (1 << DLV_FAILED | 1 << DLV_DEFERRED) still
+ * active: CORE_OK and cb later (r->id: the new one, r->changed: its
+ * recipients; r->rc CORE_NOTFOUND, or CORE_CONFLICT with the reason) */
+enum core_rc	resend_start(int64_t, unsigned, core_done_cb, void *, char *,
+		    size_t);
+
 /* `send --test`: cb gets every address's result once all are done. */
 struct queue_test_result {
 	char		*email;

@@ -6,7 +6,9 @@
  * Each broadcast keeps the statement source it was sent from; the feed
  * and the archive parse it again with the same parser and render it with
  * the same templates, so readers see what subscribers received.
- * Cancelled broadcasts are not published.  The feed's lastBuildDate is
+ * Cancelled broadcasts are not published, nor resends (their statement
+ * is their original's; only their own archive page, which their mails
+ * link to, is served).  The feed's lastBuildDate is
  * the creation time of its newest broadcast, so the same broadcasts
  * always give the same bytes (and the same ETag).
  */
@@ -54,7 +56,8 @@ feed_collect_cb(const struct broadcast *bc, void *arg)
 {
 	struct feed_list	*fl = arg;
 
-	if (bc->state == BC_CANCELLED)
+	/* a resend (resend.c) is the same statement again: listed once */
+	if (bc->state == BC_CANCELLED || bc->resent_from != 0)
 		return 0;
 	if (fl->n == fl->max)
 		return -1;

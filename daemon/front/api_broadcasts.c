@@ -226,6 +226,52 @@ api_broadcasts_control(struct evhttp_request *req, int64_t id,
 	}
 }
 
+static void
+api_broadcasts_resent(const struct core_result *r, void *arg)
+{
+	struct evhttp_request	*req;
+
+	if ((req = late_end(arg)) == NULL)
+		return;		/* its client left; the resend stays */
+	if (r->rc != CORE_OK)
+		control_error(req, control_status(r->rc), "%s", r->err);
+	else
+		control_reply(req, 200, json_pack("{s:I,s:I}", "id",
+		    (json_int_t)r->id, "total", (json_int_t)r->changed));
+}
+
+/*
+ * POST /v1/broadcasts/ID/resend {"failed": bool, "deferred": bool}
+ * (neither true: both): a new broadcast to those it did not reach.
+ */
+void
+api_broadcasts_resend(struct evhttp_request *req, int64_t id,
+    const char *verb)
+{
+	struct late	*l;
+	json_t		*body;
+	enum core_rc	 rc;
+	unsigned	 states = 0;
+	char		 err[1024];
+
+	(void)verb;
+	if ((body = control_body_json(req)) == NULL)
+		return;
+	if (json_is_true(json_object_get(body, "failed")))
+		states |= 1u << DLV_FAILED;
+	if (json_is_true(json_object_get(body, "deferred")))
+		states |= 1u << DLV_DEFERRED;
+	json_decref(body);
+	if (states == 0)
+		states = 1u << DLV_FAILED | 1u << DLV_DEFERRED;
+	l = control_late(req);
+	if ((rc = resend_start(id, states, api_broadcasts_resent, l, err,
+	    sizeof(err))) != CORE_OK) {
+		req = late_end(l);
+		control_error(req, control_status(rc), "%s", err);
+	}
+}
+
 static json_t *
 api_broadcasts_json(const struct broadcast *bc)
 {
@@ -239,7 +285,9 @@ api_broadcasts_json(const struct broadcast *bc)
 		state = "waiting";
 		reason = waiting;
 	}
-	return json_pack("{s:I,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:f,"
+	json_t		*j;
+
+	j = json_pack("{s:I,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:f,"
 	    "s:I,s:I,s:I,s:s?}",
 	    "id", (json_int_t)bc->id, "title", bc->title,
 	    "subject", bc->subject, "state", state,
@@ -254,6 +302,12 @@ api_broadcasts_json(const struct broadcast *bc)
 	    "started", (json_int_t)bc->started,
 	    "finished", (json_int_t)bc->finished,
 	    "reason", reason);
+	/* a resend, and the newest resend of this one */
+	json_object_set_new(j, "resent_from", bc->resent_from ?
+	    json_integer(bc->resent_from) : json_null());
+	json_object_set_new(j, "resent_as", bc->resent_as ?
+	    json_integer(bc->resent_as) : json_null());
+	return j;
 }
 
 static int

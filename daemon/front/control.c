@@ -237,6 +237,7 @@ static const struct control_route {
 	{ EVHTTP_REQ_GET,  "status",			api_broadcasts_status },
 	{ EVHTTP_REQ_GET,  "status/{id}",		api_broadcasts_status_one },
 	{ EVHTTP_REQ_POST, "broadcasts",		api_broadcasts_send },
+	{ EVHTTP_REQ_POST, "broadcasts/{id}/resend",	api_broadcasts_resend },
 	{ EVHTTP_REQ_POST, "broadcasts/{id}/{verb}",	api_broadcasts_control },
 	{ EVHTTP_REQ_GET,  "subscribers",		api_subscribers_list },
 	{ EVHTTP_REQ_POST, "subscribers",		api_subscribers_add },

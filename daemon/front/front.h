@@ -46,6 +46,8 @@ typedef void	(*control_handler)(struct evhttp_request *, int64_t,
 void	api_broadcasts_send(struct evhttp_request *, int64_t, const char *);
 void	api_broadcasts_control(struct evhttp_request *, int64_t,
 	    const char *);
+void	api_broadcasts_resend(struct evhttp_request *, int64_t,
+	    const char *);
 void	api_broadcasts_status(struct evhttp_request *, int64_t,
 	    const char *);
 void	api_broadcasts_status_one(struct evhttp_request *, int64_t,

@@ -129,6 +129,20 @@ store_bc_snapshot(struct store *st, int64_t id, int limit, int *more,
 }
 
 int
+store_bc_resend_count(struct store *st, int64_t from, unsigned states,
+    int64_t *n, char *e, size_t el)
+{
+	*n = 0;
+	if (st->be->bc_resend_count == NULL) {
+		/* its bc_snapshot would take every active subscriber */
+		snprintf(e, el, "resend is not supported by the %s store yet",
+		    st->be->name);
+		return -1;
+	}
+	return st->be->bc_resend_count(st, from, states, n, e, el);
+}
+
+int
 store_bc_get(struct store *st, int64_t id, store_bc_cb cb, void *arg,
     char *e, size_t el)
 {

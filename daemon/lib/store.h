@@ -88,6 +88,11 @@ struct broadcast {
 					   soft) returned after the relay
 					   took the message */
 	int64_t		 complained;	/* complaints (ARF) */
+	int64_t		 resent_from;	/* a resend of this broadcast, or 0 */
+	unsigned	 resend_states;	/* a resend's: 1 << DLV_FAILED and/or
+					   1 << DLV_DEFERRED, the original's
+					   deliveries it takes */
+	int64_t		 resent_as;	/* read only: its newest resend, or 0 */
 };
 
 /* One recipient claimed for delivery. */
@@ -183,6 +188,8 @@ struct store_backend {
 			    int64_t *, char *, size_t);
 	int		 (*bc_snapshot)(struct store *, int64_t, int, int *,
 			    char *, size_t);
+	int		 (*bc_resend_count)(struct store *, int64_t, unsigned,
+			    int64_t *, char *, size_t);
 	int		 (*bc_get)(struct store *, int64_t, store_bc_cb, void *,
 			    char *, size_t);
 	int		 (*bc_list)(struct store *, int, store_bc_cb, void *,
@@ -305,6 +312,16 @@ int		 store_bc_create(struct store *, const struct broadcast *,
 		    int64_t *, char *, size_t);
 int		 store_bc_snapshot(struct store *, int64_t bc, int limit,
 		    int *more, char *, size_t);
+/*
+ * A resend (bc->resent_from set) takes its recipients from the original
+ * instead: those of its deliveries in one of the states of
+ * bc->resend_states (failed, deferred) whose subscriber is still active,
+ * in the same slices.  store_bc_resend_count says how many there are
+ * now (the caller checks the original is done or cancelled: its
+ * deliveries no longer move).
+ */
+int		 store_bc_resend_count(struct store *, int64_t from,
+		    unsigned states, int64_t *n, char *, size_t);
 int		 store_bc_get(struct store *, int64_t, store_bc_cb, void *,
 		    char *, size_t);
 int		 store_bc_list(struct store *, int limit, store_bc_cb, void *,

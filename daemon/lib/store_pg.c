@@ -1639,6 +1639,9 @@ pg_bc_rows(struct pg_store *s, enum pg_stmt q, const struct pg_params *p,
 		bc.reason = PQgetisnull(r, i, 15) ? NULL : PQgetvalue(r, i, 15);
 		bc.bounced = pg_int(r, i, 16);
 		bc.complained = pg_int(r, i, 17);
+		bc.resent_from = 0;	/* no resends on PostgreSQL yet */
+		bc.resend_states = 0;
+		bc.resent_as = 0;
 		bc.pending = bc.total - bc.sent - bc.deferred - bc.failed;
 		if (cb(&bc, arg) == -1)
 			break;

@@ -43,6 +43,8 @@ enum sq_stmt {
 	Q_BC_INSERT,
 	Q_BC_SNAP_NEXT,
 	Q_BC_SNAPSHOT,
+	Q_BC_SNAP_RESEND,
+	Q_BC_RESEND_COUNT,
 	Q_BC_SNAP_LAST,
 	Q_BC_SNAP_SET,
 	Q_BC_GET,
@@ -116,25 +118,45 @@ static const char *sq_sql[Q_MAX] = {
 	[Q_SUB_REACT_BC] = "UPDATE subscribers SET status = 1, bounced_by = 0, "
 	    "updated = ?2 WHERE bounced_by = ?1 AND status = 3",
 	[Q_BC_INSERT] = "INSERT INTO broadcasts(title, subject, source, "
-	    "filename, markdown, state, created, snap_next) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0)",
+	    "filename, markdown, state, created, snap_next, resent_from, "
+	    "resend_states) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9)",
 	/* recipients are taken in slices, in subscriber id order; snap_next
 	 * is the last id taken, NULL once all are */
-	[Q_BC_SNAP_NEXT] = "SELECT snap_next FROM broadcasts WHERE id = ?1",
+	[Q_BC_SNAP_NEXT] = "SELECT snap_next, resent_from, resend_states "
+	    "FROM broadcasts WHERE id = ?1",
 	[Q_BC_SNAPSHOT] = "INSERT OR IGNORE INTO deliveries(broadcast_id, "
 	    "subscriber_id) SELECT ?1, id FROM subscribers "
 	    "WHERE status = 1 AND id > ?2 ORDER BY id LIMIT ?3",
+	/* a resend (schema 6): the original's (?4) undelivered rows in
+	 * the states of mask ?5, of subscribers still active; the partial
+	 * index reads only undelivered rows, not the sent million */
+	[Q_BC_SNAP_RESEND] = "INSERT OR IGNORE INTO deliveries(broadcast_id, "
+	    "subscriber_id) SELECT ?1, d.subscriber_id FROM deliveries d "
+	    "INDEXED BY deliveries_undelivered JOIN subscribers s "
+	    "ON s.id = d.subscriber_id WHERE d.broadcast_id = ?4 "
+	    "AND d.state IN (2, 3) AND ((1 << d.state) & ?5) != 0 "
+	    "AND d.subscriber_id > ?2 AND s.status = 1 "
+	    "ORDER BY d.subscriber_id LIMIT ?3",
+	[Q_BC_RESEND_COUNT] = "SELECT count(*) FROM deliveries d "
+	    "INDEXED BY deliveries_undelivered JOIN subscribers s "
+	    "ON s.id = d.subscriber_id WHERE d.broadcast_id = ?1 "
+	    "AND d.state IN (2, 3) AND ((1 << d.state) & ?2) != 0 "
+	    "AND s.status = 1",
 	[Q_BC_SNAP_LAST] = "SELECT subscriber_id FROM deliveries "
 	    "WHERE broadcast_id = ?1 ORDER BY subscriber_id DESC LIMIT 1",
 	[Q_BC_SNAP_SET] = "UPDATE broadcasts SET total = total + ?2, "
 	    "snap_next = ?3 WHERE id = ?1",
 	[Q_BC_GET] = "SELECT id, title, subject, source, filename, markdown, "
 	    "state, created, started, finished, total, sent, deferred, failed, "
-	    "snap_next IS NOT NULL, reason, bounced, complained "
+	    "snap_next IS NOT NULL, reason, bounced, complained, resent_from, "
+	    "resend_states, (SELECT max(r.id) FROM broadcasts r "
+	    "WHERE r.resent_from = broadcasts.id) "
 	    "FROM broadcasts WHERE id = ?1",
 	[Q_BC_LIST] = "SELECT id, title, subject, source, filename, markdown, "
 	    "state, created, started, finished, total, sent, deferred, failed, "
-	    "snap_next IS NOT NULL, reason, bounced, complained "
+	    "snap_next IS NOT NULL, reason, bounced, complained, resent_from, "
+	    "resend_states, (SELECT max(r.id) FROM broadcasts r "
+	    "WHERE r.resent_from = broadcasts.id) "
 	    "FROM broadcasts ORDER BY id DESC LIMIT ?1",
 	[Q_BC_STATE] = "UPDATE broadcasts SET state = ?2, reason = ?4, "
 	    "started = CASE WHEN ?2 = 1 AND started = 0 THEN ?3 "
@@ -337,6 +359,19 @@ static const char *sq_migrations[] = {
 	"ALTER TABLE broadcasts ADD COLUMN bounced INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE broadcasts ADD COLUMN complained INTEGER NOT NULL "
 	"  DEFAULT 0;",
+	/*
+	 * 6: resends (store_bc_resend_count): the broadcast resent and
+	 * which of its delivery states (a mask of 1 << state) the resend
+	 * takes; the undelivered rows of a broadcast by subscriber, so
+	 * that a resend's slices read only them
+	 */
+	"ALTER TABLE broadcasts ADD COLUMN resent_from INTEGER NOT NULL "
+	"  DEFAULT 0;"
+	"ALTER TABLE broadcasts ADD COLUMN resend_states INTEGER NOT NULL "
+	"  DEFAULT 0;"
+	"CREATE INDEX broadcasts_resent_from ON broadcasts(resent_from);"
+	"CREATE INDEX deliveries_undelivered ON deliveries(broadcast_id,"
+	"  subscriber_id) WHERE state IN (2, 3);",
 };
 #define SQ_VERSION	((int)(sizeof(sq_migrations) / sizeof(sq_migrations[0])))
 
@@ -938,6 +973,8 @@ sq_bc_create(struct store *st, const struct broadcast *bc, int64_t *id,
 	sqlite3_bind_int(q, 6, BC_QUEUED);
 	sqlite3_bind_int64(q, 7, bc->created ? bc->created :
 	    (int64_t)time(NULL));
+	sqlite3_bind_int64(q, 8, bc->resent_from);
+	sqlite3_bind_int64(q, 9, bc->resent_from ? bc->resend_states : 0);
 	if (sqlite3_step(q) != SQLITE_DONE)
 		goto fail;
 	*id = sqlite3_last_insert_rowid(s->db);
@@ -956,7 +993,8 @@ sq_bc_snapshot(struct store *st, int64_t id, int limit, int *more,
 {
 	struct sq_store	*s = SQ(st);
 	sqlite3_stmt	*q;
-	int64_t		 next, taken;
+	int64_t		 next, taken, from;
+	unsigned	 states;
 
 	*more = 0;
 	if (sq_begin(st, err, errlen) == -1)
@@ -970,11 +1008,17 @@ sq_bc_snapshot(struct store *st, int64_t id, int limit, int *more,
 		return sq_commit(st, err, errlen);
 	}
 	next = sqlite3_column_int64(q, 0);
+	from = sqlite3_column_int64(q, 1);
+	states = (unsigned)sqlite3_column_int64(q, 2);
 	sqlite3_reset(q);
-	q = sq_stmt(s, Q_BC_SNAPSHOT);
+	q = sq_stmt(s, from != 0 ? Q_BC_SNAP_RESEND : Q_BC_SNAPSHOT);
 	sqlite3_bind_int64(q, 1, id);
 	sqlite3_bind_int64(q, 2, next);
 	sqlite3_bind_int(q, 3, limit);
+	if (from != 0) {
+		sqlite3_bind_int64(q, 4, from);
+		sqlite3_bind_int64(q, 5, states);
+	}
 	if (sqlite3_step(q) != SQLITE_DONE)
 		goto fail;
 	taken = sqlite3_changes(s->db);
@@ -1006,6 +1050,24 @@ fail:
 }
 
 static int
+sq_bc_resend_count(struct store *st, int64_t from, unsigned states,
+    int64_t *n, char *err, size_t errlen)
+{
+	struct sq_store	*s = SQ(st);
+	sqlite3_stmt	*q = sq_stmt(s, Q_BC_RESEND_COUNT);
+	int		 rc;
+
+	sqlite3_bind_int64(q, 1, from);
+	sqlite3_bind_int64(q, 2, states);
+	if ((rc = sqlite3_step(q)) == SQLITE_ROW)
+		*n = sqlite3_column_int64(q, 0);
+	sqlite3_reset(q);
+	if (rc != SQLITE_ROW)
+		return sq_fail(s, err, errlen, "count recipients to resend");
+	return 0;
+}
+
+static int
 sq_bc_rows(struct sq_store *s, sqlite3_stmt *q, store_bc_cb cb, void *arg,
     char *err, size_t errlen)
 {
@@ -1031,6 +1093,9 @@ sq_bc_rows(struct sq_store *s, sqlite3_stmt *q, store_bc_cb cb, void *arg,
 		bc.reason = (const char *)sqlite3_column_text(q, 15);
 		bc.bounced = sqlite3_column_int64(q, 16);
 		bc.complained = sqlite3_column_int64(q, 17);
+		bc.resent_from = sqlite3_column_int64(q, 18);
+		bc.resend_states = (unsigned)sqlite3_column_int64(q, 19);
+		bc.resent_as = sqlite3_column_int64(q, 20);
 		bc.pending = bc.total - bc.sent - bc.deferred - bc.failed;
 		if (cb(&bc, arg) == -1)
 			break;
@@ -1698,6 +1763,7 @@ const struct store_backend store_sqlite_backend = {
 	.sub_reactivate = sq_sub_reactivate,
 	.bc_create = sq_bc_create,
 	.bc_snapshot = sq_bc_snapshot,
+	.bc_resend_count = sq_bc_resend_count,
 	.bc_get = sq_bc_get,
 	.bc_list = sq_bc_list,
 	.bc_set_state = sq_bc_set_state,

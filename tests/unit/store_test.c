@@ -1218,6 +1218,132 @@ test_snapshot_slices(void)
 	store_close(st);
 }
 
+/*
+ * A resend (store_bc_resend_count, resent_from): its recipients are the
+ * original's deliveries in the states asked for, of subscribers still
+ * active, taken in slices like a new broadcast's; the original shows
+ * its newest resend.
+ */
+static void
+test_resend(void)
+{
+	static const enum dlv_state outcome[] = {
+		DLV_SENT, DLV_FAILED, DLV_DEFERRED, DLV_FAILED, DLV_DEFERRED,
+		DLV_SENT, DLV_FAILED, DLV_PENDING, DLV_FAILED,
+	};
+	const unsigned	 F = 1u << DLV_FAILED, D = 1u << DLV_DEFERRED;
+	struct store	*st;
+	struct broadcast bc, got;
+	struct subs	 s;
+	struct dlvs	 d;
+	enum store_upsert what;
+	char		 db[256], err[256], email[64], list[256];
+	int64_t		 id, re, re2, none, n64, sub[9];
+	int		 i, k, n;
+
+	store_at(db, sizeof(db), "resend");
+	if ((st = open_ok(db)) == NULL) {
+		CHECK("resend open", 0);
+		return;
+	}
+	for (i = 0; i < 9; i++) {
+		snprintf(email, sizeof(email), "r%d@example.org", i);
+		upsert(st, 0, email, "", "{}", SUB_ACTIVE, &what);
+		k = sub_find(st, email, &s);
+		sub[i] = k >= 0 ? s.id[k] : -1;
+	}
+	memset(&bc, 0, sizeof(bc));
+	bc.title = bc.subject = "Resent";
+	bc.source = "Resent\n";
+	bc.filename = "resent.md";
+	bc.markdown = 1;
+	CHECK_INT("resend: original", store_bc_create(st, &bc, &id, err,
+	    sizeof(err)), 0);
+	CHECK_INT("resend: original's recipients", slice(st, id, 100), 0);
+	for (i = 0; i < 9; i++)
+		if (outcome[i] != DLV_PENDING)
+			CHECK_INT("resend: record", record1(st, id, sub[i],
+			    outcome[i], 1, outcome[i] == DLV_DEFERRED ?
+			    INT64_C(1) << 41 : 0, 0, NULL), 0);
+	/* r6 left, r8 bounced: neither is taken again */
+	store_sub_set_status(st, "r6@example.org", SUB_UNSUBSCRIBED, 1, NULL,
+	    err, sizeof(err));
+	store_sub_set_status(st, "r8@example.org", SUB_BOUNCED, 1, NULL, err,
+	    sizeof(err));
+
+	CHECK_INT("resend count: failed", store_bc_resend_count(st, id, F,
+	    &n64, err, sizeof(err)), 0);
+	CHECK_INT("resend count: failed, active", n64, 2);
+	store_bc_resend_count(st, id, D, &n64, err, sizeof(err));
+	CHECK_INT("resend count: deferred", n64, 2);
+	store_bc_resend_count(st, id, F | D, &n64, err, sizeof(err));
+	CHECK_INT("resend count: both", n64, 4);
+	store_bc_resend_count(st, id + 100, F | D, &n64, err, sizeof(err));
+	CHECK_INT("resend count: no such broadcast", n64, 0);
+
+	/* both: r1, r2, r3, r4, in two slices */
+	memset(&bc, 0, sizeof(bc));
+	bc.title = bc.subject = "Resent";
+	bc.source = "Resent\n";
+	bc.resent_from = id;
+	bc.resend_states = F | D;
+	CHECK_INT("resend: create", store_bc_create(st, &bc, &re, err,
+	    sizeof(err)), 0);
+	CHECK_INT("resend: slice 1 of 2", slice(st, re, 3), 1);
+	CHECK_INT("resend: slice 2 of 2", slice(st, re, 3), 0);
+	got = bc_get1(st, re, &n);
+	CHECK_INT("resend: total", got.total, 4);
+	CHECK_INT("resend: pending", got.pending, 4);
+	CHECK_INT("resend: snapped", got.snapping, 0);
+	CHECK_INT("resend: resent_from", got.resent_from, id);
+	CHECK_INT("resend: states", got.resend_states, F | D);
+	CHECK_INT("resend: none of its own", got.resent_as, 0);
+	n = claim(st, re, 0, INT64_C(1) << 42, 100, &d);
+	list[0] = '\0';
+	for (i = 0; i < d.n; i++)
+		snprintf(list + strlen(list), sizeof(list) - strlen(list),
+		    "%s%s", i ? " " : "", d.email[i]);
+	CHECK_STR("resend: its recipients", list, "r1@example.org "
+	    "r2@example.org r3@example.org r4@example.org");
+	/* the original is as it was */
+	got = bc_get1(st, id, &n);
+	CHECK_INT("original: total", got.total, 9);
+	CHECK_INT("original: failed", got.failed, 4);
+	CHECK_INT("original: deferred", got.deferred, 2);
+	CHECK_INT("original: resent_as", got.resent_as, re);
+	CHECK_INT("original: resent_from", got.resent_from, 0);
+
+	/* failed only, after r3 left too; the original shows the newest */
+	store_sub_set_status(st, "r3@example.org", SUB_UNSUBSCRIBED, 1, NULL,
+	    err, sizeof(err));
+	bc.resend_states = F;
+	CHECK_INT("resend failed: create", store_bc_create(st, &bc, &re2, err,
+	    sizeof(err)), 0);
+	CHECK_INT("resend failed: one slice", slice(st, re2, 100), 0);
+	n = claim(st, re2, 0, INT64_C(1) << 42, 100, &d);
+	CHECK_INT("resend failed: one left", n, 1);
+	CHECK_STR("resend failed: r1", n == 1 ? d.email[0] : "",
+	    "r1@example.org");
+	CHECK_INT("original: newest resend", bc_get1(st, id, &n).resent_as,
+	    re2);
+	/* a resend of a resend: its own deliveries (all pending: none) */
+	bc.resent_from = re2;
+	bc.resend_states = F | D;
+	CHECK_INT("resend of resend: create", store_bc_create(st, &bc, &none,
+	    err, sizeof(err)), 0);
+	CHECK_INT("resend of resend: slice", slice(st, none, 100), 0);
+	CHECK_INT("resend of resend: nobody", bc_get1(st, none, &n).total, 0);
+	CHECK_INT("resend's resent_as", bc_get1(st, re2, &n).resent_as, none);
+	/* a plain broadcast still takes every active subscriber */
+	memset(&bc, 0, sizeof(bc));
+	bc.title = bc.subject = bc.source = "Plain\n";
+	CHECK_INT("plain after resends", store_bc_create(st, &bc, &none, err,
+	    sizeof(err)), 0);
+	slice(st, none, 100);
+	CHECK_INT("plain: every active one", bc_get1(st, none, &n).total, 6);
+	store_close(st);
+}
+
 static void
 test_broadcast(void)
 {
@@ -1650,6 +1776,7 @@ main(void)
 	test_list();
 	test_broadcast();
 	test_snapshot_slices();
+	test_resend();
 	test_bounces();
 	test_names();
 	CHECK_INT("temp dir removed", nftw(dir, rm_cb, 16, FTW_DEPTH |
