@@ -78,6 +78,8 @@ enum pg_stmt {
 	Q_BC_INSERT,
 	Q_BC_SNAP_LOCK,
 	Q_BC_SNAPSHOT,
+	Q_BC_SNAP_RESEND,
+	Q_BC_RESEND_COUNT,
 	Q_BC_SNAP_SET,
 	Q_BC_GET,
 	Q_BC_LIST,
@@ -108,7 +110,9 @@ enum pg_stmt {
 	"b.total + coalesce(c.total, 0), b.sent + coalesce(c.sent, 0), " \
 	"b.deferred + coalesce(c.deferred, 0), " \
 	"b.failed + coalesce(c.failed, 0), " \
-	"(b.snap_next IS NOT NULL)::int, b.reason, b.bounced, b.complained " \
+	"(b.snap_next IS NOT NULL)::int, b.reason, b.bounced, b.complained, " \
+	"b.resent_from, b.resend_states, (SELECT max(r.id) FROM broadcasts r " \
+	"WHERE r.resent_from = b.id) " \
 	"FROM broadcasts b " \
 	"LEFT JOIN LATERAL (SELECT sum(total)::bigint AS total, " \
 	"sum(sent)::bigint AS sent, sum(deferred)::bigint AS deferred, " \
@@ -172,16 +176,17 @@ static const char *pg_sql[Q_MAX] = {
 	    "pg_backend_pid() % 16, $2::bigint) ON CONFLICT (status, part) "
 	    "DO UPDATE SET n = sub_counts.n + EXCLUDED.n",
 	[Q_BC_INSERT] = "INSERT INTO broadcasts(title, subject, source, "
-	    "filename, markdown, state, created, snap_next) VALUES ($1, $2, "
-	    "$3, $4, $5::int, $6::int, CASE WHEN $7::bigint = 0 THEN "
-	    PG_NOWS " ELSE $7::bigint END, 0) RETURNING id",
+	    "filename, markdown, state, created, snap_next, resent_from, "
+	    "resend_states) VALUES ($1, $2, $3, $4, $5::int, $6::int, "
+	    "CASE WHEN $7::bigint = 0 THEN " PG_NOWS " ELSE $7::bigint END, "
+	    "0, $8::bigint, $9::int) RETURNING id",
 	/*
 	 * Slices: the broadcast's row locked for the slice, so that two
 	 * nodes slicing at once take turns; "more" is from the rows
 	 * selected, not inserted (a row already there is not the end).
 	 */
-	[Q_BC_SNAP_LOCK] = "SELECT snap_next FROM broadcasts "
-	    "WHERE id = $1::bigint FOR UPDATE",
+	[Q_BC_SNAP_LOCK] = "SELECT snap_next, resent_from, resend_states "
+	    "FROM broadcasts WHERE id = $1::bigint FOR UPDATE",
 	[Q_BC_SNAPSHOT] = "WITH sel AS (SELECT id FROM subscribers "
 	    "WHERE status = 1 AND id > $2::bigint ORDER BY id "
 	    "LIMIT $3::bigint), "
@@ -191,6 +196,25 @@ static const char *pg_sql[Q_MAX] = {
 	    "SELECT (SELECT count(*) FROM sel), "
 	    "(SELECT coalesce(max(id), 0) FROM sel), "
 	    "(SELECT count(*) FROM ins)",
+	/* a resend (schema 5): the original's ($4) undelivered rows in the
+	 * states of mask $5, of subscribers still active, read through the
+	 * partial index of undelivered rows */
+	[Q_BC_SNAP_RESEND] = "WITH sel AS (SELECT d.subscriber_id AS id "
+	    "FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id "
+	    "WHERE d.broadcast_id = $4::bigint AND d.state IN (2, 3) "
+	    "AND ((1 << d.state) & $5::int) <> 0 "
+	    "AND d.subscriber_id > $2::bigint AND s.status = 1 "
+	    "ORDER BY d.subscriber_id LIMIT $3::bigint), "
+	    "ins AS (INSERT INTO deliveries(broadcast_id, subscriber_id) "
+	    "SELECT $1::bigint, id FROM sel ON CONFLICT DO NOTHING "
+	    "RETURNING 1) "
+	    "SELECT (SELECT count(*) FROM sel), "
+	    "(SELECT coalesce(max(id), 0) FROM sel), "
+	    "(SELECT count(*) FROM ins)",
+	[Q_BC_RESEND_COUNT] = "SELECT count(*) FROM deliveries d "
+	    "JOIN subscribers s ON s.id = d.subscriber_id "
+	    "WHERE d.broadcast_id = $1::bigint AND d.state IN (2, 3) "
+	    "AND ((1 << d.state) & $2::int) <> 0 AND s.status = 1",
 	[Q_BC_SNAP_SET] = "UPDATE broadcasts SET total = total + $2::bigint, "
 	    "snap_next = $3::bigint WHERE id = $1::bigint",
 	[Q_BC_GET] = "SELECT " PG_BC_COLS "WHERE b.id = $1::bigint",
@@ -525,6 +549,19 @@ static const char *pg_migrations[] = {
 	/* 4: the HMAC secret's fingerprint, the first node's (pg_secret) */
 	"CREATE TABLE secrets (name text PRIMARY KEY,"
 	"  fingerprint text NOT NULL, created bigint NOT NULL);",
+	/*
+	 * 5: resends, as SQLite's schema 6: the broadcast resent and which
+	 * of its delivery states (a mask of 1 << state) the resend takes;
+	 * the undelivered rows of a broadcast by subscriber, so that a
+	 * resend's slices read only them
+	 */
+	"ALTER TABLE broadcasts ADD COLUMN resent_from bigint NOT NULL "
+	"  DEFAULT 0;"
+	"ALTER TABLE broadcasts ADD COLUMN resend_states integer NOT NULL "
+	"  DEFAULT 0;"
+	"CREATE INDEX broadcasts_resent_from ON broadcasts(resent_from);"
+	"CREATE INDEX deliveries_undelivered ON deliveries(broadcast_id,"
+	"  subscriber_id) WHERE state IN (2, 3);",
 };
 #define PG_VERSION	((int)(sizeof(pg_migrations) / sizeof(pg_migrations[0])))
 
@@ -1546,6 +1583,8 @@ pg_bc_create(struct store *st, const struct broadcast *bc, int64_t *id,
 	pp_int(&p, bc->markdown);
 	pp_int(&p, BC_QUEUED);
 	pp_int(&p, bc->created);
+	pp_int(&p, bc->resent_from);
+	pp_int(&p, bc->resent_from ? bc->resend_states : 0);
 	if ((r = pg_run(PG(st), Q_BC_INSERT, &p, err, errlen,
 	    "create broadcast")) == NULL)
 		return -1;
@@ -1562,7 +1601,7 @@ pg_bc_snapshot(struct store *st, int64_t id, int limit, int *more,
 	struct pg_store		*s = PG(st);
 	struct pg_params	 p;
 	PGresult		*r;
-	int64_t			 next, selected, last, taken;
+	int64_t			 next, selected, last, taken, from, states;
 	int			 own, ret = -1;
 
 	*more = 0;
@@ -1580,11 +1619,17 @@ pg_bc_snapshot(struct store *st, int64_t id, int limit, int *more,
 		goto end;
 	}
 	next = pg_int(r, 0, 0);
+	from = pg_int(r, 0, 1);
+	states = pg_int(r, 0, 2);
 	PQclear(r);
 	pp_int(&p, next);
 	pp_int(&p, limit);
-	if ((r = pg_run(s, Q_BC_SNAPSHOT, &p, err, errlen,
-	    "take recipients")) == NULL)
+	if (from != 0) {
+		pp_int(&p, from);
+		pp_int(&p, states);
+	}
+	if ((r = pg_run(s, from != 0 ? Q_BC_SNAP_RESEND : Q_BC_SNAPSHOT, &p,
+	    err, errlen, "take recipients")) == NULL)
 		goto end;
 	selected = pg_int(r, 0, 0);
 	last = pg_int(r, 0, 1);
@@ -1608,6 +1653,24 @@ end:
 	if (ret == -1)
 		*more = 0;
 	return ret;
+}
+
+static int
+pg_bc_resend_count(struct store *st, int64_t from, unsigned states,
+    int64_t *n, char *err, size_t errlen)
+{
+	struct pg_params	 p;
+	PGresult		*r;
+
+	p.n = 0;
+	pp_int(&p, from);
+	pp_int(&p, states);
+	if ((r = pg_run(PG(st), Q_BC_RESEND_COUNT, &p, err, errlen,
+	    "count recipients to resend")) == NULL)
+		return -1;
+	*n = pg_int(r, 0, 0);
+	PQclear(r);
+	return 0;
 }
 
 static int
@@ -1639,9 +1702,9 @@ pg_bc_rows(struct pg_store *s, enum pg_stmt q, const struct pg_params *p,
 		bc.reason = PQgetisnull(r, i, 15) ? NULL : PQgetvalue(r, i, 15);
 		bc.bounced = pg_int(r, i, 16);
 		bc.complained = pg_int(r, i, 17);
-		bc.resent_from = 0;	/* no resends on PostgreSQL yet */
-		bc.resend_states = 0;
-		bc.resent_as = 0;
+		bc.resent_from = pg_int(r, i, 18);
+		bc.resend_states = (unsigned)pg_int(r, i, 19);
+		bc.resent_as = pg_int(r, i, 20);
 		bc.pending = bc.total - bc.sent - bc.deferred - bc.failed;
 		if (cb(&bc, arg) == -1)
 			break;
@@ -2272,6 +2335,7 @@ const struct store_backend store_pg_backend = {
 	.sub_reactivate = pg_sub_reactivate,
 	.bc_create = pg_bc_create,
 	.bc_snapshot = pg_bc_snapshot,
+	.bc_resend_count = pg_bc_resend_count,
 	.bc_get = pg_bc_get,
 	.bc_list = pg_bc_list,
 	.bc_set_state = pg_bc_set_state,

@@ -15,12 +15,29 @@
 #  - status --json: resent_from on each resend, resent_as (the newest)
 #    on the original; a resend with nobody left is refused (65)
 #  - the feed keeps one item: a resend is not published again
+# With RESEND_PG=1 (store_pg_resend.sh) the same on a throwaway
+# PostgreSQL 15 (tests/pg.sh).
 . "$(dirname "$0")/../lib.sh"
+if [ "${RESEND_PG:-}" = 1 ]; then
+	. "$TOP/tests/pg.sh"
+	pg_start
+	pg_createdb bs_resend
+fi
 
 start_smtpd mail
 write_config "smtp: { url = \"smtp://127.0.0.1:$SMTP_PORT\"; connections = 1; timeout = 5; };
 retry: { max_attempts = 5; initial_delay = 3600; max_delay = 3600; };"
+if [ "${RESEND_PG:-}" = 1 ]; then
+	URL="postgresql://$PG_USER@127.0.0.1:$PG_PORT/bs_resend"
+	sed -i "s|^storage: .*|storage: { url = \"$URL\"; password_file = \"state/pg.pw\"; };|" \
+	    "$T/broadside.conf"
+	grep -q "url = \"$URL\"" "$T/broadside.conf" || fail "config not rewritten"
+	( umask 077; echo "$PG_PASSWORD" > "$T/state/pg.pw" )
+fi
 start_daemon
+if [ "${RESEND_PG:-}" = 1 ]; then
+	grep -q "store=$URL" "$T/daemon.log" || { cat "$T/daemon.log"; fail "not on PostgreSQL"; }
+fi
 
 cat >"$T/subs.csv" <<'CSV'
 email,name
@@ -60,8 +77,9 @@ expect_rc 65 bs resend 999
 grep -q "999: no such broadcast" "$T/err" || fail "resend 999: $(cat "$T/err")"
 expect_rc 64 bs resend
 expect_rc 64 bs resend x1
-json_get '(j["resent_as"], j["resent_from"]) == (None, None) or sys.exit(1)' \
-    < <(bs status "$ID" --json) >/dev/null || fail "refused resends left a trace"
+bs status "$ID" --json |
+    json_get '(j["resent_as"], j["resent_from"]) == (None, None) or sys.exit(1)' \
+    >/dev/null || fail "refused resends left a trace"
 [ "$(bs status --json | json_get 'len(j)')" = 1 ] || fail "refused resends stored a broadcast"
 ok "refused with 65 and the reason while sending or paused, and for an unknown ID"
 
