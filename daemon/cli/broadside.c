@@ -431,6 +431,9 @@ status_print(json_t *b)
 	if (json_is_string(json_object_get(b, "reason")))
 		printf("%-6s %s\n", "", json_string_value(json_object_get(b,
 		    "reason")));
+	if (json_is_integer(json_object_get(b, "resent_from")))
+		printf("%-6s resend of broadcast %" JSON_INTEGER_FORMAT "\n", "",
+		    json_integer_value(json_object_get(b, "resent_from")));
 }
 
 static int

@@ -131,7 +131,9 @@ bs status "$ID" --json | json_get "(j['resent_as'], j['resent_from'], j['state']
     >/dev/null || fail "original: $(bs status "$ID" --json)"
 bs status --json | json_get "sorted(b['id'] for b in j if b['resent_from'] == $ID) == [$R1, $R2, $R3] or sys.exit(1)" \
     >/dev/null || fail "status --json: $(bs status --json)"
-ok "status --json: resent_from on each, resent_as ($R3) on the original"
+bs status | grep -A1 "^$R3 " | tail -n 1 | grep -q "^ *resend of broadcast $ID\$" ||
+    fail "status: no 'resend of' line under $R3: $(bs status)"
+ok "status --json: resent_from on each, resent_as ($R3) on the original; status: 'resend of broadcast $ID'"
 
 # a done broadcast (the deferred ones unsubscribed: nobody left to
 # wait for) is in the feed once, its resend not again
