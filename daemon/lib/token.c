@@ -1,10 +1,10 @@
 /*
  * token.c -- HMAC-SHA256 tokens for unsubscribe and confirm links.
  *
- * HMAC is computed by hand from two EVP_MD_CTX snapshots taken after the
- * key pads were hashed: OpenSSL 3's one-shot HMAC() fetches the algorithm
- * and rekeys on every call (about 1 us), which would be most of the
- * per-recipient rendering budget; copying a keyed state costs a tenth.
+ * The HMAC comes from hmac.c, whose key hashes its pads once: OpenSSL
+ * 3's one-shot HMAC() fetches the algorithm and rekeys on every call
+ * (about 1 us), which would be most of the per-recipient rendering
+ * budget; copying a keyed state costs a tenth.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -14,16 +14,14 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "hmac.h"
 #include "token.h"
 
 #define TOKEN_DOMAIN	"broadside-token-v1"
 #define TOKEN_RAWLEN	(8 + TOKEN_MACLEN)	/* 24 octets = 32 chars */
-#define SHA256_BLOCK	64
-#define SHA256_LEN	32
 
 struct token_key {
-	EVP_MD_CTX	*inner;		/* sha256 after (key ^ ipad) */
-	EVP_MD_CTX	*outer;		/* sha256 after (key ^ opad) */
+	struct hmac_key	*hk;
 };
 
 static const char b64url[] =
@@ -33,48 +31,19 @@ struct token_key *
 token_key_new(const unsigned char *key, size_t keylen, char *err,
     size_t errlen)
 {
-	struct token_key	*tk = NULL;
-	unsigned char		 k[SHA256_BLOCK], ipad[SHA256_BLOCK];
-	unsigned char		 opad[SHA256_BLOCK];
-	unsigned int		 hlen;
-	size_t			 i;
+	struct token_key	*tk;
 
 	if (key == NULL || keylen == 0) {
 		snprintf(err, errlen, "empty token key");
 		return NULL;
 	}
-	memset(k, 0, sizeof(k));
-	if (keylen > SHA256_BLOCK) {
-		/* RFC 2104: keys longer than a block are hashed first */
-		if (EVP_Digest(key, keylen, k, &hlen, EVP_sha256(), NULL) != 1)
-			goto fail;
-	} else
-		memcpy(k, key, keylen);
-	for (i = 0; i < SHA256_BLOCK; i++) {
-		ipad[i] = k[i] ^ 0x36;
-		opad[i] = k[i] ^ 0x5c;
+	if ((tk = calloc(1, sizeof(*tk))) == NULL ||
+	    (tk->hk = hmac_key_new(key, keylen)) == NULL) {
+		free(tk);
+		snprintf(err, errlen, "cannot set up HMAC-SHA256");
+		return NULL;
 	}
-	if ((tk = calloc(1, sizeof(*tk))) == NULL)
-		goto fail;
-	if ((tk->inner = EVP_MD_CTX_new()) == NULL ||
-	    (tk->outer = EVP_MD_CTX_new()) == NULL)
-		goto fail;
-	if (EVP_DigestInit_ex(tk->inner, EVP_sha256(), NULL) != 1 ||
-	    EVP_DigestUpdate(tk->inner, ipad, sizeof(ipad)) != 1 ||
-	    EVP_DigestInit_ex(tk->outer, EVP_sha256(), NULL) != 1 ||
-	    EVP_DigestUpdate(tk->outer, opad, sizeof(opad)) != 1)
-		goto fail;
-	OPENSSL_cleanse(k, sizeof(k));
-	OPENSSL_cleanse(ipad, sizeof(ipad));
-	OPENSSL_cleanse(opad, sizeof(opad));
 	return tk;
- fail:
-	OPENSSL_cleanse(k, sizeof(k));
-	OPENSSL_cleanse(ipad, sizeof(ipad));
-	OPENSSL_cleanse(opad, sizeof(opad));
-	token_key_free(tk);
-	snprintf(err, errlen, "cannot set up HMAC-SHA256");
-	return NULL;
 }
 
 void
@@ -82,8 +51,7 @@ token_key_free(struct token_key *tk)
 {
 	if (tk == NULL)
 		return;
-	EVP_MD_CTX_free(tk->inner);
-	EVP_MD_CTX_free(tk->outer);
+	hmac_key_free(tk->hk);
 	free(tk);
 }
 
@@ -103,32 +71,23 @@ int
 token_key_mac(const struct token_key *tk, const char *purpose, uint64_t id,
     unsigned char mac[TOKEN_MACLEN])
 {
-	EVP_MD_CTX	*c;
-	unsigned char	 h[SHA256_LEN], idb[8];
-	unsigned int	 hlen;
-	int		 ret = -1;
+	struct hmac_part	 parts[3];
+	unsigned char		 h[HMAC_SHA256_LEN], idb[8];
 
 	if (purpose == NULL || *purpose == '\0')
 		return -1;
 	token_put64(idb, id);
-	if ((c = EVP_MD_CTX_new()) == NULL)
+	parts[0].p = TOKEN_DOMAIN;
+	parts[0].len = sizeof(TOKEN_DOMAIN);
+	parts[1].p = purpose;
+	parts[1].len = strlen(purpose) + 1;
+	parts[2].p = idb;
+	parts[2].len = sizeof(idb);
+	if (hmac_sha256(tk->hk, parts, 3, h) == -1)
 		return -1;
-	if (EVP_MD_CTX_copy_ex(c, tk->inner) != 1 ||
-	    EVP_DigestUpdate(c, TOKEN_DOMAIN, sizeof(TOKEN_DOMAIN)) != 1 ||
-	    EVP_DigestUpdate(c, purpose, strlen(purpose) + 1) != 1 ||
-	    EVP_DigestUpdate(c, idb, sizeof(idb)) != 1 ||
-	    EVP_DigestFinal_ex(c, h, &hlen) != 1)
-		goto end;
-	if (EVP_MD_CTX_copy_ex(c, tk->outer) != 1 ||
-	    EVP_DigestUpdate(c, h, sizeof(h)) != 1 ||
-	    EVP_DigestFinal_ex(c, h, &hlen) != 1)
-		goto end;
 	memcpy(mac, h, TOKEN_MACLEN);
-	ret = 0;
- end:
 	OPENSSL_cleanse(h, sizeof(h));
-	EVP_MD_CTX_free(c);
-	return ret;
+	return 0;
 }
 
 int

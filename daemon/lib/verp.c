@@ -16,17 +16,15 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "hmac.h"
 #include "verp.h"
 
 #define VERP_DOMAIN	"broadside-verp-v1"
 #define VERP_KEY_LABEL	"broadside-verp-key-v1"
 #define VERP_RAWLEN	(8 + 8 + VERP_MACLEN)	/* 24 octets */
-#define SHA256_BLOCK	64
-#define SHA256_LEN	32
 
 struct verp_key {
-	EVP_MD_CTX	*inner;		/* sha256 after (vkey ^ ipad) */
-	EVP_MD_CTX	*outer;		/* sha256 after (vkey ^ opad) */
+	struct hmac_key	*hk;		/* under the key derived for VERP */
 };
 
 static const char b32[] = "abcdefghijklmnopqrstuvwxyz234567";
@@ -36,46 +34,26 @@ verp_key_new(const unsigned char *key, size_t keylen, char *err,
     size_t errlen)
 {
 	struct verp_key	*vk = NULL;
-	unsigned char	 k[SHA256_BLOCK], ipad[SHA256_BLOCK];
-	unsigned char	 opad[SHA256_BLOCK];
+	unsigned char	 k[HMAC_SHA256_LEN];
 	unsigned int	 klen = 0;
-	size_t		 i;
 
 	if (key == NULL || keylen == 0) {
 		snprintf(err, errlen, "empty VERP key");
 		return NULL;
 	}
 	/* the secret file's key, for this purpose only */
-	memset(k, 0, sizeof(k));
 	if (HMAC(EVP_sha256(), key, (int)keylen,
 	    (const unsigned char *)VERP_KEY_LABEL, sizeof(VERP_KEY_LABEL) - 1,
-	    k, &klen) == NULL || klen != SHA256_LEN)
-		goto fail;
-	for (i = 0; i < SHA256_BLOCK; i++) {
-		ipad[i] = k[i] ^ 0x36;
-		opad[i] = k[i] ^ 0x5c;
+	    k, &klen) == NULL || klen != HMAC_SHA256_LEN ||
+	    (vk = calloc(1, sizeof(*vk))) == NULL ||
+	    (vk->hk = hmac_key_new(k, sizeof(k))) == NULL) {
+		free(vk);
+		OPENSSL_cleanse(k, sizeof(k));
+		snprintf(err, errlen, "cannot set up HMAC-SHA256");
+		return NULL;
 	}
-	if ((vk = calloc(1, sizeof(*vk))) == NULL)
-		goto fail;
-	if ((vk->inner = EVP_MD_CTX_new()) == NULL ||
-	    (vk->outer = EVP_MD_CTX_new()) == NULL)
-		goto fail;
-	if (EVP_DigestInit_ex(vk->inner, EVP_sha256(), NULL) != 1 ||
-	    EVP_DigestUpdate(vk->inner, ipad, sizeof(ipad)) != 1 ||
-	    EVP_DigestInit_ex(vk->outer, EVP_sha256(), NULL) != 1 ||
-	    EVP_DigestUpdate(vk->outer, opad, sizeof(opad)) != 1)
-		goto fail;
 	OPENSSL_cleanse(k, sizeof(k));
-	OPENSSL_cleanse(ipad, sizeof(ipad));
-	OPENSSL_cleanse(opad, sizeof(opad));
 	return vk;
-fail:
-	OPENSSL_cleanse(k, sizeof(k));
-	OPENSSL_cleanse(ipad, sizeof(ipad));
-	OPENSSL_cleanse(opad, sizeof(opad));
-	verp_key_free(vk);
-	snprintf(err, errlen, "cannot set up HMAC-SHA256");
-	return NULL;
 }
 
 void
@@ -83,8 +61,7 @@ verp_key_free(struct verp_key *vk)
 {
 	if (vk == NULL)
 		return;
-	EVP_MD_CTX_free(vk->inner);
-	EVP_MD_CTX_free(vk->outer);
+	hmac_key_free(vk->hk);
 	free(vk);
 }
 
@@ -104,28 +81,18 @@ static int
 verp_mac(const struct verp_key *vk, const unsigned char ids[16],
     unsigned char mac[VERP_MACLEN])
 {
-	EVP_MD_CTX	*c;
-	unsigned char	 h[SHA256_LEN];
-	unsigned int	 hlen;
-	int		 ret = -1;
+	struct hmac_part	 parts[2];
+	unsigned char		 h[HMAC_SHA256_LEN];
 
-	if ((c = EVP_MD_CTX_new()) == NULL)
+	parts[0].p = VERP_DOMAIN;
+	parts[0].len = sizeof(VERP_DOMAIN);
+	parts[1].p = ids;
+	parts[1].len = 16;
+	if (hmac_sha256(vk->hk, parts, 2, h) == -1)
 		return -1;
-	if (EVP_MD_CTX_copy_ex(c, vk->inner) != 1 ||
-	    EVP_DigestUpdate(c, VERP_DOMAIN, sizeof(VERP_DOMAIN)) != 1 ||
-	    EVP_DigestUpdate(c, ids, 16) != 1 ||
-	    EVP_DigestFinal_ex(c, h, &hlen) != 1)
-		goto end;
-	if (EVP_MD_CTX_copy_ex(c, vk->outer) != 1 ||
-	    EVP_DigestUpdate(c, h, sizeof(h)) != 1 ||
-	    EVP_DigestFinal_ex(c, h, &hlen) != 1)
-		goto end;
 	memcpy(mac, h, VERP_MACLEN);
-	ret = 0;
-end:
 	OPENSSL_cleanse(h, sizeof(h));
-	EVP_MD_CTX_free(c);
-	return ret;
+	return 0;
 }
 
 int
