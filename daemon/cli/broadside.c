@@ -410,6 +410,20 @@ cmd_sub_count(int argc, char **argv)
 	return 0;
 }
 
+/* Relays out while a broadcast sends through the others. */
+static void
+status_print_relays(json_t *out)
+{
+	json_t	*r;
+	size_t	 i;
+
+	json_array_foreach(out, i, r)
+		printf("%-6s relay %s %s: %s\n", "",
+		    json_string_value(json_object_get(r, "relay")),
+		    json_string_value(json_object_get(r, "state")),
+		    json_string_value(json_object_get(r, "reason")));
+}
+
 static void
 status_print(json_t *b)
 {
@@ -431,6 +445,7 @@ status_print(json_t *b)
 	if (json_is_string(json_object_get(b, "reason")))
 		printf("%-6s %s\n", "", json_string_value(json_object_get(b,
 		    "reason")));
+	status_print_relays(json_object_get(b, "relays_out"));
 	if (json_is_integer(json_object_get(b, "resent_from")))
 		printf("%-6s resend of broadcast %" JSON_INTEGER_FORMAT "\n", "",
 		    json_integer_value(json_object_get(b, "resent_from")));

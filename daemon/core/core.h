@@ -113,6 +113,17 @@ struct queue_run_stats {
 	int64_t		 id;
 	int64_t		 counts[4];	/* by enum dlv_state, committed */
 };
+/* One SMTP relay: its strings are the engine's, valid until the next
+ * call into the engine. */
+struct queue_relay_stats {
+	const char		*name;		/* host[:port] */
+	int			 up;
+	const char		*state;		/* up, out, refused */
+	const char		*reason;	/* why it is out, or NULL */
+	int			 weight;
+	uint64_t		 sent;		/* messages it took */
+	uint64_t		 faults;	/* times it was taken out */
+};
 struct queue_stats {
 	uint64_t		 sent, deferred, failed;  /* since the start */
 	struct queue_run_stats	*runs;		/* broadcasts in the engine */
@@ -122,8 +133,12 @@ struct queue_stats {
 	double			 rate;		/* msgs/s now */
 	int			 depth;		/* claimed, not finished */
 	int			 sessions;	/* SMTP sessions open */
+	struct queue_relay_stats *relays;	/* the relays in use */
+	size_t			 nrelays;
 };
 void	queue_stats(struct queue_stats *);
+/* The relays alone: how many, in *out (free() it). */
+size_t	queue_relays(struct queue_relay_stats **);
 void	queue_stats_free(struct queue_stats *);
 
 /* A statement as `broadside send` hands it over. */

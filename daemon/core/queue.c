@@ -46,6 +46,7 @@
 #include "fields.h"
 #include "mime.h"
 #include "rate.h"
+#include "relays.h"
 #include "render.h"
 #include "smtp.h"
 #include "smtp_reply.h"
@@ -62,7 +63,6 @@
 					   are the relay's, not the recipients' */
 #define QUEUE_RUN_KEEP		1000	/* refusals of one run kept, to undo */
 #define QUEUE_MSG_FAULTS	5	/* message faults in a row: pause */
-#define QUEUE_RELAY_WAIT_MAX	30	/* seconds: global backoff cap */
 #define QUEUE_HINT_MAX		(6 * 3600)	/* seconds: a reply's "try
 						   again in" honoured up to */
 #define QUEUE_STORE_RETRY	0.25	/* seconds between tries of a store
@@ -81,6 +81,7 @@ enum qjob_kind {
 
 struct qrun;
 struct qtest;
+struct qpool;
 
 struct qjob {
 	struct smtp_job		 sj;
@@ -98,6 +99,8 @@ struct qjob {
 						   main loop */
 	struct render		*render;
 	int			 skipped;	/* run halted before it began */
+	struct qpool		*qp;		/* the relay it went to */
+	int			 probe;		/* to see if that relay is back */
 	TAILQ_ENTRY(qjob)	 entry;
 };
 TAILQ_HEAD(qjob_list, qjob);
@@ -206,14 +209,20 @@ struct qclaim {
 	char			 err[512];
 };
 
+/* A relay: its sender pool and its state (relays.c). */
 struct qpool {
 	struct smtp_pool	*pool;
+	struct relay		 relay;
+	int			 retired;	/* a reload replaced it: its
+						   faults say nothing now */
 	TAILQ_ENTRY(qpool)	 entry;
 };
 TAILQ_HEAD(qpool_list, qpool);
 
 static struct {
-	struct qpool		*cur;		/* pool taking new jobs */
+	struct qpool		**pools;	/* the relays taking new jobs */
+	struct relay		**rv;		/* their states, for relays.c */
+	size_t			 npools;
 	struct qpool_list	 draining;	/* old pools after a reload */
 	struct qrun_list	 runs;		/* current first, then retired */
 	struct qrun		*current;
@@ -226,10 +235,9 @@ static struct {
 	struct rate		 rate;		/* taken by sender threads */
 	struct smtp_slots	*slots;		/* sessions, across pools */
 
-	/* relay/session faults: the whole delivery backs off */
-	double			 relay_until;	/* now_mono() before which no
-						   broadcast job is handed out */
-	double			 relay_backoff;	/* seconds, 0: relay is fine */
+	/* relay/session faults: that relay is out (relays.c); with none
+	 * left, the whole delivery waits */
+	struct event		*rtimer;	/* the next probe is due */
 	char			 relay_reason[320];
 	char			 store_reason[560];	/* store_failing */
 	double			 store_retry_at;	/* next try, now_mono() */
@@ -464,6 +472,29 @@ queue_rate(int64_t bid)
 	return (double)sum / (QUEUE_RATE_WINDOW - 1);
 }
 
+/* "waiting for relay: ...": each relay's reason (one relay: its own). */
+static const char *
+queue_relay_reason(void)
+{
+	struct relay	*r;
+	size_t		 i, len;
+
+	snprintf(q.relay_reason, sizeof(q.relay_reason), "waiting for relay: ");
+	for (i = 0; i < q.npools; i++) {
+		r = q.rv[i];
+		len = strlen(q.relay_reason);
+		if (q.npools == 1)
+			snprintf(q.relay_reason + len, sizeof(q.relay_reason) -
+			    len, "%s", r->reason);
+		else
+			snprintf(q.relay_reason + len, sizeof(q.relay_reason) -
+			    len, "%s%s: %s%s", i > 0 ? "; " : "", r->name,
+			    r->state == RELAY_REFUSED ? "refused: " : "",
+			    r->reason);
+	}
+	return q.relay_reason;
+}
+
 const char *
 queue_waiting(int64_t bid)
 {
@@ -473,8 +504,8 @@ queue_waiting(int64_t bid)
 		return NULL;
 	if (q.store_failing)
 		return q.store_reason;
-	if (q.relay_backoff > 0)
-		return q.relay_reason;
+	if (q.npools > 0 && relays_up(q.rv, q.npools) == 0)
+		return queue_relay_reason();
 	return NULL;
 }
 
@@ -1086,19 +1117,58 @@ queue_release(struct qrun *run, struct qjob *j)
 	run->nready++;
 }
 
+/* Pump again when the first relay out is due for its probe. */
+static void
+queue_relay_timer(void)
+{
+	struct timeval	tv;
+	double		next = relays_next(q.rv, q.npools), secs;
+
+	if (next < 0 || q.rtimer == NULL)
+		return;
+	secs = next - now_mono() + 0.001;
+	if (secs < 0)
+		secs = 0;
+	tv.tv_sec = (time_t)secs;
+	tv.tv_usec = (suseconds_t)((secs - (double)tv.tv_sec) * 1e6);
+	evtimer_add(q.rtimer, &tv);
+}
+
+static void
+queue_rtimer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	queue_pump();
+}
+
 /*
- * The relay or the session failed: about nobody on the list.  A permanent
- * fault pauses the broadcast with the server's answer; a temporary one
- * holds every broadcast job back, 1 s doubling to 30 s (+-20 %), so
- * delivery resumes within about 30 s of the relay's return.
+ * The relay (qp) or its session failed: about nobody on the list.  That
+ * relay is out (relays.c: a temporary fault for 1 s doubling to 30 s, a
+ * permanent one for longer, then probed with one message) and the job,
+ * released by the caller with no attempt spent, goes to another relay
+ * at once, as do the jobs still queued for this one.  With no relay
+ * left, a temporary fault holds the whole delivery back ("waiting") and
+ * delivery resumes within about 30 s of a relay's return; permanent
+ * faults from every relay pause the broadcast with the server's answer.
  */
 static void
-queue_relay_fault(struct qrun *run, int perm, const char *what)
+queue_relay_fault(struct qrun *run, struct qpool *qp, int probe, int perm,
+    const char *what)
 {
 	char	reason[320];
-	double	now = now_mono(), wait;
+	double	wait;
 
-	if (perm) {
+	if (qp->retired) {
+		queue_kick();	/* the old settings' relay: not news */
+		return;
+	}
+	wait = relay_fault(&qp->relay, perm, probe, what, now_mono(),
+	    &q.seed);
+	if (wait > 0)
+		smtp_pool_recall(qp->pool);	/* its queue: to the others */
+	if (perm && relays_refused(q.rv, q.npools)) {
 		if (run->state != BC_SENDING)
 			return;
 		snprintf(reason, sizeof(reason), "relay refused: %s", what);
@@ -1110,30 +1180,52 @@ queue_relay_fault(struct qrun *run, int perm, const char *what)
 		qrun_halt(run);
 		return;
 	}
-	if (now < q.relay_until)
-		return;		/* one of those in flight when it began */
-	q.relay_backoff = q.relay_backoff > 0 ? q.relay_backoff * 2 : 1;
-	if (q.relay_backoff > QUEUE_RELAY_WAIT_MAX)
-		q.relay_backoff = QUEUE_RELAY_WAIT_MAX;
-	wait = q.relay_backoff * (0.8 + 0.4 * ((double)rand_r(&q.seed) /
-	    RAND_MAX));
-	q.relay_until = now + wait;
-	snprintf(q.relay_reason, sizeof(q.relay_reason), "waiting for relay: "
-	    "%s", what);
-	log_warnx("broadcast %" PRId64 ": %s; next try in %.1f s", run->id,
-	    q.relay_reason, wait);
-	notify_status("broadcast %" PRId64 ": %s", run->id, q.relay_reason);
-	queue_timer_at(wait);
+	if (wait > 0) {
+		if (q.npools > 1)
+			log_warnx("relay %s: %s: %s; next try in %.1f s, %zu "
+			    "of %zu relays up", qp->relay.name,
+			    relay_strstate(qp->relay.state), what, wait,
+			    relays_up(q.rv, q.npools), q.npools);
+		if (relays_up(q.rv, q.npools) == 0) {
+			log_warnx("broadcast %" PRId64 ": %s; next try in "
+			    "%.1f s", run->id, queue_relay_reason(), wait);
+			notify_status("broadcast %" PRId64 ": %s", run->id,
+			    q.relay_reason);
+		}
+		queue_relay_timer();
+	}
+	queue_kick();
 }
 
+/* A relay answered about a recipient: it is up (again). */
+static void
+queue_relay_answered(struct qpool *qp)
+{
+	size_t	up;
+
+	if (qp->retired || !relay_ok(&qp->relay))
+		return;
+	up = relays_up(q.rv, q.npools);
+	if (q.npools > 1)
+		log_info("relay %s answers again, %zu of %zu relays up%s",
+		    qp->relay.name, up, q.npools, up == 1 ?
+		    "; delivery resumes" : "");
+	else
+		log_info("relay answers again; delivery resumes");
+	q.relay_reason[0] = '\0';
+}
+
+/* New settings, or a broadcast resumed: every relay is tried at once. */
 static void
 queue_relay_ok(void)
 {
-	if (q.relay_backoff == 0)
-		return;
-	log_info("relay answers again; delivery resumes");
-	q.relay_backoff = 0;
-	q.relay_until = 0;
+	size_t	i;
+	int	was = 0;
+
+	for (i = 0; i < q.npools; i++)
+		was |= relay_reset(q.rv[i]);
+	if (was)
+		log_info("relays: every one is tried again");
 	q.relay_reason[0] = '\0';
 }
 
@@ -1236,11 +1328,14 @@ queue_done_cb(struct smtp_job *sj, void *arg)
 {
 	struct qjob	*j = sj->udata;
 	struct qrun	*run = j->run;
+	struct qpool	*qp = arg;	/* the relay it went to */
 	int		 attempts = j->attempts + 1;
 	int		 from = j->attempts > 0 ? DLV_DEFERRED : DLV_PENDING;
-	int		 to, perm;
+	int		 to, perm, probe = j->probe;
 
-	(void)arg;
+	j->probe = 0;
+	if (probe && !qp->retired)
+		qp->relay.probe = 0;	/* back: another may go */
 	switch (j->kind) {
 	case QJOB_TEST:
 		queue_test_done(j);
@@ -1259,9 +1354,10 @@ queue_done_cb(struct smtp_job *sj, void *arg)
 		sj->result = SMTP_CANCELLED;
 	if (sj->result != SMTP_RELAY_TEMP && sj->result != SMTP_RELAY_PERM &&
 	    sj->result != SMTP_CANCELLED && sj->result != SMTP_RENDER_FAIL)
-		queue_relay_ok();	/* it answered about the recipient */
+		queue_relay_answered(qp);	/* about the recipient */
 	switch (sj->result) {
 	case SMTP_OK:
+		qp->relay.sent++;
 		queue_result_add(run, QRES_RECORD, j->sid, from, DLV_SENT, attempts, 0,
 		    sj->code, 0, sj->msg);
 		queue_window_add();
@@ -1273,7 +1369,7 @@ queue_done_cb(struct smtp_job *sj, void *arg)
 		if (sj->phase == SMTP_PHASE_RCPT && sj->code >= 400 &&
 		    queue_refusal_is_relay(sj)) {
 			queue_release(run, j);
-			queue_relay_fault(run, 0, sj->msg);
+			queue_relay_fault(run, qp, probe, 0, sj->msg);
 			return;
 		}
 		if (attempts >= env->conf->retry_max_attempts) {
@@ -1294,12 +1390,12 @@ queue_done_cb(struct smtp_job *sj, void *arg)
 		}
 		if (sj->phase == SMTP_PHASE_RCPT && sj->code >= 400 &&
 		    queue_refusal(run, j, sj, from, to, 0))
-			queue_relay_fault(run, 0, sj->msg);
+			queue_relay_fault(run, qp, probe, 0, sj->msg);
 		break;
 	case SMTP_RCPT_PERM:
 		if (queue_refusal_is_relay(sj)) {
 			queue_release(run, j);
-			queue_relay_fault(run, 1, sj->msg);
+			queue_relay_fault(run, qp, probe, 1, sj->msg);
 			return;
 		}
 		log_info("broadcast %" PRId64 " rcpt=%s failed (bounced): "
@@ -1309,7 +1405,7 @@ queue_done_cb(struct smtp_job *sj, void *arg)
 		    sj->code, 1, sj->msg);
 		q.total_failed++;
 		if (queue_refusal(run, j, sj, from, DLV_FAILED, 1))
-			queue_relay_fault(run, 1, sj->msg);
+			queue_relay_fault(run, qp, probe, 1, sj->msg);
 		break;
 	case SMTP_MSG_PERM:
 		log_info("broadcast %" PRId64 " rcpt=%s message refused: %s: "
@@ -1325,7 +1421,7 @@ queue_done_cb(struct smtp_job *sj, void *arg)
 			snprintf(what, sizeof(what), "%d messages in a row "
 			    "refused: %s", q.msg_faults, sj->msg);
 			q.msg_faults = 0;
-			queue_relay_fault(run, 1, what);
+			queue_relay_fault(run, qp, probe, 1, what);
 		}
 		break;
 	case SMTP_RELAY_TEMP:
@@ -1339,7 +1435,7 @@ queue_done_cb(struct smtp_job *sj, void *arg)
 			    smtp_strphase(sj->phase), sj->msg);
 			/* first: a pause may free the run */
 			queue_release(run, j);
-			queue_relay_fault(run, perm, what);
+			queue_relay_fault(run, qp, probe, perm, what);
 		}
 		return;
 	case SMTP_RENDER_FAIL:
@@ -1355,6 +1451,11 @@ queue_done_cb(struct smtp_job *sj, void *arg)
 		q.total_failed++;
 		break;
 	case SMTP_CANCELLED:
+		if (sj->recalled && !j->skipped) {
+			/* its relay went out: to another one */
+			queue_release(run, j);
+			return;
+		}
 		/* never attempted: back as it was */
 		queue_result_release(run, j->sid);
 		break;
@@ -1726,24 +1827,79 @@ queue_retire(struct qrun *run)
 	}
 }
 
+/* relays_pick's room(): the relay's pool takes another job now. */
+static int
+queue_pool_room(size_t i, void *arg)
+{
+	(void)arg;
+	return smtp_pool_space(q.pools[i]->pool) > 0;
+}
+
+/*
+ * The relay for the next job (relays.c: a due probe first, else by
+ * weight among those up with room); any: else any relay with room (test
+ * and confirm mails are tried whatever the relays' state).  NULL: none.
+ */
+static struct qpool *
+queue_pick(int any)
+{
+	size_t	i;
+	int	k;
+
+	if ((k = relays_pick(q.rv, q.npools, now_mono(), queue_pool_room,
+	    NULL)) >= 0)
+		return q.pools[k];
+	for (i = 0; any && i < q.npools; i++)
+		if (queue_pool_room(i, NULL))
+			return q.pools[i];
+	return NULL;
+}
+
+/* Whether a relay may take a broadcast job now (no pick made). */
+static int
+queue_room(void)
+{
+	size_t	i;
+
+	for (i = 0; i < q.npools; i++)
+		if (relay_ready(q.rv[i], now_mono()) && queue_pool_room(i, NULL))
+			return 1;
+	return 0;
+}
+
+/* Hand j to relay qp: 0, or -1 if its pool is full. */
+static int
+queue_submit(struct qpool *qp, struct qjob *j)
+{
+	j->qp = qp;
+	/* a broadcast job to a relay that is out: its probe */
+	j->probe = j->kind == QJOB_BROADCAST && qp->relay.state != RELAY_UP;
+	if (smtp_pool_submit(qp->pool, &j->sj) == -1) {
+		j->probe = 0;
+		return -1;
+	}
+	if (j->probe)
+		qp->relay.probe = 1;
+	return 0;
+}
+
 static void
 queue_pump(void)
 {
-	struct smtp_pool	*pool;
+	struct qpool		*qp;
 	struct qrun		*run, *tmp;
 	struct qjob		*j;
 	int			 rc;
 
-	if (q.shutting_down || q.cur == NULL)
+	if (q.shutting_down || q.npools == 0)
 		return;
-	pool = q.cur->pool;
 	queue_check_pools();
 
 	/* test and confirm mails first, outside the rate and the runs */
 	while ((j = TAILQ_FIRST(&q.urgent)) != NULL &&
-	    smtp_pool_space(pool) > 0) {
+	    (qp = queue_pick(1)) != NULL) {
 		TAILQ_REMOVE(&q.urgent, j, entry);
-		if (smtp_pool_submit(pool, &j->sj) == -1) {
+		if (queue_submit(qp, j) == -1) {
 			TAILQ_INSERT_HEAD(&q.urgent, j, entry);
 			break;
 		}
@@ -1765,10 +1921,16 @@ queue_pump(void)
 		queue_flush();
 		return;
 	}
-	/* the relay failed: nothing for it until the backoff is over */
-	if (now_mono() < q.relay_until) {
-		queue_timer_at(q.relay_until - now_mono());
-		return;
+	/* every relay is out: nothing until the first is due for a probe
+	 * (rtimer), or a probe out comes back */
+	if (relays_up(q.rv, q.npools) == 0) {
+		for (rc = 0; rc < (int)q.npools; rc++)
+			if (relay_ready(q.rv[rc], now_mono()))
+				break;
+		if (rc == (int)q.npools) {
+			queue_relay_timer();
+			return;
+		}
 	}
 
 	for (;;) {
@@ -1780,7 +1942,7 @@ queue_pump(void)
 			queue_retire(run);
 			continue;
 		}
-		while (smtp_pool_space(pool) > 0) {
+		while (queue_room()) {
 			/* a group's commit pumps again */
 			if (queue_uncommitted_full())
 				return;
@@ -1795,16 +1957,20 @@ queue_pump(void)
 			}
 			/* the rate token is taken by the sender thread as
 			 * the message starts, not here */
+			if ((qp = queue_pick(0)) == NULL)
+				break;
 			j = TAILQ_FIRST(&run->ready);
 			TAILQ_REMOVE(&run->ready, j, entry);
 			run->nready--;
-			if (smtp_pool_submit(pool, &j->sj) == -1) {
+			if (queue_submit(qp, j) == -1) {
 				TAILQ_INSERT_HEAD(&run->ready, j, entry);
 				run->nready++;
 				return;
 			}
 			run->inflight++;
 		}
+		/* relays out: pump again when the first may be probed */
+		queue_relay_timer();
 		if (q.current == run) {
 			/* pool full: results will pump; the next rows come
 			 * while these are sent */
@@ -1815,53 +1981,98 @@ queue_pump(void)
 	}
 }
 
-/* Everything the sender pool is made from, as one comparable string. */
+/* Everything the sender pools are made from, as one comparable string. */
 static char *
 queue_smtp_sig(void)
 {
 	const struct config	*c = env->conf;
-	char			*sig;
+	const struct config_relay *r;
+	char			*sig, *more;
+	int			 i;
 
-	xasprintf(&sig, "%s\n%d\n%s\n%s\n%s\n%d\n%d\n%s\n%s", c->smtp_url,
-	    (int)c->smtp_tls, c->smtp_ca_file ? c->smtp_ca_file : "",
-	    c->smtp_username ? c->smtp_username : "",
-	    c->smtp_password ? c->smtp_password : "", c->smtp_connections,
-	    c->smtp_timeout, c->list_id, c->dkim ? dkim_id(c->dkim) : "");
+	xasprintf(&sig, "%s\n%d\n%s\n%s", c->smtp_ca_file ?
+	    c->smtp_ca_file : "", c->smtp_timeout, c->list_id, c->dkim ?
+	    dkim_id(c->dkim) : "");
+	for (i = 0; i < c->smtp_nrelays; i++) {
+		r = &c->smtp_relays[i];
+		xasprintf(&more, "%s\n%s\n%d\n%s\n%s\n%d\n%d", sig, r->url,
+		    (int)r->tls, r->username ? r->username : "",
+		    r->password ? r->password : "", r->connections, r->weight);
+		explicit_bzero(sig, strlen(sig));
+		free(sig);
+		sig = more;
+	}
 	return sig;
 }
 
+/* A pool's threads end on their own; freed once they have
+ * (queue_check_pools), never joined on the loop. */
+static void
+queue_pool_retire(struct qpool *qp)
+{
+	qp->retired = 1;
+	smtp_pool_shutdown(qp->pool);
+	TAILQ_INSERT_TAIL(&q.draining, qp, entry);
+}
+
+/* One sender pool per relay, each with its own settings and share of
+ * the sessions; the old ones (a reload) drain. */
 static int
 queue_pool_new(char *err, size_t errlen)
 {
 	const struct config	*c = env->conf;
+	const struct config_relay *r;
 	struct smtp_conf	 sc;
-	struct qpool		*p;
+	struct qpool		**v;
+	struct relay		**rv;
+	char			 why[512];
+	size_t			 i, k, n = (size_t)c->smtp_nrelays;
 
-	memset(&sc, 0, sizeof(sc));
-	sc.url = c->smtp_url;
-	sc.tls = c->smtp_tls;
-	sc.ca_file = c->smtp_ca_file;
-	sc.username = c->smtp_username;
-	sc.password = c->smtp_password;
-	sc.connections = c->smtp_connections;
-	sc.timeout = c->smtp_timeout;
-	sc.helo_name = c->list_id;
-	sc.verbose = log_verbose();
-	sc.rate = &q.rate;
-	sc.slots = q.slots;
-	sc.dkim = c->dkim;	/* new keys (a reload): a new pool */
-	p = xcalloc(1, sizeof(*p));
-	p->pool = smtp_pool_new(env->base, &sc, queue_done_cb, queue_batch_cb,
-	    NULL, err, errlen);
-	if (p->pool == NULL) {
-		free(p);
-		return -1;
+	v = xcalloc(n, sizeof(*v));
+	rv = xcalloc(n, sizeof(*rv));
+	for (i = 0; i < n; i++) {
+		r = &c->smtp_relays[i];
+		memset(&sc, 0, sizeof(sc));
+		sc.url = r->url;
+		sc.tls = r->tls;
+		sc.ca_file = c->smtp_ca_file;
+		sc.username = r->username;
+		sc.password = r->password;
+		sc.connections = r->connections;
+		sc.timeout = c->smtp_timeout;
+		sc.helo_name = c->list_id;
+		sc.verbose = log_verbose();
+		sc.rate = &q.rate;
+		sc.slots = q.slots;
+		sc.dkim = c->dkim;	/* new keys (a reload): new pools */
+		v[i] = xcalloc(1, sizeof(**v));
+		relay_init(&v[i]->relay, r->name, r->weight);
+		rv[i] = &v[i]->relay;
+		for (k = 0; k < q.npools; k++)	/* its counts go on */
+			if (strcmp(q.rv[k]->name, r->name) == 0) {
+				rv[i]->sent = q.rv[k]->sent;
+				rv[i]->faults = q.rv[k]->faults;
+			}
+		v[i]->pool = smtp_pool_new(env->base, &sc, queue_done_cb,
+		    queue_batch_cb, v[i], why, sizeof(why));
+		if (v[i]->pool == NULL) {
+			snprintf(err, errlen, "%s%s%s", n > 1 ? r->name : "",
+			    n > 1 ? ": " : "", why);
+			free(v[i]);
+			while (i-- > 0)
+				queue_pool_retire(v[i]);
+			free(v);
+			free(rv);
+			return -1;
+		}
 	}
-	if (q.cur != NULL) {
-		smtp_pool_shutdown(q.cur->pool);
-		TAILQ_INSERT_TAIL(&q.draining, q.cur, entry);
-	}
-	q.cur = p;
+	for (i = 0; i < q.npools; i++)
+		queue_pool_retire(q.pools[i]);
+	free(q.pools);
+	free(q.rv);
+	q.pools = v;
+	q.rv = rv;
+	q.npools = n;
 	if (q.smtp_sig != NULL) {
 		explicit_bzero(q.smtp_sig, strlen(q.smtp_sig));
 		free(q.smtp_sig);
@@ -1897,11 +2108,12 @@ queue_init(void (*drained)(void *), void *arg, char *err, size_t errlen)
 	    errlen)) == NULL)
 		return -1;
 	if ((q.timer = evtimer_new(env->base, queue_timer_cb, NULL)) == NULL ||
-	    (q.gtimer = evtimer_new(env->base, queue_gtimer_cb, NULL)) == NULL)
+	    (q.gtimer = evtimer_new(env->base, queue_gtimer_cb, NULL)) == NULL ||
+	    (q.rtimer = evtimer_new(env->base, queue_rtimer_cb, NULL)) == NULL)
 		fatalx("evtimer_new");
 	snapshot_init(queue_kick);
 	rate_init(&q.rate, env->conf->rate_mps, env->conf->rate_burst);
-	q.slots = smtp_slots_new(env->conf->smtp_connections);
+	q.slots = smtp_slots_new(env->conf->smtp_sessions);
 	if (queue_pool_new(err, errlen) == -1)
 		return -1;
 	snapshot_kick();	/* a broadcast cut short by a crash */
@@ -1924,7 +2136,7 @@ queue_reload(void)
 			log_warnx("reload: smtp: %s; keeping the old settings",
 			    err);
 		else
-			smtp_slots_set(q.slots, env->conf->smtp_connections);
+			smtp_slots_set(q.slots, env->conf->smtp_sessions);
 	}
 	queue_relay_ok();	/* new settings: try the relay at once */
 	explicit_bzero(sig, strlen(sig));
@@ -1936,8 +2148,11 @@ int
 queue_busy(void)
 {
 	struct qpool	*p;
-	int		 n = q.cur ? smtp_pool_busy(q.cur->pool) : 0;
+	size_t		 i;
+	int		 n = 0;
 
+	for (i = 0; i < q.npools; i++)
+		n += smtp_pool_busy(q.pools[i]->pool);
 	TAILQ_FOREACH(p, &q.draining, entry)
 		n += smtp_pool_busy(p->pool);
 	return n;
@@ -2001,13 +2216,16 @@ void
 queue_shutdown(void)
 {
 	struct qpool	*p;
+	size_t		 i;
 
 	q.shutting_down = 1;
 	if (q.timer != NULL)
 		evtimer_del(q.timer);
 	snapshot_stop();
-	if (q.cur != NULL)
-		smtp_pool_shutdown(q.cur->pool);
+	if (q.rtimer != NULL)
+		evtimer_del(q.rtimer);
+	for (i = 0; i < q.npools; i++)
+		smtp_pool_shutdown(q.pools[i]->pool);
 	TAILQ_FOREACH(p, &q.draining, entry)
 		smtp_pool_shutdown(p->pool);
 	log_info("queue: stopping, %d messages in flight", queue_busy());
@@ -2019,13 +2237,19 @@ queue_free(void)
 	struct qpool	*p;
 	struct qrun	*run;
 	struct qjob	*j;
+	size_t		 i;
 
 	q.closing = 1;
-	if (q.cur != NULL) {
-		smtp_pool_free(q.cur->pool);	/* runs remaining done()s */
-		free(q.cur);
-		q.cur = NULL;
+	for (i = 0; i < q.npools; i++) {
+		smtp_pool_free(q.pools[i]->pool);	/* runs remaining
+							   done()s */
+		free(q.pools[i]);
 	}
+	free(q.pools);
+	free(q.rv);
+	q.pools = NULL;
+	q.rv = NULL;
+	q.npools = 0;
 	while ((p = TAILQ_FIRST(&q.draining)) != NULL) {
 		TAILQ_REMOVE(&q.draining, p, entry);
 		smtp_pool_free(p->pool);
@@ -2053,6 +2277,9 @@ queue_free(void)
 	if (q.gtimer != NULL)
 		event_free(q.gtimer);
 	q.gtimer = NULL;
+	if (q.rtimer != NULL)
+		event_free(q.rtimer);
+	q.rtimer = NULL;
 	snapshot_free();
 	token_key_free(q.tkey);
 	if (q.smtp_sig != NULL) {
@@ -2100,7 +2327,7 @@ void
 queue_stats(struct queue_stats *st)
 {
 	struct qrun	*run;
-	size_t		 n = 0;
+	size_t		 n = 0, i;
 
 	memset(st, 0, sizeof(*st));
 	st->sent = q.total_sent;
@@ -2121,7 +2348,31 @@ queue_stats(struct queue_stats *st)
 		st->waiting = queue_waiting(q.current->id);
 		st->rate = queue_rate(q.current->id);
 	}
-	st->sessions = q.cur ? smtp_pool_sessions(q.cur->pool) : 0;
+	for (i = 0; i < q.npools; i++)
+		st->sessions += smtp_pool_sessions(q.pools[i]->pool);
+	st->nrelays = queue_relays(&st->relays);
+}
+
+size_t
+queue_relays(struct queue_relay_stats **out)
+{
+	struct queue_relay_stats	*v;
+	struct relay			*r;
+	size_t				 i;
+
+	v = xcalloc(q.npools ? q.npools : 1, sizeof(*v));
+	for (i = 0; i < q.npools; i++) {
+		r = q.rv[i];
+		v[i].name = r->name;
+		v[i].up = r->state == RELAY_UP;
+		v[i].state = relay_strstate(r->state);
+		v[i].reason = r->state != RELAY_UP ? r->reason : NULL;
+		v[i].weight = r->weight;
+		v[i].sent = r->sent;
+		v[i].faults = r->faults;
+	}
+	*out = v;
+	return q.npools;
 }
 
 void
@@ -2129,6 +2380,8 @@ queue_stats_free(struct queue_stats *st)
 {
 	free(st->runs);
 	st->runs = NULL;
+	free(st->relays);
+	st->relays = NULL;
 }
 
 /*

@@ -324,6 +324,7 @@ smtp_pool_submit(struct smtp_pool *p, struct smtp_job *job)
 	job->code = 0;
 	job->enh[0] = '\0';
 	job->msg[0] = '\0';
+	job->recalled = 0;
 	/* outstanding <= limit, so the ring cannot overflow */
 	p->queue[(p->qhead + p->qlen) % p->limit] = job;
 	p->qlen++;
@@ -428,6 +429,28 @@ smtp_pool_shutdown(struct smtp_pool *p)
 		wake |= smtp_pool_post(p, job, 0);
 	}
 	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->mtx);
+	if (wake)
+		smtp_pool_wake(p);
+}
+
+void
+smtp_pool_recall(struct smtp_pool *p)
+{
+	struct smtp_job	*job;
+	int		 wake = 0;
+
+	pthread_mutex_lock(&p->mtx);
+	while (p->qlen > 0) {
+		job = p->queue[p->qhead];
+		p->qhead = (p->qhead + 1) % p->limit;
+		p->qlen--;
+		job->result = SMTP_CANCELLED;
+		job->phase = SMTP_PHASE_NONE;
+		job->recalled = 1;
+		snprintf(job->msg, sizeof(job->msg), "not sent: recalled");
+		wake |= smtp_pool_post(p, job, 0);
+	}
 	pthread_mutex_unlock(&p->mtx);
 	if (wake)
 		smtp_pool_wake(p);

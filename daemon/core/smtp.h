@@ -102,6 +102,7 @@ struct smtp_job {
 	int		 code;
 	char		 enh[12];	/* "5.7.1", or "" */
 	char		 msg[256];
+	int		 recalled;	/* SMTP_CANCELLED by smtp_pool_recall */
 };
 
 struct smtp_pool;
@@ -149,6 +150,13 @@ void	smtp_pool_shutdown(struct smtp_pool *);
  * the calling thread), close the sessions (QUIT), join the threads.
  */
 void	smtp_pool_free(struct smtp_pool *);
+
+/*
+ * Give back the jobs queued and not yet begun (their relay went out, so
+ * they go to another): each comes back through done() as SMTP_CANCELLED
+ * with recalled set, from the loop.  The pool goes on taking jobs.
+ */
+void	smtp_pool_recall(struct smtp_pool *);
 
 /* Sessions allowed open at once, shared by the pools given it. */
 struct smtp_slots	*smtp_slots_new(int max);

@@ -272,6 +272,27 @@ api_broadcasts_resend(struct evhttp_request *req, int64_t id,
 	}
 }
 
+/* The relays out while a broadcast sends (the others carry it), or NULL. */
+static json_t *
+api_broadcasts_relays_out(void)
+{
+	struct queue_relay_stats	*v;
+	json_t				*a = NULL;
+	size_t				 i, n = queue_relays(&v);
+
+	for (i = 0; i < n; i++) {
+		if (v[i].up)
+			continue;
+		if (a == NULL)
+			a = json_array();
+		json_array_append_new(a, json_pack("{s:s,s:s,s:s}", "relay",
+		    v[i].name, "state", v[i].state, "reason", v[i].reason ?
+		    v[i].reason : ""));
+	}
+	free(v);
+	return a;
+}
+
 static json_t *
 api_broadcasts_json(const struct broadcast *bc)
 {
@@ -307,6 +328,13 @@ api_broadcasts_json(const struct broadcast *bc)
 	    json_integer(bc->resent_from) : json_null());
 	json_object_set_new(j, "resent_as", bc->resent_as ?
 	    json_integer(bc->resent_as) : json_null());
+	/* relays out while it sends (or waits): which, and why */
+	if (bc->state == BC_SENDING) {
+		json_t	*out = api_broadcasts_relays_out();
+
+		if (out != NULL)
+			json_object_set_new(j, "relays_out", out);
+	}
 	return j;
 }
 

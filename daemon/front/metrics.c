@@ -76,6 +76,61 @@ metrics_bounces(struct buf *b)
 	buf_free(&m.complained);
 }
 
+/* A label value: backslash, quote and newline escaped. */
+static void
+metrics_label(struct buf *b, const char *v)
+{
+	for (; *v != '\0'; v++)
+		buf_printf(b, "%s%c", *v == '\\' || *v == '"' || *v == '\n' ?
+		    "\\" : "", *v == '\n' ? 'n' : *v);
+}
+
+/* Each SMTP relay: up or out (and why), and the messages it took. */
+static void
+metrics_relays(struct buf *b, const struct queue_stats *st)
+{
+	const struct queue_relay_stats	*r;
+	size_t				 i;
+
+	buf_printf(b, "# HELP broadside_relay_up An SMTP relay takes messages "
+	    "(1) or is out after a relay fault (0).\n# TYPE "
+	    "broadside_relay_up gauge\n");
+	for (i = 0; i < st->nrelays; i++) {
+		buf_printf(b, "broadside_relay_up{relay=\"");
+		metrics_label(b, st->relays[i].name);
+		buf_printf(b, "\"} %d\n", st->relays[i].up);
+	}
+	buf_printf(b, "# HELP broadside_relay_out An SMTP relay out, with its "
+	    "state (out: a temporary fault, refused: a permanent one) and "
+	    "the reason.\n# TYPE broadside_relay_out gauge\n");
+	for (i = 0; i < st->nrelays; i++) {
+		r = &st->relays[i];
+		if (r->up)
+			continue;
+		buf_printf(b, "broadside_relay_out{relay=\"");
+		metrics_label(b, r->name);
+		buf_printf(b, "\",state=\"%s\",reason=\"", r->state);
+		metrics_label(b, r->reason ? r->reason : "");
+		buf_printf(b, "\"} 1\n");
+	}
+	buf_printf(b, "# HELP broadside_relay_messages_total Messages an SMTP "
+	    "relay accepted since the daemon started.\n# TYPE "
+	    "broadside_relay_messages_total counter\n");
+	for (i = 0; i < st->nrelays; i++) {
+		buf_printf(b, "broadside_relay_messages_total{relay=\"");
+		metrics_label(b, st->relays[i].name);
+		buf_printf(b, "\"} %" PRIu64 "\n", st->relays[i].sent);
+	}
+	buf_printf(b, "# HELP broadside_relay_faults_total Times an SMTP "
+	    "relay was taken out since the daemon started.\n# TYPE "
+	    "broadside_relay_faults_total counter\n");
+	for (i = 0; i < st->nrelays; i++) {
+		buf_printf(b, "broadside_relay_faults_total{relay=\"");
+		metrics_label(b, st->relays[i].name);
+		buf_printf(b, "\"} %" PRIu64 "\n", st->relays[i].faults);
+	}
+}
+
 void
 metrics_engine(struct buf *b)
 {
@@ -128,6 +183,7 @@ metrics_engine(struct buf *b)
 	buf_printf(b, "# HELP broadside_smtp_sessions SMTP sessions open.\n"
 	    "# TYPE broadside_smtp_sessions gauge\nbroadside_smtp_sessions "
 	    "%d\n", st.sessions);
+	metrics_relays(b, &st);
 	queue_stats_free(&st);
 	metrics_bounces(b);
 }

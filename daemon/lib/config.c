@@ -66,6 +66,8 @@ static const struct config_key config_keys[] = {
 	    OFF(smtp_password_file) },
 	{ "smtp", "connections", CT_INT, 1, 256, "4", OFF(smtp_connections) },
 	{ "smtp", "timeout", CT_INT, 1, 3600, "30", OFF(smtp_timeout) },
+	{ "smtp", "relays", CT_STR, 0, 0, NULL, 0 },	/* a list: see
+							   config_check_relays */
 	{ "rate", "messages_per_second", CT_FLOAT, 0, 1e6, "0",
 	    OFF(rate_mps) },
 	{ "rate", "burst", CT_INT, 1, 1000000, "10", OFF(rate_burst) },
@@ -727,6 +729,334 @@ config_read_password(struct config_ctx *ctx, struct config *c, int line)
 	c->smtp_password = data;
 }
 
+/*
+ * smtp.relays: a list of relays, each a group of url, weight, tls,
+ * username, password_file and connections; messages are spread by
+ * weight.  Without it, one relay is made of smtp.url and its keys.
+ * Setting both is an error (which one is meant?), as are the per-relay
+ * keys at the smtp level.  Each relay is checked as smtp.url is: the
+ * scheme, tls, both or neither of username and password_file, and AUTH
+ * in clear text only to a loopback host.  A relay without connections
+ * gets its weight's share of smtp.connections (at least one), among the
+ * relays that set none.
+ */
+#define CONFIG_RELAYS_MAX	32
+
+static const char *config_relay_keys[] = { "url", "weight", "tls",
+    "username", "password_file", "connections", NULL };
+
+/* host[:port] of an smtp:// URL, without any user part. */
+static char *
+config_relay_name(const char *url)
+{
+	const char	*p = strstr(url, "://"), *end, *at;
+
+	p = p != NULL ? p + 3 : url;
+	end = p + strcspn(p, "/?#");
+	if ((at = memchr(p, '@', (size_t)(end - p))) != NULL)
+		p = at + 1;
+	return xstrndup(p, (size_t)(end - p));
+}
+
+/* A string key of relay elem; NULL if absent or wrong (reported). */
+static const char *
+config_relay_str(struct config_ctx *ctx, config_setting_t *elem,
+    const char *where, const char *key)
+{
+	config_setting_t	*s = config_setting_get_member(elem, key);
+	const char		*v;
+	int			 line;
+
+	if (s == NULL)
+		return NULL;
+	line = (int)config_setting_source_line(s);
+	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+		config_error(ctx, line, "%s.%s: expected a string", where, key);
+		return NULL;
+	}
+	v = config_setting_get_string(s);
+	if (!text_header_safe(v, strlen(v)) || !utf8_valid(v, strlen(v))) {
+		config_error(ctx, line, "%s.%s: control character or invalid "
+		    "UTF-8 in value", where, key);
+		return NULL;
+	}
+	if (*v == '\0') {
+		config_error(ctx, line, "%s.%s: empty", where, key);
+		return NULL;
+	}
+	return v;
+}
+
+/* An integer key of relay elem in [min, max]; def if absent. */
+static int
+config_relay_int(struct config_ctx *ctx, config_setting_t *elem,
+    const char *where, const char *key, int min, int max, int def)
+{
+	config_setting_t	*s = config_setting_get_member(elem, key);
+	long long		 v;
+	int			 line;
+
+	if (s == NULL)
+		return def;
+	line = (int)config_setting_source_line(s);
+	if (config_setting_type(s) != CONFIG_TYPE_INT &&
+	    config_setting_type(s) != CONFIG_TYPE_INT64) {
+		config_error(ctx, line, "%s.%s: expected an integer", where, key);
+		return def;
+	}
+	v = config_setting_get_int64(s);
+	if (v < min || v > max) {
+		config_error(ctx, line, "%s.%s: %lld is out of range (%d to %d)",
+		    where, key, v, min, max);
+		return def;
+	}
+	return (int)v;
+}
+
+static void
+config_check_relay(struct config_ctx *ctx, struct config *c,
+    config_setting_t *elem, int i, struct config_relay *r)
+{
+	config_setting_t	*s;
+	const char		*url, *tls, *v;
+	char			 where[64], host[256];
+	int			 line = (int)config_setting_source_line(elem);
+	int			 j, k, errors0 = ctx->errors;
+
+	snprintf(where, sizeof(where), "smtp.relays[%d]", i + 1);
+	if (!config_setting_is_group(elem)) {
+		config_error(ctx, line, "%s: expected a group { url = ...; }",
+		    where);
+		return;
+	}
+	for (j = 0; j < config_setting_length(elem); j++) {
+		s = config_setting_get_elem(elem, (unsigned int)j);
+		for (k = 0; config_relay_keys[k] != NULL; k++)
+			if (strcmp(config_setting_name(s),
+			    config_relay_keys[k]) == 0)
+				break;
+		if (config_relay_keys[k] == NULL)
+			config_error(ctx, (int)config_setting_source_line(s),
+			    "unknown key \"%s.%s\"", where,
+			    config_setting_name(s));
+	}
+	if ((url = config_relay_str(ctx, elem, where, "url")) == NULL) {
+		if (config_setting_get_member(elem, "url") == NULL)
+			config_error(ctx, line, "%s.url: missing", where);
+		return;
+	}
+	if ((s = config_setting_get_member(elem, "url")) != NULL)
+		line = (int)config_setting_source_line(s);
+	if (strncmp(url, "smtp://", 7) != 0 && strncmp(url, "smtps://", 8) != 0) {
+		config_error(ctx, line, "%s.url: must be smtp:// or smtps://",
+		    where);
+		return;
+	}
+	r->url = xstrdup(url);
+	r->name = config_relay_name(url);
+	r->weight = config_relay_int(ctx, elem, where, "weight", 1, 1000, 1);
+	r->connections = config_relay_int(ctx, elem, where, "connections", 1,
+	    256, 0);
+	tls = config_relay_str(ctx, elem, where, "tls");
+	s = config_setting_get_member(elem, "tls");
+	if (tls == NULL)
+		r->tls = strncmp(url, "smtps://", 8) == 0 ? SMTP_TLS_TLS :
+		    SMTP_TLS_NONE;
+	else if (strcmp(tls, "none") == 0)
+		r->tls = SMTP_TLS_NONE;
+	else if (strcmp(tls, "starttls") == 0)
+		r->tls = SMTP_TLS_STARTTLS;
+	else if (strcmp(tls, "tls") == 0)
+		r->tls = SMTP_TLS_TLS;
+	else
+		config_error(ctx, (int)config_setting_source_line(s),
+		    "%s.tls: \"%s\" is not none, starttls or tls", where, tls);
+	if (tls != NULL && strncmp(url, "smtps://", 8) == 0 &&
+	    r->tls != SMTP_TLS_TLS)
+		config_error(ctx, (int)config_setting_source_line(s),
+		    "%s.tls: smtps:// needs tls = \"tls\"", where);
+	if ((v = config_relay_str(ctx, elem, where, "username")) != NULL)
+		r->username = xstrdup(v);
+	if ((v = config_relay_str(ctx, elem, where, "password_file")) != NULL)
+		r->password_file = config_path(ctx, v);
+	line = (int)config_setting_source_line(elem);
+	if (r->password_file != NULL && r->username == NULL)
+		config_error(ctx, line, "%s.password_file: set without "
+		    "%s.username", where, where);
+	if (r->username != NULL && r->password_file == NULL)
+		config_error(ctx, line, "%s.username: set without "
+		    "%s.password_file", where, where);
+	if (r->username != NULL && ctx->errors == errors0 &&
+	    r->tls == SMTP_TLS_NONE &&
+	    !config_url_loopback(url, host, sizeof(host)))
+		config_error(ctx, (int)config_setting_source_line(
+		    config_setting_get_member(elem, "username")),
+		    "%s.username: AUTH would send the password in clear text "
+		    "to %s; set tls = \"starttls\" (or an smtps:// URL), or "
+		    "use a relay on a loopback address", where, host);
+	for (j = 0; j < i; j++)
+		if (c->smtp_relays[j].url != NULL &&
+		    strcmp(c->smtp_relays[j].url, url) == 0)
+			config_error(ctx, line, "%s.url: the same as "
+			    "smtp.relays[%d]'s", where, j + 1);
+}
+
+/* The connections of the relays that set none (unset[i]):
+ * smtp.connections by weight, at least one each; the remainder one at a
+ * time to the relay with the fewest for its weight. */
+static void
+config_relays_split(struct config *c, const int *unset)
+{
+	struct config_relay	*r, *b;
+	int			 i, best, sumw = 0, given = 0;
+
+	for (i = 0; i < c->smtp_nrelays; i++)
+		if (unset[i])
+			sumw += c->smtp_relays[i].weight;
+	if (sumw == 0)
+		return;
+	for (i = 0; i < c->smtp_nrelays; i++) {
+		r = &c->smtp_relays[i];
+		if (!unset[i])
+			continue;
+		r->connections = (int)((long)c->smtp_connections * r->weight /
+		    sumw);
+		if (r->connections < 1)
+			r->connections = 1;
+		given += r->connections;
+	}
+	while (given < c->smtp_connections) {
+		best = -1;
+		for (i = 0; i < c->smtp_nrelays; i++) {
+			if (!unset[i])
+				continue;
+			r = &c->smtp_relays[i];
+			b = best >= 0 ? &c->smtp_relays[best] : NULL;
+			/* weight / connections, the largest */
+			if (b == NULL || (long)r->weight * b->connections >
+			    (long)b->weight * r->connections)
+				best = i;
+		}
+		c->smtp_relays[best].connections++;
+		given++;
+	}
+}
+
+static void
+config_check_relays(struct config_ctx *ctx, struct config *c, config_t *cf)
+{
+	config_setting_t	*list = config_lookup(cf, "smtp.relays");
+	struct config_relay	*r;
+	static const char	*single[] = { "url", "tls", "username",
+	    "password_file" };
+	char			 key[64];
+	int			 i, n, line, *unset;
+	size_t			 k;
+
+	if (list == NULL) {
+		/* the single form: one relay of smtp.url and its keys */
+		c->smtp_nrelays = 1;
+		c->smtp_relays = r = xcalloc(1, sizeof(*r));
+		r->url = xstrdup(c->smtp_url);
+		r->name = config_relay_name(c->smtp_url);
+		r->tls = c->smtp_tls;
+		r->username = c->smtp_username ? xstrdup(c->smtp_username) :
+		    NULL;
+		r->password_file = c->smtp_password_file ?
+		    xstrdup(c->smtp_password_file) : NULL;
+		r->weight = 1;
+		r->connections = c->smtp_connections;
+		c->smtp_sessions = r->connections;
+		return;
+	}
+	line = (int)config_setting_source_line(list);
+	for (k = 0; k < sizeof(single) / sizeof(single[0]); k++) {
+		snprintf(key, sizeof(key), "smtp.%s", single[k]);
+		if (config_line(cf, key) > 0)
+			config_error(ctx, config_line(cf, key), "%s: set "
+			    "together with smtp.relays; set it in each relay "
+			    "instead%s", key, k == 0 ? " (one of smtp.url and "
+			    "smtp.relays)" : "");
+	}
+	if (!config_setting_is_list(list) && !config_setting_is_array(list)) {
+		config_error(ctx, line, "smtp.relays: expected a list ( { url "
+		    "= \"smtp://...\"; weight = 1; }, ... )");
+		return;
+	}
+	n = config_setting_length(list);
+	if (n < 1 || n > CONFIG_RELAYS_MAX) {
+		config_error(ctx, line, "smtp.relays: 1 to %d relays, not %d",
+		    CONFIG_RELAYS_MAX, n);
+		return;
+	}
+	c->smtp_relays = xcalloc((size_t)n, sizeof(*c->smtp_relays));
+	c->smtp_nrelays = n;
+	unset = xcalloc((size_t)n, sizeof(*unset));
+	for (i = 0; i < n; i++) {
+		config_check_relay(ctx, c, config_setting_get_elem(list,
+		    (unsigned int)i), i, &c->smtp_relays[i]);
+		unset[i] = c->smtp_relays[i].connections == 0;
+	}
+	if (ctx->errors == 0)
+		config_relays_split(c, unset);
+	free(unset);
+	c->smtp_sessions = 0;
+	for (i = 0; i < n; i++)
+		c->smtp_sessions += c->smtp_relays[i].connections;
+}
+
+/* Each relay's password, as smtp.password_file's is read. */
+static void
+config_read_relay_passwords(struct config_ctx *ctx, struct config *c,
+    config_t *cf)
+{
+	config_setting_t	*list = config_lookup(cf, "smtp.relays");
+	config_setting_t	*s;
+	struct config_relay	*r;
+	char			 key[64];
+	int			 i;
+
+	for (i = 0; i < c->smtp_nrelays; i++) {
+		r = &c->smtp_relays[i];
+		if (list == NULL) {
+			/* the single form: read as smtp.password_file */
+			if (c->smtp_password != NULL)
+				r->password = xstrdup(c->smtp_password);
+			continue;
+		}
+		if (r->password_file == NULL)
+			continue;
+		s = config_setting_get_member(config_setting_get_elem(list,
+		    (unsigned int)i), "password_file");
+		snprintf(key, sizeof(key), "smtp.relays[%d].password_file",
+		    i + 1);
+		config_read_pwfile(ctx, key, r->password_file, &r->password,
+		    s ? (int)config_setting_source_line(s) : 0);
+	}
+}
+
+static void
+config_free_relays(struct config *c)
+{
+	struct config_relay	*r;
+	int			 i;
+
+	for (i = 0; i < c->smtp_nrelays; i++) {
+		r = &c->smtp_relays[i];
+		free(r->name);
+		free(r->url);
+		free(r->username);
+		free(r->password_file);
+		if (r->password != NULL) {
+			explicit_bzero(r->password, strlen(r->password));
+			free(r->password);
+		}
+	}
+	free(c->smtp_relays);
+	c->smtp_relays = NULL;
+	c->smtp_nrelays = 0;
+}
+
 /* Load the DKIM keys: the start, -t and a reload fail on a bad one. */
 static void
 config_read_dkim(struct config_ctx *ctx, struct config *c, config_t *cf)
@@ -779,6 +1109,9 @@ config_walk(struct config_ctx *ctx, struct config *c, config_setting_t *root)
 			}
 			for (j = 0; j < config_setting_length(g); j++) {
 				s = config_setting_get_elem(g, (unsigned int)j);
+				if (strcmp(gname, "smtp") == 0 && strcmp(
+				    config_setting_name(s), "relays") == 0)
+					continue;	/* a list: its own check */
 				if ((k = config_find(gname,
 				    config_setting_name(s))) == NULL) {
 					config_error(ctx,
@@ -858,11 +1191,15 @@ config_load(const char *file, int flags, int (*report)(void *, const char *),
 			config_set(&ctx, c, &config_keys[i], NULL,
 			    config_keys[i].def);
 	}
-	if (ctx.errors == 0)
+	if (ctx.errors == 0) {
 		config_check(&ctx, c, &cf);
+		config_check_relays(&ctx, c, &cf);
+	}
 	if (ctx.errors == 0 && !(flags & CONFIG_NOSECRETS))
 		config_read_password(&ctx, c, config_line(&cf,
 		    "smtp.password_file"));
+	if (ctx.errors == 0 && !(flags & CONFIG_NOSECRETS))
+		config_read_relay_passwords(&ctx, c, &cf);
 	if (ctx.errors == 0 && !(flags & CONFIG_NOSECRETS))
 		config_read_dkim(&ctx, c, &cf);
 	if (ctx.errors == 0 && !(flags & CONFIG_NOSECRETS) &&
@@ -893,6 +1230,7 @@ config_free(struct config *c)
 			free(*(char **)((char *)c + config_keys[i].off));
 	free(c->list_from_name);
 	free(c->list_from_addr);
+	config_free_relays(c);
 	dkim_unref(c->dkim);
 	if (c->smtp_password != NULL) {
 		explicit_bzero(c->smtp_password, strlen(c->smtp_password));

@@ -13,6 +13,19 @@ enum smtp_tls {
 	SMTP_TLS_TLS,
 };
 
+/* One SMTP relay (smtp.relays, or smtp.url alone). */
+struct config_relay {
+	char		*name;		/* host[:port] of the URL: logs, metrics */
+	char		*url;
+	enum smtp_tls	 tls;
+	char		*username;
+	char		*password_file;
+	char		*password;	/* read from password_file; never logged */
+	int		 weight;	/* share of the messages, 1-1000 */
+	int		 connections;	/* its own, or its weight's share of
+					   smtp.connections */
+};
+
 struct config {
 	char		*file;		/* absolute path of the config file */
 
@@ -38,6 +51,10 @@ struct config {
 	char		*smtp_password;	/* read from password_file; never logged */
 	int		 smtp_connections;
 	int		 smtp_timeout;
+	/* the relays: smtp.relays, or one made of smtp.url and its keys */
+	struct config_relay *smtp_relays;
+	int		 smtp_nrelays;
+	int		 smtp_sessions;	/* the relays' connections, summed */
 
 	/* rate */
 	double		 rate_mps;

@@ -1256,6 +1256,182 @@ test_bounce(void)
 	buf_free(&m.all);
 }
 
+/*
+ * smtp.relays: the single url form as one relay; a list with weights,
+ * per-relay settings and smtp.connections split by weight; each relay's
+ * password read; what is refused, naming the key and line.
+ */
+static void
+test_relays(void)
+{
+	static const struct {
+		const char	*name;
+		const char	*text;
+		const char	*want[3];	/* ":LINE: message" suffixes */
+	} bad[] = {
+		{ "rboth.conf", LIST_OK
+		    "smtp: { url = \"smtp://127.0.0.1:25\";\n"
+		    "  relays = ( { url = \"smtp://127.0.0.1:26\"; } ); };\n",
+		    { ":3: smtp.url: set together with smtp.relays" } },
+		{ "rkeys.conf", LIST_OK
+		    "smtp: { relays = ( { url = \"smtp://a.example:25\";\n"
+		    "  port = 25; weight = 0; },\n"
+		    "  { weight = 2; } ); };\n",
+		    { ":4: unknown key \"smtp.relays[1].port\"",
+		    ":4: smtp.relays[1].weight: 0 is out of range (1 to 1000)",
+		    ":5: smtp.relays[2].url: missing" } },
+		{ "rtls.conf", LIST_OK
+		    "smtp: { relays = ( { url = \"http://a.example\"; },\n"
+		    "  { url = \"smtps://b.example\";\n"
+		    "    tls = \"starttls\"; } ); };\n",
+		    { ":3: smtp.relays[1].url: must be smtp:// or smtps://",
+		    ":5: smtp.relays[2].tls: smtps:// needs tls = \"tls\"" } },
+		{ "rauth.conf", LIST_OK
+		    "smtp: { relays = ( { url = \"smtp://127.0.0.1:25\";\n"
+		    "  username = \"u\"; },\n"
+		    "  { url = \"smtp://mail.example.net\";\n"
+		    "    username = \"u\"; password_file = \"pw\"; } ); };\n",
+		    { ":3: smtp.relays[1].username: set without "
+		    "smtp.relays[1].password_file",
+		    ":6: smtp.relays[2].username: AUTH would send the password "
+		    "in clear text to mail.example.net" } },
+		{ "rdup.conf", LIST_OK
+		    "smtp: { relays = ( { url = \"smtp://a.example\"; },\n"
+		    "  { url = \"smtp://a.example\"; } ); };\n",
+		    { ":4: smtp.relays[2].url: the same as smtp.relays[1]'s" } },
+		{ "rempty.conf", LIST_OK "smtp: { relays = ( ); };\n",
+		    { ":3: smtp.relays: 1 to 32 relays, not 0" } },
+		{ "rtype.conf", LIST_OK "smtp: { relays = \"x\"; };\n",
+		    { ":3: smtp.relays: expected a list" } },
+	};
+	struct config		*c;
+	struct config_relay	*r;
+	struct msgs		 m = { 0 };
+	char			 want[600], path[PATH_MAX];
+	size_t			 i, j;
+	int			 nwant;
+
+	/* the single form: one relay */
+	c = load("r1.conf", LIST_OK "smtp: { url = \"smtp://u@127.0.0.1:2525/x\";"
+	    " connections = 6; };\n", 0, &m);
+	CHECK("single: loads", c != NULL);
+	if (c != NULL) {
+		CHECK_INT("single: one relay", c->smtp_nrelays, 1);
+		CHECK_STR("single: name", c->smtp_relays[0].name,
+		    "127.0.0.1:2525");
+		CHECK_STR("single: url", c->smtp_relays[0].url,
+		    "smtp://u@127.0.0.1:2525/x");
+		CHECK_INT("single: connections", c->smtp_relays[0].connections,
+		    6);
+		CHECK_INT("single: sessions", c->smtp_sessions, 6);
+	}
+	config_free(c);
+
+	/* a list: weights, split connections, per-relay TLS and AUTH */
+	snprintf(path, sizeof(path), "%s/relay-pw", dir);
+	write_file(path, "s3cret\n", 0600);
+	c = load("r2.conf", LIST_OK
+	    "smtp: { connections = 8; ca_file = \"ca.pem\";\n"
+	    "  relays = ( { url = \"smtp://127.0.0.1:2525\"; weight = 3; },\n"
+	    "    { url = \"smtps://mail.example.net\"; username = \"robot\";\n"
+	    "      password_file = \"relay-pw\"; },\n"
+	    "    { url = \"smtp://[::1]:587\"; tls = \"starttls\";\n"
+	    "      connections = 2; weight = 5; } ); };\n", 0, &m);
+	CHECK("list: loads", c != NULL);
+	if (c == NULL)
+		printf("%s", msgs_text(&m));
+	if (c != NULL && c->smtp_nrelays == 3) {
+		r = c->smtp_relays;
+		CHECK_STR("list: name 1", r[0].name, "127.0.0.1:2525");
+		CHECK_STR("list: name 2", r[1].name, "mail.example.net");
+		CHECK_STR("list: name 3", r[2].name, "[::1]:587");
+		CHECK_INT("list: weight 1", r[0].weight, 3);
+		CHECK_INT("list: weight 2 default", r[1].weight, 1);
+		CHECK_INT("list: tls 1 from the URL", r[0].tls, SMTP_TLS_NONE);
+		CHECK_INT("list: tls 2 from the URL", r[1].tls, SMTP_TLS_TLS);
+		CHECK_INT("list: tls 3", r[2].tls, SMTP_TLS_STARTTLS);
+		/* 8 by weight 3:1 among those without their own */
+		CHECK_INT("list: split 1", r[0].connections, 6);
+		CHECK_INT("list: split 2", r[1].connections, 2);
+		CHECK_INT("list: own 3", r[2].connections, 2);
+		CHECK_INT("list: sessions", c->smtp_sessions, 10);
+		CHECK_STR("list: username", r[1].username, "robot");
+		CHECK_STR("list: password read", r[1].password, "s3cret");
+		CHECK("list: no AUTH on 1", r[0].username == NULL &&
+		    r[0].password == NULL);
+	} else
+		CHECK_INT("list: three relays", c ? c->smtp_nrelays : -1, 3);
+	config_free(c);
+
+	/* the split: at least one each, the rest to the fewest per weight */
+	c = load("r3.conf", LIST_OK
+	    "smtp: { connections = 2;\n"
+	    "  relays = ( { url = \"smtp://a.example\"; weight = 10; },\n"
+	    "    { url = \"smtp://b.example\"; },\n"
+	    "    { url = \"smtp://c.example\"; } ); };\n", CONFIG_NOSECRETS,
+	    &m);
+	CHECK("split: loads", c != NULL);
+	if (c != NULL) {
+		CHECK_INT("split: a", c->smtp_relays[0].connections, 1);
+		CHECK_INT("split: b at least one", c->smtp_relays[1].connections,
+		    1);
+		CHECK_INT("split: c at least one", c->smtp_relays[2].connections,
+		    1);
+		CHECK_INT("split: sessions", c->smtp_sessions, 3);
+	}
+	config_free(c);
+	c = load("r4.conf", LIST_OK
+	    "smtp: { connections = 7;\n"
+	    "  relays = ( { url = \"smtp://a.example\"; weight = 1; },\n"
+	    "    { url = \"smtp://b.example\"; weight = 1; } ); };\n",
+	    CONFIG_NOSECRETS, &m);
+	CHECK("split 7: loads", c != NULL);
+	if (c != NULL)
+		CHECK("split 7: 4 + 3", c->smtp_relays[0].connections +
+		    c->smtp_relays[1].connections == 7 &&
+		    c->smtp_relays[0].connections >= 3 &&
+		    c->smtp_relays[1].connections >= 3);
+	config_free(c);
+
+	/* a relay's missing password file fails the load (and -t) */
+	c = load("r5.conf", LIST_OK
+	    "smtp: { relays = ( { url = \"smtp://127.0.0.1:25\";\n"
+	    "  username = \"u\"; password_file = \"nopw\"; } ); };\n", 0, &m);
+	CHECK("missing relay password: refused", c == NULL);
+	snprintf(want, sizeof(want), "%s/r5.conf:4: "
+	    "smtp.relays[1].password_file: ", dir);
+	CHECK("missing relay password: names the key", strstr(msgs_text(&m),
+	    want) != NULL);
+	config_free(c);
+	c = load("r5.conf", LIST_OK
+	    "smtp: { relays = ( { url = \"smtp://127.0.0.1:25\";\n"
+	    "  username = \"u\"; password_file = \"nopw\"; } ); };\n",
+	    CONFIG_NOSECRETS, &m);
+	CHECK("NOSECRETS: not read", c != NULL && c->smtp_relays[0].password ==
+	    NULL);
+	config_free(c);
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		c = load(bad[i].name, bad[i].text, CONFIG_NOSECRETS, &m);
+		CHECK(bad[i].name, c == NULL);
+		config_free(c);
+		nwant = 0;
+		for (j = 0; j < 3 && bad[i].want[j] != NULL; j++) {
+			nwant++;
+			snprintf(want, sizeof(want), "%s/%s%s", dir,
+			    bad[i].name, bad[i].want[j]);
+			if (strstr(msgs_text(&m), want) == NULL) {
+				CHECK(bad[i].name, 0);
+				printf("  want \"%s\" in:\n%s", want,
+				    msgs_text(&m));
+			} else
+				CHECK(bad[i].name, 1);
+		}
+		CHECK_INT(bad[i].name, m.n, nwant);
+	}
+	buf_free(&m.all);
+}
+
 int
 main(void)
 {
@@ -1293,6 +1469,7 @@ main(void)
 	test_storage_pg();
 	test_dkim();
 	test_bounce();
+	test_relays();
 	test_default_path();
 	if (chdir("/") == -1)
 		CHECK("chdir /", 0);

@@ -114,7 +114,10 @@ fake_pool_cb(evutil_socket_t fd, short what, void *arg)
 	memcpy(jobs, p->jobs, sizeof(jobs));
 	p->njobs = 0;
 	for (i = 0; i < n; i++) {
-		if (jobs[i]->halted != NULL && atomic_load(jobs[i]->halted)) {
+		if (jobs[i]->recalled)
+			;	/* as smtp_pool_recall left it */
+		else if (jobs[i]->halted != NULL &&
+		    atomic_load(jobs[i]->halted)) {
 			jobs[i]->result = SMTP_CANCELLED;
 			jobs[i]->phase = SMTP_PHASE_NONE;
 		} else
@@ -148,6 +151,7 @@ smtp_pool_submit(struct smtp_pool *p, struct smtp_job *job)
 {
 	if (p->shut || p->njobs == FAKE_SPACE)
 		return -1;
+	job->recalled = 0;
 	p->jobs[p->njobs++] = job;
 	event_active(p->ev, EV_TIMEOUT, 0);
 	return 0;
@@ -182,6 +186,19 @@ smtp_pool_connects(struct smtp_pool *p)
 {
 	(void)p;
 	return 0;
+}
+
+/* Jobs not yet answered come back unsent, from the loop, as smtp.c's. */
+void
+smtp_pool_recall(struct smtp_pool *p)
+{
+	int	i;
+
+	for (i = 0; i < p->njobs; i++) {
+		p->jobs[i]->result = SMTP_CANCELLED;
+		p->jobs[i]->phase = SMTP_PHASE_NONE;
+		p->jobs[i]->recalled = 1;
+	}
 }
 
 void
