@@ -150,3 +150,4 @@ json_get '(j["sent"], j["failed"]) == (8, 2) or sys.exit(1)' <"$T/status.json" \
 resend_check "" 2 "msg554-f1@d1.example msg554-f2@d3.example" 'j["state"] == "done"'
 [ "$(bs feed | grep -c "<item>")" = 1 ] || fail "feed: the resend $RE is published again"
 ok "resend of a done broadcast ($RE); the feed keeps one item"
+stop_daemon
