@@ -209,10 +209,25 @@ struct qclaim {
 	char			 err[512];
 };
 
+/* The current run of identical RCPT refusals from one relay. */
+struct qrefusals {
+	int			 code;
+	char			 enh[12];
+	int			 relay;		/* recognised as the relay's */
+	int			 domains;	/* 2: more than one seen */
+	char			 domain[256];	/* the first one's */
+	struct qrefusal		*v;
+	size_t			 n;
+	int			 total;		/* including those not kept */
+};
+
 /* A relay: its sender pool and its state (relays.c). */
 struct qpool {
 	struct smtp_pool	*pool;
 	struct relay		 relay;
+	struct qrefusals	 rr;		/* counted per relay: another
+						   relay's answers do not
+						   break this one's run */
 	int			 retired;	/* a reload replaced it: its
 						   faults say nothing now */
 	TAILQ_ENTRY(qpool)	 entry;
@@ -242,15 +257,6 @@ static struct {
 	char			 store_reason[560];	/* store_failing */
 	double			 store_retry_at;	/* next try, now_mono() */
 
-	/* the current run of identical RCPT refusals */
-	int			 rr_code;
-	char			 rr_enh[12];
-	int			 rr_relay;	/* recognised as the relay's */
-	int			 rr_domains;	/* 2: more than one seen */
-	char			 rr_domain[256];	/* the first one's */
-	struct qrefusal		*rr;
-	size_t			 nrr;
-	int			 rr_total;	/* including those not kept */
 	int			 msg_faults;	/* message faults in a row */
 
 	struct qresult		*results;	/* for the next group */
@@ -1231,18 +1237,27 @@ queue_relay_ok(void)
 
 /* Forget the run of refusals (another answer came between). */
 static void
-queue_refusals_reset(void)
+queue_refusals_reset(struct qrefusals *rr)
 {
 	size_t	i;
 
-	for (i = 0; i < q.nrr; i++)
-		q.rr[i].run->refs--;
-	q.nrr = 0;
-	q.rr_total = 0;
-	q.rr_relay = 0;
-	q.rr_domains = 0;
-	q.rr_code = 0;
-	q.rr_enh[0] = '\0';
+	for (i = 0; i < rr->n; i++)
+		rr->v[i].run->refs--;
+	rr->n = 0;
+	rr->total = 0;
+	rr->relay = 0;
+	rr->domains = 0;
+	rr->code = 0;
+	rr->enh[0] = '\0';
+}
+
+/* A relay's pool is freed: its run of refusals too. */
+static void
+queue_refusals_free(struct qrefusals *rr)
+{
+	queue_refusals_reset(rr);
+	free(rr->v);
+	rr->v = NULL;
 }
 
 static const char *
@@ -1258,14 +1273,14 @@ queue_domain(const char *email)
  * already found to be the relay's (then it is a relay fault), else 0.
  */
 static int
-queue_refusal_is_relay(struct smtp_job *sj)
+queue_refusal_is_relay(struct qrefusals *rr, struct smtp_job *sj)
 {
-	if (q.rr_total > 0 && (sj->code != q.rr_code ||
-	    strcmp(sj->enh, q.rr_enh) != 0))
-		queue_refusals_reset();
-	if (q.rr_relay)
-		q.rr_total++;
-	return q.rr_relay;
+	if (rr->total > 0 && (sj->code != rr->code ||
+	    strcmp(sj->enh, rr->enh) != 0))
+		queue_refusals_reset(rr);
+	if (rr->relay)
+		rr->total++;
+	return rr->relay;
 }
 
 /*
@@ -1274,24 +1289,24 @@ queue_refusal_is_relay(struct smtp_job *sj)
  * the run, this one too, and return 1: a relay fault.
  */
 static int
-queue_refusal(struct qrun *run, struct qjob *j, struct smtp_job *sj,
-    int from, int to, int bounced)
+queue_refusal(struct qrefusals *rr, struct qrun *run, struct qjob *j,
+    struct smtp_job *sj, int from, int to, int bounced)
 {
 	struct qrefusal	*f;
 	size_t		 i;
 
-	if (q.rr_total == 0) {
-		q.rr_code = sj->code;
-		snprintf(q.rr_enh, sizeof(q.rr_enh), "%s", sj->enh);
-		snprintf(q.rr_domain, sizeof(q.rr_domain), "%s",
+	if (rr->total == 0) {
+		rr->code = sj->code;
+		snprintf(rr->enh, sizeof(rr->enh), "%s", sj->enh);
+		snprintf(rr->domain, sizeof(rr->domain), "%s",
 		    queue_domain(j->email));
-	} else if (strcasecmp(q.rr_domain, queue_domain(j->email)) != 0)
-		q.rr_domains = 2;
-	q.rr_total++;
-	if (q.nrr < QUEUE_RUN_KEEP) {
-		if (q.rr == NULL)
-			q.rr = xcalloc(QUEUE_RUN_KEEP, sizeof(*q.rr));
-		f = &q.rr[q.nrr++];
+	} else if (strcasecmp(rr->domain, queue_domain(j->email)) != 0)
+		rr->domains = 2;
+	rr->total++;
+	if (rr->n < QUEUE_RUN_KEEP) {
+		if (rr->v == NULL)
+			rr->v = xcalloc(QUEUE_RUN_KEEP, sizeof(*rr->v));
+		f = &rr->v[rr->n++];
 		f->run = run;
 		run->refs++;
 		f->sid = j->sid;
@@ -1300,16 +1315,16 @@ queue_refusal(struct qrun *run, struct qjob *j, struct smtp_job *sj,
 		f->attempts = j->attempts;
 		f->bounced = bounced;
 	}
-	if (q.rr_total < QUEUE_RUN_MIN || q.rr_domains < 2)
+	if (rr->total < QUEUE_RUN_MIN || rr->domains < 2)
 		return 0;
 
 	/* the relay's: undo each one, this one included */
-	q.rr_relay = 1;
+	rr->relay = 1;
 	log_warnx("broadcast %" PRId64 ": %d recipients in more than one "
 	    "domain refused in a row with the same answer, the relay's: "
-	    "none is bounced or charged: %s", run->id, q.rr_total, sj->msg);
-	for (i = 0; i < q.nrr; i++) {
-		f = &q.rr[i];
+	    "none is bounced or charged: %s", run->id, rr->total, sj->msg);
+	for (i = 0; i < rr->n; i++) {
+		f = &rr->v[i];
 		queue_result_add(f->run, QRES_RESTORE, f->sid, f->to,
 		    (enum dlv_state)f->from, f->attempts, 0, 0,
 		    f->bounced ? -1 : 0, NULL);
@@ -1319,7 +1334,7 @@ queue_refusal(struct qrun *run, struct qjob *j, struct smtp_job *sj,
 			q.total_deferred--;
 		f->run->refs--;
 	}
-	q.nrr = 0;
+	rr->n = 0;
 	return 1;
 }
 
@@ -1331,7 +1346,7 @@ queue_done_cb(struct smtp_job *sj, void *arg)
 	struct qpool	*qp = arg;	/* the relay it went to */
 	int		 attempts = j->attempts + 1;
 	int		 from = j->attempts > 0 ? DLV_DEFERRED : DLV_PENDING;
-	int		 to, perm, probe = j->probe;
+	int		 to, perm, probe = j->probe, relay_run = 0;
 
 	j->probe = 0;
 	if (probe && !qp->retired)
@@ -1352,8 +1367,14 @@ queue_done_cb(struct smtp_job *sj, void *arg)
 	run->inflight--;
 	if (j->skipped)
 		sj->result = SMTP_CANCELLED;
-	if (sj->result != SMTP_RELAY_TEMP && sj->result != SMTP_RELAY_PERM &&
-	    sj->result != SMTP_CANCELLED && sj->result != SMTP_RENDER_FAIL)
+	/* a refusal that goes on a run found to be this relay's is its
+	 * fault, not an answer about the recipient */
+	if ((sj->result == SMTP_RCPT_TEMP && sj->phase == SMTP_PHASE_RCPT &&
+	    sj->code >= 400) || sj->result == SMTP_RCPT_PERM)
+		relay_run = queue_refusal_is_relay(&qp->rr, sj);
+	if (!relay_run && sj->result != SMTP_RELAY_TEMP &&
+	    sj->result != SMTP_RELAY_PERM && sj->result != SMTP_CANCELLED &&
+	    sj->result != SMTP_RENDER_FAIL)
 		queue_relay_answered(qp);	/* about the recipient */
 	switch (sj->result) {
 	case SMTP_OK:
@@ -1363,11 +1384,10 @@ queue_done_cb(struct smtp_job *sj, void *arg)
 		queue_window_add();
 		q.total_sent++;
 		q.msg_faults = 0;
-		queue_refusals_reset();
+		queue_refusals_reset(&qp->rr);
 		break;
 	case SMTP_RCPT_TEMP:
-		if (sj->phase == SMTP_PHASE_RCPT && sj->code >= 400 &&
-		    queue_refusal_is_relay(sj)) {
+		if (relay_run) {
 			queue_release(run, j);
 			queue_relay_fault(run, qp, probe, 0, sj->msg);
 			return;
@@ -1389,11 +1409,11 @@ queue_done_cb(struct smtp_job *sj, void *arg)
 			q.total_deferred++;
 		}
 		if (sj->phase == SMTP_PHASE_RCPT && sj->code >= 400 &&
-		    queue_refusal(run, j, sj, from, to, 0))
+		    queue_refusal(&qp->rr, run, j, sj, from, to, 0))
 			queue_relay_fault(run, qp, probe, 0, sj->msg);
 		break;
 	case SMTP_RCPT_PERM:
-		if (queue_refusal_is_relay(sj)) {
+		if (relay_run) {
 			queue_release(run, j);
 			queue_relay_fault(run, qp, probe, 1, sj->msg);
 			return;
@@ -1404,7 +1424,7 @@ queue_done_cb(struct smtp_job *sj, void *arg)
 		queue_result_add(run, QRES_RECORD, j->sid, from, DLV_FAILED, attempts, 0,
 		    sj->code, 1, sj->msg);
 		q.total_failed++;
-		if (queue_refusal(run, j, sj, from, DLV_FAILED, 1))
+		if (queue_refusal(&qp->rr, run, j, sj, from, DLV_FAILED, 1))
 			queue_relay_fault(run, qp, probe, 1, sj->msg);
 		break;
 	case SMTP_MSG_PERM:
@@ -1414,7 +1434,7 @@ queue_done_cb(struct smtp_job *sj, void *arg)
 		queue_result_add(run, QRES_RECORD, j->sid, from, DLV_FAILED, attempts, 0,
 		    sj->code, 0, sj->msg);
 		q.total_failed++;
-		queue_refusals_reset();
+		queue_refusals_reset(&qp->rr);
 		if (++q.msg_faults >= QUEUE_MSG_FAULTS) {
 			char	what[320];
 
@@ -1474,6 +1494,7 @@ queue_check_pools(void)
 	    smtp_pool_reapable(p->pool)) {
 		TAILQ_REMOVE(&q.draining, p, entry);
 		smtp_pool_free(p->pool);
+		queue_refusals_free(&p->rr);
 		free(p);
 	}
 }
@@ -2243,6 +2264,7 @@ queue_free(void)
 	for (i = 0; i < q.npools; i++) {
 		smtp_pool_free(q.pools[i]->pool);	/* runs remaining
 							   done()s */
+		queue_refusals_free(&q.pools[i]->rr);
 		free(q.pools[i]);
 	}
 	free(q.pools);
@@ -2253,6 +2275,7 @@ queue_free(void)
 	while ((p = TAILQ_FIRST(&q.draining)) != NULL) {
 		TAILQ_REMOVE(&q.draining, p, entry);
 		smtp_pool_free(p->pool);
+		queue_refusals_free(&p->rr);
 		free(p);
 	}
 	/* results, and claims not handed out back to the store (what the
@@ -2293,9 +2316,6 @@ queue_free(void)
 	free(q.group.results);
 	free(q.group.records);
 	memset(&q.group, 0, sizeof(q.group));
-	free(q.rr);
-	q.rr = NULL;
-	q.nrr = 0;
 	smtp_slots_free(q.slots);
 	q.slots = NULL;
 	rate_destroy(&q.rate);
