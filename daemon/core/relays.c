@@ -52,16 +52,27 @@ relays_pick(struct relay *const *v, size_t n, double now,
 		if (v[i]->state != RELAY_UP && relay_ready(v[i], now) &&
 		    room(i, arg))
 			return (int)i;
+	/*
+	 * Smooth weighted round robin over every relay that is up, full or
+	 * not: when the one whose turn it is has no room, nobody gets the
+	 * job now (its pool's next result pumps again), so the split
+	 * follows the weights, not which relay's threads happen to be
+	 * free (on a saturated machine that gave 209:191 for 3:1).
+	 */
 	for (i = 0; i < n; i++) {
-		if (v[i]->state != RELAY_UP || !room(i, arg))
+		if (v[i]->state != RELAY_UP)
 			continue;
-		v[i]->credit += v[i]->weight;
 		total += v[i]->weight;
-		if (best == -1 || v[i]->credit > v[best]->credit)
+		if (best == -1 || v[i]->credit + v[i]->weight >
+		    v[best]->credit + v[best]->weight)
 			best = (int)i;
 	}
-	if (best >= 0)
-		v[best]->credit -= total;
+	if (best < 0 || !room((size_t)best, arg))
+		return -1;
+	for (i = 0; i < n; i++)
+		if (v[i]->state == RELAY_UP)
+			v[i]->credit += v[i]->weight;
+	v[best]->credit -= total;
 	return best;
 }
 

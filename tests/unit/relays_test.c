@@ -58,11 +58,19 @@ main(void)
 	CHECK("3:1:2 over 600", got[0] == 300 && got[1] == 100 &&
 	    got[2] == 200);
 
-	/* 2. no room: the others take it; none with room: -1 */
+	/* 2. no room for the relay whose turn it is: nobody (-1) until it
+	 * has some, so the split stays by weight; none with room: -1 */
 	full[0] = 1;
 	memset(got, 0, sizeof(got));
 	picks(v, 2, 10, now, got);
-	CHECK_INT("a full: b takes all", got[1], 10);
+	CHECK("a full: b takes at most its own turn", got[0] == 0 &&
+	    got[1] <= 1);
+	CHECK_INT("a full: a's turn waits", relays_pick(v, 2, now, room,
+	    NULL), -1);
+	full[0] = 0;
+	CHECK_INT("a has room again: its turn", relays_pick(v, 2, now, room,
+	    NULL), 0);
+	full[0] = 1;
 	full[1] = 1;
 	CHECK_INT("all full", relays_pick(v, 2, now, room, NULL), -1);
 	full[0] = full[1] = 0;
