@@ -34,15 +34,9 @@ api_broadcasts_source(struct evhttp_request *req, json_t *body,
 static void
 api_broadcasts_created(const struct core_result *r, void *arg)
 {
-	struct evhttp_request	*req;
-
-	if ((req = late_end(arg)) == NULL)
-		return;		/* its client left; the broadcast stays */
-	if (r->rc != CORE_OK)
-		control_error(req, control_status(r->rc), "%s", r->err);
-	else
-		control_reply(req, 200, json_pack("{s:I}", "id",
-		    (json_int_t)r->id));
+	/* a client that left leaves the broadcast stored */
+	control_late_answer(arg, r, r->rc != CORE_OK ? NULL :
+	    json_pack("{s:I}", "id", (json_int_t)r->id));
 }
 
 static void
@@ -199,15 +193,9 @@ api_broadcasts_send(struct evhttp_request *req, int64_t id, const char *verb)
 static void
 api_broadcasts_controlled(const struct core_result *r, void *arg)
 {
-	struct evhttp_request	*req;
-
-	if ((req = late_end(arg)) == NULL)
-		return;
-	if (r->rc != CORE_OK)
-		control_error(req, control_status(r->rc), "%s", r->err);
-	else
-		control_reply(req, 200, json_pack("{s:I,s:s}", "id",
-		    (json_int_t)r->id, "state", r->state));
+	control_late_answer(arg, r, r->rc != CORE_OK ? NULL :
+	    json_pack("{s:I,s:s}", "id", (json_int_t)r->id, "state",
+	    r->state));
 }
 
 /* POST /v1/broadcasts/ID/pause|resume|cancel */
@@ -229,15 +217,10 @@ api_broadcasts_control(struct evhttp_request *req, int64_t id,
 static void
 api_broadcasts_resent(const struct core_result *r, void *arg)
 {
-	struct evhttp_request	*req;
-
-	if ((req = late_end(arg)) == NULL)
-		return;		/* its client left; the resend stays */
-	if (r->rc != CORE_OK)
-		control_error(req, control_status(r->rc), "%s", r->err);
-	else
-		control_reply(req, 200, json_pack("{s:I,s:I}", "id",
-		    (json_int_t)r->id, "total", (json_int_t)r->changed));
+	/* a client that left leaves the resend stored */
+	control_late_answer(arg, r, r->rc != CORE_OK ? NULL :
+	    json_pack("{s:I,s:I}", "id", (json_int_t)r->id, "total",
+	    (json_int_t)r->changed));
 }
 
 /*

@@ -65,6 +65,22 @@ control_late(struct evhttp_request *req)
 	return late_new(req, control_conn_close_cb, NULL);
 }
 
+/* Answer a late request: r's error, else 200 with j (taken); nobody if
+ * its client left. */
+void
+control_late_answer(struct late *l, const struct core_result *r, json_t *j)
+{
+	struct evhttp_request	*req;
+
+	if ((req = late_end(l)) == NULL)
+		json_decref(j);
+	else if (r->rc != CORE_OK) {
+		json_decref(j);
+		control_error(req, control_status(r->rc), "%s", r->err);
+	} else
+		control_reply(req, 200, j);
+}
+
 /* The bufferevents made lately are wrapped by now: set their closecb. */
 static void
 control_bind_fresh(void)

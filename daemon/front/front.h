@@ -33,6 +33,8 @@ struct json_t *control_body_json(struct evhttp_request *);
 int	control_status(enum core_rc);
 /* control_late(req): answered later, from its done callback */
 struct late	*control_late(struct evhttp_request *);
+void	control_late_answer(struct late *, const struct core_result *,
+	    struct json_t *);
 
 /*
  * A route's handler.  id is the number a "{id}" in the route's path
