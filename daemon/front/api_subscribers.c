@@ -136,17 +136,10 @@ static const char	*what_names[] = { "added", "updated", "suppressed",
 static void
 subscribers_reply(const struct core_result *r, void *arg, const char *result)
 {
-	struct evhttp_request	*req;
-
-	if ((req = late_end(arg)) == NULL)
-		return;
-	if (r->rc != CORE_OK) {
-		control_error(req, control_status(r->rc), "%s", r->err);
-		return;
-	}
-	log_info("subscriber %s: %s by control", r->email, result);
-	control_reply(req, 200, json_pack("{s:s,s:s}", "email", r->email,
-	    "result", result));
+	if (r->rc == CORE_OK)
+		log_info("subscriber %s: %s by control", r->email, result);
+	control_late_answer(arg, r, r->rc != CORE_OK ? NULL :
+	    json_pack("{s:s,s:s}", "email", r->email, "result", result));
 }
 
 static void
