@@ -1439,7 +1439,7 @@ queue_done_cb(struct smtp_job *sj, void *arg)
 			char	what[320];
 
 			snprintf(what, sizeof(what), "%d messages in a row "
-			    "refused: %s", q.msg_faults, sj->msg);
+			    "refused: %.280s", q.msg_faults, sj->msg);
 			q.msg_faults = 0;
 			queue_relay_fault(run, qp, probe, 1, what);
 		}
@@ -1451,7 +1451,7 @@ queue_done_cb(struct smtp_job *sj, void *arg)
 		{
 			char	what[320];
 
-			snprintf(what, sizeof(what), "%s: %s",
+			snprintf(what, sizeof(what), "%s: %.300s",
 			    smtp_strphase(sj->phase), sj->msg);
 			/* first: a pause may free the run */
 			queue_release(run, j);

@@ -62,7 +62,9 @@ struct smtp_worker {
 	enum smtp_phase		 phase;
 	int			 quitting;
 	int			 code;
-	char			 reply[256];
+	int			 inreply;	/* a multi-line reply goes on */
+	char			 reply[512];	/* every line of the reply */
+	char			 enh[12];	/* its first enhanced code */
 	char			 errbuf[CURL_ERROR_SIZE];
 };
 
@@ -847,6 +849,8 @@ smtp_worker_debug_cb(CURL *h, curl_infotype type, char *data, size_t size,
 			    w->code);
 			w->code = 0;
 			w->reply[0] = '\0';
+			w->enh[0] = '\0';
+			w->inreply = 0;
 		}
 		if (w->pool->verbose) {
 			/* never log credentials: AUTH shows its mechanism only */
@@ -871,13 +875,27 @@ smtp_worker_debug_cb(CURL *h, curl_infotype type, char *data, size_t size,
 		    data[1] < '0' || data[1] > '9' ||
 		    data[2] < '0' || data[2] > '9')
 			break;
-		/* a multi-line reply counts from its last line */
-		if (size > 3 && data[3] == '-')
-			break;
 		code = (data[0] - '0') * 100 + (data[1] - '0') * 10 +
 		    (data[2] - '0');
+		/* every line of a multi-line reply is kept, joined by " "
+		 * (a delay or an enhanced code may sit on any of them); the
+		 * code counts from its last line */
+		if (!w->inreply) {
+			w->reply[0] = '\0';
+			w->enh[0] = '\0';
+		}
+		n = strlen(w->reply);
+		if (n > 0 && n + 1 < sizeof(w->reply))
+			w->reply[n++] = ' ';
+		smtp_sanitise(w->reply + n, sizeof(w->reply) - n, data, size);
+		if (w->enh[0] == '\0') {
+			smtp_sanitise(line, sizeof(line), data, size);
+			smtp_enhanced(line, code, w->enh, sizeof(w->enh));
+		}
+		w->inreply = size > 3 && data[3] == '-';
+		if (w->inreply)
+			break;
 		w->code = code;
-		smtp_sanitise(w->reply, sizeof(w->reply), data, size);
 		if (code == 354 && w->phase == SMTP_PHASE_DATA)
 			w->phase = SMTP_PHASE_DOT;
 		break;
@@ -1006,7 +1024,9 @@ smtp_worker_send(struct smtp_worker *w, struct smtp_job *job)
 	w->phase = SMTP_PHASE_CONNECT;
 	w->quitting = 0;
 	w->code = 0;
+	w->inreply = 0;
 	w->reply[0] = '\0';
+	w->enh[0] = '\0';
 	w->errbuf[0] = '\0';
 	if (curl_easy_setopt(w->curl, CURLOPT_MAIL_FROM, job->mail_from) !=
 	    CURLE_OK || curl_easy_setopt(w->curl, CURLOPT_INFILESIZE_LARGE,
@@ -1030,7 +1050,7 @@ smtp_worker_send(struct smtp_worker *w, struct smtp_job *job)
 	if (w->code >= 400) {
 		job->code = w->code;
 		memcpy(job->msg, w->reply, sizeof(job->msg));
-		smtp_enhanced(w->reply, w->code, job->enh, sizeof(job->enh));
+		memcpy(job->enh, w->enh, sizeof(job->enh));
 	} else {
 		job->code = 0;
 		snprintf(err, sizeof(err), "%s%s%s", curl_easy_strerror(rc),

@@ -101,7 +101,7 @@ struct smtp_job {
 	enum smtp_phase	 phase;
 	int		 code;
 	char		 enh[12];	/* "5.7.1", or "" */
-	char		 msg[256];
+	char		 msg[512];	/* every line of the reply */
 	int		 recalled;	/* SMTP_CANCELLED by smtp_pool_recall */
 };
 

@@ -16,6 +16,7 @@ email,name
 good1@example.org,Good One
 rcpthint-a@example.org,Busy Box
 rcpt451-b@example.org,Temp Rcpt
+rcptmulti-c@example.org,Multi Line
 CSV
 expect_rc 0 bs subscribers import "$T/subs.csv"
 bs send "$TOP/tests/fixtures/statement-plain.txt" >"$T/out" || fail "send"
@@ -48,5 +49,12 @@ $(grep '^rcpthint-a@example.org ' "$T/rows")
 EOR
 [ "$st" = 2 ] && [ "$at" = 1 ] || fail "rcpthint-a: state $st attempts $at, want deferred after 1"
 [ "$due" -ge 90 ] && [ "$due" -le 121 ] || fail "rcpthint-a due in $due s, want about 120"
-ok "the server's 'try again in 2 minutes' honoured (due in $due s); a plain 451 kept the 2 s backoff and failed after 3 attempts"
+# the same hint on the first line of a two-line reply (the sender keeps
+# every line, issue 12 section 3)
+read -r _ st at due <<EOR
+$(grep '^rcptmulti-c@example.org ' "$T/rows")
+EOR
+[ "$st" = 2 ] && [ "$at" = 1 ] || fail "rcptmulti-c: state $st attempts $at, want deferred after 1 (the hint on the first line of the reply)"
+[ "$due" -ge 90 ] && [ "$due" -le 121 ] || fail "rcptmulti-c due in $due s, want about 120"
+ok "the server's 'try again in 2 minutes' honoured, also from the first line of a multi-line reply (due in $due s); a plain 451 kept the 2 s backoff and failed after 3 attempts"
 stop_daemon
