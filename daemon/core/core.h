@@ -190,6 +190,15 @@ void	snapshot_kick(void);
 void	snapshot_stop(void);
 void	snapshot_free(void);
 
+/* beat.c: this node's heartbeat on a shared store, from the writer
+ * thread every STORE_BEAT_MS (none on SQLite).  beat_ok (any thread):
+ * may a job claimed in beat_epoch() still be sent -- the heartbeat is
+ * fresh and has not lapsed since.  renewed() on the loop: good again. */
+void		 beat_init(void (*)(void));
+void		 beat_stop(void);
+unsigned	 beat_epoch(void);
+int		 beat_ok(unsigned);
+
 /* writer.c: store calls on a thread of their own, in submission order:
  * work(store, arg) there, then done(arg, work's rc) on the loop */
 struct writer;

@@ -99,6 +99,7 @@ struct qjob {
 						   main loop */
 	struct render		*render;
 	int			 skipped;	/* run halted before it began */
+	unsigned		 epoch;		/* beat_epoch() of its claim */
 	struct qpool		*qp;		/* the relay it went to */
 	int			 probe;		/* to see if that relay is back */
 	TAILQ_ENTRY(qjob)	 entry;
@@ -382,6 +383,12 @@ queue_render_cb(void *arg, struct smtp_job *sj, struct buf *out, char *err,
 	if (j->kind == QJOB_BROADCAST && atomic_load(&j->run->halted)) {
 		j->skipped = 1;
 		snprintf(err, errlen, "broadcast paused or cancelled");
+		return -1;
+	}
+	/* a stopped or cut-off node's claims may be another's now */
+	if (j->kind == QJOB_BROADCAST && !beat_ok(j->epoch)) {
+		j->skipped = 1;
+		snprintf(err, errlen, "heartbeat lapsed");
 		return -1;
 	}
 	if (j->kind == QJOB_BROADCAST && queue_is_stopped(j->sid)) {
@@ -1683,6 +1690,7 @@ queue_claim_take(struct qrun *run, const struct qclaim_row *d)
 	j->sj.id = (uint64_t)d->sid;
 	j->sj.metered = 1;		/* a rate token as it starts */
 	j->sj.halted = &run->halted;
+	j->epoch = beat_epoch();
 	TAILQ_INSERT_TAIL(&run->ready, j, entry);
 	run->nready++;
 }
@@ -1747,7 +1755,7 @@ queue_claim_done(void *arg, int rc)
 	run->refs--;
 	/* rows seen before a failed commit are not claimed: not sent */
 	take = rc == 0 && run == q.current && run->state == BC_SENDING &&
-	    !q.shutting_down && !q.closing;
+	    !q.shutting_down && !q.closing && beat_ok(beat_epoch());
 	for (i = 0; i < n; i++) {
 		r = &c->rows[i];
 		if (take)
@@ -1785,9 +1793,10 @@ queue_claim_done(void *arg, int rc)
 		return;
 	}
 	/* deferred ones: until the first is due; else claimed by another
-	 * node: until its lease may have lapsed */
+	 * node: until its lease may have lapsed (on a shared store, its
+	 * heartbeat expired) */
 	queue_timer_at(c->due >= 0 ? (double)(c->due - c->now) / 1000 +
-	    0.01 : 5.0);
+	    0.01 : store_node_beats(env->store) ? 2.0 : 5.0);
 }
 
 /* Ask the writer for the run's next rows, unless a claim is out. */
@@ -1798,6 +1807,8 @@ queue_claim(struct qrun *run)
 
 	if (q.claim_out || q.store_failing || run->settled)
 		return;
+	if (!beat_ok(beat_epoch()))
+		return;			/* the next good beat kicks */
 	c->run = run;
 	c->bid = run->id;
 	c->batch = env->conf->rate_batch_size;
@@ -2128,6 +2139,7 @@ queue_init(void (*drained)(void *), void *arg, char *err, size_t errlen)
 	if ((env->writer = writer_new(env->base, env->store, err,
 	    errlen)) == NULL)
 		return -1;
+	beat_init(queue_kick);
 	if ((q.timer = evtimer_new(env->base, queue_timer_cb, NULL)) == NULL ||
 	    (q.gtimer = evtimer_new(env->base, queue_gtimer_cb, NULL)) == NULL ||
 	    (q.rtimer = evtimer_new(env->base, queue_rtimer_cb, NULL)) == NULL)
@@ -2261,6 +2273,7 @@ queue_free(void)
 	size_t		 i;
 
 	q.closing = 1;
+	beat_stop();
 	for (i = 0; i < q.npools; i++) {
 		smtp_pool_free(q.pools[i]->pool);	/* runs remaining
 							   done()s */

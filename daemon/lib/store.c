@@ -229,6 +229,21 @@ store_dlv_release_stale(struct store *st, const char *owner,
 }
 
 int
+store_node_beats(struct store *st)
+{
+	return st->be->node_beat != NULL;
+}
+
+int
+store_node_beat(struct store *st, int *lapsed, char *e, size_t el)
+{
+	*lapsed = 0;
+	if (st->be->node_beat == NULL)
+		return 1;
+	return st->be->node_beat(st, lapsed, e, el);
+}
+
+int
 store_dlv_restore(struct store *st, int64_t bc, int64_t sub,
     enum dlv_state to, enum dlv_state from, int attempts, int *changed,
     char *e, size_t el)

@@ -222,6 +222,8 @@ struct store_backend {
 	int		 (*bounce_record)(struct store *, int64_t, int64_t,
 			    enum store_bounce, int,
 			    struct store_bounce_result *, char *, size_t);
+	/* a shared store's heartbeat (NULL: one daemon, none) */
+	int		 (*node_beat)(struct store *, int *, char *, size_t);
 };
 
 struct store {
@@ -415,6 +417,26 @@ int		 store_dlv_postpone(struct store *, const char *owner,
 /* At start: every claim of owner released, whatever its lease. */
 int		 store_dlv_release_stale(struct store *, const char *owner,
 		    int64_t *released, char *, size_t);
+/*
+ * Liveness on a shared store (PostgreSQL; SQLite is one daemon and has
+ * none).  A node beats every STORE_BEAT_MS from its writer thread: the
+ * store notes the time on its own clock.  A node whose last beat is
+ * older than STORE_BEAT_EXPIRY_MS is dead to the others, as one whose
+ * session ended is: their next claim puts its claims back as it would
+ * have released them (no attempt spent), whatever the rows' own leases.
+ * So a claim's lease is its owner's heartbeat, renewed by one row a
+ * beat, not by rewriting every claimed row.  A node must not send what
+ * it claimed before a lapse (the others may have it now): *lapsed is 1
+ * when the beat before this one had already expired.  Returns 1 for a
+ * backend without heartbeats (store_node_beats says which).
+ */
+#define STORE_BEAT_MS		1000
+#define STORE_BEAT_EXPIRY_MS	8000
+/* a statement runs at most this long on a shared store: well below the
+ * expiry, so a stuck query cannot stop the beats behind it */
+#define STORE_STATEMENT_MS	5000
+int		 store_node_beats(struct store *);
+int		 store_node_beat(struct store *, int *lapsed, char *, size_t);
 /*
  * Undo a recorded result: the row of (bc, sub), if it is in state `to`,
  * back to `from` (pending or deferred, due now) with `attempts`, and the

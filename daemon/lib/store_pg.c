@@ -37,9 +37,16 @@
  * - A connection the server dropped is opened again by the next call
  *   made outside a transaction (pg_check).
  *
- * Not here yet (issue 13, later steps): heartbeats and leases short
- * enough for a stopped node, the shared rate (GCRA row), LISTEN/NOTIFY,
- * the HMAC secret's fingerprint, pipeline mode.
+ * - Heartbeats (pg_node_beat): a node's writer thread sets its seen
+ *   every STORE_BEAT_MS; a claim also puts back the claims of nodes not
+ *   seen for STORE_BEAT_EXPIRY_MS (stopped, cut off, stuck) whose
+ *   session is still open.  statement_timeout and
+ *   idle_in_transaction_session_timeout (STORE_STATEMENT_MS) keep a
+ *   stuck statement, or a node stopped inside a transaction with rows
+ *   locked, from outlasting that.
+ *
+ * Not here yet (issue 13, later steps): the shared rate (GCRA row),
+ * LISTEN/NOTIFY, pipeline mode.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -101,6 +108,7 @@ enum pg_stmt {
 	Q_NODE_REGISTER,
 	Q_DLV_RELEASE_DEAD,
 	Q_SECRET,
+	Q_NODE_BEAT,
 	Q_MAX
 };
 
@@ -363,18 +371,22 @@ static const char *pg_sql[Q_MAX] = {
 	 * $2) that are dead: their session, and with it the advisory lock
 	 * on their name (pg_session), is gone.  Put back as they were, as
 	 * a release by that node would (no attempt spent), without waiting
-	 * for their leases.  An owner that never registered (not a daemon)
-	 * keeps its claims until they lapse.
+	 * for their leases; so are those of nodes whose heartbeat ($3 ms)
+	 * expired (seen, unix seconds, is their last beat): stopped
+	 * (SIGSTOP), partitioned or stuck, with their session still open.
+	 * An owner that never registered (not a daemon) keeps its claims
+	 * until they lapse.
 	 */
 	[Q_DLV_RELEASE_DEAD] = "WITH dead AS (SELECT n.name FROM nodes n "
 	    "CROSS JOIN LATERAL (SELECT hashtextextended('broadside node ' "
-	    "|| n.name, 0) AS k) h WHERE n.name <> $2 AND NOT EXISTS ("
+	    "|| n.name, 0) AS k) h WHERE n.name <> $2 AND (n.seen < "
+	    PG_NOWS " - $3::bigint / 1000 OR NOT EXISTS ("
 	    "SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' "
 	    "AND l.database = (SELECT oid FROM pg_database "
 	    "WHERE datname = current_database()) "
 	    "AND l.classid = ((h.k >> 32) & 4294967295)::oid "
 	    "AND l.objid = (h.k & 4294967295)::oid AND l.objsubid = 1 "
-	    "AND l.granted)), "
+	    "AND l.granted))), "
 	    "r AS (UPDATE deliveries d SET state = d.prev_state, owner = NULL, "
 	    "lease = 0, prev_state = 0 FROM dead WHERE d.owner = dead.name "
 	    "AND d.state = 4 AND d.broadcast_id = $1::bigint "
@@ -383,6 +395,15 @@ static const char *pg_sql[Q_MAX] = {
 	    "deferred, failed) SELECT broadcast_id, name, 0, 0, count(*), 0 "
 	    "FROM r WHERE state = 2 GROUP BY broadcast_id, name "
 	    PG_COUNTS_UPSERT ") SELECT count(*) FROM r",
+	/*
+	 * A heartbeat: this node's seen set to the server's clock, and
+	 * whether the one before had expired ($2 ms), in which case the
+	 * others may have taken its claims.  No row: registered again.
+	 */
+	[Q_NODE_BEAT] = "WITH old AS (SELECT seen FROM nodes WHERE name = $1 "
+	    "FOR UPDATE) UPDATE nodes n SET seen = " PG_NOWS " FROM old "
+	    "WHERE n.name = $1 RETURNING (old.seen < " PG_NOWS " - "
+	    "$2::bigint / 1000)::int",
 };
 
 /*
@@ -867,8 +888,9 @@ pg_migrate(struct pg_store *s, char *err, size_t errlen)
 	for (;;) {
 		if (pg_begin_tx(s, err, errlen) == -1)
 			return -1;
-		snprintf(sql, sizeof(sql), "SELECT pg_advisory_xact_lock(%d)",
-		    PG_LOCK_MIGRATE);
+		/* a migration of a big table may take its time */
+		snprintf(sql, sizeof(sql), "SET LOCAL statement_timeout = 0; "
+		    "SELECT pg_advisory_xact_lock(%d)", PG_LOCK_MIGRATE);
 		if (pg_exec(s, sql, err, errlen, "lock for migration") == -1)
 			goto fail;
 		r = PQexec(s->conn, "SELECT (SELECT count(*) FROM pg_tables "
@@ -944,18 +966,25 @@ static int	pg_run_changes(struct pg_store *, enum pg_stmt,
 static int
 pg_session(struct pg_store *s, char *err, size_t errlen)
 {
-	char		 sql[256];
+	char		 sql[384];
 
 	/*
 	 * The server's side of keepalives too: a node that vanished without
 	 * closing its connection (power, network) loses its session, and so
 	 * its node lock and its claims (Q_DLV_RELEASE_DEAD), in about 25 s.
 	 */
+	/*
+	 * No statement, and no transaction left idle (a node stopped in
+	 * one holds its row locks: the others could not take its claims),
+	 * outlasts a heartbeat's expiry (STORE_STATEMENT_MS).
+	 */
 	snprintf(sql, sizeof(sql), "SET lock_timeout = %d; "
 	    "SET client_min_messages = warning; "
 	    "SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; "
-	    "SET tcp_keepalives_count = 3",
-	    s->more ? STORE_THREAD_BUSY_MS : STORE_BUSY_MS);
+	    "SET tcp_keepalives_count = 3; SET statement_timeout = %d; "
+	    "SET idle_in_transaction_session_timeout = %d",
+	    s->more ? STORE_THREAD_BUSY_MS : STORE_BUSY_MS,
+	    STORE_STATEMENT_MS, STORE_STATEMENT_MS);
 	if (pg_exec(s, sql, err, errlen, "session settings") == -1)
 		return -1;
 	if (!s->more && pg_register(s, err, errlen) == -1)
@@ -1819,6 +1848,35 @@ pg_now_ms(struct store *st)
 	return now;
 }
 
+/*
+ * This node's heartbeat (store.h): its row in nodes, on any handle of
+ * it.  A row gone (deleted by hand) is made again, as at start, and
+ * counts as a lapse.
+ */
+static int
+pg_node_beat(struct store *st, int *lapsed, char *err, size_t errlen)
+{
+	struct pg_store		*s = PG(st);
+	struct pg_params	 p;
+	PGresult		*r;
+
+	p.n = 0;
+	pp_str(&p, s->node);
+	pp_int(&p, STORE_BEAT_EXPIRY_MS);
+	if ((r = pg_run(s, Q_NODE_BEAT, &p, err, errlen, "heartbeat")) == NULL)
+		return -1;
+	*lapsed = PQntuples(r) != 1 || pg_int(r, 0, 0) != 0;
+	if (PQntuples(r) == 1) {
+		PQclear(r);
+		return 0;
+	}
+	PQclear(r);
+	p.n = 0;
+	pp_str(&p, s->node);
+	return pg_run_changes(s, Q_NODE_REGISTER, &p, NULL, err, errlen,
+	    "heartbeat");
+}
+
 /* The claim statement for this limit, prepared once per limit used. */
 static int
 pg_claim_prepare(struct pg_store *s, int limit, char *err, size_t errlen)
@@ -1894,6 +1952,7 @@ pg_dlv_claim_rows(struct store *st, int64_t bc, const char *owner,
 	p.n = 0;
 	pp_int(&p, bc);
 	pp_str(&p, owner);
+	pp_int(&p, STORE_BEAT_EXPIRY_MS);
 	if ((r = pg_run(s, Q_DLV_RELEASE_DEAD, &p, err, errlen,
 	    "release dead nodes' claims")) == NULL)
 		goto end;
@@ -2348,5 +2407,6 @@ const struct store_backend store_pg_backend = {
 	.dlv_postpone = pg_dlv_postpone,
 	.dlv_restore = pg_dlv_restore,
 	.bc_settled = pg_bc_settled,
+	.node_beat = pg_node_beat,
 	.bounce_record = pg_bounce_record,
 };
