@@ -72,6 +72,9 @@
 #define QUEUE_HEALTH_EVERY	1.0	/* seconds a writability check holds */
 #define QUEUE_GROUP_MAX		512	/* results: a group this big goes
 					   without waiting for the gap */
+#define QUEUE_WATCH_EVERY	0.4	/* seconds between looks at what
+					   other nodes changed (shared
+					   store): a pause acts within 1 s */
 
 enum qjob_kind {
 	QJOB_BROADCAST,
@@ -268,6 +271,9 @@ static struct {
 	struct qclaim		 claim;		/* the one out, or the last */
 	int			 claim_out;
 	int			 enter_out;	/* state changes out */
+	uint64_t		 enter_gen;	/* state changes submitted */
+	struct event		*wtimer;	/* the next watch (shared store) */
+	int			 watch_out;
 
 	uint64_t		 window[QUEUE_RATE_WINDOW];
 	int64_t			 window_sec;
@@ -1058,6 +1064,7 @@ static void
 queue_enter_submit(struct qenter *e)
 {
 	q.enter_out++;
+	q.enter_gen++;
 	writer_submit(env->writer, queue_enter_work, queue_enter_done, e);
 }
 
@@ -1799,6 +1806,77 @@ queue_claim_done(void *arg, int rc)
 	    0.01 : store_node_beats(env->store) ? 2.0 : 5.0);
 }
 
+/*
+ * On a shared store the other nodes change broadcasts too (pause,
+ * resume, cancel, a new one, the end).  Every QUEUE_WATCH_EVERY the
+ * writer thread reads the current run's state and the oldest broadcast
+ * queued or sending (one small statement, no store call on the loop):
+ * a run stopped elsewhere is halted here as a local pause or cancel
+ * would (not stored again: the store has it), and a broadcast sent or
+ * resumed elsewhere is taken up when this node is idle.
+ */
+struct qwatch {
+	int64_t		 id;		/* the current run's, or 0 */
+	uint64_t	 gen;		/* q.enter_gen when asked */
+	int		 state;
+	int64_t		 live;
+	char		 err[256];
+};
+static struct qwatch	 qw;
+
+static int
+queue_watch_work(struct store *st, void *arg)
+{
+	struct qwatch	*w = arg;
+
+	return store_bc_watch(st, w->id, &w->state, &w->live, w->err,
+	    sizeof(w->err));
+}
+
+static void
+queue_watch_done(void *arg, int rc)
+{
+	struct qwatch	*w = arg;
+	struct qrun	*run = q.current;
+	char		 why[512];
+
+	q.watch_out = 0;
+	if (rc != 0 || q.closing || q.shutting_down)
+		return;
+	/* a change of this node's crossed the look: its own word wins */
+	if (w->gen != q.enter_gen || q.enter_out > 0)
+		return;
+	if (run != NULL && run->id == w->id && run->state == BC_SENDING &&
+	    (w->state == BC_PAUSED || w->state == BC_CANCELLED ||
+	    w->state == BC_DONE)) {
+		log_info("broadcast %" PRId64 ": %s on another node", run->id,
+		    store_bc_strstate((enum bc_state)w->state));
+		run->state = (enum bc_state)w->state;
+		qrun_halt(run);
+		if (w->state == BC_CANCELLED && feed_update(why,
+		    sizeof(why)) == -1)
+			log_warnx("feed: %s", why);
+		queue_kick();
+		return;
+	}
+	if (q.current == NULL && w->live != 0)
+		queue_kick();
+}
+
+static void
+queue_wtimer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	if (q.watch_out || q.closing)
+		return;
+	qw.id = q.current != NULL ? q.current->id : 0;
+	qw.gen = q.enter_gen;
+	q.watch_out = 1;
+	writer_submit(env->writer, queue_watch_work, queue_watch_done, &qw);
+}
+
 /* Ask the writer for the run's next rows, unless a claim is out. */
 static void
 queue_claim(struct qrun *run)
@@ -2140,6 +2218,15 @@ queue_init(void (*drained)(void *), void *arg, char *err, size_t errlen)
 	    errlen)) == NULL)
 		return -1;
 	beat_init(queue_kick);
+	if (store_node_beats(env->store)) {
+		struct timeval	tv = { 0, (suseconds_t)(QUEUE_WATCH_EVERY *
+				    1e6) };
+
+		if ((q.wtimer = event_new(env->base, -1, EV_PERSIST,
+		    queue_wtimer_cb, NULL)) == NULL ||
+		    event_add(q.wtimer, &tv) == -1)
+			fatalx("queue: watch timer");
+	}
 	if ((q.timer = evtimer_new(env->base, queue_timer_cb, NULL)) == NULL ||
 	    (q.gtimer = evtimer_new(env->base, queue_gtimer_cb, NULL)) == NULL ||
 	    (q.rtimer = evtimer_new(env->base, queue_rtimer_cb, NULL)) == NULL)
@@ -2274,6 +2361,9 @@ queue_free(void)
 
 	q.closing = 1;
 	beat_stop();
+	if (q.wtimer != NULL)
+		event_free(q.wtimer);
+	q.wtimer = NULL;
 	for (i = 0; i < q.npools; i++) {
 		smtp_pool_free(q.pools[i]->pool);	/* runs remaining
 							   done()s */

@@ -235,6 +235,17 @@ store_node_beats(struct store *st)
 }
 
 int
+store_bc_watch(struct store *st, int64_t bc, int *state, int64_t *live,
+    char *e, size_t el)
+{
+	*state = -1;
+	*live = 0;
+	if (st->be->bc_watch == NULL)
+		return 1;
+	return st->be->bc_watch(st, bc, state, live, e, el);
+}
+
+int
 store_node_beat(struct store *st, int *lapsed, char *e, size_t el)
 {
 	*lapsed = 0;

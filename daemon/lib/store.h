@@ -224,6 +224,8 @@ struct store_backend {
 			    struct store_bounce_result *, char *, size_t);
 	/* a shared store's heartbeat (NULL: one daemon, none) */
 	int		 (*node_beat)(struct store *, int *, char *, size_t);
+	int		 (*bc_watch)(struct store *, int64_t, int *, int64_t *,
+			    char *, size_t);
 };
 
 struct store {
@@ -437,6 +439,14 @@ int		 store_dlv_release_stale(struct store *, const char *owner,
 #define STORE_STATEMENT_MS	5000
 int		 store_node_beats(struct store *);
 int		 store_node_beat(struct store *, int *lapsed, char *, size_t);
+/*
+ * What other nodes may have changed, in one cheap read (polled by each
+ * node of a shared store): *state, broadcast bc's state (-1: none), and
+ * *live, the oldest broadcast queued or sending (0: none).  1: the
+ * backend has one daemon only, and does not say.
+ */
+int		 store_bc_watch(struct store *, int64_t bc, int *state,
+		    int64_t *live, char *, size_t);
 /*
  * Undo a recorded result: the row of (bc, sub), if it is in state `to`,
  * back to `from` (pending or deferred, due now) with `attempts`, and the

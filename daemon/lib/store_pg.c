@@ -109,6 +109,7 @@ enum pg_stmt {
 	Q_DLV_RELEASE_DEAD,
 	Q_SECRET,
 	Q_NODE_BEAT,
+	Q_BC_WATCH,
 	Q_MAX
 };
 
@@ -404,6 +405,10 @@ static const char *pg_sql[Q_MAX] = {
 	    "FOR UPDATE) UPDATE nodes n SET seen = " PG_NOWS " FROM old "
 	    "WHERE n.name = $1 RETURNING (old.seen < " PG_NOWS " - "
 	    "$2::bigint / 1000)::int",
+	/* what the other nodes may have changed (store_bc_watch) */
+	[Q_BC_WATCH] = "SELECT coalesce((SELECT state FROM broadcasts "
+	    "WHERE id = $1::bigint), -1), coalesce((SELECT min(id) "
+	    "FROM broadcasts WHERE state IN (0, 1)), 0)",
 };
 
 /*
@@ -1877,6 +1882,26 @@ pg_node_beat(struct store *st, int *lapsed, char *err, size_t errlen)
 	    "heartbeat");
 }
 
+static int
+pg_bc_watch(struct store *st, int64_t bc, int *state, int64_t *live,
+    char *err, size_t errlen)
+{
+	struct pg_params	 p;
+	PGresult		*r;
+
+	p.n = 0;
+	pp_int(&p, bc);
+	if ((r = pg_run(PG(st), Q_BC_WATCH, &p, err, errlen,
+	    "broadcast states")) == NULL)
+		return -1;
+	if (PQntuples(r) == 1) {
+		*state = (int)pg_int(r, 0, 0);
+		*live = pg_int(r, 0, 1);
+	}
+	PQclear(r);
+	return 0;
+}
+
 /* The claim statement for this limit, prepared once per limit used. */
 static int
 pg_claim_prepare(struct pg_store *s, int limit, char *err, size_t errlen)
@@ -2408,5 +2433,6 @@ const struct store_backend store_pg_backend = {
 	.dlv_restore = pg_dlv_restore,
 	.bc_settled = pg_bc_settled,
 	.node_beat = pg_node_beat,
+	.bc_watch = pg_bc_watch,
 	.bounce_record = pg_bounce_record,
 };
