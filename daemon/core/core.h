@@ -231,6 +231,9 @@ struct intake {
 	int			 store_failed;
 	char			 store_err[256];
 	struct buf		*fields;
+	struct intake_row	*rows;		/* waiting for the store */
+	size_t			 nrows;
+	struct buf		*text;		/* their text */
 	struct store		*st;		/* the writer's, in a chunk */
 };
 struct intake	*intake_new(const char *);

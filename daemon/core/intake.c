@@ -54,44 +54,94 @@ intake_errors_clear(struct intake *in)
 	in->errors_dropped = 0;
 }
 
+/*
+ * Rows wait in a chunk (their text in one buffer, by offset) and go to
+ * the store together: one statement for most of them.
+ */
+struct intake_row {
+	size_t		 email, key, name, fields;	/* offsets in text */
+	unsigned long	 line;
+};
+
+static int
+intake_flush(struct intake *in)
+{
+	struct store_sub_row	 rows[STORE_UPSERT_CHUNK];
+	struct intake_row	*r;
+	const char		*t = in->text->p;
+	size_t			 i;
+
+	if (in->nrows == 0)
+		return 0;
+	for (i = 0; i < in->nrows; i++) {
+		r = &in->rows[i];
+		rows[i].email = t + r->email;
+		rows[i].key = t + r->key;
+		rows[i].name = t + r->name;
+		rows[i].fields = t + r->fields;
+		rows[i].status = SUB_ACTIVE;
+	}
+	if (store_sub_upsert_rows(in->st, in->id, rows, in->nrows,
+	    in->store_err, sizeof(in->store_err)) == -1) {
+		in->store_failed = 1;
+		in->nrows = 0;
+		buf_reset(in->text);
+		return -1;
+	}
+	for (i = 0; i < in->nrows; i++) {
+		switch (rows[i].what) {
+		case UPSERT_ADDED:
+			in->added++;
+			break;
+		case UPSERT_UPDATED:
+			in->updated++;
+			break;
+		case UPSERT_SUPPRESSED:
+			in->suppressed++;
+			break;
+		case UPSERT_DUPLICATE:
+			in->duplicate++;
+			if (in->label != NULL)
+				log_warnx("%s:%lu: duplicate address %s",
+				    in->label, in->rows[i].line, rows[i].email);
+			else
+				intake_error_add(in, in->rows[i].line,
+				    "duplicate address ", rows[i].email);
+			break;
+		}
+	}
+	in->nrows = 0;
+	buf_reset(in->text);
+	return 0;
+}
+
+static size_t
+intake_text(struct intake *in, const char *p, size_t len)
+{
+	size_t	off = in->text->len;
+
+	buf_add(in->text, p, len);
+	buf_add(in->text, "", 1);
+	return off;
+}
+
 static int
 intake_row_cb(const struct import_row *row, void *arg)
 {
 	struct intake		*in = arg;
-	enum store_upsert	 what;
-	char			 name[IMPORT_FIELD_MAX + 1];
+	struct intake_row	*r;
 
 	if (in->store_failed)
 		return -1;
 	import_fields_json(row, in->fields);
-	memcpy(name, row->name, row->namelen);
-	name[row->namelen] = '\0';
-	if (store_sub_upsert(in->st, in->id, row->addr, row->key, name,
-	    in->fields->p, SUB_ACTIVE, &what, in->store_err,
-	    sizeof(in->store_err)) == -1) {
-		in->store_failed = 1;
-		return -1;
-	}
-	switch (what) {
-	case UPSERT_ADDED:
-		in->added++;
-		break;
-	case UPSERT_UPDATED:
-		in->updated++;
-		break;
-	case UPSERT_SUPPRESSED:
-		in->suppressed++;
-		break;
-	case UPSERT_DUPLICATE:
-		in->duplicate++;
-		if (in->label != NULL)
-			log_warnx("%s:%lu: duplicate address %s", in->label,
-			    row->line, row->addr);
-		else
-			intake_error_add(in, row->line, "duplicate address ",
-			    row->addr);
-		break;
-	}
+	r = &in->rows[in->nrows++];
+	r->line = row->line;
+	r->email = intake_text(in, row->addr, strlen(row->addr));
+	r->key = intake_text(in, row->key, strlen(row->key));
+	r->name = intake_text(in, row->name, row->namelen);
+	r->fields = intake_text(in, in->fields->p, in->fields->len);
+	if (in->nrows == STORE_UPSERT_CHUNK)
+		return intake_flush(in);
 	return 0;
 }
 
@@ -116,6 +166,8 @@ intake_new(const char *label)
 	in->imp = import_new(intake_row_cb, intake_err_cb, in);
 	in->label = label;
 	in->fields = xcalloc(1, sizeof(*in->fields));
+	in->text = xcalloc(1, sizeof(*in->text));
+	in->rows = xcalloc(STORE_UPSERT_CHUNK, sizeof(*in->rows));
 	return in;
 }
 
@@ -128,6 +180,9 @@ intake_free(struct intake *in)
 	intake_errors_clear(in);
 	buf_free(in->fields);
 	free(in->fields);
+	buf_free(in->text);
+	free(in->text);
+	free(in->rows);
 	free(in);
 }
 
@@ -176,6 +231,10 @@ intake_work(struct store *st, void *arg)
 		rc = import_feed(in->imp, j->data, j->len);
 	else
 		rc = import_finish(in->imp);
+	if (!in->store_failed)
+		intake_flush(in);
+	in->nrows = 0;
+	buf_reset(in->text);
 	in->st = NULL;
 	if (in->store_failed) {
 		store_rollback(st);

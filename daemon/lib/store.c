@@ -4,6 +4,7 @@
  * "postgresql://" URL selects the shared backend, anything else SQLite.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "store.h"
@@ -57,6 +58,80 @@ store_sub_upsert(struct store *st, int64_t import, const char *email,
 {
 	return st->be->sub_upsert(st, import, email, key, name, fields, status,
 	    what, e, el);
+}
+
+static int
+store_row_cmp(const void *a, const void *b)
+{
+	const struct store_sub_row	*x = *(struct store_sub_row *const *)a;
+	const struct store_sub_row	*y = *(struct store_sub_row *const *)b;
+	int				 c = strcmp(x->key, y->key);
+
+	if (c != 0)
+		return c;
+	return x < y ? -1 : x > y;	/* the first in the import first */
+}
+
+struct store_sub_row *
+store_sub_row_find(struct store_sub_row **rows, size_t n, const char *key)
+{
+	size_t	lo = 0, hi = n, mid;
+	int	c;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if ((c = strcmp(key, rows[mid]->key)) == 0)
+			return rows[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+/*
+ * The rows of a chunk go to the backend's one statement, first
+ * occurrences only, sorted by key (a key twice in one statement is an
+ * error in PostgreSQL); what it did not settle (a pending or suppressed
+ * subscriber, a key seen earlier in this import) then goes row by row,
+ * in the import's order, so the outcome is the one of a row at a time.
+ */
+int
+store_sub_upsert_rows(struct store *st, int64_t import,
+    struct store_sub_row *rows, size_t n, char *err, size_t errlen)
+{
+	struct store_sub_row	*sorted[STORE_UPSERT_CHUNK];
+	size_t			 i, k, m, off, len;
+
+	for (i = 0; i < n; i++)
+		rows[i].done = 0;
+	for (off = 0; import > 0 && st->be->sub_upsert_rows != NULL &&
+	    off < n; off += len) {
+		len = n - off < STORE_UPSERT_CHUNK ? n - off :
+		    STORE_UPSERT_CHUNK;
+		for (i = 0; i < len; i++)
+			sorted[i] = &rows[off + i];
+		qsort(sorted, len, sizeof(sorted[0]), store_row_cmp);
+		for (i = m = 0; i < len; i = k) {
+			sorted[m++] = sorted[i];
+			for (k = i + 1; k < len &&
+			    strcmp(sorted[k]->key, sorted[i]->key) == 0; k++)
+				;
+		}
+		if (st->be->sub_upsert_rows(st, import, sorted, m, err,
+		    errlen) == -1)
+			return -1;
+	}
+	for (i = 0; i < n; i++) {
+		if (rows[i].done)
+			continue;
+		if (st->be->sub_upsert(st, import, rows[i].email, rows[i].key,
+		    rows[i].name, rows[i].fields, rows[i].status,
+		    &rows[i].what, err, errlen) == -1)
+			return -1;
+	}
+	return 0;
 }
 
 int

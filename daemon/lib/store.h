@@ -57,6 +57,22 @@ enum store_upsert {
 	UPSERT_DUPLICATE,	/* already seen in this same import */
 };
 
+/*
+ * One row of a chunked upsert (store_sub_upsert_rows).  The backend's
+ * statement sets what and done for the rows it inserted or updated;
+ * the others (pending, suppressed, seen in this import) take the one
+ * row path.
+ */
+struct store_sub_row {
+	const char	*email;
+	const char	*key;
+	const char	*name;
+	const char	*fields;
+	enum sub_status	 status;
+	enum store_upsert what;		/* out */
+	int		 done;		/* out: what is set */
+};
+
 struct subscriber {
 	int64_t		 id;
 	const char	*email;
@@ -167,6 +183,10 @@ struct store_backend {
 			    const char *, const char *, const char *,
 			    enum sub_status, enum store_upsert *, char *,
 			    size_t);
+	/* optional: the common case of n rows (distinct keys, sorted by
+	 * key: store_sub_row_find) in one statement */
+	int		 (*sub_upsert_rows)(struct store *, int64_t,
+			    struct store_sub_row **, size_t, char *, size_t);
 	int		 (*sub_set_status)(struct store *, const char *,
 			    enum sub_status, int, int *, char *, size_t);
 	int		 (*sub_set_status_id)(struct store *, int64_t,
@@ -278,6 +298,14 @@ int64_t		 store_import_id(struct store *);
 int		 store_sub_upsert(struct store *, int64_t import, const char *email,
 		    const char *key, const char *name, const char *fields,
 		    enum sub_status, enum store_upsert *, char *, size_t);
+/* Rows of one import (import > 0): as store_sub_upsert on each in
+ * order, STORE_UPSERT_CHUNK rows per statement where the backend can. */
+#define STORE_UPSERT_CHUNK	500
+int		 store_sub_upsert_rows(struct store *, int64_t import,
+		    struct store_sub_row *, size_t, char *, size_t);
+/* For backends: the row of key in n rows sorted by key, or NULL. */
+struct store_sub_row *store_sub_row_find(struct store_sub_row **, size_t,
+		    const char *key);
 int		 store_sub_set_status(struct store *, const char *key,
 		    enum sub_status, int force, int *changed, char *, size_t);
 int		 store_sub_set_status_id(struct store *, int64_t,

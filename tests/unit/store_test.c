@@ -1744,6 +1744,153 @@ test_bounces(void)
 	store_close(st);
 }
 
+/* A subscriber's row as text, to compare two stores. */
+static int
+row_text_cb(const struct subscriber *sub, void *arg)
+{
+	char	*out = arg;
+
+	snprintf(out, 512, "%s|%s|%s|%d", sub->email, sub->name, sub->fields,
+	    (int)sub->status);
+	return 0;
+}
+
+#define ROWS_N	1203
+
+static void
+rows_email(int i, char *out, size_t len)
+{
+	/* keys seen before (at 0..2 and again later, also across the
+	 * chunk boundary at 500) and new ones, in mixed case */
+	static const struct { int at; const char *email; } fixed[] = {
+		{ 0, "Act@Example.org" }, { 1, "pend@example.org" },
+		{ 2, "gone@example.org" }, { 5, "ACT@example.org" },
+		{ 510, "PEND@example.org" }, { 700, "New3@Example.org" },
+		{ 1000, "gone@EXAMPLE.org" }, { 1202, "new1199@example.org" },
+	};
+	size_t	k;
+
+	for (k = 0; k < sizeof(fixed) / sizeof(fixed[0]); k++)
+		if (fixed[k].at == i) {
+			snprintf(out, len, "%s", fixed[k].email);
+			return;
+		}
+	snprintf(out, len, "%s%d@example.org", i % 7 ? "new" : "New", i);
+}
+
+/*
+ * A chunked import gives what a row at a time gives: two stores, the
+ * same rows, one through store_sub_upsert, one through
+ * store_sub_upsert_rows (in a transaction, as the daemon does, then once
+ * more without one); the same outcome per row and the same rows after.
+ */
+static void
+test_upsert_rows(void)
+{
+	static struct store_sub_row	 rows[ROWS_N];
+	static char			 addr[ROWS_N][ADDR_BUFSZ];
+	static char			 key[ROWS_N][ADDR_BUFSZ];
+	static char			 name[ROWS_N][64];
+	struct store			*a, *b;
+	char				 dba[256], dbb[256], err[256];
+	char				 ta[512], tb[512], e[ADDR_BUFSZ];
+	enum store_upsert		 what;
+	int64_t				 ia, ib;
+	int				 i, pass, same, rc;
+
+	store_at(dba, sizeof(dba), "rows_a");
+	store_at(dbb, sizeof(dbb), "rows_b");
+	a = open_ok(dba);
+	b = open_ok(dbb);
+	CHECK("rows: open", a != NULL && b != NULL);
+	if (a == NULL || b == NULL) {
+		store_close(a);
+		store_close(b);
+		return;
+	}
+	for (i = 0; i < 2; i++) {
+		struct store *st = i ? b : a;
+
+		upsert(st, 0, "act@example.org", "Act", "{}", SUB_ACTIVE,
+		    &what);
+		upsert(st, 0, "pend@example.org", "P", "{}", SUB_PENDING,
+		    &what);
+		upsert(st, 0, "gone@example.org", "G", "{}", SUB_ACTIVE,
+		    &what);
+		store_sub_set_status(st, "gone@example.org", SUB_UNSUBSCRIBED,
+		    0, NULL, err, sizeof(err));
+	}
+	for (i = 0; i < ROWS_N; i++) {
+		rows_email(i, e, sizeof(e));
+		if (addr_normalize(e, addr[i], sizeof(addr[i]), err,
+		    sizeof(err)) == -1) {
+			printf("rows: %s: %s\n", e, err);
+			CHECK("rows: addresses", 0);
+			goto out;
+		}
+		addr_key(addr[i], key[i], sizeof(key[i]));
+		/* quotes, a backslash, braces and UTF-8: array literals */
+		snprintf(name[i], sizeof(name[i]), "N\"%d\\ {ü}, «x»", i);
+	}
+	for (pass = 0; pass < 2; pass++) {
+		ia = store_import_id(a);
+		ib = store_import_id(b);
+		for (i = 0; i < ROWS_N; i++) {
+			rows[i].email = addr[i];
+			rows[i].key = key[i];
+			rows[i].name = name[i];
+			rows[i].fields = pass ? "{\"k\":\"v\\\"\"}" : "{}";
+			rows[i].status = SUB_ACTIVE;
+		}
+		if (pass == 0)
+			store_begin(b, err, sizeof(err));
+		rc = store_sub_upsert_rows(b, ib, rows, ROWS_N, err,
+		    sizeof(err));
+		if (rc == -1)
+			printf("rows: %s\n", err);
+		CHECK_INT(pass ? "rows: upsert, autocommit" :
+		    "rows: upsert in a transaction", rc, 0);
+		if (pass == 0)
+			CHECK_INT("rows: commit", store_commit(b, err,
+			    sizeof(err)), 0);
+		for (i = 0, same = 1; i < ROWS_N; i++) {
+			if (store_sub_upsert(a, ia, rows[i].email, rows[i].key,
+			    rows[i].name, rows[i].fields, SUB_ACTIVE, &what,
+			    err, sizeof(err)) == -1) {
+				printf("rows: %s\n", err);
+				same = 0;
+				break;
+			}
+			if (what != rows[i].what) {
+				printf("rows: pass %d row %d %s: %d, one at a "
+				    "time %d\n", pass, i, rows[i].key,
+				    (int)rows[i].what, (int)what);
+				same = 0;
+			}
+		}
+		CHECK(pass ? "rows: again, outcome per row as one at a time" :
+		    "rows: outcome per row as one at a time", same);
+		CHECK_INT("rows: first pass adds", pass == 0 ?
+		    rows[3].what : UPSERT_ADDED, UPSERT_ADDED);
+		CHECK_INT("rows: across chunks a duplicate", rows[700].what,
+		    UPSERT_DUPLICATE);
+	}
+	for (i = 0, same = 1; i < ROWS_N; i++) {
+		ta[0] = tb[0] = '\0';
+		store_sub_find(a, key[i], row_text_cb, ta, err, sizeof(err));
+		store_sub_find(b, key[i], row_text_cb, tb, err, sizeof(err));
+		if (strcmp(ta, tb) != 0 || ta[0] == '\0') {
+			printf("rows: %s: '%s' against '%s'\n", key[i], tb, ta);
+			same = 0;
+		}
+	}
+	CHECK("rows: the same rows as one at a time", same);
+	check_counts(dbb, b, "rows: counts");
+out:
+	store_close(a);
+	store_close(b);
+}
+
 int
 main(void)
 {
@@ -1773,6 +1920,7 @@ main(void)
 		store_close(st);
 	} else
 		CHECK("subs open", 0);
+	test_upsert_rows();
 	test_list();
 	test_broadcast();
 	test_snapshot_slices();
