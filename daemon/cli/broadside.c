@@ -424,6 +424,30 @@ status_print_relays(json_t *out)
 		    json_string_value(json_object_get(r, "reason")));
 }
 
+/* On a shared store: each node's share of the broadcast. */
+static void
+status_print_nodes(json_t *nodes)
+{
+	json_t		*n;
+	json_int_t	 seen, age;
+	size_t		 i;
+
+	json_array_foreach(nodes, i, n) {
+		seen = json_integer_value(json_object_get(n, "last_seen"));
+		age = seen > 0 ? (json_int_t)time(NULL) - seen : -1;
+		printf("%-6s node %s: %" JSON_INTEGER_FORMAT " sent, %"
+		    JSON_INTEGER_FORMAT " in flight", "",
+		    json_string_value(json_object_get(n, "node")),
+		    json_integer_value(json_object_get(n, "sent")),
+		    json_integer_value(json_object_get(n, "in_flight")));
+		if (age >= 0)
+			printf(", seen %" JSON_INTEGER_FORMAT " s ago\n",
+			    age);
+		else
+			printf("\n");
+	}
+}
+
 static void
 status_print(json_t *b)
 {
@@ -449,6 +473,7 @@ status_print(json_t *b)
 	if (json_is_integer(json_object_get(b, "resent_from")))
 		printf("%-6s resend of broadcast %" JSON_INTEGER_FORMAT "\n", "",
 		    json_integer_value(json_object_get(b, "resent_from")));
+	status_print_nodes(json_object_get(b, "nodes"));
 }
 
 static int

@@ -335,12 +335,21 @@ api_broadcasts_list_cb(const struct broadcast *bc, void *arg)
 	return 0;
 }
 
+static int
+api_broadcasts_node_cb(const struct store_node_share *n, void *arg)
+{
+	json_array_append_new(arg, json_pack("{s:s,s:I,s:I,s:I}", "node",
+	    n->node, "sent", (json_int_t)n->sent, "in_flight",
+	    (json_int_t)n->in_flight, "last_seen", (json_int_t)n->last_seen));
+	return 0;
+}
+
 /* GET /v1/status/ID */
 void
 api_broadcasts_status_one(struct evhttp_request *req, int64_t id,
     const char *verb)
 {
-	json_t	*j = NULL;
+	json_t	*j = NULL, *nodes;
 	char	 err[512];
 
 	(void)verb;
@@ -354,6 +363,13 @@ api_broadcasts_status_one(struct evhttp_request *req, int64_t id,
 		    ": no such broadcast", id);
 		return;
 	}
+	/* on a shared store: each node's share of it */
+	nodes = json_array();
+	if (store_bc_nodes(env->store, id, api_broadcasts_node_cb, nodes, err,
+	    sizeof(err)) == 0)
+		json_object_set_new(j, "nodes", nodes);
+	else
+		json_decref(nodes);
 	control_reply(req, 200, j);
 }
 

@@ -33,6 +33,70 @@ metrics_bc_cb(const struct broadcast *bc, void *arg)
 	return 0;
 }
 
+/* each node's share of the broadcasts in the engine (shared store) */
+struct metrics_nodes {
+	int64_t		 bc;
+	struct buf	 sent, in_flight, seen;
+};
+
+static int
+metrics_node_cb(const struct store_node_share *n, void *arg)
+{
+	struct metrics_nodes	*m = arg;
+
+	/* node names are [A-Za-z0-9._-] (config): no label escaping */
+	buf_printf(&m->sent, "broadside_node_messages{broadcast=\"%" PRId64
+	    "\",node=\"%s\"} %" PRId64 "\n", m->bc, n->node, n->sent);
+	buf_printf(&m->in_flight, "broadside_node_in_flight{broadcast=\"%"
+	    PRId64 "\",node=\"%s\"} %" PRId64 "\n", m->bc, n->node,
+	    n->in_flight);
+	if (n->last_seen > 0)
+		buf_printf(&m->seen, "broadside_node_last_seen_seconds{"
+		    "broadcast=\"%" PRId64 "\",node=\"%s\"} %" PRId64 "\n",
+		    m->bc, n->node, n->last_seen);
+	return 0;
+}
+
+/*
+ * On a shared store (PostgreSQL): which node this is, and every node's
+ * share of the broadcasts in the engine, so that one scrape of any node
+ * shows them all.  Nothing on SQLite.
+ */
+static void
+metrics_nodes(struct buf *b, const struct queue_stats *st)
+{
+	struct metrics_nodes	 m = { 0, BUF_INIT, BUF_INIT, BUF_INIT };
+	char			 err[256];
+	size_t			 i;
+
+	if (!store_node_beats(env->store))
+		return;
+	buf_printf(b, "# HELP broadside_node This daemon's node name in the "
+	    "shared store.\n# TYPE broadside_node gauge\n"
+	    "broadside_node{node=\"%s\"} 1\n", env->node);
+	for (i = 0; i < st->nruns; i++) {
+		m.bc = st->runs[i].id;
+		if (store_bc_nodes(env->store, m.bc, metrics_node_cb, &m, err,
+		    sizeof(err)) == -1)
+			log_warnx("metrics: %s", err);
+	}
+	buf_printf(b, "# HELP broadside_node_messages Messages of a "
+	    "broadcast each node recorded sent.\n# TYPE "
+	    "broadside_node_messages gauge\n");
+	buf_add(b, m.sent.p, m.sent.len);
+	buf_printf(b, "# HELP broadside_node_in_flight Deliveries of a "
+	    "broadcast each node holds claimed, not yet recorded.\n# TYPE "
+	    "broadside_node_in_flight gauge\n");
+	buf_add(b, m.in_flight.p, m.in_flight.len);
+	buf_printf(b, "# HELP broadside_node_last_seen_seconds Each node's "
+	    "last heartbeat (unix seconds, the store's clock).\n# TYPE "
+	    "broadside_node_last_seen_seconds gauge\n");
+	buf_add(b, m.seen.p, m.seen.len);
+	buf_free(&m.sent);
+	buf_free(&m.in_flight);
+	buf_free(&m.seen);
+}
+
 /* What `broadside bounce` brought in: since the start, and per broadcast
  * (the store's counts) for the latest ones. */
 static void
@@ -184,6 +248,7 @@ metrics_engine(struct buf *b)
 	    "# TYPE broadside_smtp_sessions gauge\nbroadside_smtp_sessions "
 	    "%d\n", st.sessions);
 	metrics_relays(b, &st);
+	metrics_nodes(b, &st);
 	queue_stats_free(&st);
 	metrics_bounces(b);
 }

@@ -321,6 +321,16 @@ store_bc_watch(struct store *st, int64_t bc, int *state, int64_t *live,
 }
 
 int
+store_bc_nodes(struct store *st, int64_t bc,
+    int (*cb)(const struct store_node_share *, void *), void *arg, char *e,
+    size_t el)
+{
+	if (st->be->bc_nodes == NULL)
+		return 1;
+	return st->be->bc_nodes(st, bc, cb, arg, e, el);
+}
+
+int
 store_node_beat(struct store *st, int *lapsed, char *e, size_t el)
 {
 	*lapsed = 0;

@@ -163,6 +163,15 @@ struct dlv_tally {
 
 struct store;
 
+/* One node's share of a broadcast (store_bc_nodes). */
+struct store_node_share {
+	const char	*node;
+	int64_t		 sent;		/* its recorded messages */
+	int64_t		 in_flight;	/* claimed by it, not yet recorded */
+	int64_t		 last_seen;	/* its last heartbeat, unix seconds
+					   on the store's clock; 0: none */
+};
+
 typedef int	(*store_sub_cb)(const struct subscriber *, void *);
 typedef int	(*store_bc_cb)(const struct broadcast *, void *);
 typedef int	(*store_dlv_cb)(const struct delivery *, void *);
@@ -246,6 +255,9 @@ struct store_backend {
 	int		 (*node_beat)(struct store *, int *, char *, size_t);
 	int		 (*bc_watch)(struct store *, int64_t, int *, int64_t *,
 			    char *, size_t);
+	int		 (*bc_nodes)(struct store *, int64_t,
+			    int (*)(const struct store_node_share *, void *),
+			    void *, char *, size_t);
 };
 
 struct store {
@@ -475,6 +487,14 @@ int		 store_node_beat(struct store *, int *lapsed, char *, size_t);
  */
 int		 store_bc_watch(struct store *, int64_t bc, int *state,
 		    int64_t *live, char *, size_t);
+/*
+ * Each node's share of broadcast bc, by node name: every node that
+ * recorded or holds a delivery of it.  1: the backend has one daemon
+ * only (no shares to tell).
+ */
+int		 store_bc_nodes(struct store *, int64_t bc,
+		    int (*)(const struct store_node_share *, void *), void *,
+		    char *, size_t);
 /*
  * Undo a recorded result: the row of (bc, sub), if it is in state `to`,
  * back to `from` (pending or deferred, due now) with `attempts`, and the

@@ -111,6 +111,7 @@ enum pg_stmt {
 	Q_SECRET,
 	Q_NODE_BEAT,
 	Q_BC_WATCH,
+	Q_BC_NODES,
 	Q_MAX
 };
 
@@ -424,6 +425,17 @@ static const char *pg_sql[Q_MAX] = {
 	[Q_BC_WATCH] = "SELECT coalesce((SELECT state FROM broadcasts "
 	    "WHERE id = $1::bigint), -1), coalesce((SELECT min(id) "
 	    "FROM broadcasts WHERE state IN (0, 1)), 0)",
+	/* each node's share: its counts rows' sent, its claims (from the
+	 * partial index of claimed rows), its last heartbeat */
+	[Q_BC_NODES] = "WITH c AS (SELECT node, sum(sent)::bigint AS sent "
+	    "FROM bc_counts WHERE broadcast_id = $1::bigint GROUP BY node), "
+	    "f AS (SELECT owner AS node, count(*) AS n FROM deliveries "
+	    "WHERE broadcast_id = $1::bigint AND state = 4 GROUP BY owner), "
+	    "k AS (SELECT node FROM c UNION SELECT node FROM f) "
+	    "SELECT k.node, coalesce(c.sent, 0), coalesce(f.n, 0), "
+	    "coalesce(n.seen, 0) FROM k LEFT JOIN c USING (node) "
+	    "LEFT JOIN f USING (node) LEFT JOIN nodes n ON n.name = k.node "
+	    "ORDER BY k.node",
 };
 
 /*
@@ -1989,6 +2001,33 @@ pg_bc_watch(struct store *st, int64_t bc, int *state, int64_t *live,
 	return 0;
 }
 
+static int
+pg_bc_nodes(struct store *st, int64_t bc,
+    int (*cb)(const struct store_node_share *, void *), void *arg,
+    char *err, size_t errlen)
+{
+	struct store_node_share	 n;
+	struct pg_params	 p;
+	PGresult		*r;
+	int			 i;
+
+	p.n = 0;
+	pp_int(&p, bc);
+	if ((r = pg_run(PG(st), Q_BC_NODES, &p, err, errlen,
+	    "nodes' shares")) == NULL)
+		return -1;
+	for (i = 0; i < PQntuples(r); i++) {
+		n.node = PQgetvalue(r, i, 0);
+		n.sent = pg_int(r, i, 1);
+		n.in_flight = pg_int(r, i, 2);
+		n.last_seen = pg_int(r, i, 3);
+		if (cb(&n, arg) == -1)
+			break;
+	}
+	PQclear(r);
+	return 0;
+}
+
 /* The claim statement for this limit, prepared once per limit used. */
 static int
 pg_claim_prepare(struct pg_store *s, int limit, char *err, size_t errlen)
@@ -2522,5 +2561,6 @@ const struct store_backend store_pg_backend = {
 	.bc_settled = pg_bc_settled,
 	.node_beat = pg_node_beat,
 	.bc_watch = pg_bc_watch,
+	.bc_nodes = pg_bc_nodes,
 	.bounce_record = pg_bounce_record,
 };

@@ -5,6 +5,9 @@
 # and Message-ID at the capturing server), both nodes' count rows show
 # their share, nothing is left claimed, and status on either node shows
 # the whole broadcast. Rate 100/s per node so that the two overlap.
+# Each node's share: status --json's nodes ({node, sent, in_flight,
+# last_seen}), plain status's "node" lines, and /metrics of either node
+# while both send (broadside_node_messages, broadside_node_in_flight).
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/pg.sh"
 pg_start
@@ -15,7 +18,9 @@ start_smtpd mail
 URL="postgresql://$PG_USER@127.0.0.1:$PG_PORT/bs_nodes"
 ( umask 077; echo "$PG_PASSWORD" > "$T/pg.pw" )
 mkdir -p "$T/a" "$T/b"
+HTTP_a=$(free_port); HTTP_b=$(free_port)
 for n in a b; do
+	eval "http=\$HTTP_$n"
 	cat > "$T/$n.conf" <<EOC
 list: { name = "Test List"; from = "Test List <list@example.org>";
         id = "test.example.org"; base_url = "https://lists.example.org"; };
@@ -25,6 +30,7 @@ rate: { messages_per_second = 100.0; burst = 10; batch_size = 50; };
 control: { socket = "$n/control.sock"; };
 feed: { path = "$n/feed.xml"; };
 templates: { dir = "$TOP/templates"; };
+http: { listen = "127.0.0.1:$http"; };
 secret_file = "secret";
 EOC
 done
@@ -51,6 +57,25 @@ wait_accepted 50 300
 start_node b
 ok "node b started after $(accepted) messages"
 
+# /metrics on node a shows both nodes' shares once both have sent
+i=0
+until "$PY" - "$HTTP_a" "$ID" <<'PYEOF'
+import re, sys, urllib.request
+port, bc = sys.argv[1], sys.argv[2]
+m = urllib.request.urlopen("http://127.0.0.1:%s/metrics" % port).read().decode()
+assert 'broadside_node{node="node-a"} 1' in m, "no node line"
+sent = {k: int(v) for k, v in re.findall(
+    r'broadside_node_messages\{broadcast="%s",node="([^"]+)"\} (\d+)' % bc, m)}
+assert sent.get("node-a", 0) > 0 and sent.get("node-b", 0) > 0, sent
+assert re.search(r'broadside_node_in_flight\{broadcast="%s",node="node-b"\} \d+' % bc, m)
+assert re.search(r'broadside_node_last_seen_seconds\{broadcast="%s",node="node-a"\} \d+' % bc, m)
+PYEOF
+do
+	i=$((i + 1)); [ $i -lt 100 ] || fail "/metrics of node a: no share of both nodes"
+	sleep 0.2
+done
+ok "/metrics of node a shows both nodes' shares"
+
 i=0
 while :; do
 	sa=$(bsn a status "$ID" --json | json_get 'j["state"]')
@@ -69,6 +94,22 @@ got = (s['total'], s['sent'], s['pending'], s['deferred'], s['failed'])
 assert got == ($N, $N, 0, 0, 0), got" || fail "status on node $n"
 done
 ok "status on either node shows the whole broadcast"
+
+bsn b status "$ID" --json | "$PY" -c "
+import json, sys, time
+s = json.load(sys.stdin)
+n = {x['node']: x for x in s['nodes']}
+assert sorted(n) == ['node-a', 'node-b'], n
+assert n['node-a']['sent'] > 0 and n['node-b']['sent'] > 0, n
+assert n['node-a']['sent'] + n['node-b']['sent'] == $N, n
+assert all(x['in_flight'] == 0 for x in n.values()), n
+assert all(abs(time.time() - x['last_seen']) < 10 for x in n.values()), n" ||
+    fail "status --json nodes"
+bsn a status "$ID" > "$T/status.txt"
+grep -Eq "node node-a: [1-9][0-9]* sent, 0 in flight, seen [0-9]+ s ago" "$T/status.txt" &&
+    grep -Eq "node node-b: [1-9][0-9]* sent, 0 in flight" "$T/status.txt" ||
+    { cat "$T/status.txt"; fail "plain status: no share per node"; }
+ok "status --json's nodes and plain status show each node's share"
 
 smtpd_report mail | "$PY" -c "
 import json, sys
