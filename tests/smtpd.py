@@ -31,6 +31,10 @@ above still win for RCPT):
                       "530 5.7.0 Authentication required"
   --ehlo-reply LINE   answer EHLO (and HELO) with LINE, e.g.
                       "554 5.7.1 go away"
+  --domain-reply "DOMAIN N LINE"
+                      answer every Nth RCPT TO at DOMAIN with LINE (N=1:
+                      every one), e.g. "gmail.com 3 451 4.7.0 slow down";
+                      repeatable, one server acting as several providers
   --quit-hang         never answer QUIT: log a "quit" event ("hang": true)
                       and keep the connection open until the client closes
 TLS: --tls-cert/--tls-key offer STARTTLS (--require-tls insists on it;
@@ -69,6 +73,11 @@ class State:
         self.sessions = 0
         self.counter = 0
         self.refuse = args.connect_421
+        # domain -> [every, line, count]
+        self.domain_reply = {}
+        for spec in args.domain_reply or []:
+            dom, every, line = spec.split(" ", 2)
+            self.domain_reply[dom.lower()] = [int(every), line, 0]
         os.makedirs(args.maildir, exist_ok=True)
         self.log = open(os.path.join(args.maildir, "log.jsonl"), "a",
                         buffering=1)
@@ -155,6 +164,11 @@ class Handler:
             if lp.startswith(prefix):
                 reply = line.replace("%s", address)
                 break
+        dr = self.st.domain_reply.get(address.rsplit("@", 1)[-1].lower())
+        if dr is not None:
+            dr[2] += 1
+            if dr[2] % dr[0] == 0:
+                reply = dr[1]
         code = reply_code(reply)
         if code // 100 == 2:
             envelope.rcpt_tos.append(address)
@@ -316,6 +330,7 @@ def main():
     ap.add_argument("--mail-reply", metavar="LINE")
     ap.add_argument("--ehlo-reply", metavar="LINE")
     ap.add_argument("--quit-hang", action="store_true")
+    ap.add_argument("--domain-reply", action="append", metavar="SPEC")
     ap.add_argument("--tls-cert")
     ap.add_argument("--tls-key")
     ap.add_argument("--require-tls", action="store_true")

@@ -45,6 +45,7 @@
 #include "dkim.h"
 #include "fields.h"
 #include "mime.h"
+#include "pacing.h"
 #include "rate.h"
 #include "relays.h"
 #include "render.h"
@@ -72,6 +73,8 @@
 #define QUEUE_HEALTH_EVERY	1.0	/* seconds a writability check holds */
 #define QUEUE_GROUP_MAX		512	/* results: a group this big goes
 					   without waiting for the gap */
+#define QUEUE_PACE_HOLD		4.0	/* seconds of a waiting destination
+					   group's jobs kept ready */
 #define QUEUE_WATCH_EVERY	0.4	/* seconds between looks at what
 					   other nodes changed (shared
 					   store): a pause acts within 1 s */
@@ -105,6 +108,8 @@ struct qjob {
 	unsigned		 epoch;		/* beat_epoch() of its claim */
 	struct qpool		*qp;		/* the relay it went to */
 	int			 probe;		/* to see if that relay is back */
+	struct pacing_group	*pg;		/* its destination group; NULL:
+						   not paced (tests, confirms) */
 	TAILQ_ENTRY(qjob)	 entry;
 };
 TAILQ_HEAD(qjob_list, qjob);
@@ -146,6 +151,8 @@ enum qres_kind {
 	QRES_RECORD,		/* a result: sent, deferred, failed, dropped */
 	QRES_RELEASE,		/* not done: back as it was */
 	QRES_RESTORE,		/* a recorded result undone (state: back to) */
+	QRES_POSTPONE,		/* not now (its destination's pace): back as
+				   it was, due at next_at */
 };
 
 struct qresult {
@@ -257,6 +264,16 @@ static struct {
 	/* relay/session faults: that relay is out (relays.c); with none
 	 * left, the whole delivery waits */
 	struct event		*rtimer;	/* the next probe is due */
+	struct event		*ptimer;	/* a waiting destination group's
+						   next token */
+	double			 ptimer_at;	/* when it fires (mono) */
+	unsigned		 pgen;		/* queue_next_job's scans */
+	double			 claim_hold;	/* no claim before (mono): the
+						   last rows were postponed */
+	double			 pdue;		/* the first postponed row is
+						   due (mono) */
+	uint64_t		 postponed;	/* rows postponed for their
+						   destination's pace */
 	char			 relay_reason[320];
 	char			 store_reason[560];	/* store_failing */
 	double			 store_retry_at;	/* next try, now_mono() */
@@ -628,6 +645,12 @@ queue_group_write(struct store *st, void *arg)
 				goto fail;
 			continue;
 		}
+		if (r->kind == QRES_POSTPONE) {
+			if (store_dlv_postpone(st, env->node, r->bid, r->sid,
+			    r->next_at, NULL, g->err, sizeof(g->err)) == -1)
+				goto fail;
+			continue;
+		}
 		if (r->kind == QRES_RESTORE) {
 			if (store_dlv_restore(st, r->bid, r->sid,
 			    (enum dlv_state)r->from, r->state, r->attempts,
@@ -724,7 +747,8 @@ queue_group_done(void *arg, int rc)
 	} else {
 		for (i = 0; i < g->n; i++) {
 			r = &g->results[i];
-			if (r->kind != QRES_RELEASE) {
+			if (r->kind != QRES_RELEASE &&
+			    r->kind != QRES_POSTPONE) {
 				if (r->from != DLV_PENDING)
 					r->run->counts[r->from]--;
 				if (r->state == DLV_DROPPED)
@@ -1352,6 +1376,57 @@ queue_refusal(struct qrefusals *rr, struct qrun *run, struct qjob *j,
 	return 1;
 }
 
+/*
+ * The destination asks to slow down: a 4.7.x to MAIL, RCPT, DATA or the
+ * final dot, or a 421 at connect or to MAIL.  Its group slows (pacing.c:
+ * halved, then back by a tenth of its rate a second); the other groups
+ * go on at theirs.  A 4.7.x is about neither the recipient nor the
+ * relay: the job goes back with no attempt spent, ready again once the
+ * slowed group reaches it, or postponed for the delay the reply names
+ * (within [retry.initial_delay, 6 h]).  A 421 without 4.7.x stays a
+ * relay fault.  1: the job was dealt with here.
+ */
+static int
+queue_throttle(struct qrun *run, struct qjob *j, struct qpool *qp)
+{
+	struct smtp_job	*sj = &j->sj;
+	long		 hint;
+	int		 is47, is421;
+
+	if (sj->result == SMTP_CANCELLED || sj->result == SMTP_OK)
+		return 0;
+	is47 = sj->code >= 400 && sj->code < 500 &&
+	    strncmp(sj->enh, "4.7.", 4) == 0 && (sj->phase ==
+	    SMTP_PHASE_CONNECT || sj->phase == SMTP_PHASE_MAIL ||
+	    sj->phase == SMTP_PHASE_RCPT || sj->phase == SMTP_PHASE_DATA ||
+	    sj->phase == SMTP_PHASE_DOT);
+	is421 = sj->code == 421 && (sj->phase == SMTP_PHASE_CONNECT ||
+	    sj->phase == SMTP_PHASE_MAIL);
+	if (!is47 && !is421)
+		return 0;
+	if (pacing_slow(j->pg, now_mono()))
+		log_warnx("destination %s: asked to slow down, now %.2f "
+		    "messages a second (pacing: %.2f): %s: %.300s", j->pg->key,
+		    pacing_rate_now(j->pg, now_mono()), j->pg->rate,
+		    smtp_strphase(sj->phase), sj->msg);
+	if (!is47)
+		return 0;
+	queue_relay_answered(qp);
+	if ((hint = smtp_reply_delay(sj->msg)) > 0) {
+		if (hint < env->conf->retry_initial_delay)
+			hint = env->conf->retry_initial_delay;
+		if (hint > QUEUE_HINT_MAX)
+			hint = QUEUE_HINT_MAX;
+		queue_result_add(run, QRES_POSTPONE, j->sid, 0, DLV_PENDING,
+		    j->attempts, store_now_ms(env->store) + (int64_t)hint *
+		    1000, 0, 0, NULL);
+		qjob_free(j);
+		return 1;
+	}
+	queue_release(run, j);
+	return 1;
+}
+
 static void
 queue_done_cb(struct smtp_job *sj, void *arg)
 {
@@ -1381,6 +1456,11 @@ queue_done_cb(struct smtp_job *sj, void *arg)
 	run->inflight--;
 	if (j->skipped)
 		sj->result = SMTP_CANCELLED;
+	if (j->pg != NULL) {
+		pacing_done(j->pg, sj->result == SMTP_OK);
+		if (queue_throttle(run, j, qp))
+			return;
+	}
 	/* a refusal that goes on a run found to be this relay's is its
 	 * fault, not an answer about the recipient */
 	if ((sj->result == SMTP_RCPT_TEMP && sj->phase == SMTP_PHASE_RCPT &&
@@ -1697,6 +1777,7 @@ queue_claim_take(struct qrun *run, const struct qclaim_row *d)
 	j->sj.id = (uint64_t)d->sid;
 	j->sj.metered = 1;		/* a rate token as it starts */
 	j->sj.halted = &run->halted;
+	j->pg = pacing_group_of(d->email);
 	j->epoch = beat_epoch();
 	TAILQ_INSERT_TAIL(&run->ready, j, entry);
 	run->nready++;
@@ -1803,7 +1884,9 @@ queue_claim_done(void *arg, int rc)
 	 * node: until its lease may have lapsed (on a shared store, its
 	 * heartbeat expired) */
 	queue_timer_at(c->due >= 0 ? (double)(c->due - c->now) / 1000 +
-	    0.01 : store_node_beats(env->store) ? 2.0 : 5.0);
+	    0.01 : q.pdue > now_mono() && q.pdue - now_mono() < 2.0 ?
+	    q.pdue - now_mono() + 0.01 : store_node_beats(env->store) ? 2.0 :
+	    5.0);
 }
 
 /*
@@ -1877,6 +1960,27 @@ queue_wtimer_cb(evutil_socket_t fd, short what, void *arg)
 	writer_submit(env->writer, queue_watch_work, queue_watch_done, &qw);
 }
 
+/* Pump again in secs: a destination group's next token, a claim held. */
+static void
+queue_ptimer_at(double secs)
+{
+	struct timeval	tv;
+
+	if (q.ptimer == NULL)
+		return;
+	if (secs < 0.001)
+		secs = 0.001;
+	/* the earlier of the two: a group's token is not put off by a
+	 * held claim */
+	if (evtimer_pending(q.ptimer, NULL) && q.ptimer_at <= now_mono() +
+	    secs)
+		return;
+	q.ptimer_at = now_mono() + secs;
+	tv.tv_sec = (time_t)secs;
+	tv.tv_usec = (suseconds_t)((secs - (double)tv.tv_sec) * 1e6);
+	evtimer_add(q.ptimer, &tv);
+}
+
 /* Ask the writer for the run's next rows, unless a claim is out. */
 static void
 queue_claim(struct qrun *run)
@@ -1887,6 +1991,12 @@ queue_claim(struct qrun *run)
 		return;
 	if (!beat_ok(beat_epoch()))
 		return;			/* the next good beat kicks */
+	/* the last rows went mostly back for their destinations' pace:
+	 * not again at once (each is a write) */
+	if (now_mono() < q.claim_hold) {
+		queue_ptimer_at(q.claim_hold - now_mono());
+		return;
+	}
 	c->run = run;
 	c->bid = run->id;
 	c->batch = env->conf->rate_batch_size;
@@ -1993,12 +2103,92 @@ queue_submit(struct qpool *qp, struct qjob *j)
 	return 0;
 }
 
+/*
+ * How many of a waiting group's jobs stay ready: what it sends in
+ * QUEUE_PACE_HOLD seconds (at least its cap and 2); the others are
+ * postponed, so one slow destination does not fill the ready list.
+ */
+static int
+queue_pace_hold(struct pacing_group *g, double now)
+{
+	double	r = pacing_rate_now(g, now);
+	int	hold = r > 0 ? (int)(r * QUEUE_PACE_HOLD) + 1 :
+		    4 * g->connections;
+
+	if (hold < g->connections)
+		hold = g->connections;
+	return hold < 2 ? 2 : hold;
+}
+
+/*
+ * The first ready job whose destination group may go now (pacing.c):
+ * the jobs of a group waiting for its token or its cap are passed over,
+ * not waited for, so one destination never holds the others back.  A
+ * waiting group's jobs beyond queue_pace_hold() are postponed (back in
+ * the store, due when the group would reach them; no attempt spent).
+ * NULL: none may go; *wait is then the soonest a group's token is due
+ * (-1: only caps, which results lift).
+ */
+static struct qjob *
+queue_next_job(struct qrun *run, double *wait)
+{
+	struct qjob		*j, *tmp;
+	struct pacing_group	*g;
+	double			 now = now_mono(), due, r;
+	unsigned		 gen = ++q.pgen;
+	int			 hold, postponed = 0;
+	int64_t			 store_now = -1;
+
+	*wait = -1;
+	for (j = TAILQ_FIRST(&run->ready); j != NULL; j = tmp) {
+		tmp = TAILQ_NEXT(j, entry);
+		if ((g = j->pg) == NULL)
+			return j;
+		if (g->gen != gen) {
+			g->gen = gen;
+			g->seen = 0;
+			g->scan_wait = pacing_wait(g, now);
+		}
+		if (g->scan_wait == 0)
+			return j;
+		if (g->scan_wait > 0 && (*wait < 0 || g->scan_wait < *wait))
+			*wait = g->scan_wait;
+		hold = queue_pace_hold(g, now);
+		if (++g->seen <= hold)
+			continue;
+		/* due when about half the group's backlog is left */
+		r = pacing_rate_now(g, now);
+		due = r > 0 ? (g->seen - hold / 2) / r : 2.0;
+		if (due < 1.0)
+			due = 1.0;
+		if (store_now < 0)
+			store_now = store_now_ms(env->store);
+		TAILQ_REMOVE(&run->ready, j, entry);
+		run->nready--;
+		queue_result_add(run, QRES_POSTPONE, j->sid, 0, DLV_PENDING,
+		    j->attempts, store_now + (int64_t)(due * 1000), 0, 0, NULL);
+		if (q.pdue <= now || now + due < q.pdue)
+			q.pdue = now + due;
+		qjob_free(j);
+		q.postponed++;
+		postponed++;
+	}
+	if (postponed > 0) {
+		log_debug("broadcast %" PRId64 ": %d recipients postponed for "
+		    "their destination's pace", run->id, postponed);
+		/* the next claim would bring as many back: wait a little */
+		q.claim_hold = now + 1.0;
+	}
+	return NULL;
+}
+
 static void
 queue_pump(void)
 {
 	struct qpool		*qp;
 	struct qrun		*run, *tmp;
 	struct qjob		*j;
+	double			 pwait;
 	int			 rc;
 
 	if (q.shutting_down || q.npools == 0)
@@ -2065,11 +2255,16 @@ queue_pump(void)
 				}
 				return;
 			}
-			/* the rate token is taken by the sender thread as
-			 * the message starts, not here */
+			/* the global rate token is taken by the sender
+			 * thread as the message starts, not here; the
+			 * destination group's here, as it is handed on */
+			if ((j = queue_next_job(run, &pwait)) == NULL) {
+				if (pwait >= 0)
+					queue_ptimer_at(pwait);
+				break;
+			}
 			if ((qp = queue_pick(0)) == NULL)
 				break;
-			j = TAILQ_FIRST(&run->ready);
 			TAILQ_REMOVE(&run->ready, j, entry);
 			run->nready--;
 			if (queue_submit(qp, j) == -1) {
@@ -2077,6 +2272,8 @@ queue_pump(void)
 				run->nready++;
 				return;
 			}
+			if (j->pg != NULL)
+				pacing_take(j->pg, now_mono());
 			run->inflight++;
 		}
 		/* relays out: pump again when the first may be probed */
@@ -2229,8 +2426,10 @@ queue_init(void (*drained)(void *), void *arg, char *err, size_t errlen)
 	}
 	if ((q.timer = evtimer_new(env->base, queue_timer_cb, NULL)) == NULL ||
 	    (q.gtimer = evtimer_new(env->base, queue_gtimer_cb, NULL)) == NULL ||
-	    (q.rtimer = evtimer_new(env->base, queue_rtimer_cb, NULL)) == NULL)
+	    (q.rtimer = evtimer_new(env->base, queue_rtimer_cb, NULL)) == NULL ||
+	    (q.ptimer = evtimer_new(env->base, queue_rtimer_cb, NULL)) == NULL)
 		fatalx("evtimer_new");
+	pacing_config(env->conf);
 	snapshot_init(queue_kick);
 	rate_init(&q.rate, env->conf->rate_mps, env->conf->rate_burst);
 	q.slots = smtp_slots_new(env->conf->smtp_sessions);
@@ -2248,6 +2447,7 @@ queue_reload(void)
 	char	err[512], *sig;
 
 	rate_set(&q.rate, env->conf->rate_mps, env->conf->rate_burst);
+	pacing_config(env->conf);
 	/* new sessions only when the SMTP settings changed; the new pool's
 	 * threads open theirs as the old pool's close (one shared cap) */
 	sig = queue_smtp_sig();
@@ -2406,6 +2606,10 @@ queue_free(void)
 	if (q.rtimer != NULL)
 		event_free(q.rtimer);
 	q.rtimer = NULL;
+	if (q.ptimer != NULL)
+		event_free(q.ptimer);
+	q.ptimer = NULL;
+	pacing_free();
 	snapshot_free();
 	token_key_free(q.tkey);
 	if (q.smtp_sig != NULL) {

@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -27,6 +28,7 @@
 
 #include "addr.h"
 #include "broadside.h"
+#include "dest.h"
 #include "dkim.h"
 #include "lang.h"
 #include "render.h"
@@ -105,6 +107,10 @@ static const struct config_key config_keys[] = {
 	{ "dkim", "ed25519_key_file", CT_PATH, 0, 0, NULL,
 	    OFF(dkim_ed25519_key_file) },
 	{ "bounce", "domain", CT_STR, 0, 0, NULL, OFF(bounce_domain) },
+	{ "pacing", "default", CT_FLOAT, 0, 1e6, "0", OFF(pacing_default) },
+	{ "pacing", "dns", CT_STR, 0, 0, NULL, OFF(pacing_dns) },
+	{ "pacing", "groups", CT_STR, 0, 0, NULL, 0 },	/* a list: see
+							   config_check_pacing */
 };
 #define NKEYS	(sizeof(config_keys) / sizeof(config_keys[0]))
 
@@ -1005,6 +1011,169 @@ config_check_relays(struct config_ctx *ctx, struct config *c, config_t *cf)
 		c->smtp_sessions += c->smtp_relays[i].connections;
 }
 
+/*
+ * pacing: a rate per destination group.  pacing.dns is an address and a
+ * port (127.0.0.1:5353, [::1]:53); pacing.groups a list of { match;
+ * rate; connections; }, match a domain (gmail.com) or an MX parent
+ * domain (google.com), one group each: two matches of the same provider
+ * (gmail.com and googlemail.com) are one group, so naming both is an
+ * error; connections at most the relays' smtp connections.
+ */
+#define CONFIG_PACING_MAX	256
+
+static const char *config_pacing_keys[] = { "match", "rate",
+    "connections", NULL };
+
+static void
+config_check_pacing_group(struct config_ctx *ctx, struct config *c,
+    config_setting_t *elem, int i, struct config_pacing *g)
+{
+	config_setting_t	*s;
+	const char		*m;
+	char			 where[64], key[256];
+	int			 line = (int)config_setting_source_line(elem);
+	int			 j, k;
+	size_t			 n;
+
+	snprintf(where, sizeof(where), "pacing.groups[%d]", i + 1);
+	g->line = line;
+	if (!config_setting_is_group(elem)) {
+		config_error(ctx, line, "%s: expected a group { match = "
+		    "\"gmail.com\"; rate = 20; }", where);
+		return;
+	}
+	for (j = 0; j < config_setting_length(elem); j++) {
+		s = config_setting_get_elem(elem, (unsigned int)j);
+		for (k = 0; config_pacing_keys[k] != NULL; k++)
+			if (strcmp(config_setting_name(s),
+			    config_pacing_keys[k]) == 0)
+				break;
+		if (config_pacing_keys[k] == NULL)
+			config_error(ctx, (int)config_setting_source_line(s),
+			    "unknown key \"%s.%s\"", where,
+			    config_setting_name(s));
+	}
+	if ((m = config_relay_str(ctx, elem, where, "match")) == NULL) {
+		if (config_setting_get_member(elem, "match") == NULL)
+			config_error(ctx, line, "%s.match: missing (a domain "
+			    "such as \"gmail.com\")", where);
+		return;
+	}
+	n = strlen(m);
+	if (n > 253 || strspn(m, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") != n ||
+	    strchr(m, '.') == NULL || m[0] == '.' || m[n - 1] == '.' ||
+	    strstr(m, "..") != NULL) {
+		config_error(ctx, (int)config_setting_source_line(
+		    config_setting_get_member(elem, "match")), "%s.match: "
+		    "\"%s\" is not a domain (want e.g. \"gmail.com\")", where,
+		    m);
+		return;
+	}
+	dest_key(m, key, sizeof(key));
+	g->match = xstrdup(m);
+	for (k = 0; g->match[k] != '\0'; k++)
+		g->match[k] = (char)tolower((unsigned char)g->match[k]);
+	g->key = xstrdup(key);
+	g->rate = c->pacing_default;
+	if ((s = config_setting_get_member(elem, "rate")) != NULL) {
+		if (config_setting_type(s) != CONFIG_TYPE_INT &&
+		    config_setting_type(s) != CONFIG_TYPE_INT64 &&
+		    config_setting_type(s) != CONFIG_TYPE_FLOAT)
+			config_error(ctx, (int)config_setting_source_line(s),
+			    "%s.rate: expected a number of messages a "
+			    "second", where);
+		else if ((g->rate = config_setting_type(s) ==
+		    CONFIG_TYPE_FLOAT ? config_setting_get_float(s) :
+		    (double)config_setting_get_int64(s)) < 0 ||
+		    g->rate > 1e6)
+			config_error(ctx, (int)config_setting_source_line(s),
+			    "%s.rate: %g is out of range (0 to 1000000; 0: "
+			    "unlimited)", where, g->rate);
+	}
+	g->connections = config_relay_int(ctx, elem, where, "connections", 1,
+	    256, 0);
+	if (g->connections > c->smtp_sessions)
+		config_error(ctx, (int)config_setting_source_line(
+		    config_setting_get_member(elem, "connections")),
+		    "%s.connections: %d is more than the relays' %d (a cap "
+		    "within smtp.connections)", where, g->connections,
+		    c->smtp_sessions);
+	for (j = 0; j < i; j++)
+		if (c->pacing_groups[j].key != NULL &&
+		    strcmp(c->pacing_groups[j].key, g->key) == 0)
+			config_error(ctx, line, "%s.match: \"%s\" is in the "
+			    "same group as pacing.groups[%d]'s \"%s\" (%s); "
+			    "name one of them", where, g->match, j + 1,
+			    c->pacing_groups[j].match, g->key);
+}
+
+static void
+config_check_pacing(struct config_ctx *ctx, struct config *c, config_t *cf)
+{
+	config_setting_t	*list = config_lookup(cf, "pacing.groups");
+	struct in6_addr		 a6;
+	struct in_addr		 a4;
+	char			 host[64], *end;
+	const char		*d = c->pacing_dns, *colon;
+	long			 port;
+	int			 i, n, line, ok = 0;
+
+	if (d != NULL) {
+		/* ADDR:PORT, or [V6]:PORT */
+		if (d[0] == '[' && (colon = strstr(d, "]:")) != NULL &&
+		    (size_t)(colon - d - 1) < sizeof(host)) {
+			memcpy(host, d + 1, (size_t)(colon - d - 1));
+			host[colon - d - 1] = '\0';
+			ok = inet_pton(AF_INET6, host, &a6) == 1;
+			colon++;
+		} else if ((colon = strrchr(d, ':')) != NULL &&
+		    (size_t)(colon - d) < sizeof(host)) {
+			memcpy(host, d, (size_t)(colon - d));
+			host[colon - d] = '\0';
+			ok = inet_pton(AF_INET, host, &a4) == 1;
+		}
+		port = ok ? strtol(colon + 1, &end, 10) : 0;
+		if (!ok || *end != '\0' || port < 1 || port > 65535)
+			config_error(ctx, config_line(cf, "pacing.dns"),
+			    "pacing.dns: \"%s\" is not ADDRESS:PORT (e.g. "
+			    "\"127.0.0.1:53\" or \"[::1]:53\")", d);
+	}
+	if (list == NULL)
+		return;
+	line = (int)config_setting_source_line(list);
+	if (!config_setting_is_list(list) && !config_setting_is_array(list)) {
+		config_error(ctx, line, "pacing.groups: expected a list ( { "
+		    "match = \"gmail.com\"; rate = 20; }, ... )");
+		return;
+	}
+	n = config_setting_length(list);
+	if (n > CONFIG_PACING_MAX) {
+		config_error(ctx, line, "pacing.groups: at most %d groups, not "
+		    "%d", CONFIG_PACING_MAX, n);
+		return;
+	}
+	c->pacing_groups = xcalloc((size_t)n + 1, sizeof(*c->pacing_groups));
+	c->pacing_ngroups = n;
+	for (i = 0; i < n; i++)
+		config_check_pacing_group(ctx, c, config_setting_get_elem(list,
+		    (unsigned int)i), i, &c->pacing_groups[i]);
+}
+
+static void
+config_free_pacing(struct config *c)
+{
+	int	i;
+
+	for (i = 0; i < c->pacing_ngroups; i++) {
+		free(c->pacing_groups[i].match);
+		free(c->pacing_groups[i].key);
+	}
+	free(c->pacing_groups);
+	c->pacing_groups = NULL;
+	c->pacing_ngroups = 0;
+}
+
 /* Each relay's password, as smtp.password_file's is read. */
 static void
 config_read_relay_passwords(struct config_ctx *ctx, struct config *c,
@@ -1112,6 +1281,9 @@ config_walk(struct config_ctx *ctx, struct config *c, config_setting_t *root)
 				if (strcmp(gname, "smtp") == 0 && strcmp(
 				    config_setting_name(s), "relays") == 0)
 					continue;	/* a list: its own check */
+				if (strcmp(gname, "pacing") == 0 && strcmp(
+				    config_setting_name(s), "groups") == 0)
+					continue;	/* a list: its own check */
 				if ((k = config_find(gname,
 				    config_setting_name(s))) == NULL) {
 					config_error(ctx,
@@ -1195,6 +1367,8 @@ config_load(const char *file, int flags, int (*report)(void *, const char *),
 		config_check(&ctx, c, &cf);
 		config_check_relays(&ctx, c, &cf);
 	}
+	if (ctx.errors == 0)
+		config_check_pacing(&ctx, c, &cf);
 	if (ctx.errors == 0 && !(flags & CONFIG_NOSECRETS))
 		config_read_password(&ctx, c, config_line(&cf,
 		    "smtp.password_file"));
@@ -1231,6 +1405,7 @@ config_free(struct config *c)
 	free(c->list_from_name);
 	free(c->list_from_addr);
 	config_free_relays(c);
+	config_free_pacing(c);
 	dkim_unref(c->dkim);
 	if (c->smtp_password != NULL) {
 		explicit_bzero(c->smtp_password, strlen(c->smtp_password));

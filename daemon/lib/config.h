@@ -26,6 +26,16 @@ struct config_relay {
 					   smtp.connections */
 };
 
+/* One pacing group (pacing.groups): a destination's own rate. */
+struct config_pacing {
+	char		*match;		/* a domain or an MX parent domain,
+					   lowercase */
+	char		*key;		/* its group: dest_key(match) */
+	double		 rate;		/* messages a second; 0: unlimited */
+	int		 connections;	/* messages out at once; 0: no cap */
+	int		 line;
+};
+
 struct config {
 	char		*file;		/* absolute path of the config file */
 
@@ -60,6 +70,14 @@ struct config {
 	double		 rate_mps;
 	int		 rate_burst;
 	int		 rate_batch_size;
+
+	/* pacing: per destination (issue 12 section 3) */
+	double		 pacing_default;	/* a group's rate when not
+						   configured; 0: unlimited */
+	char		*pacing_dns;		/* "ADDR:PORT" for MX lookups;
+						   NULL: the system's */
+	struct config_pacing *pacing_groups;
+	int		 pacing_ngroups;
 
 	/* retry */
 	int		 retry_max_attempts;

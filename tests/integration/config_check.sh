@@ -48,6 +48,30 @@ for want in "bad2.conf:1: list.from" "bad2.conf:2: list.base_url" \
 done
 ok "semantic checks"
 
+# pacing (issue 12 section 3): one line per problem
+cat > "$T/pacing.conf" <<'EOC'
+list: { from = "Test <list@example.org>"; id = "test.example.org";
+        base_url = "https://lists.example.org"; };
+smtp: { connections = 4; };
+pacing: { dns = "localhost:53"; default = 5;
+          groups = ( { match = "gmail.com"; rate = 20; connections = 9; },
+                     { match = "googlemail.com"; },
+                     { match = "not a domain"; },
+                     { rate = 3; },
+                     { match = "example.org"; rate = -2; colour = 1; } ); };
+EOC
+expect_rc 78 "$BROADSIDED" -t -c "$T/pacing.conf"
+for want in "pacing.conf:4: pacing.dns: \"localhost:53\" is not ADDRESS:PORT" \
+    "pacing.conf:5: pacing.groups[1].connections: 9 is more than the relays' 4" \
+    "pacing.conf:6: pacing.groups[2].match: \"googlemail.com\" is in the same group as pacing.groups[1]'s \"gmail.com\"" \
+    "pacing.conf:7: pacing.groups[3].match: \"not a domain\" is not a domain" \
+    "pacing.conf:8: pacing.groups[4].match: missing" \
+    "pacing.conf:9: pacing.groups[5].rate: -2 is out of range" \
+    "pacing.conf:9: unknown key \"pacing.groups[5].colour\""; do
+	grep -qF "$want" "$T/err" || { cat "$T/err"; fail "missing: $want"; }
+done
+ok "pacing checked, one line per problem"
+
 printf 'list: { from = "x@example.org" \n' > "$T/syntax.conf"
 expect_rc 78 "$BROADSIDED" -t -c "$T/syntax.conf"
 grep -q "syntax.conf:2:" "$T/err" || { cat "$T/err"; fail "syntax error line"; }
