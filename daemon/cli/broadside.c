@@ -5,6 +5,7 @@
  */
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -20,6 +21,7 @@
 #include "broadside.h"
 #include "buf.h"
 #include "cli.h"
+#include "lang.h"
 #include "render.h"
 #include "rss.h"
 #include "statement.h"
@@ -73,15 +75,23 @@ print_json(json_t *j)
 static int
 cmd_sub_add(int argc, char **argv)
 {
-	json_t	*req, *j;
-	long	 code;
+	json_t		*req, *j;
+	const char	*lang;
+	char		 tag[LANG_MAX];
+	long		 code;
 
+	lang = take_opt(&argc, argv, "--lang");
 	if (argc < 1 || argc > 2)
 		return cli_bad_usage();
+	if (lang != NULL && lang_norm(lang, tag, sizeof(tag)) == -1)
+		cli_die(EXIT_DATAERR, "--lang: \"%s\" is not a language tag "
+		    "(es, pt-BR, ar...)", lang);
 	req = json_pack("{s:s,s:s}", "email", argv[0], "name",
 	    argc == 2 ? argv[1] : "");
 	if (req == NULL)
 		cli_die(EXIT_DATAERR, "%s: not valid UTF-8", argv[0]);
+	if (lang != NULL)
+		json_object_set_new(req, "lang", json_string(tag));
 	j = cli_call_json("POST", "subscribers", req, &code);
 	cli_check(j, code, code == 400 ? EXIT_DATAERR : EXIT_SOFTWARE);
 	printf("%s: %s\n", json_string_value(json_object_get(j, "email")),
@@ -363,6 +373,10 @@ cmd_sub_list(int argc, char **argv)
 				    "name", json_object_get(s, "name"),
 				    "status", json_object_get(s, "status"),
 				    "fields", json_object_get(s, "fields"));
+				/* the language they read, null for none */
+				json_object_set(out, "lang", json_object_get(s,
+				    "lang") ? json_object_get(s, "lang") :
+				    json_null());
 				txt = json_dumps(out, JSON_COMPACT |
 				    JSON_PRESERVE_ORDER);
 				printf("%s\n  %s", first ? "" : ",", txt);
@@ -710,6 +724,126 @@ read_statement(const char *path, struct statement *st, size_t *lenp)
 	return data;
 }
 
+/* A statement file of a folder, and whether it names its language. */
+struct stmt_file {
+	char	*path;
+	int	 named;		/* a .LANG. part or a Language: line */
+};
+
+/* The one that names no language first (the default), then by name. */
+static int
+stmt_file_cmp(const void *a, const void *b)
+{
+	const struct stmt_file	*x = a, *y = b;
+
+	if (x->named != y->named)
+		return x->named - y->named;
+	return strcmp(x->path, y->path);
+}
+
+static int
+stmt_named(const char *path)
+{
+	struct statement	 st;
+	char			 t[LANG_MAX], err[256], *data;
+	size_t			 len;
+	int			 named;
+
+	if (lang_from_name(strrchr(path, '/') + 1, t, sizeof(t)) == 1)
+		return 1;
+	if (read_file(path, &data, &len, STATEMENT_MAX, err, sizeof(err)) ==
+	    -1)
+		return 0;	/* read_statement says why, later */
+	named = statement_parse(data, len, is_markdown(path), &st, err,
+	    sizeof(err)) == 0 && st.lang != NULL;
+	if (named)
+		statement_free(&st);
+	free(data);
+	return named;
+}
+
+/*
+ * The files of a statement in several languages: those named (the first
+ * is the default language), or a folder's .txt and .md files, the one
+ * without a .LANG. part first, then by name.  *paths to free (its
+ * strings too when *owned).
+ */
+static size_t
+stmt_files(int argc, char **argv, char ***paths, int *owned)
+{
+	struct stat	 sb;
+	struct dirent	*de;
+	struct stmt_file *f = NULL;
+	DIR		*d;
+	char		**v, *p;
+	size_t		 n = 0, l, i;
+
+	*owned = 0;
+	if (argc != 1 || stat(argv[0], &sb) == -1 || !S_ISDIR(sb.st_mode)) {
+		v = xcalloc((size_t)argc, sizeof(*v));
+		for (n = 0; n < (size_t)argc; n++)
+			v[n] = argv[n];
+		*paths = v;
+		return n;
+	}
+	if ((d = opendir(argv[0])) == NULL)
+		cli_die(EXIT_NOINPUT, "%s: %s", argv[0], strerror(errno));
+	while ((de = readdir(d)) != NULL) {
+		l = strlen(de->d_name);
+		if (de->d_name[0] == '.' || !((l > 4 &&
+		    strcmp(de->d_name + l - 4, ".txt") == 0) || (l > 3 &&
+		    strcmp(de->d_name + l - 3, ".md") == 0)))
+			continue;
+		if (asprintf(&p, "%s/%s", argv[0], de->d_name) == -1)
+			cli_die(EXIT_SOFTWARE, "out of memory");
+		if (stat(p, &sb) == -1 || !S_ISREG(sb.st_mode)) {
+			free(p);
+			continue;
+		}
+		f = xrealloc(f, (n + 1) * sizeof(*f));
+		f[n].path = p;
+		f[n++].named = stmt_named(p);
+	}
+	closedir(d);
+	if (n == 0)
+		cli_die(EXIT_NOINPUT, "%s: no statement (.txt or .md file) in "
+		    "this folder", argv[0]);
+	qsort(f, n, sizeof(*f), stmt_file_cmp);
+	v = xcalloc(n, sizeof(*v));
+	for (i = 0; i < n; i++)
+		v[i] = f[i].path;
+	free(f);
+	*owned = 1;
+	*paths = v;
+	return n;
+}
+
+static void
+stmt_files_free(char **paths, size_t n, int owned)
+{
+	size_t	i;
+
+	for (i = 0; owned && i < n; i++)
+		free(paths[i]);
+	free(paths);
+}
+
+/* A file's language, as the daemon takes it: its name's .LANG. part,
+ * else its Language: line, else site.language. */
+static void
+stmt_lang(const char *path, const struct statement *st, char *tag,
+    size_t len)
+{
+	const char	*base = strrchr(path, '/') ? strrchr(path, '/') + 1 :
+			    path;
+
+	if (lang_from_name(base, tag, len) == 1)
+		return;
+	snprintf(tag, len, "%s", st->lang != NULL ? st->lang :
+	    cli.conf != NULL && cli.conf->site_language != NULL ?
+	    cli.conf->site_language : "en");
+}
+
 /* Why a broadcast is waiting or paused ("" when it is not). */
 static const char *
 bc_reason(json_t *b)
@@ -842,18 +976,18 @@ cmd_send(int argc, char **argv)
 {
 	struct statement	 st;
 	const char		*subject, *t, *base;
-	json_t			*req, *tests, *j, *r;
-	char			*data;
-	size_t			 len, i;
+	json_t			*req, *tests, *j, *r, *trs;
+	char			*data, **paths;
+	size_t			 len, i, npaths;
 	long			 code;
-	int			 wait, ret = 0;
+	int			 wait, ret = 0, owned;
 
 	wait = has_flag(&argc, argv, "--wait");
 	subject = take_opt(&argc, argv, "--subject");
 	tests = json_array();
 	while ((t = take_opt(&argc, argv, "--test")) != NULL)
 		json_array_append_new(tests, json_string(t));
-	if (argc != 1) {
+	if (argc < 1) {
 		json_decref(tests);
 		return cli_bad_usage();
 	}
@@ -861,14 +995,30 @@ cmd_send(int argc, char **argv)
 	    !text_header_safe(subject, strlen(subject))))
 		cli_die(EXIT_DATAERR, "--subject: control character or invalid "
 		    "UTF-8");
-	data = read_statement(argv[0], &st, &len);
-	statement_free(&st);
-	base = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
-	req = json_pack("{s:s%,s:s,s:b}", "source", data, len, "filename",
-	    base, "markdown", is_markdown(argv[0]));
-	free(data);
-	if (req == NULL)
-		cli_die(EXIT_DATAERR, "%s: cannot encode", argv[0]);
+	/* the first file is the default language, the others its
+	 * translations (the daemon says which language each is in) */
+	npaths = stmt_files(argc, argv, &paths, &owned);
+	trs = json_array();
+	req = NULL;
+	for (i = 0; i < npaths; i++) {
+		data = read_statement(paths[i], &st, &len);
+		statement_free(&st);
+		base = strrchr(paths[i], '/') ? strrchr(paths[i], '/') + 1 :
+		    paths[i];
+		r = json_pack("{s:s%,s:s,s:b}", "source", data, len,
+		    "filename", base, "markdown", is_markdown(paths[i]));
+		free(data);
+		if (r == NULL)
+			cli_die(EXIT_DATAERR, "%s: cannot encode", paths[i]);
+		if (i == 0)
+			req = r;
+		else
+			json_array_append_new(trs, r);
+	}
+	stmt_files_free(paths, npaths, owned);
+	if (json_array_size(trs) > 0)
+		json_object_set(req, "translations", trs);
+	json_decref(trs);
 	if (subject != NULL)
 		json_object_set_new(req, "subject", json_string(subject));
 	if (json_array_size(tests) > 0)
@@ -992,14 +1142,17 @@ cmd_preview(int argc, char **argv)
 	struct statement	 st;
 	struct render		*r;
 	struct buf		 out = BUF_INIT;
-	const char		*part, *to;
+	const char		*part, *to, *want, *langs[64];
 	unsigned char		 key[64];
-	char			 err[1024], addr[ADDR_BUFSZ], *data;
-	size_t			 len, keylen;
+	char			 err[1024], addr[ADDR_BUFSZ], *data, **paths;
+	char			 tags[64][LANG_MAX], wtag[LANG_MAX];
+	size_t			 len, keylen, npaths, i;
+	int			 owned, pick = 0;
 
 	part = take_opt(&argc, argv, "--part");
 	to = take_opt(&argc, argv, "--to");
-	if (argc != 1)
+	want = take_opt(&argc, argv, "--lang");
+	if (argc < 1)
 		return cli_bad_usage();
 	if (part == NULL)
 		part = "text";
@@ -1012,9 +1165,29 @@ cmd_preview(int argc, char **argv)
 		to = "subscriber@example.org";
 	if (addr_normalize(to, addr, sizeof(addr), err, sizeof(err)) == -1)
 		cli_die(EXIT_DATAERR, "--to %s: %s", to, err);
-	data = read_statement(argv[0], &st, &len);
+	if (want != NULL && lang_norm(want, wtag, sizeof(wtag)) == -1)
+		cli_die(EXIT_USAGE, "--lang: \"%s\" is not a language tag "
+		    "(es, pt-BR, ar...)", want);
+	/* the version a subscriber in --lang gets: theirs, else their base
+	 * language's, else the default (the first file) */
+	npaths = stmt_files(argc, argv, &paths, &owned);
+	if (npaths > 64)
+		cli_die(EXIT_USAGE, "more than 64 languages");
+	for (i = 0; i < npaths; i++) {
+		data = read_statement(paths[i], &st, &len);
+		stmt_lang(paths[i], &st, tags[i], sizeof(tags[i]));
+		langs[i] = tags[i];
+		statement_free(&st);
+		free(data);
+	}
+	if (want != NULL && (pick = lang_pick(wtag, langs, npaths)) < 0)
+		pick = 0;
+	data = read_statement(paths[pick], &st, &len);
 	memset(&p, 0, sizeof(p));
 	config_site(cli.conf, &p.site);
+	p.lang = tags[pick];
+	p.url_lang = pick > 0 ? tags[pick] : NULL;
+	p.site.lang = tags[pick];
 	if (strcmp(part, "rss") == 0) {
 		render_doc_from_statement(&doc, &st, 0, time(NULL));
 		if (render_feed(&p.site, &doc, 1, (size_t)cli.conf->feed_items,
@@ -1039,6 +1212,7 @@ cmd_preview(int argc, char **argv)
 	buf_free(&out);
 	statement_free(&st);
 	free(data);
+	stmt_files_free(paths, npaths, owned);
 	return 0;
 }
 
@@ -1075,10 +1249,14 @@ cmd_reload(int argc, char **argv)
 }
 
 static const struct cli_cmd cli_cmds[] = {
-	{ "subscribers", "add", cmd_sub_add, "subscribers add ADDR [NAME]",
+	{ "subscribers", "add", cmd_sub_add,
+	    "subscribers add ADDR [NAME] [--lang TAG]",
 	    "add or update one subscriber",
+	    "--lang TAG   the language they read (es, pt-BR, ar...): they get\n"
+	    "             statements in it, else in its base language, else\n"
+	    "             in the default\n"
 	    "An address that has unsubscribed or bounced is not re-activated.\n"
-	    "Exit 65 for an invalid address or name." },
+	    "Exit 65 for an invalid address, name or language." },
 	{ "subscribers", "remove", cmd_sub_remove, "subscribers remove ADDR",
 	    "unsubscribe an address (it stays suppressed)",
 	    "Mail not yet handed to the SMTP server is stopped at once.\n"
@@ -1103,13 +1281,20 @@ static const struct cli_cmd cli_cmds[] = {
 	    "print the number of active subscribers",
 	    "--json    the number for every status" },
 	{ "send", NULL, cmd_send,
-	    "send FILE [--wait] [--subject TEXT] [--test ADDR]...",
+	    "send FILE... [--wait] [--subject TEXT] [--test ADDR]...",
 	    "broadcast a statement; prints its ID (--test: only to ADDR)",
 	    "--wait           follow it until nothing is pending or deferred;\n"
 	    "                 exit 75 if some were not delivered, or at once\n"
 	    "                 (with the reason) if it is paused\n"
-	    "--subject TEXT   the subject instead of the title\n"
-	    "--test ADDR      send only to ADDR (repeatable), record nothing" },
+	    "--subject TEXT   the subject instead of the title (the first\n"
+	    "                 file's; translations keep their titles)\n"
+	    "--test ADDR      send only to ADDR (repeatable), record nothing\n"
+	    "More files are translations: each file's language is the .LANG.\n"
+	    "part of its name (statement.es.txt, statement.pt-BR.md), else\n"
+	    "its Language: header line, else site.language; the first file\n"
+	    "is the default, for subscribers without a version of their own.\n"
+	    "FILE may be a folder: its .txt and .md files, the one naming no\n"
+	    "language first, then by name." },
 	{ "status", NULL, cmd_status, "status [ID] [--json] [--watch]",
 	    "show broadcasts and their progress",
 	    "--json     one object for ID, else an array\n"
@@ -1132,11 +1317,14 @@ static const struct cli_cmd cli_cmds[] = {
 	    "shows it with resent_from.  Exit 65 if ID is unknown, still\n"
 	    "queued, sending or paused, or nobody is left to resend to." },
 	{ "preview", NULL, cmd_preview,
-	    "preview FILE [--part text|html|mime|rss] [--to ADDR]",
+	    "preview FILE... [--lang TAG] [--part text|html|mime|rss] "
+	    "[--to ADDR]",
 	    "render a statement offline, without the daemon",
 	    "--part PART   text (default), html, mime (the whole message) or\n"
 	    "              rss (the feed item)\n"
-	    "--to ADDR     render it for that recipient" },
+	    "--to ADDR     render it for that recipient\n"
+	    "--lang TAG    the version a subscriber in TAG gets (theirs, else\n"
+	    "              their base language's, else the first file)" },
 	{ "feed", NULL, cmd_feed, "feed", "print the RSS feed", NULL },
 	{ "bounce", NULL, cmd_bounce, "bounce [RECIPIENT]",
 	    "take one returned message (DSN or complaint) on stdin",

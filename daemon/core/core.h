@@ -83,6 +83,8 @@ struct subs_req {
 	enum subs_op	 op;
 	const char	*addr;		/* normalised */
 	const char	*name;
+	const char	*lang;		/* ADD, PENDING: a normalised tag, or
+					   NULL (unchanged) */
 	int64_t		 id;
 };
 void	subs_write(const struct subs_req *, core_done_cb, void *);
@@ -147,6 +149,14 @@ struct bc_source {
 	const char	*filename;	/* for messages */
 	const char	*subject;	/* --subject, or NULL */
 	int		 markdown;
+	/* its language; NULL: the .LANG. part of filename, else its
+	 * Language: line, else site.language */
+	const char	*lang;
+	/* the same statement in other languages (their subject is their
+	 * title, their own translations are ignored); each subscriber gets
+	 * the version in their language, else the default (this one) */
+	const struct bc_source *translations;
+	size_t		 ntranslations;
 };
 /* Parse and render it once: a bad file is refused before it is stored. */
 enum core_rc	queue_bc_check(const struct bc_source *, char *, size_t);

@@ -60,6 +60,7 @@ intake_errors_clear(struct intake *in)
  */
 struct intake_row {
 	size_t		 email, key, name, fields;	/* offsets in text */
+	size_t		 lang;		/* "" when the CSV says none */
 	unsigned long	 line;
 };
 
@@ -87,6 +88,20 @@ intake_flush(struct intake *in)
 		in->nrows = 0;
 		buf_reset(in->text);
 		return -1;
+	}
+	for (i = 0; i < in->nrows; i++) {
+		/* the lang column: the language they read (a row without
+		 * one keeps theirs); only rows the import took */
+		if (t[in->rows[i].lang] != '\0' && (rows[i].what ==
+		    UPSERT_ADDED || rows[i].what == UPSERT_UPDATED) &&
+		    store_sub_set_lang(in->st, rows[i].key, t +
+		    in->rows[i].lang, in->store_err,
+		    sizeof(in->store_err)) == -1) {
+			in->store_failed = 1;
+			in->nrows = 0;
+			buf_reset(in->text);
+			return -1;
+		}
 	}
 	for (i = 0; i < in->nrows; i++) {
 		switch (rows[i].what) {
@@ -140,6 +155,7 @@ intake_row_cb(const struct import_row *row, void *arg)
 	r->key = intake_text(in, row->key, strlen(row->key));
 	r->name = intake_text(in, row->name, row->namelen);
 	r->fields = intake_text(in, in->fields->p, in->fields->len);
+	r->lang = intake_text(in, row->lang, strlen(row->lang));
 	if (in->nrows == STORE_UPSERT_CHUNK)
 		return intake_flush(in);
 	return 0;

@@ -44,6 +44,7 @@
 #include "core.h"
 #include "dkim.h"
 #include "fields.h"
+#include "lang.h"
 #include "mime.h"
 #include "pacing.h"
 #include "rate.h"
@@ -57,6 +58,7 @@
 
 #define QUEUE_RATE_WINDOW	5	/* seconds averaged for "rate" */
 #define QUEUE_STATEMENT_MAX	(1024 * 1024)
+#define QUEUE_LANGS_MAX		64	/* versions of one statement */
 #define QUEUE_STOPPED_MAX	4096	/* recently suppressed subscribers */
 #define QUEUE_LEASE_MS		(3600 * 1000)	/* a claim's lease: far
 					   longer than a job can be out */
@@ -114,12 +116,23 @@ struct qjob {
 };
 TAILQ_HEAD(qjob_list, qjob);
 
+/* A broadcast's version in another language: rendered once a run. */
+struct qver {
+	char			 lang[LANG_MAX];
+	struct render		*render;
+	struct statement	 st;
+};
+
 struct qrun {
 	int64_t			 id;
 	enum bc_state		 state;
-	struct render		*render;
+	struct render		*render;	/* the default language's */
 	struct statement	 st;
 	int			 st_ok;
+	char			 lang[LANG_MAX]; /* the default's, or "" */
+	struct qver		*vers;		/* the other languages' */
+	size_t			 nvers;
+	const char		**langs;	/* lang, then each of vers */
 	struct qjob_list	 ready;		/* claimed, not yet submitted */
 	int			 nready;
 	int			 inflight;
@@ -200,6 +213,7 @@ struct qclaim_row {
 	char		*email, *name, *fields;
 	int		 attempts;
 	int		 active;
+	char		 lang[LANG_MAX];	/* the subscriber's */
 };
 
 /*
@@ -363,8 +377,8 @@ queue_subscriber_stop(int64_t sid)
 /* Parse a statement and compile its templates: one per broadcast. */
 static struct render *
 queue_render_new(int64_t id, const char *source, int markdown,
-    const char *subject, time_t date, struct statement *st, int *st_ok,
-    char *err, size_t errlen)
+    const char *subject, time_t date, const char *lang, const char *url_lang,
+    struct statement *st, int *st_ok, char *err, size_t errlen)
 {
 	struct render_params	 p;
 	struct render		*r;
@@ -382,6 +396,8 @@ queue_render_new(int64_t id, const char *source, int markdown,
 	p.key = env->key;
 	p.keylen = (size_t)env->keylen;
 	p.date = date;
+	p.lang = lang != NULL && *lang != '\0' ? lang : NULL;
+	p.url_lang = url_lang;
 	if ((r = render_new(&p, err, errlen)) == NULL) {
 		statement_free(st);
 		*st_ok = 0;
@@ -1636,15 +1652,102 @@ qrun_drop_ready(struct qrun *run)
 static void
 qrun_free(struct qrun *run)
 {
+	size_t	i;
+
 	render_free(run->render);
 	if (run->st_ok)
 		statement_free(&run->st);
+	for (i = 0; i < run->nvers; i++) {
+		render_free(run->vers[i].render);
+		statement_free(&run->vers[i].st);
+	}
+	free(run->vers);
+	free(run->langs);
 	free(run);
+}
+
+/*
+ * The version a subscriber gets: their language's, else their base
+ * language's (pt for pt-BR), else the default.  Rendered once a run, so
+ * a message costs the same however many languages there are.
+ */
+static struct render *
+qrun_render_for(const struct qrun *run, const char *lang)
+{
+	int	i;
+
+	if (run->nvers == 0 || lang == NULL || *lang == '\0')
+		return run->render;
+	i = lang_pick(lang, run->langs, run->nvers + 1);
+	return i <= 0 ? run->render : run->vers[i - 1].render;
+}
+
+struct qrun_tr {
+	struct qrun	*run;
+	int64_t		 id;
+	time_t		 date;
+	int		 failed;
+	char		 err[512];
+};
+
+/* Render a run's version in another language (the loop's read). */
+static int
+qrun_tr_cb(const struct bc_translation *t, void *arg)
+{
+	struct qrun_tr	*x = arg;
+	struct qrun	*run = x->run;
+	struct qver	*v;
+	int		 st_ok = 0;
+	char		 why[400];
+
+	if (run->nvers + 1 >= QUEUE_LANGS_MAX)
+		return 0;
+	run->vers = xrealloc(run->vers, (run->nvers + 1) * sizeof(*v));
+	v = &run->vers[run->nvers];
+	memset(v, 0, sizeof(*v));
+	snprintf(v->lang, sizeof(v->lang), "%s", t->lang);
+	v->render = queue_render_new(x->id, t->source, t->markdown,
+	    t->subject, x->date, v->lang, v->lang, &v->st, &st_ok, why,
+	    sizeof(why));
+	if (v->render == NULL) {
+		snprintf(x->err, sizeof(x->err), "%s: %s", t->lang, why);
+		x->failed = 1;
+		return -1;
+	}
+	run->nvers++;
+	return 0;
+}
+
+/* A run's other languages: 0, or -1 with err (it cannot be sent), or -2
+ * (the store did not answer: try again later). */
+static int
+qrun_versions(struct qrun *run, time_t date, char *err, size_t errlen)
+{
+	struct qrun_tr	x;
+	size_t		i;
+
+	memset(&x, 0, sizeof(x));
+	x.run = run;
+	x.id = run->id;
+	x.date = date;
+	if (store_bc_translations(env->store, run->id, qrun_tr_cb, &x, err,
+	    errlen) == -1)
+		return -2;
+	if (x.failed) {
+		snprintf(err, errlen, "%s", x.err);
+		return -1;
+	}
+	run->langs = xcalloc(run->nvers + 1, sizeof(*run->langs));
+	run->langs[0] = run->lang;
+	for (i = 0; i < run->nvers; i++)
+		run->langs[i + 1] = run->vers[i].lang;
+	return 0;
 }
 
 struct qrun_load {
 	int64_t		 id;
 	enum bc_state	 state;
+	char		 lang[LANG_MAX];
 	char		*source;
 	char		*subject;
 	int		 markdown;
@@ -1667,6 +1770,7 @@ queue_pick_cb(const struct broadcast *bc, void *arg)
 	l->state = bc->state;
 	l->source = xstrdup(bc->source);
 	l->subject = xstrdup(bc->subject);
+	snprintf(l->lang, sizeof(l->lang), "%s", bc->lang ? bc->lang : "");
 	l->markdown = bc->markdown;
 	l->created = bc->created;
 	l->total = bc->total;
@@ -1684,6 +1788,7 @@ queue_select(void)
 	struct qrun_load	 l;
 	struct qrun		*run;
 	char			 err[512];
+	int			 rc = 0;
 
 	/* the store's states are this loop's once no change is out */
 	if (q.enter_out > 0)
@@ -1727,9 +1832,16 @@ queue_select(void)
 	run->counts[DLV_SENT] = l.sent;
 	run->counts[DLV_DEFERRED] = l.deferred;
 	run->counts[DLV_FAILED] = l.failed;
+	snprintf(run->lang, sizeof(run->lang), "%s", l.lang);
 	run->render = queue_render_new(l.id, l.source, l.markdown, l.subject,
-	    (time_t)l.created, &run->st, &run->st_ok, err, sizeof(err));
-	if (run->render == NULL) {
+	    (time_t)l.created, run->lang, NULL, &run->st, &run->st_ok, err,
+	    sizeof(err));
+	if (run->render != NULL && (rc = qrun_versions(run,
+	    (time_t)l.created, err, sizeof(err))) == -2) {
+		log_warnx("broadcast %" PRId64 ": store: %s", l.id, err);
+		goto fail;		/* as a failed list: tried again */
+	}
+	if (run->render == NULL || rc == -1) {
 		/* templates or statement broken since it was accepted */
 		char	why[600];
 
@@ -1748,7 +1860,7 @@ queue_select(void)
 fail:
 	free(l.source);
 	free(l.subject);
-	free(run);
+	qrun_free(run);
 	return NULL;
 }
 
@@ -1773,7 +1885,7 @@ queue_claim_take(struct qrun *run, const struct qclaim_row *d)
 	}
 	j->run = run;
 	j->attempts = d->attempts;
-	j->render = run->render;
+	j->render = qrun_render_for(run, d->lang);
 	j->sj.id = (uint64_t)d->sid;
 	j->sj.metered = 1;		/* a rate token as it starts */
 	j->sj.halted = &run->halted;
@@ -1801,6 +1913,7 @@ queue_claim_row_cb(const struct delivery *d, void *arg)
 	r->fields = d->fields ? xstrdup(d->fields) : NULL;
 	r->attempts = d->attempts;
 	r->active = d->active;
+	snprintf(r->lang, sizeof(r->lang), "%s", d->lang ? d->lang : "");
 	return 0;
 }
 
@@ -2716,20 +2829,90 @@ queue_stats_free(struct queue_stats *st)
  * them (the front turns requests into these calls).
  */
 
-/* Check a statement and render it once; *r and *st to free on CORE_OK. */
-static enum core_rc
-queue_bc_prepare(const struct bc_source *src, struct render **r,
-    struct statement *st, char *err, size_t errlen)
+/*
+ * A version's language: as the request says, else the .LANG. part of its
+ * file name, else its Language: line, else site.language.
+ */
+static int
+queue_src_lang(const struct bc_source *src, const struct statement *st,
+    char *tag, size_t len, char *err, size_t errlen)
 {
-	const char	*subject = src->subject;
+	if (src->lang != NULL && *src->lang != '\0') {
+		if (lang_norm(src->lang, tag, len) == -1) {
+			snprintf(err, errlen, "%s: \"%.40s\" is not a language "
+			    "tag", src->filename, src->lang);
+			return -1;
+		}
+		return 0;
+	}
+	if (lang_from_name(src->filename, tag, len) == 1)
+		return 0;
+	if (st->lang != NULL) {
+		snprintf(tag, len, "%s", st->lang);
+		return 0;
+	}
+	snprintf(tag, len, "%s", env->conf->site_language != NULL ?
+	    env->conf->site_language : "en");
+	return 0;
+}
+
+/* Check one version and render it once; *r and *st to free on CORE_OK. */
+static enum core_rc
+queue_ver_prepare(const struct bc_source *src, const char *subject,
+    int translation, struct render **r, struct statement *st, char *tag,
+    size_t taglen, char *err, size_t errlen)
+{
 	char		 why[1024];
 	int		 st_ok = 0;
 
+	if (src->source == NULL || src->filename == NULL) {
+		snprintf(err, errlen, "translation without source or filename");
+		return CORE_INVALID;
+	}
 	if (strlen(src->source) > QUEUE_STATEMENT_MAX) {
 		snprintf(err, errlen, "%s: statement larger than %d bytes",
 		    src->filename, QUEUE_STATEMENT_MAX);
 		return CORE_INVALID;
 	}
+	memset(st, 0, sizeof(*st));
+	if (statement_parse(src->source, strlen(src->source), src->markdown,
+	    st, why, sizeof(why)) == -1) {
+		snprintf(err, errlen, "%s: %s", src->filename, why);
+		return CORE_INVALID;
+	}
+	if (queue_src_lang(src, st, tag, taglen, err, errlen) == -1) {
+		statement_free(st);
+		return CORE_INVALID;
+	}
+	statement_free(st);
+	*r = queue_render_new(0, src->source, src->markdown, subject,
+	    time(NULL), tag, translation ? tag : NULL, st, &st_ok, why,
+	    sizeof(why));
+	if (*r == NULL) {
+		snprintf(err, errlen, "%s: %s", src->filename, why);
+		return st_ok ? CORE_FAILED : CORE_INVALID;
+	}
+	return CORE_OK;
+}
+
+/*
+ * Check a statement and its translations and render each once; *r and
+ * *st (the default language's) to free on CORE_OK.  langs (may be NULL)
+ * gets each version's language, titles (may be NULL) each translation's
+ * title (to free).
+ */
+static enum core_rc
+queue_bc_prepare(const struct bc_source *src, struct render **r,
+    struct statement *st, char (*langs)[LANG_MAX], char **titles,
+    char *err, size_t errlen)
+{
+	const char		*subject = src->subject;
+	char			 tag[QUEUE_LANGS_MAX][LANG_MAX];
+	struct statement	 tst;
+	struct render		*tr;
+	enum core_rc		 rc;
+	size_t			 i, k;
+
 	if (subject != NULL && (!text_header_safe(subject, strlen(subject)) ||
 	    !utf8_valid(subject, strlen(subject)) ||
 	    strlen(subject) > 998)) {
@@ -2737,13 +2920,52 @@ queue_bc_prepare(const struct bc_source *src, struct render **r,
 		    "longer than 998 octets");
 		return CORE_INVALID;
 	}
-	*r = queue_render_new(0, src->source, src->markdown, subject,
-	    time(NULL), st, &st_ok, why, sizeof(why));
-	if (*r == NULL) {
-		snprintf(err, errlen, "%s: %s", src->filename, why);
-		return st_ok ? CORE_FAILED : CORE_INVALID;
+	if (src->ntranslations + 1 > QUEUE_LANGS_MAX) {
+		snprintf(err, errlen, "%s: more than %d languages",
+		    src->filename, QUEUE_LANGS_MAX);
+		return CORE_INVALID;
 	}
+	if ((rc = queue_ver_prepare(src, subject, 0, r, st, tag[0],
+	    sizeof(tag[0]), err, errlen)) != CORE_OK)
+		return rc;
+	for (i = 0; i < src->ntranslations; i++) {
+		/* --subject is the default language's: the others' titles */
+		if ((rc = queue_ver_prepare(&src->translations[i], NULL, 1, &tr,
+		    &tst, tag[i + 1], sizeof(tag[0]), err, errlen)) !=
+		    CORE_OK)
+			goto fail;
+		for (k = 0; k <= i; k++)
+			if (strcmp(tag[k], tag[i + 1]) == 0)
+				break;
+		if (k <= i) {
+			snprintf(err, errlen, "%s: a second statement in "
+			    "\"%s\" (%s is too)", src->translations[i].filename,
+			    tag[i + 1], k == 0 ? src->filename :
+			    src->translations[k - 1].filename);
+			render_free(tr);
+			statement_free(&tst);
+			rc = CORE_INVALID;
+			goto fail;
+		}
+		if (titles != NULL)
+			titles[i] = xstrdup(tst.title);
+		render_free(tr);
+		statement_free(&tst);
+	}
+	if (langs != NULL)
+		for (i = 0; i <= src->ntranslations; i++)
+			memcpy(langs[i], tag[i], LANG_MAX);
 	return CORE_OK;
+ fail:
+	if (titles != NULL)
+		for (k = 0; k < i; k++) {
+			free(titles[k]);
+			titles[k] = NULL;
+		}
+	render_free(*r);
+	*r = NULL;
+	statement_free(st);
+	return rc;
 }
 
 enum core_rc
@@ -2753,7 +2975,8 @@ queue_bc_check(const struct bc_source *src, char *err, size_t errlen)
 	struct render		*r;
 	enum core_rc		 rc;
 
-	if ((rc = queue_bc_prepare(src, &r, &st, err, errlen)) != CORE_OK)
+	if ((rc = queue_bc_prepare(src, &r, &st, NULL, NULL, err, errlen)) !=
+	    CORE_OK)
 		return rc;
 	render_free(r);
 	statement_free(&st);
@@ -2764,6 +2987,11 @@ queue_bc_check(const struct bc_source *src, char *err, size_t errlen)
 struct qcreate {
 	struct broadcast	 bc;		/* its strings are ours */
 	char			*title, *subject, *source, *filename;
+	char			 lang[LANG_MAX];
+	struct bc_translation	*trs;		/* strings: the request's
+						   copies below */
+	char			**trstr;	/* 4 a translation */
+	size_t			 ntrs;
 	int			 slice;
 	int64_t			 id;
 	int			 rc;
@@ -2796,6 +3024,7 @@ queue_create_done(void *arg, int rc)
 	struct qcreate		*c = arg;
 	struct core_result	 r;
 	char			 why[512];
+	size_t			 i;
 
 	(void)rc;
 	memset(&r, 0, sizeof(r));
@@ -2804,8 +3033,9 @@ queue_create_done(void *arg, int rc)
 		r.err = c->err;
 	} else {
 		r.id = c->id;
-		log_info("broadcast %" PRId64 ": stored \"%s\" from %s", c->id,
-		    c->title, c->filename);
+		log_info("broadcast %" PRId64 ": stored \"%s\" from %s "
+		    "lang=%s translations=%zu", c->id, c->title, c->filename,
+		    c->lang, c->ntrs);
 		snapshot_kick();	/* the rest of its recipients */
 		if (feed_update(why, sizeof(why)) == -1)
 			log_warnx("feed: %s", why);
@@ -2816,6 +3046,10 @@ queue_create_done(void *arg, int rc)
 	free(c->subject);
 	free(c->source);
 	free(c->filename);
+	for (i = 0; i < 4 * c->ntrs; i++)
+		free(c->trstr[i]);
+	free(c->trstr);
+	free(c->trs);
 	free(c);
 }
 
@@ -2827,20 +3061,47 @@ queue_bc_create(const struct bc_source *src, core_done_cb cb, void *arg,
 	struct statement	 st;
 	struct render		*r;
 	enum core_rc		 rc;
+	char			 langs[QUEUE_LANGS_MAX][LANG_MAX];
+	char			*titles[QUEUE_LANGS_MAX];
+	const struct bc_source	*t;
+	size_t			 i;
 
-	if ((rc = queue_bc_prepare(src, &r, &st, err, errlen)) != CORE_OK)
+	memset(titles, 0, sizeof(titles));
+	if ((rc = queue_bc_prepare(src, &r, &st, langs, titles, err, errlen))
+	    != CORE_OK)
 		return rc;
 	c = xcalloc(1, sizeof(*c));
 	c->title = xstrdup(st.title);
 	c->subject = xstrdup(src->subject ? src->subject : st.title);
 	c->source = xstrdup(src->source);
 	c->filename = xstrdup(src->filename);
+	memcpy(c->lang, langs[0], sizeof(c->lang));
 	c->bc.title = c->title;
 	c->bc.subject = c->subject;
 	c->bc.source = c->source;
 	c->bc.filename = c->filename;
 	c->bc.markdown = src->markdown;
+	c->bc.lang = c->lang;
 	c->bc.created = (int64_t)time(NULL);
+	if ((c->ntrs = src->ntranslations) > 0) {
+		c->trs = xcalloc(c->ntrs, sizeof(*c->trs));
+		c->trstr = xcalloc(4 * c->ntrs, sizeof(*c->trstr));
+		for (i = 0; i < c->ntrs; i++) {
+			t = &src->translations[i];
+			c->trstr[4 * i] = xstrdup(langs[i + 1]);
+			c->trstr[4 * i + 1] = titles[i];
+			c->trstr[4 * i + 2] = xstrdup(t->source);
+			c->trstr[4 * i + 3] = xstrdup(t->filename);
+			c->trs[i].lang = c->trstr[4 * i];
+			c->trs[i].title = c->trs[i].subject =
+			    c->trstr[4 * i + 1];
+			c->trs[i].source = c->trstr[4 * i + 2];
+			c->trs[i].filename = c->trstr[4 * i + 3];
+			c->trs[i].markdown = t->markdown;
+		}
+		c->bc.translations = c->trs;
+		c->bc.ntranslations = c->ntrs;
+	}
 	c->slice = snapshot_slice();
 	c->cb = cb;
 	c->arg = arg;
@@ -2869,7 +3130,8 @@ queue_test_start(const struct bc_source *src, const char *const *addrs,
 			snprintf(err, errlen, "--test %s: %s", addrs[i], why);
 			return CORE_INVALID;
 		}
-	if ((rc = queue_bc_prepare(src, &r, &st, err, errlen)) != CORE_OK)
+	if ((rc = queue_bc_prepare(src, &r, &st, NULL, NULL, err, errlen)) !=
+	    CORE_OK)
 		return rc;
 	t = xcalloc(1, sizeof(*t));
 	t->cb = cb;

@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "core.h"
+#include "lang.h"
 #include "store.h"
 
 struct resend_job {
@@ -38,6 +39,7 @@ struct resend_job {
 	int		 found;
 	struct broadcast orig;		/* its strings below */
 	char		*title, *subject, *source, *filename;
+	char		 lang[LANG_MAX];
 };
 
 static int
@@ -55,6 +57,8 @@ resend_orig_cb(const struct broadcast *bc, void *arg)
 	j->orig.subject = j->subject;
 	j->orig.source = j->source;
 	j->orig.filename = j->filename;
+	snprintf(j->lang, sizeof(j->lang), "%s", bc->lang ? bc->lang : "");
+	j->orig.lang = j->lang;
 	j->orig.reason = NULL;
 	return -1;
 }
@@ -117,6 +121,7 @@ resend_work(struct store *st, void *arg)
 	bc.source = j->source;
 	bc.filename = j->filename;
 	bc.markdown = j->orig.markdown;
+	bc.lang = j->lang;		/* its translations: the store copies */
 	bc.created = (int64_t)time(NULL);
 	bc.resent_from = j->from;
 	bc.resend_states = j->states;

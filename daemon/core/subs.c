@@ -13,12 +13,14 @@
 
 #include "addr.h"
 #include "core.h"
+#include "lang.h"
 #include "store.h"
 
 struct subs_job {
 	struct subs_req	 req;		/* its strings copied below */
 	char		 addr[ADDR_BUFSZ], key[ADDR_BUFSZ];
 	char		*name;
+	char		 lang[LANG_MAX];	/* "": leave it */
 	core_done_cb	 cb;
 	void		*arg;
 
@@ -69,6 +71,9 @@ subs_pending(struct store *st, struct subs_job *j)
 		store_rollback(st);
 		return subs_find(st, j);	/* as it was */
 	}
+	if (*j->lang != '\0' && store_sub_set_lang(st, j->key, j->lang,
+	    j->err, sizeof(j->err)) == -1)
+		goto fail;
 	if (!j->found) {
 		snprintf(j->err, sizeof(j->err), "new subscriber not found");
 		goto fail;
@@ -91,6 +96,11 @@ subs_work(struct store *st, void *arg)
 	case SUBS_ADD:
 		if (store_sub_upsert(st, 0, j->addr, j->key, j->name, "{}",
 		    SUB_ACTIVE, &j->what, j->err, sizeof(j->err)) == -1)
+			return -1;
+		/* a suppressed address is kept as it is */
+		if (*j->lang != '\0' && j->what != UPSERT_SUPPRESSED &&
+		    store_sub_set_lang(st, j->key, j->lang, j->err,
+		    sizeof(j->err)) == -1)
 			return -1;
 		break;
 	case SUBS_PENDING:
@@ -189,7 +199,9 @@ subs_write(const struct subs_req *req, core_done_cb cb, void *arg)
 		snprintf(j->email, sizeof(j->email), "%s", j->addr);
 	}
 	j->name = xstrdup(req->name != NULL ? req->name : "");
-	j->req.addr = j->req.name = NULL;
+	if (req->lang != NULL)
+		snprintf(j->lang, sizeof(j->lang), "%s", req->lang);
+	j->req.addr = j->req.name = j->req.lang = NULL;
 	j->cb = cb;
 	j->arg = arg;
 	writer_submit(env->writer, subs_work, subs_done, j);

@@ -13,21 +13,66 @@
 #include "front.h"
 #include "store.h"
 
-/* The request's statement; 0, or -1 after answering 400. */
+#define API_TRANSLATIONS_MAX	63
+
+/*
+ * The request's statement; 0, or -1 after answering 400.  Its
+ * translations (optional "translations": [{source, filename, markdown,
+ * lang}], each "lang" optional as the statement's) point into body:
+ * api_broadcasts_source_free when done.
+ */
 static int
 api_broadcasts_source(struct evhttp_request *req, json_t *body,
     struct bc_source *src)
 {
+	struct bc_source	*t;
+	json_t			*trs, *o;
+	size_t			 i;
+
 	memset(src, 0, sizeof(*src));
 	src->source = json_string_value(json_object_get(body, "source"));
 	src->filename = json_string_value(json_object_get(body, "filename"));
 	src->subject = json_string_value(json_object_get(body, "subject"));
 	src->markdown = json_is_true(json_object_get(body, "markdown"));
+	src->lang = json_string_value(json_object_get(body, "lang"));
 	if (src->source == NULL || src->filename == NULL) {
 		control_error(req, 400, "missing source or filename");
 		return -1;
 	}
+	trs = json_object_get(body, "translations");
+	if (trs == NULL || json_array_size(trs) == 0)
+		return 0;
+	if (!json_is_array(trs) || json_array_size(trs) >
+	    API_TRANSLATIONS_MAX) {
+		control_error(req, 400, "translations: not an array of at "
+		    "most %d statements", API_TRANSLATIONS_MAX);
+		return -1;
+	}
+	t = xcalloc(json_array_size(trs), sizeof(*t));
+	json_array_foreach(trs, i, o) {
+		t[i].source = json_string_value(json_object_get(o, "source"));
+		t[i].filename = json_string_value(json_object_get(o,
+		    "filename"));
+		t[i].markdown = json_is_true(json_object_get(o, "markdown"));
+		t[i].lang = json_string_value(json_object_get(o, "lang"));
+		if (t[i].source == NULL || t[i].filename == NULL) {
+			control_error(req, 400, "translation %zu: missing "
+			    "source or filename", i + 1);
+			free(t);
+			return -1;
+		}
+	}
+	src->translations = t;
+	src->ntranslations = json_array_size(trs);
 	return 0;
+}
+
+static void
+api_broadcasts_source_free(struct bc_source *src)
+{
+	free((void *)src->translations);
+	src->translations = NULL;
+	src->ntranslations = 0;
 }
 
 /* A new broadcast is stored (or the store refused it). */
@@ -55,6 +100,7 @@ api_broadcasts_create(struct evhttp_request *req, json_t *body)
 		req = late_end(l);
 		control_error(req, control_status(rc), "%s", err);
 	}
+	api_broadcasts_source_free(&src);
 }
 
 /* A new broadcast waited for the subscribers.file sync: store it now. */
@@ -127,6 +173,7 @@ api_broadcasts_test(struct evhttp_request *req, json_t *body, json_t *tests)
 	json_array_foreach(tests, i, a) {
 		if (!json_is_string(a)) {
 			control_error(req, 400, "--test ?: not a string");
+			api_broadcasts_source_free(&src);
 			free(addrs);
 			return;
 		}
@@ -134,6 +181,7 @@ api_broadcasts_test(struct evhttp_request *req, json_t *body, json_t *tests)
 	}
 	rc = queue_test_start(&src, addrs, n, api_broadcasts_tested, req, &t,
 	    err, sizeof(err));
+	api_broadcasts_source_free(&src);
 	free(addrs);
 	if (rc != CORE_OK) {
 		control_error(req, control_status(rc), "%s", err);
@@ -169,7 +217,9 @@ api_broadcasts_send(struct evhttp_request *req, int64_t id, const char *verb)
 		return;
 	}
 	/* a bad file is refused at once, not once the sync is over */
-	if ((rc = queue_bc_check(&src, err, sizeof(err))) != CORE_OK) {
+	rc = queue_bc_check(&src, err, sizeof(err));
+	api_broadcasts_source_free(&src);
+	if (rc != CORE_OK) {
 		control_error(req, control_status(rc), "%s", err);
 		json_decref(body);
 		return;

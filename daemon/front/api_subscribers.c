@@ -20,6 +20,7 @@
 #include "buf.h"
 #include "core.h"
 #include "front.h"
+#include "lang.h"
 #include "store.h"
 
 #define LIST_PAGE_MAX		10000
@@ -32,10 +33,11 @@ subscriber_json(const struct subscriber *s)
 	fields = json_loads(s->fields, 0, NULL);
 	if (fields == NULL)
 		fields = json_object();
-	return json_pack("{s:I,s:s,s:s,s:s,s:o,s:I}", "id", (json_int_t)s->id,
-	    "email", s->email, "name", s->name,
+	return json_pack("{s:I,s:s,s:s,s:s,s:o,s:I,s:s?}", "id",
+	    (json_int_t)s->id, "email", s->email, "name", s->name,
 	    "status", store_sub_strstatus(s->status), "fields", fields,
-	    "created", (json_int_t)s->created);
+	    "created", (json_int_t)s->created, "lang",
+	    s->lang != NULL && *s->lang != '\0' ? s->lang : NULL);
 }
 
 struct list_ctx {
@@ -153,8 +155,8 @@ api_subscribers_add(struct evhttp_request *req, int64_t id, const char *verb)
 {
 	struct subs_req	 sr;
 	json_t		*j;
-	const char	*name;
-	char		 addr[ADDR_BUFSZ], key[ADDR_BUFSZ];
+	const char	*name, *lang;
+	char		 addr[ADDR_BUFSZ], key[ADDR_BUFSZ], tag[LANG_MAX];
 
 	(void)id;
 	(void)verb;
@@ -171,10 +173,17 @@ api_subscribers_add(struct evhttp_request *req, int64_t id, const char *verb)
 		    "UTF-8 or longer than 1024 octets");
 		goto end;
 	}
+	lang = json_string_value(json_object_get(j, "lang"));
+	if (lang != NULL && lang_norm(lang, tag, sizeof(tag)) == -1) {
+		control_error(req, 400, "--lang: \"%.40s\" is not a language "
+		    "tag (es, pt-BR, ar...)", lang);
+		goto end;
+	}
 	memset(&sr, 0, sizeof(sr));
 	sr.op = SUBS_ADD;
 	sr.addr = addr;
 	sr.name = name;
+	sr.lang = lang != NULL ? tag : NULL;
 	subs_write(&sr, subscribers_added, control_late(req));
 end:
 	json_decref(j);

@@ -74,6 +74,7 @@
 #include "addr.h"
 #include "buf.h"
 #include "front.h"
+#include "lang.h"
 #include "http_linger.h"
 #include "http_parse.h"
 #include "mustache.h"
@@ -1226,9 +1227,11 @@ http_subscribe(struct evhttp_request *req)
 	struct http_wait	*w;
 	struct subs_req		 sr;
 	struct buf		 email = BUF_INIT, name = BUF_INIT;
+	struct buf		 lang = BUF_INIT;
 	const char		*ctype, *body;
 	unsigned char		 key16[16];
-	char			 addr[ADDR_BUFSZ], err[512];
+	char			 addr[ADDR_BUFSZ], err[512], tag[LANG_MAX];
+	int			 lrc = 0;
 	size_t			 len;
 	double			 now = now_mono();
 	int			 rc, as = http_accepts(req);
@@ -1245,7 +1248,8 @@ http_subscribe(struct evhttp_request *req)
 	len = evbuffer_get_length(in);
 	body = len ? (const char *)evbuffer_pullup(in, -1) : "";
 	if ((rc = http_form_get(body, len, "email", &email)) != 1 ||
-	    http_form_get(body, len, "name", &name) == -1) {
+	    http_form_get(body, len, "name", &name) == -1 ||
+	    (lrc = http_form_get(body, len, "lang", &lang)) == -1) {
 		http_form_answer(req, as, 400, rc == -1 ? "bad form encoding" :
 		    "the form needs an email field");
 		goto end;
@@ -1262,6 +1266,14 @@ http_subscribe(struct evhttp_request *req)
 	    !text_header_safe(name.p, name.len)) {
 		http_form_answer(req, as, 400, "the name is too long or holds "
 		    "control characters or invalid UTF-8");
+		goto end;
+	}
+	/* the language the reader wants the statements in (optional) */
+	*tag = '\0';
+	if (lrc == 1 && lang.len > 0 && (lang.len >= LANG_MAX ||
+	    lang_norm(lang.p, tag, sizeof(tag)) == -1)) {
+		http_form_answer(req, as, 400, "the language is not a "
+		    "language tag (es, pt-BR, ar...)");
 		goto end;
 	}
 	/* only well-formed requests count: they are the ones that mail */
@@ -1294,10 +1306,12 @@ http_subscribe(struct evhttp_request *req)
 	sr.op = SUBS_PENDING;
 	sr.addr = addr;
 	sr.name = name.p;
+	sr.lang = *tag != '\0' ? tag : NULL;
 	subs_write(&sr, http_subscribed, w);
  end:
 	buf_free(&email);
 	buf_free(&name);
+	buf_free(&lang);
 }
 
 /*

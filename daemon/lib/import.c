@@ -23,6 +23,7 @@
 #include "addr.h"
 #include "buf.h"
 #include "import.h"
+#include "lang.h"
 
 /* libcsv's buffer: the field, one octet to detect overflow, the NUL. */
 #define IMPORT_CSVBUF_MAX	(IMPORT_FIELD_MAX + 2)
@@ -49,6 +50,7 @@ struct import {
 	size_t			 ncols;
 	size_t			 col_email;
 	size_t			 col_name;	/* ncols when absent */
+	size_t			 col_lang;	/* ncols when absent */
 	struct buf		 names;		/* column names, NUL-separated */
 	size_t			 name_off[IMPORT_COLUMNS_MAX];
 	struct import_field	*fields;
@@ -268,7 +270,7 @@ import_header(struct import *im)
 	size_t		 i, j, len, noff[IMPORT_COLUMNS_MAX];
 	size_t		 nlen[IMPORT_COLUMNS_MAX];
 	const char	*s, *base;
-	int		 email = -1, name = -1;
+	int		 email = -1, name = -1, lang = -1;
 
 	if (im->long_col != 0) {
 		import_fatal(im, im->rec_line, "header: column %zu over %d "
@@ -308,6 +310,8 @@ import_header(struct import *im)
 			email = i;
 		else if (len == 4 && strncasecmp(s, "name", 4) == 0)
 			name = i;
+		else if (len == 4 && strncasecmp(s, "lang", 4) == 0)
+			lang = i;
 	}
 	if (email == -1) {
 		import_fatal(im, im->rec_line, "header: no email column");
@@ -317,7 +321,9 @@ import_header(struct import *im)
 	im->ncols = im->nrec;
 	im->col_email = email;
 	im->col_name = name == -1 ? im->ncols : (size_t)name;
-	im->nfields = im->ncols - 1 - (name == -1 ? 0 : 1);
+	im->col_lang = lang == -1 ? im->ncols : (size_t)lang;
+	im->nfields = im->ncols - 1 - (name == -1 ? 0 : 1) -
+	    (lang == -1 ? 0 : 1);
 	if (im->nfields > 0 &&
 	    (im->fields = calloc(im->nfields, sizeof(*im->fields))) == NULL) {
 		import_fatal(im, im->rec_line, "out of memory");
@@ -331,7 +337,8 @@ import_header(struct import *im)
 	/* The names buffer is complete: pointers into it stay valid. */
 	base = im->names.p;
 	for (i = 0, j = 0; i < im->ncols; i++) {
-		if (i != im->col_email && i != im->col_name) {
+		if (i != im->col_email && i != im->col_name &&
+		    i != im->col_lang) {
 			im->fields[j].name = base;
 			im->fields[j].namelen = nlen[i];
 			j++;
@@ -346,7 +353,7 @@ import_row(struct import *im)
 {
 	struct import_row	 r;
 	char			 addr[ADDR_BUFSZ], key[ADDR_BUFSZ], err[128];
-	char			 num[32];
+	char			 num[32], tag[LANG_MAX];
 	const char		*s;
 	size_t			 i, j, len, shown;
 	int			 empty = 1, plain;
@@ -424,8 +431,22 @@ import_row(struct import *im)
 		r.name = s;
 		r.namelen = len;
 	}
+	r.lang = "";
+	if (im->col_lang < im->ncols) {
+		s = im->rec.p + im->off[im->col_lang];
+		len = im->len[im->col_lang];
+		import_trim(&s, &len);
+		((char *)s)[len] = '\0';
+		if (len > 0 && lang_norm(s, tag, sizeof(tag)) == -1) {
+			import_bad(im, "lang '%.20s' is not a language tag "
+			    "(es, pt-BR, ar...)", s);
+			return;
+		}
+		r.lang = len > 0 ? tag : "";
+	}
 	for (i = 0, j = 0; i < im->ncols; i++) {
-		if (i == im->col_email || i == im->col_name)
+		if (i == im->col_email || i == im->col_name ||
+		    i == im->col_lang)
 			continue;
 		s = im->rec.p + im->off[i];
 		len = im->len[i];

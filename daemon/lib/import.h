@@ -38,7 +38,9 @@
  *	  whose fields are all empty (",,," from spreadsheets), are skipped
  *	  silently.
  *	- The first record is the header.  Column names are trimmed; "email"
- *	  (required) and "name" (optional) are matched case-insensitively;
+ *	  (required), "name" and "lang" (optional; the subscriber's
+ *	  language, a BCP 47 tag: a row with another value is bad) are
+ *	  matched case-insensitively;
  *	  every other column becomes a field, in header order, named as
  *	  written (trimmed).  A header without "email", with an empty or
  *	  duplicate (case-insensitively) column name, with more than
@@ -115,6 +117,8 @@ struct import_row {
 	const char		*key;	/* addr_key() of addr */
 	const char		*name;	/* "" when no name column or empty */
 	size_t			 namelen;
+	const char		*lang;	/* the "lang" column, a normalised
+					   BCP 47 tag; "" when none or empty */
 	const struct import_field *fields;	/* other columns, header order */
 	size_t			 nfields;
 };

@@ -876,6 +876,19 @@ mime_common_new(const struct mime_msg *m, char *err, size_t errlen)
 	    errlen) == -1)
 		goto fail;
 	buf_add(b, "\r\n", 2);
+	if (m->content_language != NULL && *m->content_language != '\0') {
+		/* a language tag (RFC 3282): letters, digits and '-' */
+		if (strlen(m->content_language) > 35 ||
+		    strspn(m->content_language, "abcdefghijklmnopqrstuvwxyz"
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") !=
+		    strlen(m->content_language)) {
+			seterr(err, errlen, "content_language: not a "
+			    "language tag");
+			goto fail;
+		}
+		buf_printf(b, "Content-Language: %s\r\n",
+		    m->content_language);
+	}
 	c->mid_end = b->len;
 
 	buf_printf(b, "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"

@@ -93,6 +93,7 @@ struct mime_msg {
 	const char	*reply_to;		/* NULL, "addr" or "Name <addr>" */
 	const char	*subject;
 	const char	*list_id;		/* "Name <id>" or "id" (RFC 2919) */
+	const char	*content_language;	/* NULL or a tag (RFC 3282) */
 	const char	*boundary;		/* 1..70 RFC 2046 bchars; include
 						 * "=_" so QP can never produce it */
 

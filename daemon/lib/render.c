@@ -76,7 +76,8 @@ struct render_cache {
 enum {
 	RB_TITLE, RB_BYLINE, RB_AUTHOR, RB_DATE, RB_DATE_ISO, RB_BODY_HTML,
 	RB_BODY_TEXT, RB_PARAGRAPHS, RB_ARCHIVE_URL, RB_BASE_URL, RB_FEED_URL,
-	RB_LIST_NAME, RB_SUBJECT, RB_BROADCAST_ID, RB_PAGE_TITLE, RB_N
+	RB_LIST_NAME, RB_SUBJECT, RB_BROADCAST_ID, RB_PAGE_TITLE, RB_LANG,
+	RB_DIR, RB_N
 };
 
 struct render {
@@ -543,7 +544,8 @@ struct render *
 render_new(const struct render_params *pa, char *err, size_t errlen)
 {
 	const struct statement	*st = pa->st;
-	const struct render_site *site = &pa->site;
+	struct render_site	 lsite = pa->site;
+	const struct render_site *site = &lsite;
 	struct render		*r;
 	unsigned char		 mac[TOKEN_MACLEN];
 	char			 hex[2 * TOKEN_MACLEN + 1], iso[16], e[256];
@@ -555,6 +557,11 @@ render_new(const struct render_params *pa, char *err, size_t errlen)
 	r->flags = pa->flags;
 	r->bid = pa->broadcast_id;
 	r->date = pa->date != 0 ? pa->date : time(NULL);
+	/* the statement's language: its fixed words, lang and dir */
+	if (pa->lang != NULL && *pa->lang != '\0')
+		lsite.lang = pa->lang;
+	else if (lsite.lang == NULL || *lsite.lang == '\0')
+		lsite.lang = "en";
 	if (st == NULL || st->title == NULL) {
 		snprintf(err, errlen, "no statement");
 		goto fail;
@@ -613,11 +620,19 @@ render_new(const struct render_params *pa, char *err, size_t errlen)
 	r->bpairs[RB_PARAGRAPHS].val.kind = MUS_LIST;
 	r->bpairs[RB_PARAGRAPHS].val.items = r->paras;
 	r->bpairs[RB_PARAGRAPHS].val.n = st->nparagraphs;
-	render_pair(&r->bpairs[RB_ARCHIVE_URL], "archive_url",
-	    render_fmt(r, "%s/archive/%" PRIu64, base, r->bid));
+	if (pa->url_lang != NULL && *pa->url_lang != '\0') {
+		render_pair(&r->bpairs[RB_ARCHIVE_URL], "archive_url",
+		    render_fmt(r, "%s/archive/%" PRIu64 "/%s", base, r->bid,
+		    pa->url_lang));
+		render_pair(&r->bpairs[RB_FEED_URL], "feed_url",
+		    render_fmt(r, "%s/feed.%s.xml", base, pa->url_lang));
+	} else {
+		render_pair(&r->bpairs[RB_ARCHIVE_URL], "archive_url",
+		    render_fmt(r, "%s/archive/%" PRIu64, base, r->bid));
+		render_pair(&r->bpairs[RB_FEED_URL], "feed_url",
+		    render_fmt(r, "%s/feed.xml", base));
+	}
 	render_pair(&r->bpairs[RB_BASE_URL], "base_url", base);
-	render_pair(&r->bpairs[RB_FEED_URL], "feed_url",
-	    render_fmt(r, "%s/feed.xml", base));
 	render_pair(&r->bpairs[RB_LIST_NAME], "list_name",
 	    render_dup(r, site->list_name));
 	render_pair(&r->bpairs[RB_SUBJECT], "subject",
@@ -626,6 +641,8 @@ render_new(const struct render_params *pa, char *err, size_t errlen)
 	    render_fmt(r, "%" PRIu64, r->bid));
 	render_pair(&r->bpairs[RB_PAGE_TITLE], "page_title",
 	    r->bpairs[RB_TITLE].val.s);
+	render_pair(&r->bpairs[RB_LANG], "lang", render_dup(r, lsite.lang));
+	render_pair(&r->bpairs[RB_DIR], "dir", lang_dir(lsite.lang));
 	r->bframe = mus_map(r->bpairs, RB_N);
 
 	if ((r->txt = render_compile(site, "email.txt", err, errlen)) == NULL ||
@@ -640,6 +657,8 @@ render_new(const struct render_params *pa, char *err, size_t errlen)
 	r->base.subject = r->bpairs[RB_SUBJECT].val.s;
 	r->base.list_id = site->list_name != NULL && *site->list_name != '\0' ?
 	    render_fmt(r, "%s <%s>", site->list_name, list_id) : list_id;
+	r->base.content_language = pa->lang != NULL && *pa->lang != '\0' ?
+	    lsite.lang : NULL;
 	r->base.boundary = r->boundary;
 	r->base.date = r->date;
 	if ((r->common = mime_common_new(&r->base, e, sizeof(e))) == NULL) {

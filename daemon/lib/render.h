@@ -34,7 +34,8 @@
  * VARIABLES
  *	Per broadcast: title, byline ("By ..."), author, date (as written),
  *	date_iso, body_html, body_text, paragraphs (list of strings),
- *	archive_url, base_url, feed_url, list_name, subject, broadcast_id.
+ *	archive_url, base_url, feed_url, list_name, subject, broadcast_id,
+ *	lang and dir (params.lang, else site.lang, and its direction).
  *	Per recipient: name, email, unsubscribe_url, fields (map), and every
  *	CSV field by its column name (a column cannot shadow the names
  *	above).
@@ -114,6 +115,13 @@ struct render_params {
 	size_t			 keylen;
 	time_t			 date;		/* Date header; 0: now */
 	int			 flags;		/* RENDER_NOCACHE */
+	/* The statement's language (a normalised tag): the fixed words'
+	 * strings, lang and dir, and Content-Language; NULL: site.lang,
+	 * and no Content-Language */
+	const char		*lang;
+	/* Not NULL: a version in another language than the default, whose
+	 * archive_url and feed_url are /archive/ID/LANG, /feed.LANG.xml */
+	const char		*url_lang;
 };
 
 struct render_rcpt {

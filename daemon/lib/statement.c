@@ -11,6 +11,7 @@
 
 #include <cmark.h>
 
+#include "lang.h"
 #include "statement.h"
 #include "utf8.h"
 
@@ -482,14 +483,15 @@ set_byline(struct statement *st, char *v)
 static int
 header_key(const struct line *l, const char **val, size_t *vallen)
 {
-	static const char	*keys[] = { "title", "author", "date" };
+	static const char	*keys[] = { "title", "author", "date",
+				    "language" };
 	const char		*colon;
 	size_t			 i, klen;
 
 	if ((colon = memchr(l->p, ':', l->len)) == NULL)
 		return -1;
 	klen = colon - l->p;
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < 4; i++) {
 		if (klen == strlen(keys[i]) &&
 		    strncasecmp(l->p, keys[i], klen) == 0) {
 			*val = colon + 1;
@@ -508,13 +510,14 @@ parse_header(struct statement *st, const struct line *lines, size_t n,
 {
 	const char	*v;
 	size_t		 i, vlen;
-	int		 k, seen[3] = { 0, 0, 0 };
+	char		 tag[LANG_MAX];
+	int		 k, seen[4] = { 0, 0, 0, 0 };
 
 	for (i = 0; i < n && lines[i].len > 0; i++) {
 		if ((k = header_key(&lines[i], &v, &vlen)) == -1) {
 			seterr(err, errlen, "line %zu: expected \"Title:\", "
-			    "\"Author:\" or \"Date:\" in the header block, or "
-			    "a blank line", i + 1);
+			    "\"Author:\", \"Date:\" or \"Language:\" in the "
+			    "header block, or a blank line", i + 1);
 			return -1;
 		}
 		if (seen[k]++) {
@@ -548,8 +551,23 @@ parse_header(struct statement *st, const struct line *lines, size_t n,
 			}
 			st->date_text = xstrndup(v, vlen);
 			break;
+		case 3:
+			v = xstrndup(v, vlen);
+			if (lang_norm(v, tag, sizeof(tag)) == -1) {
+				seterr(err, errlen, "line %zu: \"%.40s\" is "
+				    "not a language tag (es, pt-BR, ar...)",
+				    i + 1, v);
+				free((char *)v);
+				return -1;
+			}
+			free((char *)v);
+			st->lang = xstrndup(tag, strlen(tag));
+			break;
 		}
 	}
+	/* a Language: line alone: the rest reads as without a header */
+	if (!seen[0] && seen[3] && !seen[1] && !seen[2])
+		return i;
 	if (!seen[0]) {
 		seterr(err, errlen, "no title: the header block has no "
 		    "\"Title:\" line");
@@ -598,7 +616,7 @@ statement_parse(const char *buf, size_t len, int markdown,
 	long		 n, body;
 	char		*s;
 	time_t		 t;
-	int		 ret = -1;
+	int		 ret = -1, heuristics = 1;
 
 	memset(st, 0, sizeof(*st));
 	st->markdown = markdown;
@@ -623,7 +641,11 @@ statement_parse(const char *buf, size_t len, int markdown,
 		    errlen)) == -1)
 			goto end;
 		first = body;
-	} else {
+		for (i = (size_t)body; i < end && lines[i].len == 0; i++)
+			;
+		heuristics = st->title == NULL && i < end;
+	}
+	if (heuristics) {
 		tp = lines[i].p;
 		tlen = lines[i].len;
 		if (markdown)
@@ -692,6 +714,7 @@ statement_free(struct statement *st)
 	free(st->byline);
 	free(st->byline_line);
 	free(st->date_text);
+	free(st->lang);
 	for (i = 0; i < st->nparagraphs; i++)
 		free(st->paragraphs[i]);
 	free(st->paragraphs);

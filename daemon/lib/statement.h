@@ -17,9 +17,11 @@
  *	XML, so an RSS item could not carry them) are errors naming the line.
  *
  * METADATA
- *	Header block: when the first line is "Title:", "Author:" or "Date:"
- *	(keys case-insensitive), lines of that form up to the first blank line
- *	set the metadata; an unknown key, a repeated key or an unparsable
+ *	Header block: when the first line is "Title:", "Author:", "Date:"
+ *	or "Language:" (keys case-insensitive), lines of that form up to the
+ *	first blank line set the metadata (Language: a BCP 47 tag, see
+ *	lang.h, stored normalised; a block of a Language: line alone is
+ *	followed by a statement read by the heuristics below); an unknown key, a repeated key or an unparsable
  *	Date: in the block is an error.  Title: is required in a header block.
  *	Otherwise the heuristics: the first non-empty line is the title (for
  *	Markdown a leading "# " / trailing " #" ATX marker is removed, and a
@@ -72,6 +74,7 @@ struct statement {
 	char	 *text;			/* body plain text, LF line ends */
 	size_t	  textlen;
 	int	  markdown;		/* parsed as Markdown */
+	char	 *lang;			/* "Language:" (normalised), or NULL */
 };
 
 int	statement_parse(const char *, size_t, int, struct statement *, char *,

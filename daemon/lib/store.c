@@ -225,6 +225,27 @@ store_bc_get(struct store *st, int64_t id, store_bc_cb cb, void *arg,
 }
 
 int
+store_sub_set_lang(struct store *st, const char *key, const char *lang,
+    char *e, size_t el)
+{
+	return st->be->sub_set_lang(st, key, lang, e, el);
+}
+
+int
+store_bc_translations(struct store *st, int64_t id, store_tr_cb cb,
+    void *arg, char *e, size_t el)
+{
+	return st->be->bc_translations(st, id, cb, arg, e, el);
+}
+
+int
+store_bc_lang_counts(struct store *st, int64_t id, store_lang_cb cb,
+    void *arg, char *e, size_t el)
+{
+	return st->be->bc_lang_counts(st, id, cb, arg, e, el);
+}
+
+int
 store_bc_list(struct store *st, int limit, store_bc_cb cb, void *arg,
     char *e, size_t el)
 {
@@ -328,6 +349,16 @@ store_bc_nodes(struct store *st, int64_t bc,
 	if (st->be->bc_nodes == NULL)
 		return 1;
 	return st->be->bc_nodes(st, bc, cb, arg, e, el);
+}
+
+int
+store_rate_reserve(struct store *st, int64_t bc, double per_second, int n,
+    int64_t *wait_us, char *e, size_t el)
+{
+	*wait_us = 0;
+	if (st->be->rate_reserve == NULL)
+		return 1;
+	return st->be->rate_reserve(st, bc, per_second, n, wait_us, e, el);
 }
 
 int

@@ -80,6 +80,18 @@ struct subscriber {
 	const char	*fields;	/* JSON object text */
 	enum sub_status	 status;
 	int64_t		 created;
+	const char	*lang;		/* BCP 47 tag, "" for none (the
+					   broadcast's default language) */
+};
+
+/* A statement's version in another language (issue 14 part 2). */
+struct bc_translation {
+	const char	*lang;		/* normalised BCP 47 tag */
+	const char	*title;
+	const char	*subject;
+	const char	*source;
+	const char	*filename;
+	int		 markdown;
 };
 
 struct broadcast {
@@ -109,6 +121,12 @@ struct broadcast {
 					   1 << DLV_DEFERRED, the original's
 					   deliveries it takes */
 	int64_t		 resent_as;	/* read only: its newest resend, or 0 */
+	const char	*lang;		/* the default language's tag, or ""
+					   (stored before translations) */
+	/* bc_create only: its versions in other languages, stored with it
+	 * (read them back with store_bc_translations) */
+	const struct bc_translation *translations;
+	size_t		 ntranslations;
 };
 
 /* One recipient claimed for delivery. */
@@ -120,6 +138,7 @@ struct delivery {
 	const char	*fields;
 	int		 attempts;
 	int		 active;	/* subscriber still active */
+	const char	*lang;		/* the subscriber's language, or "" */
 };
 
 /* One outcome for store_dlv_record. */
@@ -175,6 +194,8 @@ struct store_node_share {
 typedef int	(*store_sub_cb)(const struct subscriber *, void *);
 typedef int	(*store_bc_cb)(const struct broadcast *, void *);
 typedef int	(*store_dlv_cb)(const struct delivery *, void *);
+typedef int	(*store_tr_cb)(const struct bc_translation *, void *);
+typedef int	(*store_lang_cb)(const char *, int64_t, void *);
 
 struct store_backend {
 	const char	*name;
@@ -258,6 +279,14 @@ struct store_backend {
 	int		 (*bc_nodes)(struct store *, int64_t,
 			    int (*)(const struct store_node_share *, void *),
 			    void *, char *, size_t);
+	int		 (*rate_reserve)(struct store *, int64_t, double, int,
+			    int64_t *, char *, size_t);
+	int		 (*sub_set_lang)(struct store *, const char *,
+			    const char *, char *, size_t);
+	int		 (*bc_translations)(struct store *, int64_t,
+			    store_tr_cb, void *, char *, size_t);
+	int		 (*bc_lang_counts)(struct store *, int64_t,
+			    store_lang_cb, void *, char *, size_t);
 };
 
 struct store {
@@ -368,6 +397,16 @@ int		 store_bc_resend_count(struct store *, int64_t from,
 		    unsigned states, int64_t *n, char *, size_t);
 int		 store_bc_get(struct store *, int64_t, store_bc_cb, void *,
 		    char *, size_t);
+/* The subscriber with key speaks lang (a normalised tag, "" for none). */
+int		 store_sub_set_lang(struct store *, const char *key,
+		    const char *lang, char *, size_t);
+/* A broadcast's versions in other languages, by tag. */
+int		 store_bc_translations(struct store *, int64_t,
+		    store_tr_cb, void *, char *, size_t);
+/* A broadcast's recipients by their subscriber's language ("" for
+ * none): one pass over its deliveries. */
+int		 store_bc_lang_counts(struct store *, int64_t,
+		    store_lang_cb, void *, char *, size_t);
 int		 store_bc_list(struct store *, int limit, store_bc_cb, void *,
 		    char *, size_t);
 /* reason: why (paused by whom, the relay's reply); NULL clears it */
@@ -495,6 +534,16 @@ int		 store_bc_watch(struct store *, int64_t bc, int *state,
 int		 store_bc_nodes(struct store *, int64_t bc,
 		    int (*)(const struct store_node_share *, void *), void *,
 		    char *, size_t);
+/*
+ * One rate across the nodes of a shared store: reserve n send slots of
+ * broadcast bc at per_second, from its GCRA row on the store's clock.
+ * The slots follow the last ones any node reserved (or start now if
+ * those are past), one 1/per_second apart; *wait_us: how long after the
+ * store's now the first one is.  1: the backend has one daemon only
+ * (its own bucket is the rate).
+ */
+int		 store_rate_reserve(struct store *, int64_t bc,
+		    double per_second, int n, int64_t *wait_us, char *, size_t);
 /*
  * Undo a recorded result: the row of (bc, sub), if it is in state `to`,
  * back to `from` (pending or deferred, due now) with `attempts`, and the

@@ -112,6 +112,7 @@ enum pg_stmt {
 	Q_NODE_BEAT,
 	Q_BC_WATCH,
 	Q_BC_NODES,
+	Q_RATE_RESERVE,
 	Q_MAX
 };
 
@@ -123,7 +124,7 @@ enum pg_stmt {
 	"b.failed + coalesce(c.failed, 0), " \
 	"(b.snap_next IS NOT NULL)::int, b.reason, b.bounced, b.complained, " \
 	"b.resent_from, b.resend_states, (SELECT max(r.id) FROM broadcasts r " \
-	"WHERE r.resent_from = b.id) " \
+	"WHERE r.resent_from = b.id), b.lang " \
 	"FROM broadcasts b " \
 	"LEFT JOIN LATERAL (SELECT sum(total)::bigint AS total, " \
 	"sum(sent)::bigint AS sent, sum(deferred)::bigint AS deferred, " \
@@ -176,11 +177,11 @@ static const char *pg_sql[Q_MAX] = {
 	[Q_SUB_STATUS_ID] = "UPDATE subscribers SET status = $1::int, "
 	    "updated = " PG_NOWS " WHERE id = $2::bigint AND status <> $1::int "
 	    "AND ($3::int <> 0 OR status NOT IN (2, 3))",
-	[Q_SUB_GET] = "SELECT id, email, name, fields, status, created "
+	[Q_SUB_GET] = "SELECT id, email, name, fields, status, created, lang "
 	    "FROM subscribers WHERE id = $1::bigint",
-	[Q_SUB_GET_KEY] = "SELECT id, email, name, fields, status, created "
-	    "FROM subscribers WHERE key = $1",
-	[Q_SUB_LIST] = "SELECT id, email, name, fields, status, created "
+	[Q_SUB_GET_KEY] = "SELECT id, email, name, fields, status, created, "
+	    "lang FROM subscribers WHERE key = $1",
+	[Q_SUB_LIST] = "SELECT id, email, name, fields, status, created, lang "
 	    "FROM subscribers WHERE id > $1::bigint ORDER BY id "
 	    "LIMIT $2::bigint",
 	[Q_SUB_COUNT] = "SELECT status, sum(n)::bigint FROM sub_counts "
@@ -202,9 +203,9 @@ static const char *pg_sql[Q_MAX] = {
 	    "DO UPDATE SET n = sub_counts.n + EXCLUDED.n",
 	[Q_BC_INSERT] = "INSERT INTO broadcasts(title, subject, source, "
 	    "filename, markdown, state, created, snap_next, resent_from, "
-	    "resend_states) VALUES ($1, $2, $3, $4, $5::int, $6::int, "
+	    "resend_states, lang) VALUES ($1, $2, $3, $4, $5::int, $6::int, "
 	    "CASE WHEN $7::bigint = 0 THEN " PG_NOWS " ELSE $7::bigint END, "
-	    "0, $8::bigint, $9::int) RETURNING id",
+	    "0, $8::bigint, $9::int, $10) RETURNING id",
 	/*
 	 * Slices: the broadcast's row locked for the slice, so that two
 	 * nodes slicing at once take turns; "more" is from the rows
@@ -436,6 +437,19 @@ static const char *pg_sql[Q_MAX] = {
 	    "coalesce(n.seen, 0) FROM k LEFT JOIN c USING (node) "
 	    "LEFT JOIN f USING (node) LEFT JOIN nodes n ON n.name = k.node "
 	    "ORDER BY k.node",
+	/*
+	 * The shared rate (schema 7): $3 slots $2 us apart for broadcast
+	 * $1, after its theoretical arrival time (tat, unix us) or from now
+	 * if that is past; answers how far after now the first is.  One
+	 * row per broadcast, locked for the statement only.
+	 */
+	[Q_RATE_RESERVE] = "WITH v AS (SELECT floor(extract(epoch from "
+	    "clock_timestamp()) * 1000000)::bigint AS now) "
+	    "INSERT INTO bc_rate AS r (broadcast_id, tat) SELECT $1::bigint, "
+	    "v.now + $3::bigint * $2::bigint FROM v "
+	    "ON CONFLICT (broadcast_id) DO UPDATE SET tat = greatest(r.tat, "
+	    "(SELECT now FROM v)) + $3::bigint * $2::bigint "
+	    "RETURNING r.tat - $3::bigint * $2::bigint - (SELECT now FROM v)",
 };
 
 /*
@@ -468,7 +482,7 @@ static const char pg_claim_fmt[] =
     "deferred, failed) SELECT $1::bigint, $3, 0, 0, -count(*), 0 "
     "FROM took WHERE was = 2 HAVING count(*) > 0 " PG_COUNTS_UPSERT ") "
     "SELECT t.subscriber_id, t.was, t.old_owner, t.old_lease, t.attempts, "
-    "s.email, s.name, s.fields, s.status FROM took t "
+    "s.email, s.name, s.fields, s.status, s.lang FROM took t "
     "JOIN subscribers s ON s.id = t.subscriber_id";
 
 /*
@@ -615,6 +629,29 @@ static const char *pg_migrations[] = {
 	"CREATE INDEX broadcasts_resent_from ON broadcasts(resent_from);"
 	"CREATE INDEX deliveries_undelivered ON deliveries(broadcast_id,"
 	"  subscriber_id) WHERE state IN (2, 3);",
+	/*
+	 * 6: statements in several languages, as SQLite's schema 7: a
+	 * broadcast's default language, its other versions, and each
+	 * subscriber's language ("" for none)
+	 */
+	"ALTER TABLE broadcasts ADD COLUMN lang text NOT NULL DEFAULT '';"
+	"ALTER TABLE subscribers ADD COLUMN lang text NOT NULL DEFAULT '';"
+	"CREATE TABLE translations ("
+	"  broadcast_id bigint NOT NULL REFERENCES broadcasts(id),"
+	"  lang text NOT NULL,"
+	"  title text NOT NULL,"
+	"  subject text NOT NULL,"
+	"  source text NOT NULL,"
+	"  filename text NOT NULL DEFAULT '',"
+	"  markdown integer NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY (broadcast_id, lang));",
+	/*
+	 * 7: one rate across nodes (issue 13): a broadcast's GCRA row, the
+	 * end of the send slots reserved so far (unix us on the server's
+	 * clock)
+	 */
+	"CREATE TABLE bc_rate (broadcast_id bigint PRIMARY KEY,"
+	"  tat bigint NOT NULL);",
 };
 #define PG_VERSION	((int)(sizeof(pg_migrations) / sizeof(pg_migrations[0])))
 
@@ -1613,6 +1650,7 @@ pg_sub_rows(struct pg_store *s, enum pg_stmt q, const struct pg_params *p,
 		sub.fields = PQgetvalue(r, i, 3);
 		sub.status = (enum sub_status)pg_int(r, i, 4);
 		sub.created = pg_int(r, i, 5);
+		sub.lang = PQgetvalue(r, i, 6);
 		if (cb(&sub, arg) == -1)
 			break;
 	}
@@ -1701,12 +1739,153 @@ pg_sub_reactivate(struct store *st, const char *key, int64_t bc, int *changed,
 	    &p, changed, err, errlen, "reactivate subscribers");
 }
 
+/* One statement with text parameters, not prepared (rare calls). */
+static PGresult *
+pg_params_exec(struct pg_store *s, const char *sql, int n,
+    const char *const *v, char *err, size_t errlen, const char *what)
+{
+	PGresult	*r;
+
+	if (pg_check(s, err, errlen) == -1)
+		return NULL;
+	r = PQexecParams(s->conn, sql, n, NULL, v, NULL, NULL, 0);
+	if (!pg_ok(r)) {
+		pg_msg(s, r, err, errlen, what);
+		PQclear(r);
+		return NULL;
+	}
+	return r;
+}
+
+/*
+ * A new broadcast's versions in other languages (schema 6), inside its
+ * creation's transaction; a resend takes the original's.
+ */
+static int
+pg_tr_insert(struct pg_store *s, int64_t id, const struct broadcast *bc,
+    char *err, size_t errlen)
+{
+	const struct bc_translation	*t;
+	PGresult			*r;
+	const char			*v[7];
+	char				 ids[2][24], md[4];
+	size_t				 i;
+
+	snprintf(ids[0], sizeof(ids[0]), "%" PRId64, id);
+	snprintf(ids[1], sizeof(ids[1]), "%" PRId64, bc->resent_from);
+	if (bc->resent_from != 0) {
+		v[0] = ids[0];
+		v[1] = ids[1];
+		if ((r = pg_params_exec(s, "INSERT INTO translations("
+		    "broadcast_id, lang, title, subject, source, filename, "
+		    "markdown) SELECT $1::bigint, lang, title, subject, source, "
+		    "filename, markdown FROM translations "
+		    "WHERE broadcast_id = $2::bigint", 2, v, err, errlen,
+		    "copy translations")) == NULL)
+			return -1;
+		PQclear(r);
+		return 0;
+	}
+	for (i = 0; i < bc->ntranslations; i++) {
+		t = &bc->translations[i];
+		snprintf(md, sizeof(md), "%d", t->markdown != 0);
+		v[0] = ids[0];
+		v[1] = t->lang;
+		v[2] = t->title;
+		v[3] = t->subject ? t->subject : t->title;
+		v[4] = t->source;
+		v[5] = t->filename ? t->filename : "";
+		v[6] = md;
+		if ((r = pg_params_exec(s, "INSERT INTO translations("
+		    "broadcast_id, lang, title, subject, source, filename, "
+		    "markdown) VALUES ($1::bigint, $2, $3, $4, $5, $6, "
+		    "$7::int)", 7, v, err, errlen, "store translation")) ==
+		    NULL)
+			return -1;
+		PQclear(r);
+	}
+	return 0;
+}
+
+static int
+pg_bc_translations(struct store *st, int64_t id, store_tr_cb cb, void *arg,
+    char *err, size_t errlen)
+{
+	struct bc_translation	 t;
+	PGresult		*r;
+	const char		*v[1];
+	char			 ids[24];
+	int			 i;
+
+	snprintf(ids, sizeof(ids), "%" PRId64, id);
+	v[0] = ids;
+	if ((r = pg_params_exec(PG(st), "SELECT lang, title, subject, source, "
+	    "filename, markdown FROM translations WHERE broadcast_id = "
+	    "$1::bigint ORDER BY lang", 1, v, err, errlen,
+	    "read translations")) == NULL)
+		return -1;
+	for (i = 0; i < PQntuples(r); i++) {
+		t.lang = PQgetvalue(r, i, 0);
+		t.title = PQgetvalue(r, i, 1);
+		t.subject = PQgetvalue(r, i, 2);
+		t.source = PQgetvalue(r, i, 3);
+		t.filename = PQgetvalue(r, i, 4);
+		t.markdown = (int)pg_int(r, i, 5);
+		if (cb(&t, arg) == -1)
+			break;
+	}
+	PQclear(r);
+	return 0;
+}
+
+static int
+pg_bc_lang_counts(struct store *st, int64_t id, store_lang_cb cb, void *arg,
+    char *err, size_t errlen)
+{
+	PGresult	*r;
+	const char	*v[1];
+	char		 ids[24];
+	int		 i;
+
+	snprintf(ids, sizeof(ids), "%" PRId64, id);
+	v[0] = ids;
+	if ((r = pg_params_exec(PG(st), "SELECT s.lang, count(*) "
+	    "FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id "
+	    "WHERE d.broadcast_id = $1::bigint GROUP BY s.lang", 1, v, err,
+	    errlen, "count languages")) == NULL)
+		return -1;
+	for (i = 0; i < PQntuples(r); i++)
+		if (cb(PQgetvalue(r, i, 0), pg_int(r, i, 1), arg) == -1)
+			break;
+	PQclear(r);
+	return 0;
+}
+
+static int
+pg_sub_set_lang(struct store *st, const char *key, const char *lang,
+    char *err, size_t errlen)
+{
+	PGresult	*r;
+	const char	*v[2];
+
+	v[0] = key;
+	v[1] = lang;
+	if ((r = pg_params_exec(PG(st), "UPDATE subscribers SET lang = $2 "
+	    "WHERE key = $1 AND lang <> $2", 2, v, err, errlen,
+	    "set subscriber language")) == NULL)
+		return -1;
+	PQclear(r);
+	return 0;
+}
+
 static int
 pg_bc_create(struct store *st, const struct broadcast *bc, int64_t *id,
     char *err, size_t errlen)
 {
+	struct pg_store		*s = PG(st);
 	struct pg_params	 p;
 	PGresult		*r;
+	int			 own, ok = 0;
 
 	p.n = 0;
 	pp_str(&p, bc->title);
@@ -1718,12 +1897,19 @@ pg_bc_create(struct store *st, const struct broadcast *bc, int64_t *id,
 	pp_int(&p, bc->created);
 	pp_int(&p, bc->resent_from);
 	pp_int(&p, bc->resent_from ? bc->resend_states : 0);
-	if ((r = pg_run(PG(st), Q_BC_INSERT, &p, err, errlen,
-	    "create broadcast")) == NULL)
+	pp_str(&p, bc->lang ? bc->lang : "");
+	if (pg_tx_begin(s, &own, err, errlen) == -1)
 		return -1;
+	if ((r = pg_run(s, Q_BC_INSERT, &p, err, errlen,
+	    "create broadcast")) == NULL)
+		goto end;
 	*id = pg_int(r, 0, 0);
 	PQclear(r);
-	return 0;
+	ok = pg_tr_insert(s, *id, bc, err, errlen) == 0;
+end:
+	if (pg_tx_end(s, own, ok, err, errlen) == -1)
+		ok = 0;
+	return ok ? 0 : -1;
 }
 
 /* The next (at most) limit recipients, in one transaction. */
@@ -1838,6 +2024,9 @@ pg_bc_rows(struct pg_store *s, enum pg_stmt q, const struct pg_params *p,
 		bc.resent_from = pg_int(r, i, 18);
 		bc.resend_states = (unsigned)pg_int(r, i, 19);
 		bc.resent_as = pg_int(r, i, 20);
+		bc.lang = PQgetvalue(r, i, 21);
+		bc.translations = NULL;
+		bc.ntranslations = 0;
 		bc.pending = bc.total - bc.sent - bc.deferred - bc.failed;
 		if (cb(&bc, arg) == -1)
 			break;
@@ -2028,6 +2217,25 @@ pg_bc_nodes(struct store *st, int64_t bc,
 	return 0;
 }
 
+static int
+pg_rate_reserve(struct store *st, int64_t bc, double per_second, int n,
+    int64_t *wait_us, char *err, size_t errlen)
+{
+	struct pg_params	 p;
+	PGresult		*r;
+
+	p.n = 0;
+	pp_int(&p, bc);
+	pp_int(&p, (int64_t)(1e6 / per_second + 0.5));
+	pp_int(&p, n);
+	if ((r = pg_run(PG(st), Q_RATE_RESERVE, &p, err, errlen,
+	    "reserve send slots")) == NULL)
+		return -1;
+	*wait_us = PQntuples(r) == 1 ? pg_int(r, 0, 0) : 0;
+	PQclear(r);
+	return 0;
+}
+
 /* The claim statement for this limit, prepared once per limit used. */
 static int
 pg_claim_prepare(struct pg_store *s, int limit, char *err, size_t errlen)
@@ -2140,6 +2348,7 @@ pg_dlv_claim_rows(struct store *st, int64_t bc, const char *owner,
 		d.name = PQgetvalue(r, k, 6);
 		d.fields = PQgetvalue(r, k, 7);
 		d.active = pg_int(r, k, 8) == SUB_ACTIVE;
+		d.lang = PQgetvalue(r, k, 9);
 		if (cb(&d, arg) == -1) {
 			i++;
 			break;
@@ -2562,5 +2771,9 @@ const struct store_backend store_pg_backend = {
 	.node_beat = pg_node_beat,
 	.bc_watch = pg_bc_watch,
 	.bc_nodes = pg_bc_nodes,
+	.rate_reserve = pg_rate_reserve,
 	.bounce_record = pg_bounce_record,
+	.sub_set_lang = pg_sub_set_lang,
+	.bc_translations = pg_bc_translations,
+	.bc_lang_counts = pg_bc_lang_counts,
 };

@@ -72,6 +72,7 @@ enum sq_stmt {
 	Q_BOUNCE_INSERT,
 	Q_BOUNCE_SOFT,
 	Q_BOUNCE_COUNT,
+	Q_SUB_LANG,
 	Q_MAX
 };
 
@@ -101,11 +102,11 @@ static const char *sq_sql[Q_MAX] = {
 	    "WHERE key = ?3 AND status != ?1 AND (?4 OR status NOT IN (2, 3))",
 	[Q_SUB_STATUS_ID] = "UPDATE subscribers SET status = ?1, updated = ?2 "
 	    "WHERE id = ?3 AND status != ?1 AND (?4 OR status NOT IN (2, 3))",
-	[Q_SUB_GET] = "SELECT id, email, name, fields, status, created "
+	[Q_SUB_GET] = "SELECT id, email, name, fields, status, created, lang "
 	    "FROM subscribers WHERE id = ?1",
-	[Q_SUB_GET_KEY] = "SELECT id, email, name, fields, status, created "
-	    "FROM subscribers WHERE key = ?1",
-	[Q_SUB_LIST] = "SELECT id, email, name, fields, status, created "
+	[Q_SUB_GET_KEY] = "SELECT id, email, name, fields, status, created, "
+	    "lang FROM subscribers WHERE key = ?1",
+	[Q_SUB_LIST] = "SELECT id, email, name, fields, status, created, lang "
 	    "FROM subscribers WHERE id > ?1 ORDER BY id LIMIT ?2",
 	/* kept as rows change, by the triggers of schema 3 */
 	[Q_SUB_COUNT] = "SELECT status, n FROM sub_counts",
@@ -119,7 +120,8 @@ static const char *sq_sql[Q_MAX] = {
 	    "updated = ?2 WHERE bounced_by = ?1 AND status = 3",
 	[Q_BC_INSERT] = "INSERT INTO broadcasts(title, subject, source, "
 	    "filename, markdown, state, created, snap_next, resent_from, "
-	    "resend_states) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9)",
+	    "resend_states, lang) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9, ?10)",
 	/* recipients are taken in slices, in subscriber id order; snap_next
 	 * is the last id taken, NULL once all are */
 	[Q_BC_SNAP_NEXT] = "SELECT snap_next, resent_from, resend_states "
@@ -150,13 +152,13 @@ static const char *sq_sql[Q_MAX] = {
 	    "state, created, started, finished, total, sent, deferred, failed, "
 	    "snap_next IS NOT NULL, reason, bounced, complained, resent_from, "
 	    "resend_states, (SELECT max(r.id) FROM broadcasts r "
-	    "WHERE r.resent_from = broadcasts.id) "
+	    "WHERE r.resent_from = broadcasts.id), lang "
 	    "FROM broadcasts WHERE id = ?1",
 	[Q_BC_LIST] = "SELECT id, title, subject, source, filename, markdown, "
 	    "state, created, started, finished, total, sent, deferred, failed, "
 	    "snap_next IS NOT NULL, reason, bounced, complained, resent_from, "
 	    "resend_states, (SELECT max(r.id) FROM broadcasts r "
-	    "WHERE r.resent_from = broadcasts.id) "
+	    "WHERE r.resent_from = broadcasts.id), lang "
 	    "FROM broadcasts ORDER BY id DESC LIMIT ?1",
 	[Q_BC_STATE] = "UPDATE broadcasts SET state = ?2, reason = ?4, "
 	    "started = CASE WHEN ?2 = 1 AND started = 0 THEN ?3 "
@@ -203,7 +205,8 @@ static const char *sq_sql[Q_MAX] = {
 	[Q_DLV_TAKE] = "UPDATE deliveries SET prev_state = CASE state "
 	    "WHEN 4 THEN prev_state ELSE state END, state = 4, owner = ?3, "
 	    "lease = ?4 WHERE broadcast_id = ?1 AND subscriber_id = ?2",
-	[Q_DLV_ROW] = "SELECT s.email, s.name, s.fields, d.attempts, s.status "
+	[Q_DLV_ROW] = "SELECT s.email, s.name, s.fields, d.attempts, s.status, "
+	    "s.lang "
 	    "FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id "
 	    "WHERE d.broadcast_id = ?1 AND d.subscriber_id = ?2",
 	[Q_DLV_RECORD] = "UPDATE deliveries SET state = ?3, attempts = ?4, "
@@ -254,6 +257,9 @@ static const char *sq_sql[Q_MAX] = {
 	    "WHERE subscriber_id = ?1 AND kind = 1",
 	[Q_BOUNCE_COUNT] = "UPDATE broadcasts SET bounced = bounced + ?2, "
 	    "complained = complained + ?3 WHERE id = ?1",
+	/* a subscriber's language (schema 7): an import's lang column */
+	[Q_SUB_LANG] = "UPDATE subscribers SET lang = ?2 WHERE key = ?1 "
+	    "AND lang != ?2",
 };
 
 /* Forward migrations: migrations[i] takes user_version i to i + 1. */
@@ -372,6 +378,22 @@ static const char *sq_migrations[] = {
 	"CREATE INDEX broadcasts_resent_from ON broadcasts(resent_from);"
 	"CREATE INDEX deliveries_undelivered ON deliveries(broadcast_id,"
 	"  subscriber_id) WHERE state IN (2, 3);",
+	/*
+	 * 7: statements in several languages (issue 14 part 2): the
+	 * default language of a broadcast, its other versions, and each
+	 * subscriber's language ("" for none: the default's)
+	 */
+	"ALTER TABLE broadcasts ADD COLUMN lang TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE subscribers ADD COLUMN lang TEXT NOT NULL DEFAULT '';"
+	"CREATE TABLE translations ("
+	"  broadcast_id INTEGER NOT NULL REFERENCES broadcasts(id),"
+	"  lang TEXT NOT NULL,"
+	"  title TEXT NOT NULL,"
+	"  subject TEXT NOT NULL,"
+	"  source TEXT NOT NULL,"
+	"  filename TEXT NOT NULL DEFAULT '',"
+	"  markdown INTEGER NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY (broadcast_id, lang)) WITHOUT ROWID;",
 };
 #define SQ_VERSION	((int)(sizeof(sq_migrations) / sizeof(sq_migrations[0])))
 
@@ -864,6 +886,7 @@ sq_sub_rows(struct sq_store *s, sqlite3_stmt *q, store_sub_cb cb, void *arg,
 		sub.fields = (const char *)sqlite3_column_text(q, 3);
 		sub.status = (enum sub_status)sqlite3_column_int(q, 4);
 		sub.created = sqlite3_column_int64(q, 5);
+		sub.lang = (const char *)sqlite3_column_text(q, 6);
 		if (cb(&sub, arg) == -1)
 			break;
 	}
@@ -960,6 +983,144 @@ sq_sub_reactivate(struct store *st, const char *key, int64_t bc, int *changed,
 	return 0;
 }
 
+/* One statement, prepared for this call (rare: a new broadcast, a run). */
+static int
+sq_prep(struct sq_store *s, const char *sql, sqlite3_stmt **q, char *err,
+    size_t errlen)
+{
+	if (sqlite3_prepare_v2(s->db, sql, -1, q, NULL) != SQLITE_OK) {
+		*q = NULL;
+		return sq_fail(s, err, errlen, "prepare");
+	}
+	return 0;
+}
+
+/*
+ * A new broadcast's versions in other languages (schema 7), inside its
+ * creation's transaction; a resend takes the original's.
+ */
+static int
+sq_tr_insert(struct sq_store *s, int64_t id, const struct broadcast *bc)
+{
+	const struct bc_translation	*t;
+	sqlite3_stmt			*q;
+	char				 e[512];
+	size_t				 i;
+	int				 rc = 0;
+
+	if (bc->resent_from != 0) {
+		if (sq_prep(s, "INSERT INTO translations(broadcast_id, lang, "
+		    "title, subject, source, filename, markdown) SELECT ?1, "
+		    "lang, title, subject, source, filename, markdown FROM "
+		    "translations WHERE broadcast_id = ?2", &q, e, sizeof(e))
+		    == -1)
+			return -1;
+		sqlite3_bind_int64(q, 1, id);
+		sqlite3_bind_int64(q, 2, bc->resent_from);
+		rc = sqlite3_step(q) == SQLITE_DONE ? 0 : -1;
+		sqlite3_finalize(q);
+		return rc;
+	}
+	if (bc->ntranslations == 0)
+		return 0;
+	if (sq_prep(s, "INSERT INTO translations(broadcast_id, lang, title, "
+	    "subject, source, filename, markdown) VALUES (?1, ?2, ?3, ?4, ?5, "
+	    "?6, ?7)", &q, e, sizeof(e)) == -1)
+		return -1;
+	for (i = 0; i < bc->ntranslations && rc == 0; i++) {
+		t = &bc->translations[i];
+		sqlite3_reset(q);
+		sqlite3_bind_int64(q, 1, id);
+		sqlite3_bind_text(q, 2, t->lang, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 3, t->title, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 4, t->subject ? t->subject : t->title, -1,
+		    SQLITE_STATIC);
+		sqlite3_bind_text(q, 5, t->source, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 6, t->filename ? t->filename : "", -1,
+		    SQLITE_STATIC);
+		sqlite3_bind_int(q, 7, t->markdown);
+		rc = sqlite3_step(q) == SQLITE_DONE ? 0 : -1;
+	}
+	sqlite3_finalize(q);
+	return rc;
+}
+
+static int
+sq_bc_translations(struct store *st, int64_t id, store_tr_cb cb, void *arg,
+    char *err, size_t errlen)
+{
+	struct sq_store		*s = SQ(st);
+	struct bc_translation	 t;
+	sqlite3_stmt		*q;
+	int			 rc;
+
+	if (sq_prep(s, "SELECT lang, title, subject, source, filename, "
+	    "markdown FROM translations WHERE broadcast_id = ?1 ORDER BY lang",
+	    &q, err, errlen) == -1)
+		return -1;
+	sqlite3_bind_int64(q, 1, id);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		t.lang = (const char *)sqlite3_column_text(q, 0);
+		t.title = (const char *)sqlite3_column_text(q, 1);
+		t.subject = (const char *)sqlite3_column_text(q, 2);
+		t.source = (const char *)sqlite3_column_text(q, 3);
+		t.filename = (const char *)sqlite3_column_text(q, 4);
+		t.markdown = sqlite3_column_int(q, 5);
+		if (cb(&t, arg) == -1)
+			break;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		sq_fail(s, err, errlen, "read translations");
+		sqlite3_finalize(q);
+		return -1;
+	}
+	sqlite3_finalize(q);
+	return 0;
+}
+
+static int
+sq_bc_lang_counts(struct store *st, int64_t id, store_lang_cb cb, void *arg,
+    char *err, size_t errlen)
+{
+	struct sq_store	*s = SQ(st);
+	sqlite3_stmt	*q;
+	int		 rc;
+
+	if (sq_prep(s, "SELECT s.lang, count(*) FROM deliveries d "
+	    "JOIN subscribers s ON s.id = d.subscriber_id "
+	    "WHERE d.broadcast_id = ?1 GROUP BY s.lang", &q, err, errlen) == -1)
+		return -1;
+	sqlite3_bind_int64(q, 1, id);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+		if (cb((const char *)sqlite3_column_text(q, 0),
+		    sqlite3_column_int64(q, 1), arg) == -1)
+			break;
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		sq_fail(s, err, errlen, "count languages");
+		sqlite3_finalize(q);
+		return -1;
+	}
+	sqlite3_finalize(q);
+	return 0;
+}
+
+static int
+sq_sub_set_lang(struct store *st, const char *key, const char *lang,
+    char *err, size_t errlen)
+{
+	struct sq_store	*s = SQ(st);
+	sqlite3_stmt	*q = sq_stmt(s, Q_SUB_LANG);
+	int		 rc;
+
+	sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, lang, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE)
+		return sq_fail(s, err, errlen, "set subscriber language");
+	return 0;
+}
+
 static int
 sq_bc_create(struct store *st, const struct broadcast *bc, int64_t *id,
     char *err, size_t errlen)
@@ -981,9 +1142,12 @@ sq_bc_create(struct store *st, const struct broadcast *bc, int64_t *id,
 	    (int64_t)time(NULL));
 	sqlite3_bind_int64(q, 8, bc->resent_from);
 	sqlite3_bind_int64(q, 9, bc->resent_from ? bc->resend_states : 0);
+	sqlite3_bind_text(q, 10, bc->lang ? bc->lang : "", -1, SQLITE_STATIC);
 	if (sqlite3_step(q) != SQLITE_DONE)
 		goto fail;
 	*id = sqlite3_last_insert_rowid(s->db);
+	if (sq_tr_insert(s, *id, bc) == -1)
+		goto fail;
 	return sq_commit(st, err, errlen);
 fail:
 	sq_fail(s, err, errlen, "create broadcast");
@@ -1102,6 +1266,9 @@ sq_bc_rows(struct sq_store *s, sqlite3_stmt *q, store_bc_cb cb, void *arg,
 		bc.resent_from = sqlite3_column_int64(q, 18);
 		bc.resend_states = (unsigned)sqlite3_column_int64(q, 19);
 		bc.resent_as = sqlite3_column_int64(q, 20);
+		bc.lang = (const char *)sqlite3_column_text(q, 21);
+		bc.translations = NULL;
+		bc.ntranslations = 0;
 		bc.pending = bc.total - bc.sent - bc.deferred - bc.failed;
 		if (cb(&bc, arg) == -1)
 			break;
@@ -1370,6 +1537,7 @@ sq_dlv_claim_rows(struct store *st, int64_t bc, const char *owner,
 		d.fields = (const char *)sqlite3_column_text(q, 2);
 		d.attempts = sqlite3_column_int(q, 3);
 		d.active = sqlite3_column_int(q, 4) == SUB_ACTIVE;
+		d.lang = (const char *)sqlite3_column_text(q, 5);
 		rc = cb(&d, arg);
 		sqlite3_reset(q);
 		if (rc == -1)
@@ -1783,4 +1951,7 @@ const struct store_backend store_sqlite_backend = {
 	.dlv_restore = sq_dlv_restore,
 	.bc_settled = sq_bc_settled,
 	.bounce_record = sq_bounce_record,
+	.sub_set_lang = sq_sub_set_lang,
+	.bc_translations = sq_bc_translations,
+	.bc_lang_counts = sq_bc_lang_counts,
 };

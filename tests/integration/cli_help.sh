@@ -57,7 +57,7 @@ grep -q 'unknown command "subscribers frobnicate"' "$T/err" || fail "unknown sub
 ok "subscribers --help (0, stdout); subscribers and subscribers frobnicate (64, stderr, the group's usage)"
 
 # wrong arguments: that command's usage on stderr, exit 64
-for args in "send" "send a b" "pause" "resume x y" "cancel" "preview" \
+for args in "send" "send --wait" "pause" "resume x y" "cancel" "preview" \
     "status 1 2" "feed x" "reload x" "subscribers add" "subscribers remove" \
     "subscribers reactivate" "subscribers reactivate a@example.org --bounced-by 1" \
     "subscribers import" "subscribers list x" "subscribers count x"; do

@@ -33,6 +33,8 @@ collect_row(const struct import_row *r, void *arg)
 	    r->key, r->name);
 	if (strlen(r->name) != r->namelen)
 		buf_printf(&c->log, " BADNAMELEN");
+	if (*r->lang != '\0')
+		buf_printf(&c->log, " lang=%s", r->lang);
 	for (i = 0; i < r->nfields; i++) {
 		buf_printf(&c->log, " %s=[%s]", r->fields[i].name,
 		    r->fields[i].value);
@@ -100,6 +102,18 @@ struct csv_case {
 };
 
 static const struct csv_case cases[] = {
+	{ "lang column: normalised, not a field, a bad tag a bad row",
+	    "email,LANG,city\n"
+	    "a@example.org,pt-br,Recife\n"
+	    "b@example.org,,Cork\n"
+	    "c@example.org,english,Leeds\n"
+	    "d@example.org, es ,Lima\n", 0,
+	  "L2 a@example.org key=a@example.org name=[] lang=pt-BR "
+	  "city=[Recife]\n"
+	  "L3 b@example.org key=b@example.org name=[] city=[Cork]\n"
+	  "E4 lang 'english' is not a language tag (es, pt-BR, ar...)\n"
+	  "L5 d@example.org key=d@example.org name=[] lang=es city=[Lima]\n",
+	  0, 3, 1 },
 	{ "simple", "email,name,city\n"
 	    "jane@example.org,Jane Doe,Paris\n", 0,
 	  "L2 jane@example.org key=jane@example.org name=[Jane Doe] "

@@ -253,7 +253,8 @@ test_inline(void)
 		  "line 2: cannot parse date \"someday\"" },
 		{ "header unknown key", "Title: T\nColour: red\n\nBody.\n", 0, 0,
 		  NULL, NULL, NULL, NULL, "line 2: expected \"Title:\", "
-		  "\"Author:\" or \"Date:\" in the header block, or a blank line" },
+		  "\"Author:\", \"Date:\" or \"Language:\" in the header block, "
+		  "or a blank line" },
 		{ "header repeated", "Title: T\ntitle: U\n\nB\n", 0, 0, NULL,
 		  NULL, NULL, NULL, "line 2: repeated header" },
 		{ "header keeps By", "Title: T\nAuthor: By Y\n\nB\n", 0, 0, "T",
@@ -362,9 +363,59 @@ test_dates(void)
 	}
 }
 
+/* Language: a header line, alone or in a block (issue 14 part 2). */
+static void
+test_language(void)
+{
+	static const struct {
+		const char	*name, *in, *lang, *title, *text, *err;
+	} t[] = {
+		{ "language alone, then heuristics",
+		  "Language: pt-br\n\nAs luzes\nBy Nós\nTexto.\n", "pt-BR",
+		  "As luzes", "Texto.\n", NULL },
+		{ "language in a block", "Title: T\nlanguage: AR\n\nB\n",
+		  "ar", "T", "B\n", NULL },
+		{ "no language", "T\nB\n", NULL, "T", "B\n", NULL },
+		{ "not a tag", "Language: english please\n\nT\n", NULL, NULL,
+		  NULL, "line 1: \"english please\" is not a language tag "
+		  "(es, pt-BR, ar...)" },
+		{ "language and nothing else", "Language: es\n\n", NULL,
+		  NULL, NULL, "no title" },
+		{ "language and author need a title",
+		  "Language: es\nAuthor: X\n\nT\n", NULL, NULL, NULL,
+		  "no title: the header block has no \"Title:\" line" },
+	};
+	struct statement	 st;
+	char			 err[256];
+	size_t			 i;
+	int			 r;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		err[0] = '\0';
+		r = statement_parse(t[i].in, strlen(t[i].in), 0, &st, err,
+		    sizeof(err));
+		if (t[i].err != NULL) {
+			CHECK_INT(t[i].name, r, -1);
+			CHECK_STR(t[i].name, err, t[i].err);
+			continue;
+		}
+		CHECK_INT(t[i].name, r, 0);
+		if (r != 0)
+			continue;
+		if (t[i].lang != NULL)
+			CHECK_STR(t[i].name, st.lang, t[i].lang);
+		else
+			CHECK(t[i].name, st.lang == NULL);
+		CHECK_STR(t[i].name, st.title, t[i].title);
+		CHECK_STR(t[i].name, st.text, t[i].text);
+		statement_free(&st);
+	}
+}
+
 int
 main(void)
 {
+	test_language();
 	test_plain();
 	test_header();
 	test_markdown();

@@ -994,6 +994,7 @@ struct bcs {
 	struct broadcast	 b[8];
 	char			 title[8][128];
 	char			 source[8][256];
+	char		 lang[8][16];
 };
 
 static int
@@ -1006,6 +1007,9 @@ bcs_cb(const struct broadcast *b, void *arg)
 	c->b[c->n] = *b;
 	snprintf(c->title[c->n], sizeof(c->title[0]), "%s", b->title);
 	snprintf(c->source[c->n], sizeof(c->source[0]), "%s", b->source);
+	snprintf(c->lang[c->n], sizeof(c->lang[0]), "%s", b->lang ? b->lang :
+	    "(null)");
+	c->b[c->n].lang = c->lang[c->n];
 	c->b[c->n].title = c->title[c->n];
 	c->b[c->n].source = c->source[c->n];
 	c->b[c->n].subject = NULL;
@@ -1224,6 +1228,138 @@ test_snapshot_slices(void)
  * active, taken in slices like a new broadcast's; the original shows
  * its newest resend.
  */
+/* Statements in several languages (issue 14 part 2). */
+#define LANG_SEEN_MAX	16
+struct lang_seen {
+	char	 langs[256];
+	char	 titles[256];
+	int64_t	 counts[4];	/* "", es, pt-BR, other */
+};
+
+static int
+lang_tr_cb(const struct bc_translation *t, void *arg)
+{
+	struct lang_seen	*l = arg;
+	size_t			 n = strlen(l->langs), m = strlen(l->titles);
+
+	snprintf(l->langs + n, sizeof(l->langs) - n, "%s%s", n ? "," : "",
+	    t->lang);
+	snprintf(l->titles + m, sizeof(l->titles) - m, "%s%s/%s/%s/%d",
+	    m ? "," : "", t->title, t->subject, t->filename, t->markdown);
+	return 0;
+}
+
+static int
+lang_count_cb(const char *lang, int64_t n, void *arg)
+{
+	struct lang_seen	*l = arg;
+
+	l->counts[*lang == '\0' ? 0 : strcmp(lang, "es") == 0 ? 1 :
+	    strcmp(lang, "pt-BR") == 0 ? 2 : 3] += n;
+	return 0;
+}
+
+static int
+lang_sub_cb(const struct subscriber *sub, void *arg)
+{
+	snprintf(arg, LANG_SEEN_MAX, "%s", sub->lang);
+	return 0;
+}
+
+static void
+test_languages(void)
+{
+	static const struct bc_translation tr[] = {
+		{ "es", "Hola", "Hola", "Hola\n", "s.es.txt", 0 },
+		{ "pt-BR", "Olá", NULL, "Olá\n", "s.pt-BR.md", 1 },
+	};
+	struct lang_seen l;
+	struct store	*st;
+	struct broadcast bc, got;
+	enum store_upsert what;
+	char		 db[256], err[256], lang[LANG_SEEN_MAX];
+	int64_t		 id, re, plain;
+	int		 n;
+
+	store_at(db, sizeof(db), "langs");
+	if ((st = open_ok(db)) == NULL) {
+		CHECK("langs open", 0);
+		return;
+	}
+	upsert(st, 0, "a@example.org", "", "{}", SUB_ACTIVE, &what);
+	upsert(st, 0, "b@example.org", "", "{}", SUB_ACTIVE, &what);
+	upsert(st, 0, "c@example.org", "", "{}", SUB_ACTIVE, &what);
+	CHECK_INT("set lang", store_sub_set_lang(st, "b@example.org", "es",
+	    err, sizeof(err)), 0);
+	CHECK_INT("set lang again", store_sub_set_lang(st, "c@example.org",
+	    "pt-BR", err, sizeof(err)), 0);
+	CHECK_INT("set lang: nobody", store_sub_set_lang(st,
+	    "nobody@example.org", "es", err, sizeof(err)), 0);
+	*lang = 'x';
+	store_sub_find(st, "b@example.org", lang_sub_cb, lang, err,
+	    sizeof(err));
+	CHECK_STR("sub lang", lang, "es");
+	store_sub_find(st, "a@example.org", lang_sub_cb, lang, err,
+	    sizeof(err));
+	CHECK_STR("sub without lang", lang, "");
+	/* a re-import keeps the language */
+	upsert(st, 0, "b@example.org", "B", "{}", SUB_ACTIVE, &what);
+	store_sub_find(st, "b@example.org", lang_sub_cb, lang, err,
+	    sizeof(err));
+	CHECK_STR("sub lang after upsert", lang, "es");
+
+	memset(&bc, 0, sizeof(bc));
+	bc.title = bc.subject = "Hello";
+	bc.source = "Hello\n";
+	bc.filename = "s.txt";
+	bc.lang = "en";
+	bc.translations = tr;
+	bc.ntranslations = 2;
+	CHECK_INT("langs: create", store_bc_create(st, &bc, &id, err,
+	    sizeof(err)), 0);
+	got = bc_get1(st, id, &n);
+	CHECK_STR("langs: default lang", got.lang, "en");
+	memset(&l, 0, sizeof(l));
+	CHECK_INT("langs: read", store_bc_translations(st, id, lang_tr_cb, &l,
+	    err, sizeof(err)), 0);
+	CHECK_STR("langs: translations", l.langs, "es,pt-BR");
+	CHECK_STR("langs: their rows", l.titles,
+	    "Hola/Hola/s.es.txt/0,Olá/Olá/s.pt-BR.md/1");
+	CHECK_INT("langs: recipients", slice(st, id, 100), 0);
+	CHECK_INT("langs: counts", store_bc_lang_counts(st, id, lang_count_cb,
+	    &l, err, sizeof(err)), 0);
+	CHECK_INT("langs: none", l.counts[0], 1);
+	CHECK_INT("langs: es", l.counts[1], 1);
+	CHECK_INT("langs: pt-BR", l.counts[2], 1);
+	CHECK_INT("langs: other", l.counts[3], 0);
+
+	/* a resend has the original's versions */
+	memset(&bc, 0, sizeof(bc));
+	bc.title = bc.subject = "Hello";
+	bc.source = "Hello\n";
+	bc.lang = "en";
+	bc.resent_from = id;
+	bc.resend_states = 1u << DLV_FAILED;
+	CHECK_INT("langs: resend", store_bc_create(st, &bc, &re, err,
+	    sizeof(err)), 0);
+	memset(&l, 0, sizeof(l));
+	store_bc_translations(st, re, lang_tr_cb, &l, err, sizeof(err));
+	CHECK_STR("langs: resend's translations", l.langs, "es,pt-BR");
+
+	/* one language: as before */
+	memset(&bc, 0, sizeof(bc));
+	bc.title = bc.subject = "Plain";
+	bc.source = "Plain\n";
+	CHECK_INT("langs: plain", store_bc_create(st, &bc, &plain, err,
+	    sizeof(err)), 0);
+	got = bc_get1(st, plain, &n);
+	CHECK_STR("langs: plain lang", got.lang, "");
+	memset(&l, 0, sizeof(l));
+	store_bc_translations(st, plain, lang_tr_cb, &l, err, sizeof(err));
+	CHECK_STR("langs: plain has none", l.langs, "");
+	store_close(st);
+}
+
 static void
 test_resend(void)
 {
@@ -1925,6 +2061,7 @@ main(void)
 	test_broadcast();
 	test_snapshot_slices();
 	test_resend();
+	test_languages();
 	test_bounces();
 	test_names();
 	CHECK_INT("temp dir removed", nftw(dir, rm_cb, 16, FTW_DEPTH |

@@ -1,0 +1,162 @@
+# Statements in several languages (issue 14 part 2), end to end against
+# the test SMTP server:
+#  - `send DIR`: the file without a .LANG. part is the default language
+#    (site.language here: en), statement.es.txt is Spanish, statement.ar.txt
+#    Arabic, portugues.txt Portuguese by its "Language: pt" line; one
+#    broadcast, its translations stored with it (the store's table)
+#  - two files in one language, or a Language: line that is no tag, are
+#    refused (65) and nothing is stored
+#  - subscribers have a language: the CSV's lang column (a bad tag is a
+#    bad row, the rest imported), `subscribers add --lang`, `lang` in
+#    `subscribers list --json`
+#  - each subscriber gets their language's version, else their base
+#    language's (pt-BR -> pt, es-MX -> es), else the default (de, none);
+#    Subject, Content-Language, the HTML's lang and dir (ar: rtl), the
+#    fixed words of the footer and the archive link follow it; --subject
+#    is the default's only
+#  - preview --lang shows the version a subscriber in that language gets
+. "$(dirname "$0")/../lib.sh"
+
+start_smtpd mail
+write_config "smtp: { url = \"smtp://127.0.0.1:$SMTP_PORT\"; connections = 2; timeout = 10; };"
+start_daemon
+
+mkdir -p "$T/st"
+cat > "$T/st/statement.txt" <<'EOF'
+The lights stay on
+By the Test Collective
+
+We keep the lights on for each other.
+Every street has a lamp.
+
+6 January 2026
+EOF
+cat > "$T/st/statement.es.txt" <<'EOF'
+Las luces siguen encendidas
+By el Colectivo de Prueba
+
+Mantenemos las luces encendidas los unos para los otros.
+Cada calle tiene una lámpara.
+
+6 January 2026
+EOF
+cat > "$T/st/statement.ar.txt" <<'EOF'
+الأضواء تبقى مضاءة
+
+نبقي الأضواء مضاءة لبعضنا البعض.
+EOF
+cat > "$T/st/portugues.txt" <<'EOF'
+Language: pt
+
+As luzes continuam acesas
+
+Mantemos as luzes acesas uns para os outros.
+EOF
+
+# refused: two Spanish files; a Language: line that is no tag
+cp "$T/st/statement.es.txt" "$T/otra.es.txt"
+expect_rc 65 bs send "$T/st/statement.txt" "$T/st/statement.es.txt" "$T/otra.es.txt"
+grep -q 'otra.es.txt: a second statement in "es"' "$T/err" || { cat "$T/err"; fail "duplicate language not named"; }
+printf 'Language: klingon-xx-yy\n\nTitle\n\nBody.\n' > "$T/bad.txt"
+expect_rc 65 bs send "$T/st/statement.txt" "$T/bad.txt"
+grep -q 'bad.txt: line 1: "klingon-xx-yy" is not a language tag' "$T/err" || { cat "$T/err"; fail "bad Language: line"; }
+[ "$(bs status --json | json_get 'len(j)')" = 0 ] || fail "a refused send stored a broadcast"
+ok "two files in one language, a bad Language: line: 65, nothing stored"
+
+cat > "$T/subs.csv" <<'CSV'
+email,name,lang,city
+en@example.org,Ann,en,Oslo
+es@example.org,Eva,es,Madrid
+mx@example.org,Max,es-mx,Puebla
+br@example.org,Bia,pt-BR,Recife
+ar@example.org,Amal,ar,Cairo
+de@example.org,Dora,de,Bonn
+none@example.org,Nora,,Cork
+bad@example.org,Bad,not a tag,Nowhere
+CSV
+expect_rc 65 bs subscribers import "$T/subs.csv"   # a bad row: 65, the rest in
+grep -q ":9: lang 'not a tag' is not a language tag" "$T/out" "$T/err" ||
+    { cat "$T/out" "$T/err"; fail "bad lang row not reported"; }
+expect_rc 0 bs subscribers add fr@example.org "Fleur" --lang fr-CA
+expect_rc 65 bs subscribers add x@example.org --lang "e s"
+bs subscribers list --json > "$T/subs.json" || fail "subscribers list"
+"$PY" - "$T/subs.json" <<'PYEOF' || fail "subscribers list --json lang"
+import json, sys
+subs = {s["email"]: s for s in json.load(open(sys.argv[1]))}
+want = {"en@example.org": "en", "es@example.org": "es", "mx@example.org": "es-MX",
+        "br@example.org": "pt-BR", "ar@example.org": "ar", "de@example.org": "de",
+        "none@example.org": None, "fr@example.org": "fr-CA"}
+assert "bad@example.org" not in subs and "x@example.org" not in subs, subs.keys()
+for e, l in want.items():
+    assert subs[e].get("lang") == l, (e, subs[e])
+    assert "lang" not in subs[e]["fields"], subs[e]
+assert subs["mx@example.org"]["fields"] == {"city": "Puebla"}, subs["mx@example.org"]
+PYEOF
+ok "lang column (bad tag: bad row), add --lang, lang in list --json"
+
+bs send --wait "$T/st" --subject "Lights: the English subject" > "$T/send.out" 2>"$T/send.err" ||
+    { cat "$T/send.err"; diag; fail "send --wait DIR"; }
+ID=$(head -n 1 "$T/send.out")
+[ "$(bs status --json | json_get 'len(j)')" = 1 ] || fail "not one broadcast"
+"$PY" - "$T/state/broadside.db" "$ID" <<'PYEOF' || fail "translations not stored"
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+rows = db.execute("SELECT lang, title, filename FROM translations WHERE broadcast_id = ?", (int(sys.argv[2]),)).fetchall()
+assert sorted(r[0] for r in rows) == ["ar", "es", "pt"], rows
+assert db.execute("SELECT lang FROM broadcasts WHERE id = ?", (int(sys.argv[2]),)).fetchone()[0] == "en"
+PYEOF
+ok "send DIR: one broadcast, default en, translations ar, es, pt stored"
+
+"$PY" - "$T/mail" "$ID" <<'PYEOF' || { diag "$ID"; fail "per-language mails"; }
+import email, glob, re, sys
+from email import policy
+maildir, bid = sys.argv[1], sys.argv[2]
+# address: (subject, Content-Language, lang, dir, footer word, archive suffix)
+en = ("Lights: the English subject", "en", "en", "ltr", "Unsubscribe", "")
+es = ("Las luces siguen encendidas", "es", "es", "ltr", "Darse de baja", "/es")
+pt = ("As luzes continuam acesas", "pt", "pt", "ltr", "Cancelar a inscrição", "/pt")
+ar = ("الأضواء تبقى مضاءة", "ar", "ar", "rtl", "إلغاء الاشتراك", "/ar")
+want = {"en@example.org": en, "es@example.org": es, "mx@example.org": es,
+        "br@example.org": pt, "ar@example.org": ar, "de@example.org": en,
+        "none@example.org": en, "fr@example.org": en}
+seen = {}
+for path in sorted(glob.glob(maildir + "/*.eml")):
+    m = email.message_from_bytes(open(path, "rb").read(), policy=policy.strict)
+    addr = m["To"].addresses[0].addr_spec
+    assert addr not in seen, "twice: " + addr
+    seen[addr] = m
+assert sorted(seen) == sorted(want), sorted(seen)
+for addr, (subj, cl, lang, d, word, suffix) in want.items():
+    m = seen[addr]
+    assert str(m["Subject"]) == subj, (addr, str(m["Subject"]))
+    assert str(m["Content-Language"]) == cl, (addr, m["Content-Language"])
+    html = m.get_body(("html",)).get_content()
+    text = m.get_body(("plain",)).get_content()
+    assert re.search(r'<html lang="%s" dir="%s">' % (re.escape(lang), d), html), (addr, html[:200])
+    assert word in html and word in text, (addr, word)
+    url = "https://lists.example.org/archive/%s%s" % (bid, suffix)
+    assert 'href="%s"' % url in html, (addr, url)
+# the body is the version's, the title too
+assert "Mantenemos las luces" in seen["mx@example.org"].get_body(("plain",)).get_content()
+assert "Mantemos as luzes" in seen["br@example.org"].get_body(("plain",)).get_content()
+assert "We keep the lights" in seen["de@example.org"].get_body(("plain",)).get_content()
+PYEOF
+ok "each got their language's version (pt-BR->pt, es-MX->es, de->en), Content-Language, lang/dir, footer, archive link"
+
+# preview --lang: the version a subscriber in that language gets
+bs preview "$T/st" --lang pt-BR --part mime > "$T/pv.eml" || fail "preview --lang pt-BR"
+bs preview "$T/st/statement.txt" "$T/st/statement.ar.txt" --lang ar --part html > "$T/pv.html" || fail "preview --lang ar"
+bs preview "$T/st" --lang de --part text > "$T/pv.txt" || fail "preview --lang de"
+expect_rc 64 bs preview "$T/st" --lang "no tag"
+"$PY" - "$T" <<'PYEOF' || fail "preview --lang content"
+import email, sys
+from email import policy
+t = sys.argv[1]
+m = email.message_from_bytes(open(t + "/pv.eml", "rb").read(), policy=policy.strict)
+assert str(m["Subject"]) == "As luzes continuam acesas", str(m["Subject"])
+assert str(m["Content-Language"]) == "pt"
+assert '<html lang="ar" dir="rtl">' in open(t + "/pv.html", encoding="utf-8").read()
+assert open(t + "/pv.txt", encoding="utf-8").read().startswith("The lights stay on")
+PYEOF
+ok "preview --lang: pt-BR -> pt, ar (rtl), de -> default"
+stop_daemon
