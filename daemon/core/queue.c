@@ -305,6 +305,8 @@ static struct {
 	uint64_t		 enter_gen;	/* state changes submitted */
 	struct event		*wtimer;	/* the next watch (shared store) */
 	int			 watch_out;
+	struct event		*stimer;	/* shared rate: slots to reserve? */
+	int			 slots_out;
 
 	uint64_t		 window[QUEUE_RATE_WINDOW];
 	int64_t			 window_sec;
@@ -2094,6 +2096,79 @@ queue_ptimer_at(double secs)
 	evtimer_add(q.ptimer, &tv);
 }
 
+/*
+ * One rate across the nodes of a shared store: the sender threads take
+ * slots granted from reservations in the store (rate_share, rate_grant)
+ * instead of the bucket.  While a run sends, the loop keeps about
+ * QUEUE_SLOTS_AHEAD of them ahead, reserving max(1, rate x 0.1 s) at a
+ * time through the writer thread (store_rate_reserve: a GCRA row per
+ * broadcast on the store's clock, so the nodes' slots never overlap).
+ */
+#define QUEUE_SLOTS_AHEAD	0.1	/* seconds of slots ahead */
+#define QUEUE_SLOTS_EVERY	0.02	/* seconds between looks */
+
+struct qslots {
+	int64_t		 bid;
+	double		 mps;
+	int		 n;
+	int64_t		 wait_us;
+	double		 at;		/* now_mono() as the store answered */
+	char		 err[256];
+};
+static struct qslots	 qs;
+
+static int
+queue_slots_work(struct store *st, void *arg)
+{
+	struct qslots	*s = arg;
+	int		 rc;
+
+	rc = store_rate_reserve(st, s->bid, s->mps, s->n, &s->wait_us,
+	    s->err, sizeof(s->err));
+	s->at = now_mono();
+	return rc;
+}
+
+static void
+queue_slots_done(void *arg, int rc)
+{
+	struct qslots	*s = arg;
+
+	q.slots_out = 0;
+	if (rc == -1) {
+		log_warnx("broadcast %" PRId64 ": rate: %s", s->bid, s->err);
+		return;
+	}
+	if (rc == 0 && rate_grant(&q.rate, s->at + (double)s->wait_us / 1e6,
+	    s->n) == -1)
+		log_warnx("broadcast %" PRId64 ": rate: slots granted "
+		    "faster than taken", s->bid);
+}
+
+static void
+queue_stimer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct qrun	*run = q.current;
+	double		 mps = env->conf->rate_mps;
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	/* none for a node with nothing to send: unused slots are lost
+	 * to every node (a broadcast's last rows) */
+	if (q.slots_out || q.closing || q.shutting_down || run == NULL ||
+	    run->state != BC_SENDING || run->nready == 0 || mps <= 0 ||
+	    rate_ahead(&q.rate, now_mono()) >= QUEUE_SLOTS_AHEAD)
+		return;
+	qs.bid = run->id;
+	qs.mps = mps;
+	qs.n = (int)(mps * 0.1);
+	if (qs.n < 1)
+		qs.n = 1;
+	q.slots_out = 1;
+	writer_submit(env->writer, queue_slots_work, queue_slots_done, &qs);
+}
+
 /* Ask the writer for the run's next rows, unless a claim is out. */
 static void
 queue_claim(struct qrun *run)
@@ -2536,6 +2611,11 @@ queue_init(void (*drained)(void *), void *arg, char *err, size_t errlen)
 		    queue_wtimer_cb, NULL)) == NULL ||
 		    event_add(q.wtimer, &tv) == -1)
 			fatalx("queue: watch timer");
+		tv.tv_usec = (suseconds_t)(QUEUE_SLOTS_EVERY * 1e6);
+		if ((q.stimer = event_new(env->base, -1, EV_PERSIST,
+		    queue_stimer_cb, NULL)) == NULL ||
+		    event_add(q.stimer, &tv) == -1)
+			fatalx("queue: rate timer");
 	}
 	if ((q.timer = evtimer_new(env->base, queue_timer_cb, NULL)) == NULL ||
 	    (q.gtimer = evtimer_new(env->base, queue_gtimer_cb, NULL)) == NULL ||
@@ -2545,6 +2625,8 @@ queue_init(void (*drained)(void *), void *arg, char *err, size_t errlen)
 	pacing_config(env->conf);
 	snapshot_init(queue_kick);
 	rate_init(&q.rate, env->conf->rate_mps, env->conf->rate_burst);
+	/* a shared store: one rate across its nodes, in slots reserved */
+	rate_share(&q.rate, store_node_beats(env->store));
 	q.slots = smtp_slots_new(env->conf->smtp_sessions);
 	if (queue_pool_new(err, errlen) == -1)
 		return -1;
@@ -2677,6 +2759,9 @@ queue_free(void)
 	if (q.wtimer != NULL)
 		event_free(q.wtimer);
 	q.wtimer = NULL;
+	if (q.stimer != NULL)
+		event_free(q.stimer);
+	q.stimer = NULL;
 	for (i = 0; i < q.npools; i++) {
 		smtp_pool_free(q.pools[i]->pool);	/* runs remaining
 							   done()s */

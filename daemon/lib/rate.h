@@ -12,6 +12,14 @@
  * The engine's sender threads take a token as each message starts, so
  * "at most rate + burst messages in any second" holds however long a
  * message waited in a queue.  Every function is thread-safe.
+ *
+ * Shared (rate_share): several daemons on one store keep one rate
+ * between them.  The bucket is then not used: tokens are the slots
+ * granted (rate_grant) from reservations each daemon makes in the
+ * store, n slots one 1/per_second apart from a time the store gave; a
+ * thread takes the next due slot, and with none granted waits
+ * RATE_STARVED and looks again.  Slots overdue by more than burst are
+ * dropped, not sent at once (a grant that came back late).
  */
 #ifndef BROADSIDE_RATE_H
 #define BROADSIDE_RATE_H
@@ -31,11 +39,23 @@ struct rate_bucket {
 int	rate_bucket_take(struct rate_bucket *b, double per_second,
 	    double burst, double now);
 
+#define RATE_GRANTS	8
+#define RATE_STARVED	0.005	/* seconds: no slot granted, look again */
+
+/* n slots left, the next due at `next` (the caller's clock) */
+struct rate_grant {
+	double		 next;
+	int		 left;
+};
+
 struct rate {
 	pthread_mutex_t	 mtx;
 	double		 per_second;	/* <= 0: unlimited */
 	double		 burst;
 	struct rate_bucket b;
+	int		 shared;	/* tokens are granted slots only */
+	struct rate_grant g[RATE_GRANTS];
+	int		 ng;
 };
 
 void	rate_init(struct rate *, double per_second, int burst);
@@ -46,5 +66,12 @@ double	rate_take(struct rate *, double now);
 /* Give back a token that was taken and not used. */
 void	rate_refund(struct rate *);
 void	rate_destroy(struct rate *);
+/* Shared or not from now on (a change drops the slots granted). */
+void	rate_share(struct rate *, int);
+/* n slots, the first at `at`, then one each 1/per_second s; -1 if
+ * RATE_GRANTS grants are pending already. */
+int	rate_grant(struct rate *, double at, int n);
+/* Seconds of granted slots still ahead at now (shared; 0: none). */
+double	rate_ahead(struct rate *, double now);
 
 #endif
