@@ -17,6 +17,7 @@
 #include "buf.h"
 #include "core.h"
 #include "feed.h"
+#include "lang.h"
 #include "render.h"
 #include "statement.h"
 #include "store.h"
@@ -25,22 +26,108 @@
 #define ARCHIVE_HOME_MAX	10	/* the latest, listed on / */
 #define ARCHIVE_HOME_SLACK	32	/* cancelled ones skipped there */
 
+#define ARCHIVE_LANGS_MAX	64	/* versions of a statement */
+
 struct archive_one {
 	int64_t			 id;
+	const char		*lang;		/* NULL: the default version */
 	int			 found;
 	struct feed_item	 it;
+	/* its versions, for hreflang: the default's first */
+	char			 langs[ARCHIVE_LANGS_MAX][LANG_MAX];
+	struct render_alt	 alts[ARCHIVE_LANGS_MAX];
+	size_t			 nalts;
 };
+
+static int
+archive_alt_cb(const struct bc_translation *t, void *arg)
+{
+	struct archive_one	*a = arg;
+
+	if (a->nalts == ARCHIVE_LANGS_MAX)
+		return -1;
+	snprintf(a->langs[a->nalts], LANG_MAX, "%s", t->lang);
+	a->nalts++;
+	return 0;
+}
 
 static int
 archive_one_cb(const struct broadcast *bc, void *arg)
 {
 	struct archive_one	*a = arg;
+	char			 err[256];
+	size_t			 i;
 
 	if (bc->id != a->id || bc->state == BC_CANCELLED || a->found)
 		return 0;
+	snprintf(a->langs[0], LANG_MAX, "%s", bc->lang != NULL &&
+	    *bc->lang != '\0' ? bc->lang : env->conf->site_language != NULL ?
+	    env->conf->site_language : "en");
+	a->nalts = 1;
+	if (store_bc_translations(env->store, bc->id, archive_alt_cb, a, err,
+	    sizeof(err)) == -1) {
+		log_warnx("broadcast %" PRId64 ": translations: %s", bc->id,
+		    err);
+		a->nalts = 1;
+	}
+	if (a->lang != NULL) {
+		/* its own page: a version in exactly that language */
+		for (i = 1; i < a->nalts; i++)
+			if (strcmp(a->langs[i], a->lang) == 0)
+				break;
+		if (i == a->nalts)
+			return 0;
+		if (feed_item_load_lang(bc, a->lang, &a->it) == 1)
+			a->found = 1;
+		else if (a->it.st.title != NULL)
+			statement_free(&a->it.st);
+		return 0;
+	}
 	if (feed_item_load(bc, &a->it) == 0)
 		a->found = 1;
 	return 0;
+}
+
+static int
+archive_render_one(int64_t id, const char *lang, struct buf *out, int *code,
+    char *err, size_t errlen)
+{
+	struct render_site	 site;
+	struct archive_one	*a;
+	size_t			 i;
+	int			 ret = 0;
+
+	*code = 404;
+	if (id <= 0)
+		return 0;
+	a = xcalloc(1, sizeof(*a));
+	a->id = id;
+	a->lang = lang;
+	if (store_bc_get(env->store, id, archive_one_cb, a, err, errlen)
+	    == -1) {
+		free(a);
+		return -1;
+	}
+	if (!a->found) {
+		free(a);
+		return 0;
+	}
+	for (i = 0; i < a->nalts; i++) {
+		a->alts[i].lang = a->langs[i];
+		a->alts[i].is_default = i == 0;
+	}
+	a->it.doc.alts = a->alts;
+	a->it.doc.nalts = a->nalts;
+	config_site(env->conf, &site);
+	/* the page speaks its version's language, and links its feed */
+	site.lang = lang != NULL ? lang : a->langs[0];
+	site.feed_lang = lang;
+	ret = render_archive_page(&site, &a->it.doc, out, err, errlen);
+	statement_free(&a->it.st);
+	if (ret == 0)
+		*code = 200;
+	free(a);
+	return ret;
 }
 
 /* *code: 200 with the page in out, or 404 (no such published broadcast). */
@@ -48,26 +135,14 @@ int
 archive_render(int64_t id, struct buf *out, int *code, char *err,
     size_t errlen)
 {
-	struct render_site	 site;
-	struct archive_one	 a;
-	int			 ret;
+	return archive_render_one(id, NULL, out, code, err, errlen);
+}
 
-	memset(&a, 0, sizeof(a));
-	a.id = id;
-	*code = 404;
-	if (id <= 0)
-		return 0;
-	if (store_bc_get(env->store, id, archive_one_cb, &a, err, errlen)
-	    == -1)
-		return -1;
-	if (!a.found)
-		return 0;
-	config_site(env->conf, &site);
-	ret = render_archive_page(&site, &a.it.doc, out, err, errlen);
-	statement_free(&a.it.st);
-	if (ret == 0)
-		*code = 200;
-	return ret;
+int
+archive_render_lang(int64_t id, const char *lang, struct buf *out, int *code,
+    char *err, size_t errlen)
+{
+	return archive_render_one(id, lang, out, code, err, errlen);
 }
 
 int

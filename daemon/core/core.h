@@ -276,12 +276,20 @@ void	reload_start(void (*)(int, const char *, void *), void *);
 /* feed.c */
 int	feed_update(char *, size_t);	/* regenerate feed.path atomically */
 int	feed_render(struct buf *, char *, size_t);
+/* The feed of one language (/feed.LANG.xml, feed.LANG.xml beside
+ * feed.path): each statement's version in it, else its base language's,
+ * else the default; *code 404 (nothing rendered) when no published
+ * statement has a version in lang. */
+int	feed_render_lang(const char *, struct buf *, int *, char *, size_t);
 /* cb(arg) each time the feed was rewritten (the public listener serves
  * it from memory) */
 void	feed_on_change(void (*)(void *), void *);
 
 /* archive.c: the statements as HTML pages (front/site.c caches them) */
 int	archive_render(int64_t, struct buf *, int *, char *, size_t);
+/* /archive/ID/LANG: the statement's version in LANG (404 if none) */
+int	archive_render_lang(int64_t, const char *, struct buf *, int *,
+	    char *, size_t);
 int	archive_index(struct buf *, char *, size_t);
 int	archive_home(struct buf *, char *, size_t);	/* the site's / */
 

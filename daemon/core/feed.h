@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "lang.h"
 #include "render.h"
 #include "statement.h"
 
@@ -16,18 +17,29 @@ struct broadcast;
 struct feed_item {
 	struct statement	 st;
 	struct render_doc	 doc;
+	char			 lang[LANG_MAX];	/* doc.lang's */
 };
 
 struct feed_list {
+	const char		*lang;		/* NULL: default versions */
 	struct feed_item	*items;
 	size_t			 n;
 	size_t			 cap;
 	size_t			 max;		/* stop after this many */
+	size_t			 translated;	/* items in lang's own version */
 	time_t			 newest;	/* latest broadcast creation */
 };
 
 /* Parse one stored broadcast into a document; -1 if it cannot be shown. */
 int	feed_item_load(const struct broadcast *, struct feed_item *);
+/* Its version for a reader of lang (NULL: the default): theirs, else
+ * their base language's, else the default; 1 when it is a translation
+ * (doc.lang set), 0 the default, -1 if it cannot be shown. */
+int	feed_item_load_lang(const struct broadcast *, const char *,
+	    struct feed_item *);
+/* Published broadcasts as feed_list_load, in fl->lang's versions. */
+int	feed_list_load_lang(struct feed_list *, const char *, size_t, int,
+	    char *, size_t);
 /* The published broadcasts, newest first, at most max (limit: rows read). */
 int	feed_list_load(struct feed_list *, size_t, int, char *, size_t);
 void	feed_list_free(struct feed_list *);

@@ -807,12 +807,18 @@ http_site(struct evhttp_request *req, const char *path)
 	if (code != 200) {
 		http_text(req, 404, strncmp(path, "/archive/", 9) == 0 &&
 		    path[9] >= '1' && path[9] <= '9' ? "no such statement" :
+		    strncmp(path, "/feed.", 6) == 0 ? "no such feed" :
 		    "no such page");
 		return;
 	}
 	http_date(pg->mtime, lastmod, sizeof(lastmod));
 	if (http_validators(req, pg->etag, lastmod, pg->mtime)) {
 		http_reply(req, 304, NULL, NULL, 0);
+		return;
+	}
+	if (strncmp(path, "/feed.", 6) == 0) {
+		http_reply(req, 200, "application/rss+xml; charset=utf-8",
+		    pg->body.p, pg->body.len);
 		return;
 	}
 	evhttp_add_header(evhttp_request_get_output_headers(req),
@@ -1404,6 +1410,13 @@ http_request_cb(struct evhttp_request *req, void *arg)
 	if (strcmp(p, "/feed.xml") == 0) {
 		if (get)
 			http_feed_get(req);
+		else
+			http_not_allowed(req, "GET, HEAD");
+	} else if (strncmp(p, "/feed.", 6) == 0 && strlen(p) > 10 &&
+	    strcmp(p + strlen(p) - 4, ".xml") == 0) {
+		/* another language's feed: kept with the site's pages */
+		if (get)
+			http_site(req, p);
 		else
 			http_not_allowed(req, "GET, HEAD");
 	} else if (strcmp(p, "/") == 0 || strcmp(p, "/archive") == 0 ||

@@ -30,6 +30,7 @@
 
 #include "buf.h"
 #include "core.h"
+#include "lang.h"
 #include "mustache.h"
 #include "render.h"
 #include "site.h"
@@ -190,10 +191,23 @@ static int
 site_render(const char *path, struct buf *out, int *code, char *err,
     size_t errlen)
 {
-	char		*end;
+	char		*end, tag[LANG_MAX];
 	long long	 id;
+	size_t		 n;
 
 	*code = 200;
+	/* /feed.LANG.xml: one language's feed (the tag as normalised) */
+	n = strlen(path);
+	if (strncmp(path, "/feed.", 6) == 0 && n > 10 &&
+	    strcmp(path + n - 4, ".xml") == 0) {
+		*code = 404;
+		if (n - 10 >= LANG_MAX)
+			return 0;
+		snprintf(tag, sizeof(tag), "%.*s", (int)(n - 10), path + 6);
+		if (strchr(tag, '.') != NULL)
+			return 0;
+		return feed_render_lang(tag, out, code, err, errlen);
+	}
 	if (strcmp(path, "/") == 0)
 		return archive_home(out, err, errlen);
 	if (strcmp(path, "/archive/") == 0)
@@ -205,7 +219,15 @@ site_render(const char *path, struct buf *out, int *code, char *err,
 	    path[9] > '9')
 		return 0;
 	id = strtoll(path + 9, &end, 10);
-	if (*end != '\0' || id <= 0 || id == LLONG_MAX)
+	if (id <= 0 || id == LLONG_MAX)
+		return 0;
+	/* /archive/ID/LANG: a translation's page, the tag as linked */
+	if (*end == '/' && end[1] != '\0' && strlen(end + 1) < LANG_MAX &&
+	    lang_norm(end + 1, tag, sizeof(tag)) == 0 &&
+	    strcmp(tag, end + 1) == 0)
+		return archive_render_lang((int64_t)id, tag, out, code, err,
+		    errlen);
+	if (*end != '\0')
 		return 0;
 	return archive_render((int64_t)id, out, code, err, errlen);
 }

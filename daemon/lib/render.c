@@ -15,6 +15,7 @@
  * '&' in a placeholder comes out as "&amp;" where the template escapes
  * the value, which tells the filler to escape it the same way.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -1184,11 +1185,105 @@ render_part(const struct render *r, const struct render_rcpt *rc,
 
 /* ---- archive, feed and pages ---- */
 
+#define RENDER_LANGS_MAX	64	/* languages offered by the form */
+
+/* The languages a reader may choose on the subscribe form. */
+struct render_langs {
+	char		tags[RENDER_LANGS_MAX][LANG_MAX];
+	struct mus_pair	p[RENDER_LANGS_MAX][3];
+	struct mus_val	v[RENDER_LANGS_MAX];
+	size_t		n;
+};
+
 struct render_siteframe {
 	struct buf	feed_url, index_url, home_url, subscribe_url;
-	struct mus_pair	pairs[10];
+	struct mus_pair	pairs[12];
 	struct mus_val	map;
+	struct render_langs *langs;
 };
+
+/* A language's own name, for the form; the tag when not known. */
+static const char *
+render_lang_name(const char *tag)
+{
+	static const struct {
+		const char	*tag, *name;
+	} names[] = {
+		{ "ar", "\xd8\xa7\xd9\x84\xd8\xb9\xd8\xb1\xd8\xa8\xd9\x8a\xd8\xa9" },
+		{ "de", "Deutsch" }, { "en", "English" },
+		{ "es", "Espa\xc3\xb1ol" }, { "fr", "Fran\xc3\xa7" "ais" },
+		{ "he", "\xd7\xa2\xd7\x91\xd7\xa8\xd7\x99\xd7\xaa" },
+		{ "ht", "Krey\xc3\xb2l ayisyen" }, { "it", "Italiano" },
+		{ "nl", "Nederlands" }, { "pt", "Portugu\xc3\xaas" },
+		{ "pt-BR", "Portugu\xc3\xaas (Brasil)" },
+		{ "ru", "\xd0\xa0\xd1\x83\xd1\x81\xd1\x81\xd0\xba\xd0\xb8\xd0\xb9" },
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(names[i].tag, tag) == 0)
+			return names[i].name;
+	return tag;
+}
+
+static int
+render_tag_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/*
+ * The languages with a LANG.strings in the template folders (a
+ * translator's one file adds one), and the site's own; sorted.
+ */
+static struct render_langs *
+render_langs_new(const struct render_site *site)
+{
+	struct render_langs	*l;
+	struct dirent		*de;
+	DIR			*d;
+	const char		*dirs[2], *cur;
+	char			 tag[LANG_MAX], name[64];
+	size_t			 i, k, n;
+
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		abort();
+	cur = site->lang != NULL ? site->lang : "en";
+	snprintf(l->tags[l->n++], LANG_MAX, "%s", cur);
+	dirs[0] = site->tpl_dir;
+	dirs[1] = site->tpl_default_dir != NULL ? site->tpl_default_dir :
+	    RENDER_TEMPLATE_DIR;
+	for (i = 0; i < 2; i++) {
+		if (dirs[i] == NULL || (d = opendir(dirs[i])) == NULL)
+			continue;
+		while ((de = readdir(d)) != NULL && l->n < RENDER_LANGS_MAX) {
+			n = strlen(de->d_name);
+			if (n <= 8 || n - 8 >= sizeof(name) ||
+			    strcmp(de->d_name + n - 8, ".strings") != 0)
+				continue;
+			snprintf(name, sizeof(name), "%.*s", (int)(n - 8),
+			    de->d_name);
+			if (lang_norm(name, tag, sizeof(tag)) == -1)
+				continue;
+			for (k = 0; k < l->n; k++)
+				if (strcmp(l->tags[k], tag) == 0)
+					break;
+			if (k == l->n)
+				snprintf(l->tags[l->n++], LANG_MAX, "%s", tag);
+		}
+		closedir(d);
+	}
+	qsort(l->tags, l->n, sizeof(l->tags[0]), render_tag_cmp);
+	for (i = 0; i < l->n; i++) {
+		render_pair(&l->p[i][0], "tag", l->tags[i]);
+		render_pair(&l->p[i][1], "name", render_lang_name(l->tags[i]));
+		l->p[i][2].key = "selected";
+		l->p[i][2].val.kind = MUS_BOOL;
+		l->p[i][2].val.b = strcmp(l->tags[i], cur) == 0;
+		l->v[i] = mus_map(l->p[i], 3);
+	}
+	return l;
+}
 
 static void
 render_siteframe_init(struct render_siteframe *f,
@@ -1197,7 +1292,11 @@ render_siteframe_init(struct render_siteframe *f,
 	const char	*base = site->base_url != NULL ? site->base_url : "";
 
 	memset(f, 0, sizeof(*f));
-	buf_printf(&f->feed_url, "%s/feed.xml", base);
+	if (site->feed_lang != NULL && *site->feed_lang != '\0')
+		buf_printf(&f->feed_url, "%s/feed.%s.xml", base,
+		    site->feed_lang);
+	else
+		buf_printf(&f->feed_url, "%s/feed.xml", base);
 	buf_printf(&f->index_url, "%s/archive/", base);
 	render_pair(&f->pairs[0], "list_name", site->list_name);
 	render_pair(&f->pairs[1], "base_url", base);
@@ -1213,7 +1312,15 @@ render_siteframe_init(struct render_siteframe *f,
 	    "en");
 	render_pair(&f->pairs[9], "dir", lang_dir(site->lang != NULL ?
 	    site->lang : "en"));
-	f->map = mus_map(f->pairs, 10);
+	f->langs = render_langs_new(site);
+	f->pairs[10].key = "languages";
+	f->pairs[10].val.kind = MUS_LIST;
+	f->pairs[10].val.items = f->langs->v;
+	f->pairs[10].val.n = f->langs->n;
+	f->pairs[11].key = "has_languages";	/* more than one to choose */
+	f->pairs[11].val.kind = MUS_BOOL;
+	f->pairs[11].val.b = f->langs->n > 1;
+	f->map = mus_map(f->pairs, 12);
 }
 
 static void
@@ -1223,6 +1330,7 @@ render_siteframe_free(struct render_siteframe *f)
 	buf_free(&f->index_url);
 	buf_free(&f->home_url);
 	buf_free(&f->subscribe_url);
+	free(f->langs);
 }
 
 void
@@ -1274,16 +1382,35 @@ render_archive_page(const struct render_site *site,
     const struct render_doc *d, struct buf *out, char *err, size_t errlen)
 {
 	struct render_siteframe	 sf;
-	struct mus_pair		 p[12];
-	struct mus_val		 map;
+	struct mus_pair		 p[13], *ap = NULL;
+	struct mus_val		 map, *av = NULL;
 	const struct mus_val	*stack[2];
-	struct buf		 url = BUF_INIT, desc = BUF_INIT;
+	struct buf		 url = BUF_INIT, desc = BUF_INIT, *au = NULL;
 	char			 iso[16], id[24];
+	size_t			 i;
 	int			 ret;
 
 	render_siteframe_init(&sf, site);
 	render_description(&desc, d->summary);
 	buf_printf(&url, "%s/archive/%" PRIu64, site->base_url, d->id);
+	if (d->lang != NULL)
+		buf_printf(&url, "/%s", d->lang);
+	/* the other versions, for hreflang (the page's own among them) */
+	if (d->nalts > 1) {
+		if ((ap = calloc(2 * d->nalts, sizeof(*ap))) == NULL ||
+		    (av = calloc(d->nalts, sizeof(*av))) == NULL ||
+		    (au = calloc(d->nalts, sizeof(*au))) == NULL)
+			abort();
+		for (i = 0; i < d->nalts; i++) {
+			buf_printf(&au[i], "%s/archive/%" PRIu64,
+			    site->base_url, d->id);
+			if (!d->alts[i].is_default)
+				buf_printf(&au[i], "/%s", d->alts[i].lang);
+			render_pair(&ap[2 * i], "hreflang", d->alts[i].lang);
+			render_pair(&ap[2 * i + 1], "href", au[i].p);
+			av[i] = mus_map(&ap[2 * i], 2);
+		}
+	}
 	snprintf(id, sizeof(id), "%" PRIu64, d->id);
 	render_date_iso(d->date, iso, sizeof(iso));
 	render_pair(&p[0], "title", d->title);
@@ -1298,10 +1425,19 @@ render_archive_page(const struct render_site *site,
 	render_pair(&p[9], "canonical_url", url.p);
 	render_pair(&p[10], "description", desc.p);
 	render_pair(&p[11], "og_type", "article");	/* a sharing card */
-	map = mus_map(p, 12);
+	p[12].key = "alternates";
+	p[12].val.kind = MUS_LIST;
+	p[12].val.items = av;
+	p[12].val.n = av != NULL ? d->nalts : 0;
+	map = mus_map(p, 13);
 	stack[0] = &sf.map;
 	stack[1] = &map;
 	ret = render_named(site, "archive.html", stack, 2, out, err, errlen);
+	for (i = 0; au != NULL && i < d->nalts; i++)
+		buf_free(&au[i]);
+	free(au);
+	free(av);
+	free(ap);
 	buf_free(&url);
 	buf_free(&desc);
 	render_siteframe_free(&sf);
@@ -1353,6 +1489,8 @@ render_items(const struct render_site *site, const struct render_doc *docs,
 		d = sorted[i];
 		buf_printf(&it[i].url, "%s/archive/%" PRIu64, site->base_url,
 		    d->id);
+		if (d->lang != NULL)
+			buf_printf(&it[i].url, "/%s", d->lang);
 		rss_cdata(&it[i].cdata, d->html ? d->html : "",
 		    d->html ? strlen(d->html) : 0);
 		if (d->date == 0 || rss_date(d->date, it[i].date,

@@ -45,7 +45,11 @@
  *	direction, "ltr" or "rtl"); list pages add items, has_items,
  *	has_more, canonical_url and description (list.description); the
  *	statement page adds canonical_url and description (its first
- *	paragraph, cut to RENDER_DESC_MAX octets) for the sharing card.
+ *	paragraph, cut to RENDER_DESC_MAX octets) for the sharing card, and
+ *	alternates ({hreflang, href}: each of doc.alts, for
+ *	<link rel="alternate" hreflang>).  A doc with lang is linked at
+ *	/archive/ID/LANG (pages and feed items); site.feed_lang makes
+ *	feed_url /feed.LANG.xml.
  *
  * MESSAGE
  *	Unsubscribe URL base_url/unsubscribe?t=TOKEN (token_key_make with
@@ -104,6 +108,15 @@ struct render_site {
 	const char	*tpl_default_dir;	/* NULL: RENDER_TEMPLATE_DIR */
 	const char	*description;		/* list.description, or NULL */
 	const char	*lang;			/* site.language; NULL: "en" */
+	const char	*feed_lang;		/* feed_url: /feed.LANG.xml; NULL:
+						   /feed.xml */
+};
+
+/* A statement page's version in a language (hreflang links). */
+struct render_alt {
+	const char	*lang;			/* its tag */
+	int		 is_default;		/* at /archive/ID, else
+						   /archive/ID/LANG */
 };
 
 struct render_params {
@@ -143,6 +156,11 @@ struct render_doc {
 	time_t		 date;			/* pubDate; 0: none */
 	const char	*html;			/* body HTML fragment */
 	const char	*summary;		/* plain text, or NULL */
+	const char	*lang;			/* a translation's tag: its URL is
+						   /archive/ID/LANG; NULL: the
+						   default version's /archive/ID */
+	const struct render_alt *alts;		/* the statement's versions */
+	size_t		 nalts;
 };
 
 struct render;

@@ -15,10 +15,17 @@
 #    fixed words of the footer and the archive link follow it; --subject
 #    is the default's only
 #  - preview --lang shows the version a subscriber in that language gets
+#  - one feed per language: /feed.es.xml (and feed.es.xml beside
+#    feed.path) holds the Spanish version, linked at /archive/ID/es;
+#    /archive/ID/LANG pages in their language (ar: rtl), all versions
+#    linked with hreflang; no page for a language without a version
 . "$(dirname "$0")/../lib.sh"
 
 start_smtpd mail
-write_config "smtp: { url = \"smtp://127.0.0.1:$SMTP_PORT\"; connections = 2; timeout = 10; };"
+PORT=$(free_port)
+U="http://127.0.0.1:$PORT"
+write_config "smtp: { url = \"smtp://127.0.0.1:$SMTP_PORT\"; connections = 2; timeout = 10; };
+http: { listen = \"127.0.0.1:$PORT\"; };"
 start_daemon
 
 mkdir -p "$T/st"
@@ -159,4 +166,36 @@ assert '<html lang="ar" dir="rtl">' in open(t + "/pv.html", encoding="utf-8").re
 assert open(t + "/pv.txt", encoding="utf-8").read().startswith("The lights stay on")
 PYEOF
 ok "preview --lang: pt-BR -> pt, ar (rtl), de -> default"
+
+for f in feed.xml feed.es.xml feed.ar.xml feed.pt.xml archive/$ID archive/$ID/es archive/$ID/ar; do
+	curl -sf "$U/$f" > "$T/$(echo "$f" | tr / _)" || fail "GET /$f"
+done
+for f in feed.de.xml archive/$ID/de archive/$ID/pt-br; do
+	c=$(curl -s -o /dev/null -w '%{http_code}' "$U/$f")
+	[ "$c" = 404 ] || fail "GET /$f: $c, want 404"
+done
+"$PY" - "$T" "$ID" <<'PYEOF' || fail "feeds and pages per language"
+import feedparser, re, sys
+t, bid = sys.argv[1:3]
+base = "https://lists.example.org"
+for lang, title in (("es", "Las luces siguen encendidas"), ("ar", "الأضواء تبقى مضاءة"),
+                    ("pt", "As luzes continuam acesas")):
+    f = feedparser.parse("%s/feed.%s.xml" % (t, lang))
+    assert f.bozo == 0 and [e.title for e in f.entries] == [title], (lang, f.entries)
+    assert f.entries[0].link == "%s/archive/%s/%s" % (base, bid, lang), f.entries[0].link
+    disk = feedparser.parse("%s/state/feed.%s.xml" % (t, lang))
+    assert [e.title for e in disk.entries] == [title], ("on disk", lang)
+f = feedparser.parse(t + "/feed.xml")
+assert [e.title for e in f.entries] == ["The lights stay on"], f.entries
+assert f.entries[0].link == "%s/archive/%s" % (base, bid)
+alts = '<link rel="alternate" hreflang="%s" href="%s/archive/%s%s">'
+for page, lang, d in (("", "en", "ltr"), ("_es", "es", "ltr"), ("_ar", "ar", "rtl")):
+    h = open("%s/archive_%s%s" % (t, bid, page), encoding="utf-8").read()
+    assert '<html lang="%s" dir="%s">' % (lang, d) in h, (page, h[:120])
+    for l, suffix in (("en", ""), ("ar", "/ar"), ("es", "/es"), ("pt", "/pt")):
+        assert alts % (l, base, bid, suffix) in h, (page, l)
+es = open("%s/archive_%s_es" % (t, bid), encoding="utf-8").read()
+assert "Mantenemos las luces" in es and 'href="%s/feed.es.xml"' % base in es
+PYEOF
+ok "feeds per language (served and beside feed.path), /archive/ID/LANG pages with hreflang, 404 for none"
 stop_daemon

@@ -44,6 +44,7 @@ static struct render_site site = {
 	"templates",
 	NULL,
 	NULL,
+	NULL,
 };
 
 static char *

@@ -1,0 +1,182 @@
+#!/usr/bin/python3
+"""site_browser_lang.py -- a Spanish reader in headless Chromium, for
+tests/integration/site_browser_lang.sh (issue 14 part 3).
+
+  site_browser_lang.py subscribe BASE_URL MAILDIR AXE_JS EMAIL
+      open /, choose Español in the form's language field, fill in the
+      address, submit, open the confirmation mail's link (the test SMTP
+      server's maildir), press the confirm button.
+  site_browser_lang.py pages BASE_URL AXE_JS ID
+      /archive/ID/es: lang="es", its hreflang links to /archive/ID (en)
+      and itself, its feed link /feed.es.xml; /archive/ID/ar: dir="rtl"
+      and the browser lays it out right to left; both at 360 and 1280 px
+      (no sideways scrolling), in dark mode, axe-core without violation,
+      no console error.
+Prints one "ok: ..." line per step; exits 1 with the reason otherwise.
+"""
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import site_mail  # noqa: E402
+
+WAIT = 30       # seconds: a bound for a loaded 2-core machine, not a pace
+
+
+def fail(msg):
+    print("FAIL: " + msg, file=sys.stderr)
+    sys.exit(1)
+
+
+def chrome(profile):
+    o = webdriver.ChromeOptions()
+    for a in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+              "--no-first-run", "--disable-background-networking",
+              "--disable-component-update", "--disable-sync",
+              "--disable-dev-shm-usage", "--user-data-dir=" + profile):
+        o.add_argument(a)
+    o.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+    o.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    return webdriver.Chrome(service=Service(shutil.which("chromedriver") or
+                                            "/usr/bin/chromedriver"), options=o)
+
+
+def load(d, url):
+    d.get(url)
+    WebDriverWait(d, WAIT).until(lambda d: d.execute_script(
+        "return document.readyState") == "complete")
+
+
+def width(d, w):
+    d.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": w, "height": 800, "deviceScaleFactor": 1, "mobile": w < 600})
+
+
+def dark(d, on):
+    d.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": [
+        {"name": "prefers-color-scheme", "value": "dark" if on else "light"}]})
+
+
+def axe(d, src):
+    if not d.execute_script("return typeof window.axe === 'object'"):
+        d.execute_script(src)
+    return d.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "axe.run(document).then(r => done(r.violations.map(v => ["
+        "v.id, v.impact, v.help, v.nodes.map(n => n.target.join(' '))])),"
+        " e => done([['axe-error', String(e)]]));")
+
+
+def errors(d):
+    # the browser's own request of /favicon.ico (a 404: the site has
+    # none) is not the page's error
+    return [e for e in d.get_log("browser") if e.get("level") == "SEVERE"
+            and "/favicon.ico " not in e.get("message", "")]
+
+
+def check_page(d, url, name, src):
+    for w in (360, 1280):
+        width(d, w)
+        load(d, url)
+        sw, iw = d.execute_script("return [document.documentElement."
+                                  "scrollWidth, window.innerWidth]")
+        if iw != w or sw > iw:
+            fail("%s at %d px: scrollWidth %d, innerWidth %d" % (name, w, sw, iw))
+    for on in (False, True):
+        dark(d, on)
+        v = axe(d, src)
+        if v:
+            fail("%s: axe-core (%s mode): %s" % (name, "dark" if on else
+                                                 "light", json.dumps(v)))
+    dark(d, False)
+    e = errors(d)
+    if e:
+        fail("%s: browser console: %s" % (name, json.dumps(e)))
+
+
+def subscribe(d, base, maildir, email):
+    width(d, 360)
+    load(d, base + "/")
+    lang = Select(d.find_element(By.ID, "lang"))
+    names = [o.text for o in lang.options]
+    if "Español" not in names:
+        fail("the form offers %r, no Español" % names)
+    lang.select_by_value("es")
+    d.find_element(By.ID, "email").send_keys(email)
+    d.find_element(By.ID, "name").send_keys("Lectora Española")
+    d.find_element(By.CSS_SELECTOR, "form.subscribe button[type=submit]").click()
+    WebDriverWait(d, WAIT).until(EC.title_is("Check your mailbox"))
+    print("ok: subscribed from the form on / with Español chosen (%s)" % ", ".join(names))
+    deadline = time.monotonic() + WAIT
+    while (url := site_mail.find(maildir, email, "confirm")) is None:
+        if time.monotonic() > deadline:
+            fail("no confirmation mail for %s" % email)
+        time.sleep(0.1)
+    if not url.startswith(base + "/confirm?t="):
+        fail("confirm link %s" % url)
+    load(d, url)
+    d.find_element(By.CSS_SELECTOR, "form[method=post] button[type=submit]").click()
+    WebDriverWait(d, WAIT).until(EC.title_is("Subscription confirmed"))
+    print("ok: the confirmation mail's link opened, the button pressed: confirmed")
+
+
+def pages(d, base, src, bid):
+    es = "%s/archive/%s/es" % (base, bid)
+    check_page(d, es, "Spanish page", src)
+    load(d, es)
+    if d.find_element(By.TAG_NAME, "html").get_attribute("lang") != "es":
+        fail("/archive/%s/es: html lang is not es" % bid)
+    alts = {e.get_attribute("hreflang"): e.get_attribute("href") for e in
+            d.find_elements(By.CSS_SELECTOR, "link[rel=alternate][hreflang]")}
+    want = {"en": "%s/archive/%s" % (base, bid), "es": es,
+            "ar": "%s/archive/%s/ar" % (base, bid)}
+    if alts != want:
+        fail("hreflang links %r, want %r" % (alts, want))
+    feed = d.find_element(By.CSS_SELECTOR, "link[type='application/rss+xml']")
+    if feed.get_attribute("href") != base + "/feed.es.xml":
+        fail("the Spanish page's feed link: %s" % feed.get_attribute("href"))
+    h1 = d.find_element(By.TAG_NAME, "h1").text
+    print("ok: %s: lang es, hreflang en/es/ar, feed /feed.es.xml, %r; "
+          "360/1280 px, dark mode, axe-core clean" % (es, h1))
+    ar = "%s/archive/%s/ar" % (base, bid)
+    check_page(d, ar, "Arabic page", src)
+    load(d, ar)
+    html = d.find_element(By.TAG_NAME, "html")
+    direction = d.execute_script(
+        "return getComputedStyle(document.querySelector('h1')).direction")
+    if html.get_attribute("dir") != "rtl" or direction != "rtl":
+        fail("/archive/%s/ar: dir %r, laid out %r" % (bid, html.get_attribute("dir"), direction))
+    print("ok: %s: dir=rtl, laid out right to left; axe-core clean" % ar)
+
+
+def main():
+    mode = sys.argv[1]
+    profile = tempfile.mkdtemp(prefix="broadside-chromium.")
+    d = None
+    try:
+        d = chrome(profile)
+        d.set_script_timeout(WAIT)
+        d.set_page_load_timeout(WAIT)
+        if mode == "subscribe":
+            subscribe(d, sys.argv[2], sys.argv[3], sys.argv[5])
+        else:
+            pages(d, sys.argv[2], open(sys.argv[3], encoding="utf-8").read(),
+                  sys.argv[4])
+    finally:
+        if d is not None:
+            d.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
