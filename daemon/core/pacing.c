@@ -11,6 +11,7 @@
 #include "config.h"
 #include "dest.h"
 #include "pacing.h"
+#include "resolver.h"
 #include "util.h"
 
 #define PACING_BUCKETS	1024
@@ -65,15 +66,51 @@ pacing_config(const struct config *c)
 		}
 }
 
+int
+pacing_active(void)
+{
+	return pacing_conf != NULL && (pacing_conf->pacing_ngroups > 0 ||
+	    pacing_conf->pacing_default > 0);
+}
+
+/* d is m, or a name under it. */
+static int
+pacing_under(const char *d, const char *m)
+{
+	size_t	dl = strlen(d), ml = strlen(m);
+
+	if (dl == ml)
+		return strcasecmp(d, m) == 0;
+	return dl > ml && d[dl - ml - 1] == '.' &&
+	    strcasecmp(d + dl - ml, m) == 0;
+}
+
 struct pacing_group *
 pacing_group_of(const char *email)
 {
 	const char		*at = strrchr(email, '@');
+	const char		*d = at != NULL ? at + 1 : email;
 	struct pacing_group	*g;
 	char			 key[256];
 	unsigned		 h;
+	int			 i, found = 0;
 
-	dest_key(at != NULL ? at + 1 : email, key, sizeof(key));
+	/* the static table; else a configured match of the domain itself;
+	 * else, with pacing on, its MX's group (resolver.c; NULL while it
+	 * is being looked up); else the domain */
+	if (dest_provider(d) != NULL)
+		found = 1;
+	for (i = 0; !found && pacing_conf != NULL &&
+	    i < pacing_conf->pacing_ngroups; i++)
+		if (pacing_under(d, pacing_conf->pacing_groups[i].match)) {
+			snprintf(key, sizeof(key), "%s",
+			    pacing_conf->pacing_groups[i].key);
+			found = 2;
+		}
+	if (found == 1 || (!found && !pacing_active()))
+		dest_key(d, key, sizeof(key));
+	else if (!found && resolver_key(d, key, sizeof(key)) == 0)
+		return NULL;
 	h = pacing_hash(key);
 	for (g = pacing_tab[h]; g != NULL; g = g->next)
 		if (strcmp(g->key, key) == 0)

@@ -45,8 +45,15 @@ struct pacing_group {
 
 /* The configuration's groups (again after a reload). */
 void	pacing_config(const struct config *);
-/* The group of a recipient's address (created on first use). */
+/*
+ * The group of a recipient's address (created on first use): its
+ * provider in the static table, else a configured match of its domain,
+ * else (pacing on) its MX's group, else its domain.  NULL while its MX is
+ * being looked up (resolver.h: news then comes).
+ */
 struct pacing_group *pacing_group_of(const char *email);
+/* Whether any group is paced (pacing.groups or pacing.default set). */
+int	pacing_active(void);
 /* 0: a job of g may go now; > 0: seconds until its next token;
  * < 0: at its cap of messages out (wait for one to end). */
 double	pacing_wait(struct pacing_group *, double now);

@@ -47,6 +47,7 @@
 #include "lang.h"
 #include "mime.h"
 #include "pacing.h"
+#include "resolver.h"
 #include "rate.h"
 #include "relays.h"
 #include "render.h"
@@ -112,6 +113,8 @@ struct qjob {
 	int			 probe;		/* to see if that relay is back */
 	struct pacing_group	*pg;		/* its destination group; NULL:
 						   not paced (tests, confirms) */
+	int			 mx_wait;	/* its domain's MX is being
+						   looked up: no group yet */
 	TAILQ_ENTRY(qjob)	 entry;
 };
 TAILQ_HEAD(qjob_list, qjob);
@@ -1892,6 +1895,7 @@ queue_claim_take(struct qrun *run, const struct qclaim_row *d)
 	j->sj.metered = 1;		/* a rate token as it starts */
 	j->sj.halted = &run->halted;
 	j->pg = pacing_group_of(d->email);
+	j->mx_wait = j->pg == NULL;	/* waits (not failed) for its MX */
 	j->epoch = beat_epoch();
 	TAILQ_INSERT_TAIL(&run->ready, j, entry);
 	run->nready++;
@@ -2330,6 +2334,12 @@ queue_next_job(struct qrun *run, double *wait)
 	*wait = -1;
 	for (j = TAILQ_FIRST(&run->ready); j != NULL; j = tmp) {
 		tmp = TAILQ_NEXT(j, entry);
+		if (j->mx_wait) {
+			/* its MX is being looked up: the answer kicks */
+			if ((j->pg = pacing_group_of(j->email)) == NULL)
+				continue;
+			j->mx_wait = 0;
+		}
 		if ((g = j->pg) == NULL)
 			return j;
 		if (g->gen != gen) {
@@ -2576,6 +2586,14 @@ queue_pool_new(char *err, size_t errlen)
 	return 0;
 }
 
+/* MX answers came (resolver.c): jobs waiting for them may go. */
+static void
+queue_mx_news(void *arg)
+{
+	(void)arg;
+	queue_kick();
+}
+
 int
 queue_init(void (*drained)(void *), void *arg, char *err, size_t errlen)
 {
@@ -2623,6 +2641,9 @@ queue_init(void (*drained)(void *), void *arg, char *err, size_t errlen)
 	    (q.ptimer = evtimer_new(env->base, queue_rtimer_cb, NULL)) == NULL)
 		fatalx("evtimer_new");
 	pacing_config(env->conf);
+	if (resolver_init(env->base, env->conf->pacing_dns, queue_mx_news,
+	    NULL, err, errlen) == -1)
+		return -1;
 	snapshot_init(queue_kick);
 	rate_init(&q.rate, env->conf->rate_mps, env->conf->rate_burst);
 	/* a shared store: one rate across its nodes, in slots reserved */
@@ -2643,6 +2664,7 @@ queue_reload(void)
 
 	rate_set(&q.rate, env->conf->rate_mps, env->conf->rate_burst);
 	pacing_config(env->conf);
+	resolver_set_dns(env->conf->pacing_dns);
 	/* new sessions only when the SMTP settings changed; the new pool's
 	 * threads open theirs as the old pool's close (one shared cap) */
 	sig = queue_smtp_sig();
@@ -2808,6 +2830,7 @@ queue_free(void)
 		event_free(q.ptimer);
 	q.ptimer = NULL;
 	pacing_free();
+	resolver_free();
 	snapshot_free();
 	token_key_free(q.tkey);
 	if (q.smtp_sig != NULL) {

@@ -8,6 +8,8 @@
 #include "buf.h"
 #include "core.h"
 #include "front.h"
+#include "pacing.h"
+#include "resolver.h"
 #include "store.h"
 
 #define METRICS_BOUNCE_BCS	20	/* latest broadcasts with counts */
@@ -149,6 +151,66 @@ metrics_label(struct buf *b, const char *v)
 		    "\\" : "", *v == '\n' ? 'n' : *v);
 }
 
+/* The configured destination groups (pacing.groups): the rate each runs
+ * at now (lower while slowed), its messages, its throttle replies; and
+ * the MX lookups.  Other groups are not listed: a list may have as many
+ * as it has domains. */
+struct metrics_pace {
+	struct buf	*b;
+	int		 what;
+};
+
+static void
+metrics_pace_one(const struct pacing_group *g, void *arg)
+{
+	struct metrics_pace	*m = arg;
+
+	if (g->match[0] == '\0')
+		return;
+	buf_printf(m->b, "%s{group=\"", m->what == 0 ?
+	    "broadside_pacing_rate" : m->what == 1 ?
+	    "broadside_pacing_messages_total" :
+	    "broadside_pacing_throttled_total");
+	metrics_label(m->b, g->match);
+	if (m->what == 0)
+		buf_printf(m->b, "\"} %.2f\n", g->cur);
+	else
+		buf_printf(m->b, "\"} %" PRIu64 "\n", m->what == 1 ? g->sent :
+		    g->throttled);
+}
+
+static void
+metrics_pacing(struct buf *b)
+{
+	struct metrics_pace	m = { b, 0 };
+	uint64_t		lookups, failed;
+	size_t			cached;
+
+	buf_printf(b, "# HELP broadside_pacing_rate A destination group's "
+	    "rate now, messages a second (0: unlimited).\n# TYPE "
+	    "broadside_pacing_rate gauge\n");
+	pacing_each(metrics_pace_one, &m);
+	m.what = 1;
+	buf_printf(b, "# HELP broadside_pacing_messages_total Messages a "
+	    "destination group took since the daemon started.\n# TYPE "
+	    "broadside_pacing_messages_total counter\n");
+	pacing_each(metrics_pace_one, &m);
+	m.what = 2;
+	buf_printf(b, "# HELP broadside_pacing_throttled_total Replies asking "
+	    "a destination group to slow down.\n# TYPE "
+	    "broadside_pacing_throttled_total counter\n");
+	pacing_each(metrics_pace_one, &m);
+	resolver_counts(&lookups, &failed, &cached);
+	buf_printf(b, "# HELP broadside_mx_lookups_total MX lookups made.\n"
+	    "# TYPE broadside_mx_lookups_total counter\n"
+	    "broadside_mx_lookups_total %" PRIu64 "\n"
+	    "# HELP broadside_mx_lookup_failures_total MX lookups that "
+	    "failed (time-out, SERVFAIL).\n# TYPE "
+	    "broadside_mx_lookup_failures_total counter\n"
+	    "broadside_mx_lookup_failures_total %" PRIu64 "\n", lookups,
+	    failed);
+}
+
 /* Each SMTP relay: up or out (and why), and the messages it took. */
 static void
 metrics_relays(struct buf *b, const struct queue_stats *st)
@@ -248,6 +310,7 @@ metrics_engine(struct buf *b)
 	    "# TYPE broadside_smtp_sessions gauge\nbroadside_smtp_sessions "
 	    "%d\n", st.sessions);
 	metrics_relays(b, &st);
+	metrics_pacing(b);
 	metrics_nodes(b, &st);
 	queue_stats_free(&st);
 	metrics_bounces(b);

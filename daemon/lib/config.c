@@ -1112,7 +1112,6 @@ static void
 config_check_pacing(struct config_ctx *ctx, struct config *c, config_t *cf)
 {
 	config_setting_t	*list = config_lookup(cf, "pacing.groups");
-	struct in6_addr		 a6;
 	struct in_addr		 a4;
 	char			 host[64], *end;
 	const char		*d = c->pacing_dns, *colon;
@@ -1120,14 +1119,9 @@ config_check_pacing(struct config_ctx *ctx, struct config *c, config_t *cf)
 	int			 i, n, line, ok = 0;
 
 	if (d != NULL) {
-		/* ADDR:PORT, or [V6]:PORT */
-		if (d[0] == '[' && (colon = strstr(d, "]:")) != NULL &&
-		    (size_t)(colon - d - 1) < sizeof(host)) {
-			memcpy(host, d + 1, (size_t)(colon - d - 1));
-			host[colon - d - 1] = '\0';
-			ok = inet_pton(AF_INET6, host, &a6) == 1;
-			colon++;
-		} else if ((colon = strrchr(d, ':')) != NULL &&
+		/* ADDR:PORT, an IPv4 address (the resolver's res_state
+		 * takes one) */
+		if ((colon = strrchr(d, ':')) != NULL &&
 		    (size_t)(colon - d) < sizeof(host)) {
 			memcpy(host, d, (size_t)(colon - d));
 			host[colon - d] = '\0';
@@ -1136,8 +1130,8 @@ config_check_pacing(struct config_ctx *ctx, struct config *c, config_t *cf)
 		port = ok ? strtol(colon + 1, &end, 10) : 0;
 		if (!ok || *end != '\0' || port < 1 || port > 65535)
 			config_error(ctx, config_line(cf, "pacing.dns"),
-			    "pacing.dns: \"%s\" is not ADDRESS:PORT (e.g. "
-			    "\"127.0.0.1:53\" or \"[::1]:53\")", d);
+			    "pacing.dns: \"%s\" is not ADDRESS:PORT with an "
+			    "IPv4 address (e.g. \"127.0.0.1:53\")", d);
 	}
 	if (list == NULL)
 		return;
