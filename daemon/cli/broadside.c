@@ -439,6 +439,25 @@ status_print_relays(json_t *out)
 }
 
 /* On a shared store: each node's share of the broadcast. */
+/* A statement in several languages: its recipients by version. */
+static void
+status_print_langs(json_t *langs)
+{
+	const char	*k;
+	json_t		*v;
+	int		 first = 1;
+
+	if (json_object_size(langs) < 2)
+		return;
+	printf("%-6s languages:", "");
+	json_object_foreach(langs, k, v) {
+		printf("%s %s %" JSON_INTEGER_FORMAT, first ? "" : ",", k,
+		    json_integer_value(v));
+		first = 0;
+	}
+	printf("\n");
+}
+
 static void
 status_print_nodes(json_t *nodes)
 {
@@ -487,6 +506,7 @@ status_print(json_t *b)
 	if (json_is_integer(json_object_get(b, "resent_from")))
 		printf("%-6s resend of broadcast %" JSON_INTEGER_FORMAT "\n", "",
 		    json_integer_value(json_object_get(b, "resent_from")));
+	status_print_langs(json_object_get(b, "languages"));
 	status_print_nodes(json_object_get(b, "nodes"));
 }
 

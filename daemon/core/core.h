@@ -273,6 +273,15 @@ void	sync_shutdown(void);
  * arg) when done, cb(-1, why, arg) at once if the new config is refused */
 void	reload_start(void (*)(int, const char *, void *), void *);
 
+/* langs.c: a broadcast's recipients per language of the version they
+ * get, counted once on the writer thread after its recipients are all
+ * taken (status "languages"): 1 and *e, or 0 (not known yet: asked) */
+struct langs_entry;
+int	langs_get(int64_t, const char *, int, const struct langs_entry **);
+/* its i-th version's language and recipients; -1 past the last */
+int	langs_entry_get(const struct langs_entry *, size_t, const char **,
+	    int64_t *);
+
 /* feed.c */
 int	feed_update(char *, size_t);	/* regenerate feed.path atomically */
 int	feed_render(struct buf *, char *, size_t);

@@ -326,6 +326,25 @@ api_broadcasts_relays_out(void)
 	return a;
 }
 
+/* Recipients per language of the version they get, once counted
+ * (langs.c, off the loop): "languages": {LANG: n}. */
+static void
+api_broadcasts_langs(json_t *j, const struct broadcast *bc)
+{
+	const struct langs_entry	*le;
+	const char			*lang;
+	json_t				*o;
+	int64_t				 n;
+	size_t				 i;
+
+	if (langs_get(bc->id, bc->lang, bc->snapping, &le) != 1)
+		return;
+	o = json_object();
+	for (i = 0; langs_entry_get(le, i, &lang, &n) == 0; i++)
+		json_object_set_new(o, lang, json_integer(n));
+	json_object_set_new(j, "languages", o);
+}
+
 static json_t *
 api_broadcasts_json(const struct broadcast *bc)
 {
@@ -356,6 +375,7 @@ api_broadcasts_json(const struct broadcast *bc)
 	    "started", (json_int_t)bc->started,
 	    "finished", (json_int_t)bc->finished,
 	    "reason", reason);
+	api_broadcasts_langs(j, bc);
 	/* a resend, and the newest resend of this one */
 	json_object_set_new(j, "resent_from", bc->resent_from ?
 	    json_integer(bc->resent_from) : json_null());

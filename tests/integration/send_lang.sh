@@ -15,6 +15,7 @@
 #    fixed words of the footer and the archive link follow it; --subject
 #    is the default's only
 #  - preview --lang shows the version a subscriber in that language gets
+#  - status --json: languages, the recipients of each version
 #  - one feed per language: /feed.es.xml (and feed.es.xml beside
 #    feed.path) holds the Spanish version, linked at /archive/ID/es;
 #    /archive/ID/LANG pages in their language (ar: rtl), all versions
@@ -113,6 +114,14 @@ assert sorted(r[0] for r in rows) == ["ar", "es", "pt"], rows
 assert db.execute("SELECT lang FROM broadcasts WHERE id = ?", (int(sys.argv[2]),)).fetchone()[0] == "en"
 PYEOF
 ok "send DIR: one broadcast, default en, translations ar, es, pt stored"
+
+# status: recipients per language of the version they get, counted off
+# the loop once asked (the first status starts it: 50 tries of 0.1 s)
+wait_bc "$ID" 50 "j.get('languages') == {'en': 4, 'ar': 1, 'es': 2, 'pt': 1}" ||
+    { cat "$T/status.json"; fail "status --json languages"; }
+bs status > "$T/status.txt" || fail "status"
+grep -q "languages: en 4, ar 1, es 2, pt 1" "$T/status.txt" || { cat "$T/status.txt"; fail "plain status languages"; }
+ok "status: languages {en: 4, ar: 1, es: 2, pt: 1} (de, fr-CA and none read en; es-MX es; pt-BR pt)"
 
 "$PY" - "$T/mail" "$ID" <<'PYEOF' || { diag "$ID"; fail "per-language mails"; }
 import email, glob, re, sys
