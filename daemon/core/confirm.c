@@ -18,17 +18,22 @@
 
 int
 confirm_build(struct token_key *tkey, int64_t sid, const char *email,
-    const char *name, struct buf *out, char *err, size_t errlen)
+    const char *name, const char *lang, struct buf *out, char *err,
+    size_t errlen)
 {
 	struct render_site	 site;
 	struct mus_pair		 vars[4];
 	struct mime_msg		 m;
 	struct buf		 text = BUF_INIT, html = BUF_INIT;
 	char			 tok[TOKEN_SIZE], *confirm = NULL, *unsub = NULL;
-	char			 subject[512], mid[128];
+	char			 mid[128];
+	struct buf		 subject = BUF_INIT;
 	int			 ret = -1;
 
 	config_site(env->conf, &site);
+	/* in the language the reader chose on the form, else the site's */
+	if (lang != NULL && *lang != '\0')
+		site.lang = lang;
 	if (token_key_make(tkey, "confirm", (uint64_t)sid, tok,
 	    sizeof(tok)) == -1)
 		goto end;
@@ -49,16 +54,19 @@ confirm_build(struct token_key *tkey, int64_t sid, const char *email,
 	    == -1 || render_page(&site, "confirm.html", vars, 4, &html, err,
 	    errlen) == -1)
 		goto end;
-	snprintf(subject, sizeof(subject), "Confirm your subscription to %s",
-	    site.list_name);
+	if (render_string(&site, "confirm_mail_subject", vars, 4, &subject, err,
+	    errlen) == -1)
+		goto end;
+	buf_addstr(&subject, "");
 	snprintf(mid, sizeof(mid), "confirm.%" PRId64 ".%ld@%s", sid,
 	    (long)time(NULL), site.list_id);
 	memset(&m, 0, sizeof(m));
 	m.from_name = site.from_name;
 	m.from_addr = site.from_addr;
 	m.reply_to = site.reply_to;
-	m.subject = subject;
+	m.subject = subject.p;
 	m.list_id = site.list_id;
+	m.content_language = site.lang;
 	m.boundary = "=_bs.confirm";
 	/* not confirmed yet: the bare address only, so nobody can put text
 	 * of their choosing into a mail from the list's domain */
@@ -77,6 +85,7 @@ end:
 	free(unsub);
 	buf_free(&text);
 	buf_free(&html);
+	buf_free(&subject);
 	return ret;
 }
 

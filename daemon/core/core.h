@@ -107,9 +107,10 @@ const char *queue_waiting(int64_t);
 /* Suppress a subscriber at once (unsubscribe, bounce): no further
  * message to them leaves, including from a broadcast in progress. */
 void	queue_subscriber_stop(int64_t);
-/* Send the double opt-in confirmation mail for a pending subscriber. */
-int	queue_send_confirm(int64_t, const char *, const char *, char *,
-	    size_t);
+/* Send the double opt-in confirmation mail for a pending subscriber, in
+ * a language (NULL: site.language). */
+int	queue_send_confirm(int64_t, const char *, const char *, const char *,
+	    char *, size_t);
 /* What the engine has done and is doing, for /metrics. */
 struct queue_run_stats {
 	int64_t		 id;
@@ -219,10 +220,11 @@ void		 writer_submit(struct writer *, int (*)(struct store *, void *),
 void		 writer_finish(struct writer *);	/* waits: exit only */
 void		 writer_free(struct writer *);
 
-/* confirm.c: the double opt-in mail for subscriber (id, email, name) */
+/* confirm.c: the double opt-in mail for subscriber (id, email, name),
+ * in lang (the form's choice; NULL: site.language) */
 struct token_key;
 int	confirm_build(struct token_key *, int64_t, const char *, const char *,
-	    struct buf *, char *, size_t);
+	    const char *, struct buf *, char *, size_t);
 
 /* intake.c: rows of subscriber CSV into the store, a chunk per
  * transaction (the import API and subscribers.file) */

@@ -2851,7 +2851,7 @@ queue_free(void)
 
 int
 queue_send_confirm(int64_t sid, const char *email, const char *name,
-    char *err, size_t errlen)
+    const char *lang, char *err, size_t errlen)
 {
 	struct qjob	*j;
 
@@ -2860,8 +2860,8 @@ queue_send_confirm(int64_t sid, const char *email, const char *name,
 		return -1;
 	}
 	j = qjob_new(QJOB_CONFIRM, sid, email, name, NULL);
-	if (confirm_build(q.tkey, j->sid, j->email, j->name, &j->prebuilt, err,
-	    errlen) == -1) {
+	if (confirm_build(q.tkey, j->sid, j->email, j->name, lang,
+	    &j->prebuilt, err, errlen) == -1) {
 		qjob_free(j);
 		return -1;
 	}

@@ -375,6 +375,7 @@ struct http_wait {
 	char		 email[ADDR_BUFSZ];
 	char		 key[ADDR_BUFSZ];
 	char		*name;
+	char		 lang[LANG_MAX];	/* the form's, or "" */
 	double		 now;
 	int		 confirm;	/* POST /confirm, else /unsubscribe */
 	int		 as;		/* enum http_as: how to answer */
@@ -1173,7 +1174,7 @@ http_confirm_allow(const char *key, double now)
  */
 static void
 http_confirm_again(const struct core_result *r, const char *key,
-    const char *name, double now)
+    const char *name, const char *lang, double now)
 {
 	char	err[512];
 
@@ -1187,7 +1188,8 @@ http_confirm_again(const struct core_result *r, const char *key,
 	}
 	log_info("subscriber %" PRId64 ": still pending; confirmation mail "
 	    "sent again", r->id);
-	if (queue_send_confirm(r->id, r->email, name, err, sizeof(err)) == -1)
+	if (queue_send_confirm(r->id, r->email, name, lang, err, sizeof(err))
+	    == -1)
 		log_warnx("subscriber %" PRId64 ": confirmation mail: %s",
 		    r->id, err);
 }
@@ -1204,12 +1206,12 @@ http_subscribed(const struct core_result *r, void *arg)
 	if (r->rc != CORE_OK)
 		log_warnx("http: subscribe: %s", r->err);
 	else if (r->what == UPSERT_UPDATED)
-		http_confirm_again(r, w->key, w->name, w->now);
+		http_confirm_again(r, w->key, w->name, w->lang, w->now);
 	else if (r->what == UPSERT_ADDED) {
 		log_info("subscriber %" PRId64 ": pending confirmation",
 		    r->id);
 		(void)http_confirm_allow(w->key, w->now);  /* its 10 min */
-		if (queue_send_confirm(r->id, w->email, w->name, err,
+		if (queue_send_confirm(r->id, w->email, w->name, w->lang, err,
 		    sizeof(err)) == -1)
 			log_warnx("subscriber %" PRId64 ": confirmation mail: "
 			    "%s", r->id, err);
@@ -1306,6 +1308,7 @@ http_subscribe(struct evhttp_request *req)
 	snprintf(w->email, sizeof(w->email), "%s", addr);
 	addr_key(addr, w->key, sizeof(w->key));
 	w->name = xstrdup(name.p);
+	snprintf(w->lang, sizeof(w->lang), "%s", tag);
 	w->now = now;
 	w->as = as;
 	memset(&sr, 0, sizeof(sr));

@@ -348,6 +348,39 @@ render_strings_find(const char *src, const char *key, size_t *lenp)
 	return NULL;
 }
 
+/* The mails' strings when no strings file has them (as en.strings). */
+static const struct {
+	const char	*key, *text;
+} render_builtin[] = {
+	{ "mail_reason", "You receive this because {{email}} is subscribed "
+	    "to {{list_name}}." },
+	{ "mail_unsubscribe", "Unsubscribe" },
+	{ "mail_read_online", "Read it online" },
+	{ "confirm_title", "Confirm your subscription" },
+	{ "confirm_button", "Confirm my subscription" },
+	{ "confirm_mail_subject", "Confirm your subscription to "
+	    "{{list_name}}" },
+	{ "confirm_mail_intro", "Someone, hopefully you, asked to subscribe "
+	    "{{email}} to {{list_name}}." },
+	{ "confirm_mail_open", "To confirm, open this link and press the "
+	    "button there:" },
+	{ "confirm_mail_or_link", "Or open this link:" },
+	{ "confirm_mail_ignore", "If you did not ask for this, ignore this "
+	    "message: you will not be subscribed and will hear nothing more "
+	    "from us." },
+	{ "language", "The language you read" },
+};
+
+static char *
+render_dup0(const char *s)
+{
+	char	*p;
+
+	if ((p = strdup(s)) == NULL)
+		abort();
+	return p;
+}
+
 /* The string key as a partial's source (malloc'd), or -1 with err. */
 static int
 render_strings_get(const struct render_site *site, struct render_strings *s,
@@ -365,6 +398,15 @@ render_strings_get(const struct render_site *site, struct render_strings *s,
 			memcpy(*srcp, v, len);
 			(*srcp)[len] = '\0';
 			*lenp = len;
+			return 0;
+		}
+	/* the mails must not stop for a missing strings file (a
+	 * templates.dir of copied templates alone): their words in English */
+	for (i = 0; i < sizeof(render_builtin) / sizeof(render_builtin[0]);
+	    i++)
+		if (strcmp(render_builtin[i].key, key) == 0) {
+			*srcp = render_dup0(render_builtin[i].text);
+			*lenp = strlen(*srcp);
 			return 0;
 		}
 	snprintf(err, errlen, "string \"%.64s\" is in no strings file "

@@ -2,7 +2,8 @@
 # through selenium, tests/py/site_browser_lang.py):
 #  - opens /, chooses Español in the subscribe form's language field,
 #    submits, opens the confirmation mail's link (the test SMTP server),
-#    presses confirm: the subscriber is active with lang = es
+#    presses confirm: the subscriber is active with lang = es; the
+#    confirmation mail was in Spanish
 #  - a broadcast with an English, a Spanish and an Arabic version reaches
 #    that reader in Spanish and an English subscriber in English (mails
 #    parsed with Python's email policy.strict)
@@ -40,6 +41,19 @@ s = [x for x in json.load(sys.stdin) if x["email"] == sys.argv[1]]
 print("%s/%s" % (s[0]["status"], s[0]["lang"]) if s else "none")' "$WHO")
 [ "$st" = "active/es" ] || fail "after the browser confirmed: $st, want active/es"
 ok "the reader the browser signed up in Spanish is active with lang = es"
+"$PY" - "$T/mail" "$WHO" <<'PYEOF' || fail "the confirmation mail is not in Spanish"
+import email, glob, sys
+from email import policy
+for p in sorted(glob.glob(sys.argv[1] + "/*.eml")):
+    m = email.message_from_bytes(open(p, "rb").read(), policy=policy.strict)
+    if m["To"].addresses[0].addr_spec == sys.argv[2]:
+        break
+assert str(m["Subject"]) == "Confirma tu suscripción a Test List", str(m["Subject"])
+assert str(m["Content-Language"]) == "es"
+assert "Para confirmar, abre este enlace" in m.get_body(("plain",)).get_content()
+assert '<html lang="es" dir="ltr">' in m.get_body(("html",)).get_content()
+PYEOF
+ok "the confirmation mail came in Spanish (Subject, Content-Language, text, html lang)"
 
 bs subscribers add reader@example.org "Reader" --lang en >/dev/null || fail "subscribers add"
 mkdir -p "$T/st"
