@@ -7,7 +7,8 @@
 # mailhost.example, a configured group of 20 a second together; nomx.test
 # has no MX (NXDOMAIN): its own group, unpaced.  While a domain's MX is
 # unknown its recipients wait, none fails.  Measured over 8 s from 1 s
-# after the first message: 160 of 160 for both pairs here; without MX
+# after each pair's first message: 158-160 of 160 for both pairs here,
+# also with two busy loops on the 2 cores (bounds +-8); without MX
 # grouping each domain would run at its own rate (320 for a pair).
 . "$(dirname "$0")/../lib.sh"
 
@@ -37,7 +38,7 @@ with open(sys.argv[1], "w") as f:
     f.write("email,name\n")
     for i in range(120):
         f.write("g%03d@gmail.com,G\nc%03d@corp.test,C\n" % (i, i))
-        if i < 100:
+        if i < 110:
             f.write("s%03d@shop.test,S\nt%03d@shop2.test,T\n" % (i, i))
         if i < 40:
             f.write("n%03d@nomx.test,N\n" % i)
@@ -49,7 +50,7 @@ wait_bc "$ID" 400 'j["state"] == "done"' || { tail -5 "$T/daemon.log"; fail "bro
 "$PY" - "$T/status.json" <<'PYEOF' || fail "not all sent"
 import json, sys
 j = json.load(open(sys.argv[1]))
-sys.exit(0 if j["sent"] == 480 and j["failed"] == 0 and j["deferred"] == 0 else 1)
+sys.exit(0 if j["sent"] == 500 and j["failed"] == 0 and j["deferred"] == 0 else 1)
 PYEOF
 "$PY" - "$T/mail/log.jsonl" <<'PYEOF' >"$T/rates" || { cat "$T/rates"; fail "MX grouping"; }
 import json, sys
@@ -60,14 +61,16 @@ for line in open(sys.argv[1]):
     r = json.loads(line)
     if r["ev"] == "data" and r["code"] == 250:
         times[pair[r["rcpt"][0].rsplit("@", 1)[1]]].append(r["t"])
-t0 = min(min(v) for v in times.values()) + 1.0
 bad = 0
 for g in ("gmail", "mailhost"):
+    # from 1 s after the group's first message: the MX answers come
+    # 300 ms apart, later on a loaded machine
+    t0 = min(times[g]) + 1.0
     n = sum(1 for t in times[g] if t0 <= t < t0 + 8.0)
     print("%s group: %d in 8 s (want 160 +-5 %%)" % (g, n))
     bad |= abs(n - 160) > 8
 # each domain is paced with its pair (unpaced, it would be done in well
-# under a second): the pair's 240 or 200 take 10 to 12 s at 20 a second
+# under a second): the pair's 240 or 220 take 11 to 12 s at 20 a second
 dom = {}
 for line in open(sys.argv[1]):
     r = json.loads(line)
