@@ -20,14 +20,31 @@
 #    feed.path) holds the Spanish version, linked at /archive/ID/es;
 #    /archive/ID/LANG pages in their language (ar: rtl), all versions
 #    linked with hreflang; no page for a language without a version
+# With LANG_PG=1 (store_pg_lang.sh) the same on a throwaway PostgreSQL 15
+# (tests/pg.sh).
 . "$(dirname "$0")/../lib.sh"
+if [ "${LANG_PG:-}" = 1 ]; then
+	. "$TOP/tests/pg.sh"
+	pg_start
+	pg_createdb bs_lang
+fi
 
 start_smtpd mail
 PORT=$(free_port)
 U="http://127.0.0.1:$PORT"
 write_config "smtp: { url = \"smtp://127.0.0.1:$SMTP_PORT\"; connections = 2; timeout = 10; };
 http: { listen = \"127.0.0.1:$PORT\"; };"
+if [ "${LANG_PG:-}" = 1 ]; then
+	URL="postgresql://$PG_USER@127.0.0.1:$PG_PORT/bs_lang"
+	sed -i "s|^storage: .*|storage: { url = \"$URL\"; password_file = \"state/pg.pw\"; };|" \
+	    "$T/broadside.conf"
+	grep -q "url = \"$URL\"" "$T/broadside.conf" || fail "config not rewritten"
+	( umask 077; echo "$PG_PASSWORD" > "$T/state/pg.pw" )
+fi
 start_daemon
+if [ "${LANG_PG:-}" = 1 ]; then
+	grep -q "store=$URL" "$T/daemon.log" || { cat "$T/daemon.log"; fail "not on PostgreSQL"; }
+fi
 
 mkdir -p "$T/st"
 cat > "$T/st/statement.txt" <<'EOF'
@@ -106,7 +123,7 @@ bs send --wait "$T/st" --subject "Lights: the English subject" > "$T/send.out" 2
     { cat "$T/send.err"; diag; fail "send --wait DIR"; }
 ID=$(head -n 1 "$T/send.out")
 [ "$(bs status --json | json_get 'len(j)')" = 1 ] || fail "not one broadcast"
-"$PY" - "$T/state/broadside.db" "$ID" <<'PYEOF' || fail "translations not stored"
+[ "${LANG_PG:-}" = 1 ] || "$PY" - "$T/state/broadside.db" "$ID" <<'PYEOF' || fail "translations not stored"
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
 rows = db.execute("SELECT lang, title, filename FROM translations WHERE broadcast_id = ?", (int(sys.argv[2]),)).fetchall()
