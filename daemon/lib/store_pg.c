@@ -45,8 +45,11 @@
  *   stuck statement, or a node stopped inside a transaction with rows
  *   locked, from outlasting that.
  *
- * Not here yet (issue 13, later steps): the shared rate (GCRA row),
- * LISTEN/NOTIFY, pipeline mode.
+ * - One rate across nodes: a GCRA row per broadcast (bc_rate) from
+ *   which each node reserves its send slots (pg_rate_reserve).
+ *
+ * Not here yet (issue 13, later steps): LISTEN/NOTIFY (nodes poll
+ * instead, store_bc_watch), pipeline mode.
  */
 #include <ctype.h>
 #include <errno.h>
