@@ -151,7 +151,7 @@ FUZZ_FLAGS = -O1 -g -std=c11 -D_GNU_SOURCE -Idaemon/lib -Itests/fuzz -Wall \
 	    -Wextra -DFUZZ_TOP='"$(CURDIR)"' $(PKG_CFLAGS)
 FUZZ_SRCS = $(patsubst %,daemon/lib/%.c,buf addr import mustache statement \
 	    mime token render rss http_parse bounce dkim verp smtp_reply lang \
-	    hmac)
+	    hmac dest)
 FUZZ_NAMES = $(patsubst tests/fuzz/%_fuzz.c,%,$(wildcard tests/fuzz/*_fuzz.c))
 FUZZ_DEPS = $(FUZZ_SRCS) daemon/lib/*.h tests/fuzz/fuzz.h
 REPLAY_OBJS = $(patsubst daemon/lib/%.c,$(BUILD)/fuzz/replay-%.o,$(FUZZ_SRCS))

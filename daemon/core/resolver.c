@@ -30,6 +30,7 @@
 #define RESOLVER_MAX		100000	/* domains cached */
 #define RESOLVER_TTL_MIN	60
 #define RESOLVER_TTL_MAX	86400
+#define RESOLVER_NOMX_TTL	3600	/* no such domain, or no MX */
 
 struct rentry {
 	char		 domain[256];
@@ -110,13 +111,11 @@ static void
 resolver_lookup(res_state rs, struct rreq *q)
 {
 	unsigned char	 ans[4096];
-	const unsigned char *p, *end;
-	char		 name[NS_MAXDNAME], best[NS_MAXDNAME];
-	int		 n, i, qd, an, type, rdlen, pref, bestpref = 65536;
-	unsigned	 ttl, minttl = RESOLVER_TTL_MAX;
+	char		 best[NS_MAXDNAME], parent[256];
 	const char	*prov;
+	unsigned	 ttl;
+	int		 n, rc;
 
-	best[0] = '\0';
 	q->failed = 0;
 	n = res_nquery(rs, q->domain, C_IN, T_MX, ans, sizeof(ans));
 	if (n < 12) {
@@ -124,58 +123,25 @@ resolver_lookup(res_state rs, struct rreq *q)
 		 * failure (time-out, SERVFAIL): for RESOLVER_FAIL_TTL */
 		q->failed = rs->res_h_errno != HOST_NOT_FOUND &&
 		    rs->res_h_errno != NO_DATA;
-		q->ttl = q->failed ? RESOLVER_FAIL_TTL : 3600;
+		q->ttl = q->failed ? RESOLVER_FAIL_TTL : RESOLVER_NOMX_TTL;
 		goto own;
 	}
 	if (n > (int)sizeof(ans))
-		n = sizeof(ans);
-	end = ans + n;
-	qd = ans[4] << 8 | ans[5];
-	an = ans[6] << 8 | ans[7];
-	p = ans + 12;
-	for (i = 0; i < qd; i++) {
-		if ((n = dn_skipname(p, end)) < 0 || p + n + 4 > end)
-			goto bad;
-		p += n + 4;
-	}
-	for (i = 0; i < an; i++) {
-		if ((n = dn_skipname(p, end)) < 0 || p + n + 10 > end)
-			goto bad;
-		p += n;
-		type = p[0] << 8 | p[1];
-		ttl = (unsigned)p[4] << 24 | (unsigned)p[5] << 16 |
-		    (unsigned)p[6] << 8 | p[7];
-		rdlen = p[8] << 8 | p[9];
-		p += 10;
-		if (p + rdlen > end)
-			goto bad;
-		if (type == T_MX && rdlen > 2) {
-			pref = p[0] << 8 | p[1];
-			if (dn_expand(ans, end, p + 2, name, sizeof(name)) > 0 &&
-			    pref < bestpref && name[0] != '\0') {
-				bestpref = pref;
-				snprintf(best, sizeof(best), "%s", name);
-			}
-			if (ttl < minttl)
-				minttl = ttl;
-		}
-		p += rdlen;
-	}
-	if (best[0] == '\0') {
-		q->ttl = 3600;
+		n = sizeof(ans);	/* truncated: what fits */
+	if ((rc = dest_mx(ans, (size_t)n, best, sizeof(best), &ttl)) <= 0) {
+		q->failed = rc < 0;
+		q->ttl = rc < 0 ? RESOLVER_FAIL_TTL : RESOLVER_NOMX_TTL;
 		goto own;
 	}
-	q->ttl = (int)(minttl < RESOLVER_TTL_MIN ? RESOLVER_TTL_MIN : minttl);
+	q->ttl = (int)(ttl < RESOLVER_TTL_MIN ? RESOLVER_TTL_MIN :
+	    ttl > RESOLVER_TTL_MAX ? RESOLVER_TTL_MAX : ttl);
 	if ((prov = dest_provider(best)) != NULL)
 		snprintf(q->key, sizeof(q->key), "%s", prov);
-	else if (dest_parent(best, name, sizeof(name)) == 0)
-		dest_key(name, q->key, sizeof(q->key));
+	else if (dest_parent(best, parent, sizeof(parent)) == 0)
+		dest_key(parent, q->key, sizeof(q->key));
 	else
 		goto own;
 	return;
-bad:
-	q->failed = 1;
-	q->ttl = RESOLVER_FAIL_TTL;
 own:
 	dest_key(q->domain, q->key, sizeof(q->key));
 }

@@ -2,6 +2,9 @@
  * dest.c -- the static table of mailbox providers, and MX parents (see
  * dest.h).
  */
+#include <arpa/nameser.h>
+#include <resolv.h>
+
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
@@ -129,4 +132,62 @@ dest_key(const char *d, char *out, size_t outlen)
 		out[i] = '\0';
 	while (i > 0 && out[i - 1] == '.')
 		out[--i] = '\0';
+}
+
+int
+dest_mx(const unsigned char *ans, size_t n, char *host, size_t hostlen,
+    unsigned *ttl)
+{
+	const unsigned char	*p, *end;
+	char			 name[NS_MAXDNAME];
+	int			 i, k, qd, an, type, rdlen, pref, best = 65536;
+	unsigned		 t, least = 0xffffffffu;
+
+	if (hostlen > 0)
+		host[0] = '\0';
+	*ttl = 0;
+	if (n < 12 || n > 65535)
+		return -1;
+	end = ans + n;
+	qd = ans[4] << 8 | ans[5];
+	an = ans[6] << 8 | ans[7];
+	p = ans + 12;
+	for (i = 0; i < qd; i++) {
+		if ((k = dn_skipname(p, end)) < 0 || k > end - p - 4)
+			goto bad;
+		p += k + 4;
+	}
+	for (i = 0; i < an; i++) {
+		if ((k = dn_skipname(p, end)) < 0 || k > end - p - 10)
+			goto bad;
+		p += k;
+		type = p[0] << 8 | p[1];
+		t = (unsigned)p[4] << 24 | (unsigned)p[5] << 16 |
+		    (unsigned)p[6] << 8 | p[7];
+		rdlen = p[8] << 8 | p[9];
+		p += 10;
+		if (rdlen > end - p)
+			goto bad;
+		if (type == ns_t_mx && rdlen > 2) {
+			pref = p[0] << 8 | p[1];
+			if (dn_expand(ans, end, p + 2, name, sizeof(name)) > 0 &&
+			    name[0] != '\0' && pref < best &&
+			    strlen(name) < hostlen) {
+				best = pref;
+				memcpy(host, name, strlen(name) + 1);
+			}
+			if (t < least)
+				least = t;
+		}
+		p += rdlen;
+	}
+	if (best == 65536)
+		return 0;
+	*ttl = least;
+	return 1;
+bad:
+	/* nothing from an answer cut or garbled after its first records */
+	if (hostlen > 0)
+		host[0] = '\0';
+	return -1;
 }

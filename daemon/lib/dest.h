@@ -28,5 +28,13 @@ const char	*dest_provider(const char *d);
 int		 dest_parent(const char *h, char *out, size_t outlen);
 /* The group key of a domain: its provider, else itself (lowercase). */
 void		 dest_key(const char *d, char *out, size_t outlen);
+/*
+ * The MX host of lowest preference in a DNS answer (ans, n octets, as
+ * res_nquery returns it) into host, and the least TTL of the MX records
+ * in *ttl: 1; 0 if it holds no MX record; -1 if it is malformed.  Reads
+ * nothing outside ans[0..n).
+ */
+int		 dest_mx(const unsigned char *ans, size_t n, char *host,
+		    size_t hostlen, unsigned *ttl);
 
 #endif

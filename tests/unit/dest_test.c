@@ -87,11 +87,58 @@ test_key(void)
 	CHECK_STR("own domain, lowercase", out, "example.org");
 }
 
+/* x: a DNS answer in hex (dnslib's packing of two MX records, the
+ * second name compressed against the first) */
+static size_t
+unhex(const char *x, unsigned char *out)
+{
+	size_t	n = 0;
+	unsigned v;
+
+	for (; x[0] != '\0' && x[1] != '\0'; x += 2) {
+		sscanf(x, "%2x", &v);
+		out[n++] = (unsigned char)v;
+	}
+	return n;
+}
+
+static void
+test_mx(void)
+{
+	/* corp.test MX 20 alt1.aspmx.l.google.com (TTL 300), 10
+	 * aspmx.l.google.com (TTL 120) */
+	static const char two[] = "8fbc8580000100020000000004636f7270047465"
+	    "737400000f0001c00c000f00010000012c001b001404616c7431056173706d"
+	    "78016c06676f6f676c6503636f6d00c00c000f0001000000780004000ac02e";
+	unsigned char	 ans[512];
+	char		 host[256];
+	unsigned	 ttl;
+	size_t		 n = unhex(two, ans), k;
+
+	CHECK_INT("two MX", dest_mx(ans, n, host, sizeof(host), &ttl), 1);
+	CHECK_STR("the lowest preference", host, "aspmx.l.google.com");
+	CHECK_INT("the least TTL", (int)ttl, 120);
+	CHECK_INT("too small for the name", dest_mx(ans, n, host, 10, &ttl),
+	    0);
+	/* every cut is malformed or holds fewer records, never read past */
+	for (k = 0; k < n; k++)
+		CHECK("cut", dest_mx(ans, k, host, sizeof(host), &ttl) <= 1);
+	CHECK_INT("cut in the header", dest_mx(ans, 11, host, sizeof(host),
+	    &ttl), -1);
+	CHECK_INT("cut in an answer", dest_mx(ans, n - 3, host, sizeof(host),
+	    &ttl), -1);
+	/* no answers */
+	ans[7] = 0;
+	CHECK_INT("no MX", dest_mx(ans, n, host, sizeof(host), &ttl), 0);
+	CHECK_STR("no host", host, "");
+}
+
 int
 main(void)
 {
 	test_provider();
 	test_parent();
 	test_key();
+	test_mx();
 	return unit_done("dest");
 }
