@@ -557,6 +557,32 @@ http_html_escape(struct buf *b, const char *s)
  * (notice.html, in the site's frame); built by hand only if that
  * template cannot be rendered.
  */
+/*
+ * The language of a page about one subscriber (the unsubscribe and
+ * confirm pages and their answers): theirs when the site has words in
+ * it, else site.language.  Set for the request being answered.
+ */
+static char	http_page_lang[LANG_MAX];
+
+static void
+http_page_lang_set(const char *want)
+{
+	struct render_site	site;
+
+	config_site(env->conf, &site);
+	if (render_lang_best(&site, want, http_page_lang,
+	    sizeof(http_page_lang)) == -1)
+		http_page_lang[0] = '\0';
+}
+
+static void
+http_site_conf(struct render_site *site)
+{
+	config_site(env->conf, site);
+	if (http_page_lang[0] != '\0')
+		site->lang = http_page_lang;
+}
+
 static void
 http_simple_page(struct evhttp_request *req, int code, const char *title,
     const char *text)
@@ -566,7 +592,7 @@ http_simple_page(struct evhttp_request *req, int code, const char *title,
 	struct buf		 b = BUF_INIT;
 	char			 err[512];
 
-	config_site(env->conf, &site);
+	http_site_conf(&site);
 	p[0].key = "page_title";
 	p[0].val = mus_str(title, strlen(title));
 	p[1].key = "text";
@@ -601,7 +627,7 @@ http_string(const char *key, const char *fallback, struct buf *b)
 	struct render_site	 site;
 	char			 err[512];
 
-	config_site(env->conf, &site);
+	http_site_conf(&site);
 	buf_reset(b);
 	if (render_string(&site, key, NULL, 0, b, err, sizeof(err)) == -1) {
 		log_warnx("http: %s", err);
@@ -647,7 +673,7 @@ http_render_page(struct evhttp_request *req, int code, const char *name,
 	struct buf		 b = BUF_INIT;
 	char			 err[512];
 
-	config_site(env->conf, &site);
+	http_site_conf(&site);
 	if (render_page(&site, name, vars, nvars, &b, err, sizeof(err)) == -1) {
 		log_warnx("http: %s: %s", name, err);
 		http_text(req, 500, "cannot render the page");
@@ -837,6 +863,7 @@ struct http_sub {
 	int		found;
 	enum sub_status	status;
 	char		email[ADDR_BUFSZ];
+	char		lang[LANG_MAX];
 };
 
 static int
@@ -848,6 +875,8 @@ http_sub_cb(const struct subscriber *s, void *arg)
 	hs->found = 1;
 	hs->status = s->status;
 	snprintf(hs->email, sizeof(hs->email), "%s", s->email);
+	snprintf(hs->lang, sizeof(hs->lang), "%s", s->lang != NULL ? s->lang :
+	    "");
 	return -1;
 }
 
@@ -883,6 +912,7 @@ http_token_subscriber(struct evhttp_request *req, const char *query,
 		http_text(req, 404, "no such subscriber");
 		return -1;
 	}
+	http_page_lang_set(hs->lang);	/* their pages in their language */
 	return 0;
 }
 
@@ -904,10 +934,11 @@ http_changed(const struct core_result *r, void *arg)
 {
 	struct http_wait	*w = arg;
 	struct evhttp_request	*req;
-	char			 email[ADDR_BUFSZ];
+	char			 email[ADDR_BUFSZ], lang[LANG_MAX];
 	int			 unsub = !w->confirm;
 
 	snprintf(email, sizeof(email), "%s", w->email);
+	snprintf(lang, sizeof(lang), "%s", w->lang);
 	if ((req = http_wait_end(w)) == NULL && r->rc != CORE_OK)
 		return;
 	if (r->rc != CORE_OK) {
@@ -920,6 +951,7 @@ http_changed(const struct core_result *r, void *arg)
 		    "unsubscribed over HTTP" : "confirmed");
 	if (req == NULL)
 		return;		/* done, but its client left */
+	snprintf(http_page_lang, sizeof(http_page_lang), "%s", lang);
 	if (unsub)
 		http_done_page(req, "unsubscribed.html",
 		    "unsubscribed_title", "Unsubscribed",
@@ -927,6 +959,7 @@ http_changed(const struct core_result *r, void *arg)
 	else
 		http_done_page(req, "subscribed.html", "confirmed_title",
 		    "Subscription confirmed", email);
+	http_page_lang[0] = '\0';
 }
 
 /* Store a change to the subscriber a link names; answered from there. */
@@ -938,6 +971,7 @@ http_change(struct evhttp_request *req, enum subs_op op, int64_t id,
 	struct subs_req		 sr;
 
 	snprintf(w->email, sizeof(w->email), "%s", email);
+	snprintf(w->lang, sizeof(w->lang), "%s", http_page_lang);
 	w->confirm = op == SUBS_CONFIRM_ID;
 	memset(&sr, 0, sizeof(sr));
 	sr.op = op;
@@ -1410,6 +1444,7 @@ http_request_cb(struct evhttp_request *req, void *arg)
 		goto end;
 	}
 	p = path.p;
+	http_page_lang[0] = '\0';	/* site.language unless a page says */
 	if (strcmp(p, "/feed.xml") == 0) {
 		if (get)
 			http_feed_get(req);
@@ -1453,6 +1488,7 @@ http_request_cb(struct evhttp_request *req, void *arg)
 	} else
 		http_text(req, 404, "no such page");
  end:
+	http_page_lang[0] = '\0';	/* no other answer in theirs */
 	if (uri != NULL)
 		evhttp_uri_free(uri);
 	buf_free(&path);

@@ -1327,6 +1327,26 @@ render_langs_new(const struct render_site *site)
 	return l;
 }
 
+int
+render_lang_best(const struct render_site *site, const char *want,
+    char *out, size_t outlen)
+{
+	struct render_langs	*l;
+	const char		*have[RENDER_LANGS_MAX];
+	size_t			 i;
+	int			 k;
+
+	if (want == NULL || *want == '\0')
+		return -1;
+	l = render_langs_new(site);
+	for (i = 0; i < l->n; i++)
+		have[i] = l->tags[i];
+	if ((k = lang_pick(want, have, l->n)) >= 0)
+		snprintf(out, outlen, "%s", l->tags[k]);
+	free(l);
+	return k >= 0 ? 0 : -1;
+}
+
 static void
 render_siteframe_init(struct render_siteframe *f,
     const struct render_site *site)

@@ -198,6 +198,13 @@ int		 render_feed(const struct render_site *,
 int		 render_string(const struct render_site *, const char *,
 		    const struct mus_pair *, size_t, struct buf *, char *,
 		    size_t);
+/*
+ * The language of the fixed words for a reader of want: want itself, else
+ * its base language, among those with a LANG.strings (or site.lang):
+ * 0 and the tag in out, or -1 (none: keep site.lang).
+ */
+int		 render_lang_best(const struct render_site *, const char *,
+		    char *, size_t);
 /* Any template with string variables (site variables are added below). */
 int		 render_page(const struct render_site *, const char *,
 		    const struct mus_pair *, size_t, struct buf *, char *,

@@ -20,6 +20,7 @@
 #    feed.path) holds the Spanish version, linked at /archive/ID/es;
 #    /archive/ID/LANG pages in their language (ar: rtl), all versions
 #    linked with hreflang; no page for a language without a version
+#  - the unsubscribe page of a message in its reader's language
 # With LANG_PG=1 (store_pg_lang.sh) the same on a throwaway PostgreSQL 15
 # (tests/pg.sh).
 . "$(dirname "$0")/../lib.sh"
@@ -224,4 +225,27 @@ es = open("%s/archive_%s_es" % (t, bid), encoding="utf-8").read()
 assert "Mantenemos las luces" in es and 'href="%s/feed.es.xml"' % base in es
 PYEOF
 ok "feeds per language (served and beside feed.path), /archive/ID/LANG pages with hreflang, 404 for none"
+
+# the unsubscribe page of a message speaks its reader's language (when
+# the site has words in it: de has none, so the site's)
+"$PY" - "$T/mail" "$U" <<'PYEOF' || fail "unsubscribe pages per language"
+import email, glob, re, sys, urllib.request
+from email import policy
+maildir, u = sys.argv[1:3]
+want = {"es@example.org": ("es", "ltr", "Darse de baja"), "mx@example.org": ("es", "ltr", "Darse de baja"),
+        "ar@example.org": ("ar", "rtl", "إلغاء الاشتراك"), "de@example.org": ("en", "ltr", "Unsubscribe"),
+        "br@example.org": ("pt", "ltr", "Cancelar")}
+for p in sorted(glob.glob(maildir + "/*.eml")):
+    m = email.message_from_bytes(open(p, "rb").read(), policy=policy.strict)
+    to = m["To"].addresses[0].addr_spec
+    if to not in want or m["List-Unsubscribe"] is None:
+        continue
+    url = str(m["List-Unsubscribe"]).strip("<>").replace("https://lists.example.org", u)
+    page = urllib.request.urlopen(url).read().decode()
+    lang, d, word = want.pop(to)
+    assert '<html lang="%s" dir="%s">' % (lang, d) in page, (to, page[:100])
+    assert word in page, (to, word)
+assert not want, want
+PYEOF
+ok "the unsubscribe page in its reader's language (es, es-MX: es; ar: rtl; pt-BR: pt; de: the site's en)"
 stop_daemon

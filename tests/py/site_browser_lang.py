@@ -5,7 +5,7 @@ tests/integration/site_browser_lang.sh (issue 14 part 3).
   site_browser_lang.py subscribe BASE_URL MAILDIR AXE_JS EMAIL
       open /, choose Español in the form's language field, fill in the
       address, submit, open the confirmation mail's link (the test SMTP
-      server's maildir), press the confirm button.
+      server's maildir): the confirm page is in Spanish; press its button.
   site_browser_lang.py pages BASE_URL AXE_JS ID
       /archive/ID/es: lang="es", its hreflang links to /archive/ID (en)
       and itself, its feed link /feed.es.xml; /archive/ID/ar: dir="rtl"
@@ -125,9 +125,18 @@ def subscribe(d, base, maildir, email):
     if not url.startswith(base + "/confirm?t="):
         fail("confirm link %s" % url)
     load(d, url)
-    d.find_element(By.CSS_SELECTOR, "form[method=post] button[type=submit]").click()
-    WebDriverWait(d, WAIT).until(EC.title_is("Subscription confirmed"))
-    print("ok: the confirmation mail's link opened, the button pressed: confirmed")
+    # the confirm page speaks the reader's language, not the site's
+    if d.find_element(By.TAG_NAME, "html").get_attribute("lang") != "es" or \
+            d.title != "Confirma tu suscripción":
+        fail("confirm page: lang %r, title %r" % (
+            d.find_element(By.TAG_NAME, "html").get_attribute("lang"), d.title))
+    button = d.find_element(By.CSS_SELECTOR, "form[method=post] button[type=submit]")
+    if button.text != "Confirmar mi suscripción":
+        fail("confirm button %r" % button.text)
+    button.click()
+    WebDriverWait(d, WAIT).until(EC.title_is("Suscripción confirmada"))
+    print("ok: the confirmation mail's link opened the confirm page in Spanish, "
+          "'Confirmar mi suscripción' pressed: 'Suscripción confirmada'")
 
 
 def pages(d, base, src, bid):
