@@ -2,7 +2,8 @@
 # the test SMTP server:
 #  - `send DIR`: the file without a .LANG. part is the default language
 #    (site.language here: en), statement.es.txt is Spanish, statement.ar.txt
-#    Arabic, portugues.txt Portuguese by its "Language: pt" line; one
+#    Arabic, statement.he.txt Hebrew, portugues.txt Portuguese by its
+#    "Language: pt" line; one
 #    broadcast, its translations stored with it (the store's table)
 #  - two files in one language, or a Language: line that is no tag, are
 #    refused (65) and nothing is stored
@@ -71,6 +72,11 @@ cat > "$T/st/statement.ar.txt" <<'EOF'
 
 نبقي الأضواء مضاءة لبعضنا البعض.
 EOF
+cat > "$T/st/statement.he.txt" <<'EOF'
+האורות נשארים דולקים
+
+אנחנו שומרים על האורות דולקים זה בשביל זה.
+EOF
 cat > "$T/st/portugues.txt" <<'EOF'
 Language: pt
 
@@ -96,12 +102,13 @@ es@example.org,Eva,es,Madrid
 mx@example.org,Max,es-mx,Puebla
 br@example.org,Bia,pt-BR,Recife
 ar@example.org,Amal,ar,Cairo
+he@example.org,Hila,he,Haifa
 de@example.org,Dora,de,Bonn
 none@example.org,Nora,,Cork
 bad@example.org,Bad,not a tag,Nowhere
 CSV
 expect_rc 65 bs subscribers import "$T/subs.csv"   # a bad row: 65, the rest in
-grep -q ":9: lang 'not a tag' is not a language tag" "$T/out" "$T/err" ||
+grep -q ":10: lang 'not a tag' is not a language tag" "$T/out" "$T/err" ||
     { cat "$T/out" "$T/err"; fail "bad lang row not reported"; }
 expect_rc 0 bs subscribers add fr@example.org "Fleur" --lang fr-CA
 expect_rc 65 bs subscribers add x@example.org --lang "e s"
@@ -128,18 +135,18 @@ ID=$(head -n 1 "$T/send.out")
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
 rows = db.execute("SELECT lang, title, filename FROM translations WHERE broadcast_id = ?", (int(sys.argv[2]),)).fetchall()
-assert sorted(r[0] for r in rows) == ["ar", "es", "pt"], rows
+assert sorted(r[0] for r in rows) == ["ar", "es", "he", "pt"], rows
 assert db.execute("SELECT lang FROM broadcasts WHERE id = ?", (int(sys.argv[2]),)).fetchone()[0] == "en"
 PYEOF
-ok "send DIR: one broadcast, default en, translations ar, es, pt stored"
+ok "send DIR: one broadcast, default en, translations ar, es, he, pt stored"
 
 # status: recipients per language of the version they get, counted off
 # the loop once asked (the first status starts it: 50 tries of 0.1 s)
-wait_bc "$ID" 50 "j.get('languages') == {'en': 4, 'ar': 1, 'es': 2, 'pt': 1}" ||
+wait_bc "$ID" 50 "j.get('languages') == {'en': 4, 'ar': 1, 'es': 2, 'he': 1, 'pt': 1}" ||
     { cat "$T/status.json"; fail "status --json languages"; }
 bs status > "$T/status.txt" || fail "status"
-grep -q "languages: en 4, ar 1, es 2, pt 1" "$T/status.txt" || { cat "$T/status.txt"; fail "plain status languages"; }
-ok "status: languages {en: 4, ar: 1, es: 2, pt: 1} (de, fr-CA and none read en; es-MX es; pt-BR pt)"
+grep -q "languages: en 4, ar 1, es 2, he 1, pt 1" "$T/status.txt" || { cat "$T/status.txt"; fail "plain status languages"; }
+ok "status: languages {en: 4, ar: 1, es: 2, he: 1, pt: 1} (de, fr-CA and none read en; es-MX es; pt-BR pt)"
 
 "$PY" - "$T/mail" "$ID" <<'PYEOF' || { diag "$ID"; fail "per-language mails"; }
 import email, glob, re, sys
@@ -150,8 +157,11 @@ en = ("Lights: the English subject", "en", "en", "ltr", "Unsubscribe", "")
 es = ("Las luces siguen encendidas", "es", "es", "ltr", "Darse de baja", "/es")
 pt = ("As luzes continuam acesas", "pt", "pt", "ltr", "Cancelar a inscrição", "/pt")
 ar = ("الأضواء تبقى مضاءة", "ar", "ar", "rtl", "إلغاء الاشتراك", "/ar")
+# Hebrew: right to left too; no he.strings, so the fixed words in English
+he = ("האורות נשארים דולקים", "he", "he", "rtl", "Unsubscribe", "/he")
 want = {"en@example.org": en, "es@example.org": es, "mx@example.org": es,
-        "br@example.org": pt, "ar@example.org": ar, "de@example.org": en,
+        "br@example.org": pt, "ar@example.org": ar, "he@example.org": he,
+        "de@example.org": en,
         "none@example.org": en, "fr@example.org": en}
 seen = {}
 for path in sorted(glob.glob(maildir + "/*.eml")):
@@ -175,7 +185,7 @@ assert "Mantenemos las luces" in seen["mx@example.org"].get_body(("plain",)).get
 assert "Mantemos as luzes" in seen["br@example.org"].get_body(("plain",)).get_content()
 assert "We keep the lights" in seen["de@example.org"].get_body(("plain",)).get_content()
 PYEOF
-ok "each got their language's version (pt-BR->pt, es-MX->es, de->en), Content-Language, lang/dir, footer, archive link"
+ok "each got their language's version (pt-BR->pt, es-MX->es, de->en; ar and he rtl), Content-Language, lang/dir, footer, archive link"
 
 # preview --lang: the version a subscriber in that language gets
 bs preview "$T/st" --lang pt-BR --part mime > "$T/pv.eml" || fail "preview --lang pt-BR"
