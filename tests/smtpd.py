@@ -13,6 +13,7 @@ Behaviour scripted by the recipient's local part prefix:
   rcpt451-...  451 4.3.0 to RCPT TO    rcpt550-...  550 5.1.1 to RCPT TO
   rcpthint-... "450 4.2.1 <addr>: mailbox busy, please try again in 2 minutes"
   rcptmulti-... the same hint on the first line of a two-line 450 reply
+  rcpt422-...  "452 4.2.2 <addr>: mailbox full" to RCPT TO
   rcpt511-...  "550 5.1.1 <addr>: Recipient address rejected: User unknown"
   rcpt571-...  "550 5.7.1 <addr>: Relay access denied" (a relay fault)
   plain550-... "550 no such mailbox" to RCPT TO (no enhanced code)
@@ -108,6 +109,7 @@ RCPT_PREFIXES = (
     ("rcpt511-", "550 5.1.1 <%s>: Recipient address rejected: User unknown"),
     ("rcpt571-", "550 5.7.1 <%s>: Relay access denied"),
     ("plain550-", "550 no such mailbox"),
+    ("rcpt422-", "452 4.2.2 <%s>: mailbox full"),
     # a multi-line reply whose delay sits on its first line only
     ("rcptmulti-", "450-4.2.1 <%s>: please try again in 2 minutes\r\n"
                    "450 4.2.1 mailbox busy"),

@@ -1456,7 +1456,7 @@ queue_done_cb(struct smtp_job *sj, void *arg)
 	struct qpool	*qp = arg;	/* the relay it went to */
 	int		 attempts = j->attempts + 1;
 	int		 from = j->attempts > 0 ? DLV_DEFERRED : DLV_PENDING;
-	int		 to, perm, probe = j->probe, relay_run = 0;
+	int		 to, perm, probe = j->probe, relay_run = 0, mailbox;
 
 	j->probe = 0;
 	if (probe && !qp->retired)
@@ -1483,9 +1483,15 @@ queue_done_cb(struct smtp_job *sj, void *arg)
 			return;
 	}
 	/* a refusal that goes on a run found to be this relay's is its
-	 * fault, not an answer about the recipient */
-	if ((sj->result == SMTP_RCPT_TEMP && sj->phase == SMTP_PHASE_RCPT &&
-	    sj->code >= 400) || sj->result == SMTP_RCPT_PERM)
+	 * fault, not an answer about the recipient; a 4.2.x (mailbox
+	 * busy, full, disabled) is about that mailbox alone: it retries
+	 * that recipient only, and breaks any run */
+	mailbox = sj->code >= 400 && sj->code < 500 &&
+	    strncmp(sj->enh, "4.2.", 4) == 0;
+	if (mailbox && sj->result == SMTP_RCPT_TEMP)
+		queue_refusals_reset(&qp->rr);
+	else if ((sj->result == SMTP_RCPT_TEMP && sj->phase ==
+	    SMTP_PHASE_RCPT && sj->code >= 400) || sj->result == SMTP_RCPT_PERM)
 		relay_run = queue_refusal_is_relay(&qp->rr, sj);
 	if (!relay_run && sj->result != SMTP_RELAY_TEMP &&
 	    sj->result != SMTP_RELAY_PERM && sj->result != SMTP_CANCELLED &&
@@ -1524,7 +1530,7 @@ queue_done_cb(struct smtp_job *sj, void *arg)
 			q.total_deferred++;
 		}
 		if (sj->phase == SMTP_PHASE_RCPT && sj->code >= 400 &&
-		    queue_refusal(&qp->rr, run, j, sj, from, to, 0))
+		    !mailbox && queue_refusal(&qp->rr, run, j, sj, from, to, 0))
 			queue_relay_fault(run, qp, probe, 0, sj->msg);
 		break;
 	case SMTP_RCPT_PERM:
