@@ -774,10 +774,12 @@ stmt_named(const char *path)
 	if (read_file(path, &data, &len, STATEMENT_MAX, err, sizeof(err)) ==
 	    -1)
 		return 0;	/* read_statement says why, later */
-	named = statement_parse(data, len, is_markdown(path), &st, err,
-	    sizeof(err)) == 0 && st.lang != NULL;
-	if (named)
+	named = 0;
+	if (statement_parse(data, len, is_markdown(path), &st, err,
+	    sizeof(err)) == 0) {
+		named = st.lang != NULL;
 		statement_free(&st);
+	}
 	free(data);
 	return named;
 }
