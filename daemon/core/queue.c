@@ -2021,13 +2021,20 @@ queue_claim_done(void *arg, int rc)
  * queued or sending (one small statement, no store call on the loop):
  * a run stopped elsewhere is halted here as a local pause or cancel
  * would (not stored again: the store has it), and a broadcast sent or
- * resumed elsewhere is taken up when this node is idle.
+ * resumed elsewhere is taken up when this node is idle.  It also reads
+ * which of this node's claims are of subscribers who left through
+ * another node (unsubscribed, bounced), and stops them here as a local
+ * unsubscribe does: none of them gets a message more than 0.4 s on.
  */
+#define QUEUE_WATCH_GONE	256	/* gone subscribers per look */
+
 struct qwatch {
 	int64_t		 id;		/* the current run's, or 0 */
 	uint64_t	 gen;		/* q.enter_gen when asked */
 	int		 state;
 	int64_t		 live;
+	int64_t		 gone[QUEUE_WATCH_GONE];
+	int		 ngone;
 	char		 err[256];
 };
 static struct qwatch	 qw;
@@ -2037,6 +2044,10 @@ queue_watch_work(struct store *st, void *arg)
 {
 	struct qwatch	*w = arg;
 
+	w->ngone = 0;
+	if (w->id != 0 && store_dlv_gone(st, w->id, env->node, w->gone,
+	    QUEUE_WATCH_GONE, &w->ngone, w->err, sizeof(w->err)) == -1)
+		return -1;
 	return store_bc_watch(st, w->id, &w->state, &w->live, w->err,
 	    sizeof(w->err));
 }
@@ -2047,9 +2058,21 @@ queue_watch_done(void *arg, int rc)
 	struct qwatch	*w = arg;
 	struct qrun	*run = q.current;
 	char		 why[512];
+	int		 i;
 
 	q.watch_out = 0;
-	if (rc != 0 || q.closing || q.shutting_down)
+	if (rc != 0 || q.closing)
+		return;
+	/* left through another node: stopped here too (also while this
+	 * node drains after SIGTERM) */
+	for (i = 0; i < w->ngone; i++)
+		if (!queue_is_stopped(w->gone[i])) {
+			log_info("broadcast %" PRId64 " subscriber %" PRId64
+			    ": gone through another node: not sent", w->id,
+			    w->gone[i]);
+			queue_subscriber_stop(w->gone[i]);
+		}
+	if (q.shutting_down)
 		return;
 	/* a change of this node's crossed the look: its own word wins */
 	if (w->gen != q.enter_gen || q.enter_out > 0)
@@ -2165,9 +2188,11 @@ queue_stimer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	(void)arg;
 	/* none for a node with nothing to send: unused slots are lost
-	 * to every node (a broadcast's last rows) */
+	 * to every node (a broadcast's last rows); jobs handed to the
+	 * senders wait for their slots too */
 	if (q.slots_out || q.closing || q.shutting_down || run == NULL ||
-	    run->state != BC_SENDING || run->nready == 0 || mps <= 0 ||
+	    run->state != BC_SENDING || (run->nready == 0 &&
+	    run->inflight == 0) || mps <= 0 ||
 	    rate_ahead(&q.rate, now_mono()) >= QUEUE_SLOTS_AHEAD)
 		return;
 	qs.bid = run->id;

@@ -362,6 +362,16 @@ store_rate_reserve(struct store *st, int64_t bc, double per_second, int n,
 }
 
 int
+store_dlv_gone(struct store *st, int64_t bc, const char *owner,
+    int64_t *ids, int max, int *n, char *e, size_t el)
+{
+	*n = 0;
+	if (st->be->dlv_gone == NULL)
+		return 1;
+	return st->be->dlv_gone(st, bc, owner, ids, max, n, e, el);
+}
+
+int
 store_node_beat(struct store *st, int *lapsed, char *e, size_t el)
 {
 	*lapsed = 0;

@@ -281,6 +281,8 @@ struct store_backend {
 			    void *, char *, size_t);
 	int		 (*rate_reserve)(struct store *, int64_t, double, int,
 			    int64_t *, char *, size_t);
+	int		 (*dlv_gone)(struct store *, int64_t, const char *,
+			    int64_t *, int, int *, char *, size_t);
 	int		 (*sub_set_lang)(struct store *, const char *,
 			    const char *, char *, size_t);
 	int		 (*bc_translations)(struct store *, int64_t,
@@ -544,6 +546,14 @@ int		 store_bc_nodes(struct store *, int64_t bc,
  */
 int		 store_rate_reserve(struct store *, int64_t bc,
 		    double per_second, int n, int64_t *wait_us, char *, size_t);
+/*
+ * Owner's claims of broadcast bc whose subscriber is no longer active
+ * (unsubscribed or bounced through another node since the claim): up
+ * to max of their ids in ids, how many in *n.  1: the backend has one
+ * daemon only (it stops them itself).
+ */
+int		 store_dlv_gone(struct store *, int64_t bc, const char *owner,
+		    int64_t *ids, int max, int *n, char *, size_t);
 /*
  * Undo a recorded result: the row of (bc, sub), if it is in state `to`,
  * back to `from` (pending or deferred, due now) with `attempts`, and the

@@ -116,6 +116,7 @@ enum pg_stmt {
 	Q_BC_WATCH,
 	Q_BC_NODES,
 	Q_RATE_RESERVE,
+	Q_DLV_GONE,
 	Q_MAX
 };
 
@@ -453,6 +454,12 @@ static const char *pg_sql[Q_MAX] = {
 	    "ON CONFLICT (broadcast_id) DO UPDATE SET tat = greatest(r.tat, "
 	    "(SELECT now FROM v)) + $3::bigint * $2::bigint "
 	    "RETURNING r.tat - $3::bigint * $2::bigint - (SELECT now FROM v)",
+	/* an owner's claims whose subscriber left meanwhile (from the
+	 * partial index of claimed rows: a node's claims, not the list) */
+	[Q_DLV_GONE] = "SELECT d.subscriber_id FROM deliveries d "
+	    "JOIN subscribers s ON s.id = d.subscriber_id "
+	    "WHERE d.owner = $2 AND d.broadcast_id = $1::bigint "
+	    "AND d.state = 4 AND s.status <> 1 LIMIT $3::bigint",
 };
 
 /*
@@ -2239,6 +2246,28 @@ pg_rate_reserve(struct store *st, int64_t bc, double per_second, int n,
 	return 0;
 }
 
+static int
+pg_dlv_gone(struct store *st, int64_t bc, const char *owner, int64_t *ids,
+    int max, int *n, char *err, size_t errlen)
+{
+	struct pg_params	 p;
+	PGresult		*r;
+	int			 i;
+
+	p.n = 0;
+	pp_int(&p, bc);
+	pp_str(&p, owner);
+	pp_int(&p, max);
+	if ((r = pg_run(PG(st), Q_DLV_GONE, &p, err, errlen,
+	    "claims of subscribers gone")) == NULL)
+		return -1;
+	for (i = 0; i < PQntuples(r) && i < max; i++)
+		ids[i] = pg_int(r, i, 0);
+	*n = i;
+	PQclear(r);
+	return 0;
+}
+
 /* The claim statement for this limit, prepared once per limit used. */
 static int
 pg_claim_prepare(struct pg_store *s, int limit, char *err, size_t errlen)
@@ -2775,6 +2804,7 @@ const struct store_backend store_pg_backend = {
 	.bc_watch = pg_bc_watch,
 	.bc_nodes = pg_bc_nodes,
 	.rate_reserve = pg_rate_reserve,
+	.dlv_gone = pg_dlv_gone,
 	.bounce_record = pg_bounce_record,
 	.sub_set_lang = pg_sub_set_lang,
 	.bc_translations = pg_bc_translations,
