@@ -73,6 +73,19 @@ pacing_active(void)
 	    pacing_conf->pacing_default > 0);
 }
 
+/* A configured group's key. */
+static int
+pacing_configured(const char *key)
+{
+	int	i;
+
+	for (i = 0; pacing_conf != NULL && i < pacing_conf->pacing_ngroups;
+	    i++)
+		if (strcmp(pacing_conf->pacing_groups[i].key, key) == 0)
+			return 1;
+	return 0;
+}
+
 /* d is m, or a name under it. */
 static int
 pacing_under(const char *d, const char *m)
@@ -107,10 +120,17 @@ pacing_group_of(const char *email)
 			    pacing_conf->pacing_groups[i].key);
 			found = 2;
 		}
-	if (found == 1 || (!found && !pacing_active()))
+	if (!pacing_active())
+		snprintf(key, sizeof(key), "%s", PACING_UNPACED);
+	else if (found == 1)
 		dest_key(d, key, sizeof(key));
 	else if (!found && resolver_key(d, key, sizeof(key)) == 0)
 		return NULL;
+	/* a group of its own only when it is paced: a list's many small
+	 * domains cost no memory while pacing.default is 0 */
+	if (!found && pacing_conf->pacing_default <= 0 &&
+	    !pacing_configured(key))
+		snprintf(key, sizeof(key), "%s", PACING_UNPACED);
 	h = pacing_hash(key);
 	for (g = pacing_tab[h]; g != NULL; g = g->next)
 		if (strcmp(g->key, key) == 0)

@@ -25,6 +25,8 @@ struct config;
 #define PACING_MIN_SHARE	(1.0 / 64)	/* slowest: of the rate */
 #define PACING_RECOVER		0.1	/* of the rate, gained a second */
 #define PACING_BURST		2.0	/* tokens a group may save */
+#define PACING_UNPACED		"*"	/* the one group of every recipient
+					   not paced */
 
 struct pacing_group {
 	char		 key[256];	/* provider or domain (dest_key) */
@@ -48,8 +50,10 @@ void	pacing_config(const struct config *);
 /*
  * The group of a recipient's address (created on first use): its
  * provider in the static table, else a configured match of its domain,
- * else (pacing on) its MX's group, else its domain.  NULL while its MX is
- * being looked up (resolver.h: news then comes).
+ * else its MX's group; all the groups without a rate or cap of their
+ * own (pacing off, or pacing.default 0 and not configured) are one,
+ * PACING_UNPACED.  NULL while its MX is being looked up (resolver.h:
+ * news then comes).
  */
 struct pacing_group *pacing_group_of(const char *email);
 /* Whether any group is paced (pacing.groups or pacing.default set). */

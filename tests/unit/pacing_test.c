@@ -49,8 +49,10 @@ main(void)
 	other = pacing_group_of("z@elsewhere.test");
 	CHECK("another domain: its own group", other != NULL && other != gm &&
 	    other != ex);
-	CHECK_STR("its key", other->key, "elsewhere.test");
-	CHECK("unconfigured, no default: unpaced", pacing_wait(other, t) == 0);
+	CHECK_STR("unconfigured, no default: the unpaced group", other->key,
+	    PACING_UNPACED);
+	CHECK("unpaced", pacing_wait(other, t) == 0);
+	CHECK("one unpaced group", pacing_group_of("w@more.test") == other);
 
 	/* the bucket: 2 saved, then one every 1/10 s */
 	CHECK("first", pacing_wait(ex, t) == 0);
@@ -84,10 +86,20 @@ main(void)
 	g[0].rate = 5;
 	pacing_config(&c);
 	CHECK("new rate", NEAR(pacing_rate_now(gm, t + 60), 5));
+	/* a default: every domain its own bucket */
+	c.pacing_default = 4;
+	pacing_config(&c);
+	sub = pacing_group_of("w@more.test");
+	CHECK("a default: its own group", sub != other && sub != NULL &&
+	    strcmp(sub->key, "more.test") == 0);
+	CHECK("at the default rate", NEAR(pacing_rate_now(sub, t + 61), 4));
+	c.pacing_default = 0;
 	c.pacing_ngroups = 0;
 	pacing_config(&c);
 	CHECK("no groups, no default: off", !pacing_active());
 	CHECK("unconfigured: unpaced", pacing_wait(gm, t + 61) == 0);
+	CHECK("off: everyone in the unpaced group",
+	    pacing_group_of("a@gmail.com") == other);
 	pacing_free();
 	return unit_done("pacing");
 }
