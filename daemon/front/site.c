@@ -191,7 +191,7 @@ static int
 site_render(const char *path, struct buf *out, int *code, char *err,
     size_t errlen)
 {
-	char		*end, tag[LANG_MAX];
+	char		*end, tag[LANG_MAX], norm[LANG_MAX];
 	long long	 id;
 	size_t		 n;
 
@@ -204,7 +204,10 @@ site_render(const char *path, struct buf *out, int *code, char *err,
 		if (n - 10 >= LANG_MAX)
 			return 0;
 		snprintf(tag, sizeof(tag), "%.*s", (int)(n - 10), path + 6);
-		if (strchr(tag, '.') != NULL)
+		/* a tag as the feeds are named (normalised), else nothing
+		 * is read for it */
+		if (lang_norm(tag, norm, sizeof(norm)) == -1 ||
+		    strcmp(norm, tag) != 0)
 			return 0;
 		return feed_render_lang(tag, out, code, err, errlen);
 	}

@@ -207,7 +207,7 @@ ok "preview --lang: pt-BR -> pt, ar (rtl), de -> default"
 for f in feed.xml feed.es.xml feed.ar.xml feed.pt.xml archive/$ID archive/$ID/es archive/$ID/ar; do
 	curl -sf "$U/$f" > "$T/$(echo "$f" | tr / _)" || fail "GET /$f"
 done
-for f in feed.de.xml archive/$ID/de archive/$ID/pt-br; do
+for f in feed.de.xml feed.ES.xml feed.e-s-x.xml archive/$ID/de archive/$ID/pt-br; do
 	c=$(curl -s -o /dev/null -w '%{http_code}' "$U/$f")
 	[ "$c" = 404 ] || fail "GET /$f: $c, want 404"
 done
