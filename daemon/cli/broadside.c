@@ -25,6 +25,9 @@
 #include "render.h"
 #include "rss.h"
 #include "statement.h"
+#include "store.h"
+#include "store_copy.h"
+#include "token.h"
 
 #define IMPORT_CHUNK	(128 * 1024)	/* per request: each is parsed and
 					   committed on the daemon's loop in
@@ -1270,6 +1273,94 @@ cmd_reload(int argc, char **argv)
 	return 0;
 }
 
+static int
+migrate_report(void *arg, const char *msg)
+{
+	(void)arg;
+	fprintf(stderr, "broadside: %s\n", msg);
+	return 0;
+}
+
+static void
+migrate_progress(const char *table, int64_t rows, int done, void *arg)
+{
+	(void)arg;
+	if (done)
+		printf("%s: %" PRId64 " copied\n", table, rows);
+	else
+		fprintf(stderr, "broadside: %s: %" PRId64 " so far\n", table,
+		    rows);
+	fflush(done ? stdout : stderr);
+}
+
+/*
+ * store migrate --from sqlite:PATH: the SQLite store at PATH copied
+ * into the (new, empty) PostgreSQL store of storage.url.  Both stores
+ * are opened as the daemon opens them (schemas made or brought up to
+ * date, the SQLite one locked against a daemon), as node
+ * "broadside-migrate", with the secret's fingerprint, so that the nodes
+ * that follow hold the same secret file.
+ */
+static int
+cmd_store_migrate(int argc, char **argv)
+{
+	struct store_opts	 o;
+	struct store		*src, *dst;
+	struct config		*conf;
+	struct stat		 sb;
+	const char		*from, *path;
+	unsigned char		 key[64];
+	char			 err[1024], fp[TOKEN_SIZE];
+	int			 keylen;
+
+	from = take_opt(&argc, argv, "--from");
+	if (argc != 0 || from == NULL || strncmp(from, "sqlite:", 7) != 0 ||
+	    from[7] == '\0')
+		return cli_bad_usage();
+	path = from + 7;
+	/* with the secrets: storage.password_file, the secret's key */
+	if ((conf = config_load(cli.config_path, 0, migrate_report, NULL))
+	    == NULL)
+		return EXIT_CONFIG;
+	if (strncmp(conf->storage_path, "postgresql://", 13) != 0 &&
+	    strncmp(conf->storage_path, "postgres://", 11) != 0)
+		cli_die(EXIT_CONFIG, "%s: storage.url is not a PostgreSQL URL: "
+		    "migrate copies into the PostgreSQL store it names",
+		    cli.config_path);
+	if (stat(path, &sb) == -1)
+		cli_die(EXIT_NOINPUT, "%s: %s", path, strerror(errno));
+	if ((keylen = config_read_secret(conf, key, sizeof(key), err,
+	    sizeof(err))) == -1)
+		cli_die(EXIT_CONFIG, "secret_file: %s", err);
+	memset(&o, 0, sizeof(o));
+	o.node = "broadside-migrate";
+	o.password = conf->storage_password;
+	o.secret_fp = token_make(key, (size_t)keylen, "store-secret", 0, fp,
+	    sizeof(fp)) == 0 ? fp : NULL;
+	explicit_bzero(key, sizeof(key));
+	if ((src = store_open(path, err, sizeof(err))) == NULL)
+		cli_die(strstr(err, "in use") ? EXIT_TEMPFAIL : EXIT_DATAERR,
+		    "%s", err);
+	if ((dst = store_open_opts(conf->storage_path, &o, err,
+	    sizeof(err))) == NULL) {
+		store_close(src);
+		cli_die(EXIT_UNAVAIL, "%s", err);
+	}
+	if (store_copy_sqlite_pg(path, conf->storage_path,
+	    conf->storage_password, migrate_progress, NULL, err,
+	    sizeof(err)) == -1) {
+		store_close(dst);
+		store_close(src);
+		cli_die(strstr(err, "already holds") ? EXIT_DATAERR :
+		    EXIT_UNAVAIL, "%s", err);
+	}
+	store_close(dst);
+	store_close(src);
+	config_free(conf);
+	printf("migrated %s into storage.url\n", path);
+	return 0;
+}
+
 static const struct cli_cmd cli_cmds[] = {
 	{ "subscribers", "add", cmd_sub_add,
 	    "subscribers add ADDR [NAME] [--lang TAG]",
@@ -1360,6 +1451,17 @@ static const struct cli_cmd cli_cmds[] = {
 	    "it.  Exit 0 when recorded or ignored (garbage, auto-replies,\n"
 	    "delay notices, forged tokens), 75 when the daemon is out of reach\n"
 	    "or did not record it (the MTA keeps the message and retries)." },
+	{ "store", "migrate", cmd_store_migrate,
+	    "store migrate --from sqlite:PATH",
+	    "copy a SQLite store into the PostgreSQL one of storage.url",
+	    "Every subscriber (status, fields, language), broadcast, delivery,\n"
+	    "bounce and translation of the SQLite store at PATH goes into the\n"
+	    "PostgreSQL store storage.url names, in one transaction: all or\n"
+	    "nothing.  Stop the daemon using PATH first (exit 75 while it\n"
+	    "runs).  The PostgreSQL store must be new: exit 65 if it holds\n"
+	    "subscribers or broadcasts already; 69 if it cannot be reached.\n"
+	    "A broadcast that was sending goes on where it stopped once a\n"
+	    "node starts on PostgreSQL." },
 	{ "reload", NULL, cmd_reload, "reload",
 	    "re-read config, templates and the subscriber file",
 	    "Exit 78 if the daemon refuses the new config (it keeps the old)." },

@@ -16,7 +16,7 @@ grep -q "^commands:" "$T/out" || fail "--help: $(cat "$T/out")"
 # "  subscribers add ADDR ..." -> "subscribers add"; "  send FILE" -> "send"
 sed -n '/^commands:/,/^$/p' "$T/out" | sed -n 's/^  \([a-z]*\)\( \([a-z]*\)\)\{0,1\}.*/\1 \3/p' |
     while read -r a s; do
-	[ "$a" = subscribers ] && echo "$a $s" || echo "$a"
+	{ [ "$a" = subscribers ] || [ "$a" = store ]; } && echo "$a $s" || echo "$a"
 done > "$T/cmds"
 [ "$(wc -l < "$T/cmds")" -ge 13 ] || fail "commands read from --help: $(cat "$T/cmds")"
 grep -qx "subscribers reactivate" "$T/cmds" || fail "--help lacks subscribers reactivate"

@@ -41,7 +41,7 @@ names = []
 for line in body.splitlines():
     t = line.split()
     if t:
-        names.append(t[:2] if t[0] == "subscribers" else t[:1])
+        names.append(t[:2] if t[0] in ("subscribers", "store") else t[:1])
 if len(names) < 5:
     print("could not read the commands of --help:\n" + help_text); sys.exit(1)
 
@@ -70,7 +70,7 @@ for l in syn_lines[1:]:
     if len(w) < 2 or w[0] != "broadside" or w[1].startswith("-") or w[1] == "command":
         continue
     w = w[1:]
-    cands = ["subscribers " + w[1]] if w[0] == "subscribers" else [w[0]]
+    cands = [w[0] + " " + w[1]] if w[0] in ("subscribers", "store") else [w[0]]
     if w[0] == "pause":
         cands = ["pause", "resume", "cancel"]
     for nm in cands:
