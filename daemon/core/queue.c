@@ -78,6 +78,10 @@
 					   without waiting for the gap */
 #define QUEUE_PACE_HOLD		4.0	/* seconds of a waiting destination
 					   group's jobs kept ready */
+#define QUEUE_PACE_POLL		0.25	/* seconds between claims while
+					   postponed rows are not all due
+					   (store_dlv_next_due sees only
+					   deferred ones) */
 #define QUEUE_WATCH_EVERY	0.4	/* seconds between looks at what
 					   other nodes changed (shared
 					   store): a pause acts within 1 s */
@@ -287,7 +291,7 @@ static struct {
 	unsigned		 pgen;		/* queue_next_job's scans */
 	double			 claim_hold;	/* no claim before (mono): the
 						   last rows were postponed */
-	double			 pdue;		/* the first postponed row is
+	double			 pdue;		/* the last postponed row is
 						   due (mono) */
 	uint64_t		 postponed;	/* rows postponed for their
 						   destination's pace */
@@ -2009,8 +2013,8 @@ queue_claim_done(void *arg, int rc)
 	 * node: until its lease may have lapsed (on a shared store, its
 	 * heartbeat expired) */
 	queue_timer_at(c->due >= 0 ? (double)(c->due - c->now) / 1000 +
-	    0.01 : q.pdue > now_mono() && q.pdue - now_mono() < 2.0 ?
-	    q.pdue - now_mono() + 0.01 : store_node_beats(env->store) ? 2.0 :
+	    0.01 : q.pdue > now_mono() ? QUEUE_PACE_POLL :
+	    store_node_beats(env->store) ? 2.0 :
 	    5.0);
 }
 
@@ -2385,9 +2389,13 @@ queue_next_job(struct qrun *run, double *wait)
 		hold = queue_pace_hold(g, now);
 		if (++g->seen <= hold)
 			continue;
-		/* due when about half the group's backlog is left */
-		r = pacing_rate_now(g, now);
-		due = r > 0 ? (g->seen - hold / 2) / r : 2.0;
+		/* due when about half the group's backlog would be left
+		 * at twice its configured rate: back soon enough for a
+		 * rate raised by a reload or recovering after a throttle
+		 * (what comes back too early goes back again, at most
+		 * twice the rate a second) */
+		r = g->rate;
+		due = r > 0 ? (g->seen - hold / 2) / (2 * r) : 2.0;
 		if (due < 1.0)
 			due = 1.0;
 		if (store_now < 0)
@@ -2396,7 +2404,7 @@ queue_next_job(struct qrun *run, double *wait)
 		run->nready--;
 		queue_result_add(run, QRES_POSTPONE, j->sid, 0, DLV_PENDING,
 		    j->attempts, store_now + (int64_t)(due * 1000), 0, 0, NULL);
-		if (q.pdue <= now || now + due < q.pdue)
+		if (now + due > q.pdue)
 			q.pdue = now + due;
 		qjob_free(j);
 		q.postponed++;
