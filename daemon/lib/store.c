@@ -72,6 +72,15 @@ store_row_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;	/* the first in the import first */
 }
 
+static int
+store_row_addr_cmp(const void *a, const void *b)
+{
+	const struct store_sub_row	*x = *(struct store_sub_row *const *)a;
+	const struct store_sub_row	*y = *(struct store_sub_row *const *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 struct store_sub_row *
 store_sub_row_find(struct store_sub_row **rows, size_t n, const char *key)
 {
@@ -92,8 +101,9 @@ store_sub_row_find(struct store_sub_row **rows, size_t n, const char *key)
 
 /*
  * The rows of a chunk go to the backend's one statement, first
- * occurrences only, sorted by key (a key twice in one statement is an
- * error in PostgreSQL); what it did not settle (a pending or suppressed
+ * occurrences only (a key twice in one statement is an error in
+ * PostgreSQL), in the import's order and, to find them by key, sorted;
+ * what it did not settle (a pending or suppressed
  * subscriber, a key seen earlier in this import) then goes row by row,
  * in the import's order, so the outcome is the one of a row at a time.
  */
@@ -102,6 +112,7 @@ store_sub_upsert_rows(struct store *st, int64_t import,
     struct store_sub_row *rows, size_t n, char *err, size_t errlen)
 {
 	struct store_sub_row	*sorted[STORE_UPSERT_CHUNK];
+	struct store_sub_row	*inorder[STORE_UPSERT_CHUNK];
 	size_t			 i, k, m, off, len;
 
 	for (i = 0; i < n; i++)
@@ -119,8 +130,11 @@ store_sub_upsert_rows(struct store *st, int64_t import,
 			    strcmp(sorted[k]->key, sorted[i]->key) == 0; k++)
 				;
 		}
-		if (st->be->sub_upsert_rows(st, import, sorted, m, err,
-		    errlen) == -1)
+		/* new subscribers take their ids in the file's order */
+		memcpy(inorder, sorted, m * sizeof(sorted[0]));
+		qsort(inorder, m, sizeof(inorder[0]), store_row_addr_cmp);
+		if (st->be->sub_upsert_rows(st, import, inorder, sorted, m,
+		    err, errlen) == -1)
 			return -1;
 	}
 	for (i = 0; i < n; i++) {

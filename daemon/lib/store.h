@@ -213,10 +213,12 @@ struct store_backend {
 			    const char *, const char *, const char *,
 			    enum sub_status, enum store_upsert *, char *,
 			    size_t);
-	/* optional: the common case of n rows (distinct keys, sorted by
-	 * key: store_sub_row_find) in one statement */
+	/* optional: the common case of n rows (distinct keys, in the
+	 * import's order, and the same sorted by key for
+	 * store_sub_row_find) in one statement */
 	int		 (*sub_upsert_rows)(struct store *, int64_t,
-			    struct store_sub_row **, size_t, char *, size_t);
+			    struct store_sub_row **, struct store_sub_row **,
+			    size_t, char *, size_t);
 	int		 (*sub_set_status)(struct store *, const char *,
 			    enum sub_status, int, int *, char *, size_t);
 	int		 (*sub_set_status_id)(struct store *, int64_t,

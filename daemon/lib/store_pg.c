@@ -147,12 +147,13 @@ static const char *pg_sql[Q_MAX] = {
 	    "WHERE key = $1",
 	/* a chunk of an import in one statement (pg_sub_upsert_rows):
 	 * $1..$4 email, key, name, fields text[], $5 status int[], $6
-	 * import; xmax 0 is a row this statement inserted */
+	 * import; xmax 0 is a row this statement inserted; new ids in
+	 * the arrays' order (the file's) */
 	[Q_SUB_UPSERT_ROWS] = "INSERT INTO subscribers(email, key, name, "
 	    "fields, status, import_id, created, updated) "
 	    "SELECT e, k, n, f, st, $6::bigint, " PG_NOWS ", " PG_NOWS " "
 	    "FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], "
-	    "$5::int[]) AS u(e, k, n, f, st) "
+	    "$5::int[]) WITH ORDINALITY AS u(e, k, n, f, st, o) ORDER BY o "
 	    "ON CONFLICT (key) DO UPDATE SET email = EXCLUDED.email, "
 	    "name = EXCLUDED.name, fields = EXCLUDED.fields, "
 	    "import_id = EXCLUDED.import_id, updated = EXCLUDED.updated "
@@ -1553,7 +1554,8 @@ pg_sub_upsert(struct store *st, int64_t import, const char *email,
  */
 static int
 pg_sub_upsert_rows(struct store *st, int64_t import,
-    struct store_sub_row **rows, size_t n, char *err, size_t errlen)
+    struct store_sub_row **rows, struct store_sub_row **by_key, size_t n,
+    char *err, size_t errlen)
 {
 	struct pg_store		*s = PG(st);
 	struct pg_params	 p;
@@ -1595,8 +1597,8 @@ pg_sub_upsert_rows(struct store *st, int64_t import,
 	    "upsert subscribers")) == NULL)
 		goto end;
 	for (k = 0; k < PQntuples(r); k++) {
-		if ((row = store_sub_row_find(rows, n, PQgetvalue(r, k, 0))) ==
-		    NULL)
+		if ((row = store_sub_row_find(by_key, n, PQgetvalue(r, k, 0)))
+		    == NULL)
 			continue;
 		row->done = 1;
 		if (*PQgetvalue(r, k, 1) == 't') {
