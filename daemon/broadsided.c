@@ -228,6 +228,12 @@ main(int argc, char *argv[])
 		store_close(env->store);
 		return EXIT_UNAVAIL;
 	}
+	/* every read made for the loop goes through the reader thread */
+	if ((env->reader = reader_new(env->base, env->store, err,
+	    sizeof(err))) == NULL) {
+		log_warnx("storage: reader: %s", err);
+		return EXIT_UNAVAIL;
+	}
 	if (feed_update(err, sizeof(err)) == -1)
 		log_warnx("feed: %s", err);
 	if (queue_init(daemon_drained_cb, NULL, err, sizeof(err)) == -1) {
@@ -267,6 +273,8 @@ main(int argc, char *argv[])
 	/* READY=1 once subscribers.file is in (now, if none is set) */
 	sync_start(daemon_start_synced, NULL);
 	event_base_dispatch(env->base);
+	writer_free(env->reader);	/* the last reads answered */
+	env->reader = NULL;
 	notify_shutdown();
 
 	sync_shutdown();	/* answers reload waiters: before control */

@@ -31,6 +31,9 @@ struct daemon_env {
 	struct writer		*writer;	/* store writes, off the loop
 						   (writer.c), from queue_init
 						   to queue_free */
+	struct writer		*reader;	/* the loop's store reads, off
+						   the loop (reader.c), from
+						   start to stop */
 	const char		*node;		/* owner of this daemon's claims
 						   in the store: the host name */
 	unsigned char		 key[64];	/* HMAC key from secret_file */
@@ -219,6 +222,24 @@ void		 writer_submit(struct writer *, int (*)(struct store *, void *),
 		    void (*)(void *, int), void *);
 void		 writer_finish(struct writer *);	/* waits: exit only */
 void		 writer_free(struct writer *);
+int		 writer_read_only(struct writer *, char *, size_t);
+
+/* reader.c: the loop's store reads on a thread of their own (a writer.c
+ * thread with a read-only handle): work(store, arg) there, done(arg, rc)
+ * on the loop.  bc_dup copies a broadcast out of a store callback. */
+struct writer	*reader_new(struct event_base *, struct store *, char *,
+		    size_t);
+void		 reader_submit(int (*)(struct store *, void *),
+		    void (*)(void *, int), void *);
+struct broadcast *bc_dup(const struct broadcast *, int);
+void		 bc_dup_free(struct broadcast *);
+struct bc_vec {
+	struct broadcast **v;
+	size_t		 n, cap;
+	int		 source;	/* copy each one's statement too */
+};
+int		 bc_vec_add(const struct broadcast *, void *);	/* store_bc_cb */
+void		 bc_vec_free(struct bc_vec *);
 
 /* confirm.c: the double opt-in mail for subscriber (id, email, name),
  * in lang (the form's choice; NULL: site.language) */

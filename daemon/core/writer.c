@@ -186,6 +186,14 @@ writer_finish(struct writer *w)
 	}
 }
 
+/* Right after writer_new, before any submit: the thread's handle takes
+ * no writes (a reader). */
+int
+writer_read_only(struct writer *w, char *err, size_t errlen)
+{
+	return store_read_only(w->st, err, errlen);
+}
+
 void
 writer_free(struct writer *w)
 {

@@ -392,20 +392,6 @@ api_broadcasts_json(const struct broadcast *bc)
 }
 
 static int
-api_broadcasts_one_cb(const struct broadcast *bc, void *arg)
-{
-	*(json_t **)arg = api_broadcasts_json(bc);
-	return 0;
-}
-
-static int
-api_broadcasts_list_cb(const struct broadcast *bc, void *arg)
-{
-	json_array_append_new(arg, api_broadcasts_json(bc));
-	return 0;
-}
-
-static int
 api_broadcasts_node_cb(const struct store_node_share *n, void *arg)
 {
 	json_array_append_new(arg, json_pack("{s:s,s:I,s:I,s:I}", "node",
@@ -414,33 +400,99 @@ api_broadcasts_node_cb(const struct store_node_share *n, void *arg)
 	return 0;
 }
 
+/*
+ * GET /v1/status, /v1/status/ID: the rows are read on the reader thread
+ * (nodes' shares too, as plain JSON: no loop state in them), the JSON
+ * that needs the engine's state (waiting, rate, languages, relays out)
+ * made back on the loop, and the request answered late.
+ */
+struct api_bc_read {
+	struct late	*late;
+	int64_t		 id;
+	int		 one;		/* id's, or the latest broadcasts */
+	struct bc_vec	 bcs;
+	json_t		*nodes;		/* one's nodes, or NULL */
+	char		 err[512];
+};
+
+static int
+api_broadcasts_read_work(struct store *st, void *arg)
+{
+	struct api_bc_read	*r = arg;
+	char			 err[512];
+
+	if (!r->one)
+		return store_bc_list(st, 1000, bc_vec_add, &r->bcs, r->err,
+		    sizeof(r->err));
+	if (store_bc_get(st, r->id, bc_vec_add, &r->bcs, r->err,
+	    sizeof(r->err)) == -1)
+		return -1;
+	if (r->bcs.n == 0)
+		return 0;
+	/* on a shared store: each node's share of it */
+	r->nodes = json_array();
+	if (store_bc_nodes(st, r->id, api_broadcasts_node_cb, r->nodes, err,
+	    sizeof(err)) == -1) {
+		json_decref(r->nodes);
+		r->nodes = NULL;
+	}
+	return 0;
+}
+
+static void
+api_broadcasts_read_done(void *arg, int rc)
+{
+	struct api_bc_read	*r = arg;
+	struct evhttp_request	*req = late_end(r->late);
+	json_t			*j;
+	size_t			 i;
+
+	if (req == NULL)
+		;
+	else if (rc == -1)
+		control_error(req, 500, "%s", r->err);
+	else if (!r->one) {
+		j = json_array();
+		for (i = 0; i < r->bcs.n; i++)
+			json_array_append_new(j,
+			    api_broadcasts_json(r->bcs.v[i]));
+		control_reply(req, 200, j);
+	} else if (r->bcs.n == 0)
+		control_error(req, 404, "broadcast %" PRId64
+		    ": no such broadcast", r->id);
+	else {
+		j = api_broadcasts_json(r->bcs.v[0]);
+		if (r->nodes != NULL) {
+			json_object_set_new(j, "nodes", r->nodes);
+			r->nodes = NULL;
+		}
+		control_reply(req, 200, j);
+	}
+	if (r->nodes != NULL)
+		json_decref(r->nodes);
+	bc_vec_free(&r->bcs);
+	free(r);
+}
+
+static void
+api_broadcasts_read(struct evhttp_request *req, int64_t id, int one)
+{
+	struct api_bc_read	*r;
+
+	r = xcalloc(1, sizeof(*r));
+	r->id = id;
+	r->one = one;
+	r->late = control_late(req);
+	reader_submit(api_broadcasts_read_work, api_broadcasts_read_done, r);
+}
+
 /* GET /v1/status/ID */
 void
 api_broadcasts_status_one(struct evhttp_request *req, int64_t id,
     const char *verb)
 {
-	json_t	*j = NULL, *nodes;
-	char	 err[512];
-
 	(void)verb;
-	if (store_bc_get(env->store, id, api_broadcasts_one_cb, &j, err,
-	    sizeof(err)) == -1) {
-		control_error(req, 500, "%s", err);
-		return;
-	}
-	if (j == NULL) {
-		control_error(req, 404, "broadcast %" PRId64
-		    ": no such broadcast", id);
-		return;
-	}
-	/* on a shared store: each node's share of it */
-	nodes = json_array();
-	if (store_bc_nodes(env->store, id, api_broadcasts_node_cb, nodes, err,
-	    sizeof(err)) == 0)
-		json_object_set_new(j, "nodes", nodes);
-	else
-		json_decref(nodes);
-	control_reply(req, 200, j);
+	api_broadcasts_read(req, id, 1);
 }
 
 /* GET /v1/status: the latest broadcasts */
@@ -448,16 +500,7 @@ void
 api_broadcasts_status(struct evhttp_request *req, int64_t id,
     const char *verb)
 {
-	json_t	*j = json_array();
-	char	 err[512];
-
 	(void)id;
 	(void)verb;
-	if (store_bc_list(env->store, 1000, api_broadcasts_list_cb, j, err,
-	    sizeof(err)) == -1) {
-		json_decref(j);
-		control_error(req, 500, "%s", err);
-		return;
-	}
-	control_reply(req, 200, j);
+	api_broadcasts_read(req, 0, 0);
 }

@@ -80,7 +80,12 @@ void	api_daemon_reload(struct evhttp_request *, int64_t, const char *);
 /* metrics.c: the engine's Prometheus lines (sent/deferred/failed by
  * broadcast, waiting, rate, queue depth, sessions open) */
 struct buf;
-void	metrics_engine(struct buf *);
+/* metrics.c: the store's figures read off the loop, then the text */
+struct metrics_read;
+void	metrics_read(void (*)(struct metrics_read *, void *), void *);
+void	metrics_read_free(struct metrics_read *);
+void	metrics_subscribers(struct buf *, const struct metrics_read *);
+void	metrics_engine(struct buf *, const struct metrics_read *);
 
 /* http.c: the public listener (http.listen) */
 int	http_init(char *, size_t);

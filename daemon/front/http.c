@@ -1378,15 +1378,16 @@ http_healthz(struct evhttp_request *req)
 }
 
 static void
-http_metrics(struct evhttp_request *req)
+http_metrics_done(struct metrics_read *r, void *arg)
 {
-	static const char	*names[4] = { "pending", "active",
-				    "unsubscribed", "bounced" };
+	struct evhttp_request	*req = http_wait_end(arg);
 	struct buf		 b = BUF_INIT;
-	int64_t			 counts[4];
-	char			 err[512];
 	int			 i;
 
+	if (req == NULL) {
+		metrics_read_free(r);
+		return;
+	}
 	buf_printf(&b, "# HELP broadside_http_requests_total HTTP requests "
 	    "answered, by status code.\n"
 	    "# TYPE broadside_http_requests_total counter\n");
@@ -1399,20 +1400,22 @@ http_metrics(struct evhttp_request *req)
 	buf_printf(&b, "# HELP broadside_http_connections HTTP connections "
 	    "open.\n# TYPE broadside_http_connections gauge\n"
 	    "broadside_http_connections %d\n", http_nconns);
-	if (store_sub_count(env->store, counts, err, sizeof(err)) == 0) {
-		buf_printf(&b, "# HELP broadside_subscribers Subscribers by "
-		    "status.\n# TYPE broadside_subscribers gauge\n");
-		for (i = 0; i < 4; i++)
-			buf_printf(&b, "broadside_subscribers{status=\"%s\"} %"
-			    PRId64 "\n", names[i], counts[i]);
-	} else
-		log_warnx("http: metrics: %s", err);
-	metrics_engine(&b);
+	metrics_subscribers(&b, r);
+	metrics_engine(&b, r);
+	metrics_read_free(r);
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 	    "Cache-Control", "no-store");
 	http_reply(req, 200, "text/plain; version=0.0.4; charset=utf-8", b.p,
 	    b.len);
 	buf_free(&b);
+}
+
+/* The store's figures are read off the loop; the answer is made once
+ * they are back, with the loop's figures of that moment. */
+static void
+http_metrics(struct evhttp_request *req)
+{
+	metrics_read(http_metrics_done, http_wait_new(req));
 }
 
 /*

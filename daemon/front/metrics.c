@@ -3,6 +3,7 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "bounces.h"
 #include "buf.h"
@@ -60,53 +61,155 @@ metrics_node_cb(const struct store_node_share *n, void *arg)
 }
 
 /*
+ * The store's figures, read on the reader thread (metrics_read): the
+ * subscribers by status, each node's share of the broadcasts in the
+ * engine (their ids taken on the loop at the ask), the latest
+ * broadcasts' bounce counts.  Errors are logged back on the loop.
+ */
+struct metrics_read {
+	int		 subs_ok;
+	int64_t		 counts[4];
+	int64_t		*runs;
+	size_t		 nruns;
+	int		 beats;
+	struct metrics_nodes nodes;
+	struct metrics_bcs bcs;
+	int		 bcs_ok;
+	char		 err[256];	/* the first failure */
+	void		(*done)(struct metrics_read *, void *);
+	void		*arg;
+};
+
+static void
+metrics_fail(struct metrics_read *r, const char *err)
+{
+	if (r->err[0] == '\0')
+		snprintf(r->err, sizeof(r->err), "%s", err);
+}
+
+static int
+metrics_read_work(struct store *st, void *arg)
+{
+	struct metrics_read	*r = arg;
+	char			 err[256];
+	size_t			 i;
+
+	r->subs_ok = store_sub_count(st, r->counts, err, sizeof(err)) == 0;
+	if (!r->subs_ok)
+		metrics_fail(r, err);
+	for (i = 0; r->beats && i < r->nruns; i++) {
+		r->nodes.bc = r->runs[i];
+		if (store_bc_nodes(st, r->runs[i], metrics_node_cb, &r->nodes,
+		    err, sizeof(err)) == -1)
+			metrics_fail(r, err);
+	}
+	r->bcs_ok = store_bc_list(st, METRICS_BOUNCE_BCS, metrics_bc_cb,
+	    &r->bcs, err, sizeof(err)) == 0;
+	if (!r->bcs_ok)
+		metrics_fail(r, err);
+	return 0;
+}
+
+static void
+metrics_read_done(void *arg, int rc)
+{
+	struct metrics_read	*r = arg;
+
+	(void)rc;
+	if (r->err[0] != '\0')
+		log_warnx("metrics: %s", r->err);
+	r->done(r, r->arg);
+}
+
+/* On the loop: read the store's figures off it, then done(r, arg) on the
+ * loop; r goes back with metrics_read_free. */
+void
+metrics_read(void (*done)(struct metrics_read *, void *), void *arg)
+{
+	struct metrics_read	*r;
+	struct queue_stats	 st;
+	size_t			 i;
+
+	r = xcalloc(1, sizeof(*r));
+	r->done = done;
+	r->arg = arg;
+	r->beats = store_node_beats(env->store);
+	if (r->beats) {
+		queue_stats(&st);
+		r->runs = xcalloc(st.nruns + 1, sizeof(*r->runs));
+		for (i = 0; i < st.nruns; i++)
+			r->runs[i] = st.runs[i].id;
+		r->nruns = st.nruns;
+		queue_stats_free(&st);
+	}
+	reader_submit(metrics_read_work, metrics_read_done, r);
+}
+
+void
+metrics_read_free(struct metrics_read *r)
+{
+	buf_free(&r->nodes.sent);
+	buf_free(&r->nodes.in_flight);
+	buf_free(&r->nodes.seen);
+	buf_free(&r->bcs.bounced);
+	buf_free(&r->bcs.complained);
+	free(r->runs);
+	free(r);
+}
+
+/* Subscribers by status, if the store told them. */
+void
+metrics_subscribers(struct buf *b, const struct metrics_read *r)
+{
+	static const char	*names[4] = { "pending", "active",
+				    "unsubscribed", "bounced" };
+	int			 i;
+
+	if (!r->subs_ok)
+		return;
+	buf_printf(b, "# HELP broadside_subscribers Subscribers by "
+	    "status.\n# TYPE broadside_subscribers gauge\n");
+	for (i = 0; i < 4; i++)
+		buf_printf(b, "broadside_subscribers{status=\"%s\"} %"
+		    PRId64 "\n", names[i], r->counts[i]);
+}
+
+/*
  * On a shared store (PostgreSQL): which node this is, and every node's
  * share of the broadcasts in the engine, so that one scrape of any node
  * shows them all.  Nothing on SQLite.
  */
 static void
-metrics_nodes(struct buf *b, const struct queue_stats *st)
+metrics_nodes(struct buf *b, const struct metrics_read *r)
 {
-	struct metrics_nodes	 m = { 0, BUF_INIT, BUF_INIT, BUF_INIT };
-	char			 err[256];
-	size_t			 i;
+	const struct metrics_nodes	*m = &r->nodes;
 
-	if (!store_node_beats(env->store))
+	if (!r->beats)
 		return;
 	buf_printf(b, "# HELP broadside_node This daemon's node name in the "
 	    "shared store.\n# TYPE broadside_node gauge\n"
 	    "broadside_node{node=\"%s\"} 1\n", env->node);
-	for (i = 0; i < st->nruns; i++) {
-		m.bc = st->runs[i].id;
-		if (store_bc_nodes(env->store, m.bc, metrics_node_cb, &m, err,
-		    sizeof(err)) == -1)
-			log_warnx("metrics: %s", err);
-	}
 	buf_printf(b, "# HELP broadside_node_messages Messages of a "
 	    "broadcast each node recorded sent.\n# TYPE "
 	    "broadside_node_messages gauge\n");
-	buf_add(b, m.sent.p, m.sent.len);
+	buf_add(b, m->sent.p, m->sent.len);
 	buf_printf(b, "# HELP broadside_node_in_flight Deliveries of a "
 	    "broadcast each node holds claimed, not yet recorded.\n# TYPE "
 	    "broadside_node_in_flight gauge\n");
-	buf_add(b, m.in_flight.p, m.in_flight.len);
+	buf_add(b, m->in_flight.p, m->in_flight.len);
 	buf_printf(b, "# HELP broadside_node_last_seen_seconds Each node's "
 	    "last heartbeat (unix seconds, the store's clock).\n# TYPE "
 	    "broadside_node_last_seen_seconds gauge\n");
-	buf_add(b, m.seen.p, m.seen.len);
-	buf_free(&m.sent);
-	buf_free(&m.in_flight);
-	buf_free(&m.seen);
+	buf_add(b, m->seen.p, m->seen.len);
 }
 
 /* What `broadside bounce` brought in: since the start, and per broadcast
  * (the store's counts) for the latest ones. */
 static void
-metrics_bounces(struct buf *b)
+metrics_bounces(struct buf *b, const struct metrics_read *r)
 {
 	struct bounces_stats	 bs;
-	struct metrics_bcs	 m = { BUF_INIT, BUF_INIT };
-	char			 err[256];
+	const struct metrics_bcs *m = &r->bcs;
 
 	bounces_stats(&bs);
 	buf_printf(b, "# HELP broadside_bounces_total Returned messages and "
@@ -123,23 +226,18 @@ metrics_bounces(struct buf *b)
 	    PRIu64 "\n", bs.duplicate);
 	buf_printf(b, "broadside_bounces_total{result=\"ignored\"} %" PRIu64
 	    "\n", bs.ignored);
-	if (store_bc_list(env->store, METRICS_BOUNCE_BCS, metrics_bc_cb, &m,
-	    err, sizeof(err)) == -1)
-		log_warnx("metrics: %s", err);
 	buf_printf(b, "# HELP broadside_broadcast_bounced_total Recipients "
 	    "of a broadcast whose message came back (hard or soft bounce), "
 	    "latest %d broadcasts.\n# TYPE broadside_broadcast_bounced_total "
 	    "counter\n", METRICS_BOUNCE_BCS);
-	if (m.bounced.len > 0)
-		buf_add(b, m.bounced.p, m.bounced.len);
+	if (m->bounced.len > 0)
+		buf_add(b, m->bounced.p, m->bounced.len);
 	buf_printf(b, "# HELP broadside_broadcast_complaints_total Complaints "
 	    "about a broadcast, latest %d broadcasts.\n# TYPE "
 	    "broadside_broadcast_complaints_total counter\n",
 	    METRICS_BOUNCE_BCS);
-	if (m.complained.len > 0)
-		buf_add(b, m.complained.p, m.complained.len);
-	buf_free(&m.bounced);
-	buf_free(&m.complained);
+	if (m->complained.len > 0)
+		buf_add(b, m->complained.p, m->complained.len);
 }
 
 /* A label value: backslash, quote and newline escaped. */
@@ -258,7 +356,7 @@ metrics_relays(struct buf *b, const struct queue_stats *st)
 }
 
 void
-metrics_engine(struct buf *b)
+metrics_engine(struct buf *b, const struct metrics_read *r)
 {
 	struct queue_stats	 st;
 	const char		*w;
@@ -311,7 +409,7 @@ metrics_engine(struct buf *b)
 	    "%d\n", st.sessions);
 	metrics_relays(b, &st);
 	metrics_pacing(b);
-	metrics_nodes(b, &st);
+	metrics_nodes(b, r);
 	queue_stats_free(&st);
-	metrics_bounces(b);
+	metrics_bounces(b, r);
 }
