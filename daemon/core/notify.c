@@ -140,25 +140,58 @@ notify_init(void)
 	log_info("notify: watchdog ping every %" PRIu64 " ms", half / 1000);
 }
 
-void
-notify_ready(void)
-{
-	char	 msg[NOTIFY_MAX], err[256];
+/* READY=1 with the active subscribers, counted on the reader thread */
+struct notify_count {
 	int64_t	 counts[4];
+	char	 err[256];
+};
 
-	if (notify_fd == -1)
-		return;
-	notify_isready = 1;
+static int
+notify_count_work(struct store *st, void *arg)
+{
+	struct notify_count	*c = arg;
+
+	return store_sub_count(st, c->counts, c->err, sizeof(c->err));
+}
+
+static void
+notify_ready_send(const struct notify_count *c)
+{
+	char	 msg[NOTIFY_MAX];
+
 	if (notify_laststatus[0] != '\0')
 		snprintf(msg, sizeof(msg), "READY=1\nSTATUS=%s",
 		    notify_laststatus);
-	else if (env->store != NULL && store_sub_count(env->store, counts,
-	    err, sizeof(err)) == 0)
+	else if (c != NULL)
 		snprintf(msg, sizeof(msg), "READY=1\nSTATUS=idle; %" PRId64
-		    " active subscribers", counts[SUB_ACTIVE]);
+		    " active subscribers", c->counts[SUB_ACTIVE]);
 	else
 		snprintf(msg, sizeof(msg), "READY=1\nSTATUS=idle");
 	notify_send(msg);
+}
+
+static void
+notify_count_done(void *arg, int rc)
+{
+	struct notify_count	*c = arg;
+
+	/* not after STOPPING=1 (notify_stopping came meanwhile) */
+	if (notify_fd != -1 && !env->stopping)
+		notify_ready_send(rc == 0 ? c : NULL);
+	free(c);
+}
+
+void
+notify_ready(void)
+{
+	if (notify_fd == -1)
+		return;
+	notify_isready = 1;
+	if (notify_laststatus[0] != '\0' || env->reader == NULL)
+		notify_ready_send(NULL);
+	else
+		reader_submit(notify_count_work, notify_count_done,
+		    xcalloc(1, sizeof(struct notify_count)));
 }
 
 void

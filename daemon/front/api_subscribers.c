@@ -55,13 +55,71 @@ subscribers_list_cb(const struct subscriber *s, void *arg)
 	return 0;
 }
 
+/* A list or the counts, read and made into JSON on the reader thread
+ * (nothing of the loop's in them), answered late. */
+struct subs_read {
+	struct late	*late;
+	int		 count;		/* the counts, else a page */
+	int64_t		 after;
+	int		 limit;
+	json_t		*j;
+	char		 err[512];
+};
+
+static int
+subscribers_read_work(struct store *st, void *arg)
+{
+	struct subs_read	*r = arg;
+	struct list_ctx		 lc;
+	int64_t			 c[4];
+
+	if (r->count) {
+		if (store_sub_count(st, c, r->err, sizeof(r->err)) == -1)
+			return -1;
+		r->j = json_pack("{s:I,s:I,s:I,s:I,s:I}",
+		    "pending", (json_int_t)c[SUB_PENDING],
+		    "active", (json_int_t)c[SUB_ACTIVE],
+		    "unsubscribed", (json_int_t)c[SUB_UNSUBSCRIBED],
+		    "bounced", (json_int_t)c[SUB_BOUNCED],
+		    "total", (json_int_t)(c[0] + c[1] + c[2] + c[3]));
+		return 0;
+	}
+	lc.arr = json_array();
+	lc.last = 0;
+	if (store_sub_list(st, r->after, r->limit, subscribers_list_cb, &lc,
+	    r->err, sizeof(r->err)) == -1) {
+		json_decref(lc.arr);
+		return -1;
+	}
+	r->j = json_pack("{s:o,s:o}", "subscribers", lc.arr, "next",
+	    json_array_size(lc.arr) == (size_t)r->limit ?
+	    json_integer(lc.last) : json_null());
+	return 0;
+}
+
+static void
+subscribers_read_done(void *arg, int rc)
+{
+	struct subs_read	*r = arg;
+	struct evhttp_request	*req = late_end(r->late);
+
+	if (req != NULL && rc == -1)
+		control_error(req, 500, "%s", r->err);
+	else if (req != NULL) {
+		control_reply(req, 200, r->j);
+		r->j = NULL;
+	}
+	if (r->j != NULL)
+		json_decref(r->j);
+	free(r);
+}
+
 void
 api_subscribers_list(struct evhttp_request *req, int64_t id, const char *verb)
 {
 	struct evkeyvalq	 q;
-	struct list_ctx		 lc;
+	struct subs_read	*r;
 	const char		*v, *query;
-	char			 err[512];
 	int64_t			 after = 0;
 	long			 limit = 1000;
 
@@ -78,37 +136,24 @@ api_subscribers_list(struct evhttp_request *req, int64_t id, const char *verb)
 	evhttp_clear_headers(&q);
 	if (limit < 1 || limit > LIST_PAGE_MAX)
 		limit = LIST_PAGE_MAX;
-	lc.arr = json_array();
-	lc.last = 0;
-	if (store_sub_list(env->store, after, (int)limit, subscribers_list_cb,
-	    &lc, err, sizeof(err)) == -1) {
-		json_decref(lc.arr);
-		control_error(req, 500, "%s", err);
-		return;
-	}
-	control_reply(req, 200, json_pack("{s:o,s:o}", "subscribers", lc.arr,
-	    "next", json_array_size(lc.arr) == (size_t)limit ?
-	    json_integer(lc.last) : json_null()));
+	r = xcalloc(1, sizeof(*r));
+	r->after = after;
+	r->limit = (int)limit;
+	r->late = control_late(req);
+	reader_submit(subscribers_read_work, subscribers_read_done, r);
 }
 
 void
 api_subscribers_count(struct evhttp_request *req, int64_t id, const char *verb)
 {
-	int64_t	 c[4];
-	char	 err[512];
+	struct subs_read	*r;
 
 	(void)id;
 	(void)verb;
-	if (store_sub_count(env->store, c, err, sizeof(err)) == -1) {
-		control_error(req, 500, "%s", err);
-		return;
-	}
-	control_reply(req, 200, json_pack("{s:I,s:I,s:I,s:I,s:I}",
-	    "pending", (json_int_t)c[SUB_PENDING],
-	    "active", (json_int_t)c[SUB_ACTIVE],
-	    "unsubscribed", (json_int_t)c[SUB_UNSUBSCRIBED],
-	    "bounced", (json_int_t)c[SUB_BOUNCED],
-	    "total", (json_int_t)(c[0] + c[1] + c[2] + c[3])));
+	r = xcalloc(1, sizeof(*r));
+	r->count = 1;
+	r->late = control_late(req);
+	reader_submit(subscribers_read_work, subscribers_read_done, r);
 }
 
 /* Check one address from a request; answer 400 and return -1 if bad. */
@@ -233,6 +278,8 @@ bc_found_cb(const struct broadcast *b, void *arg)
 struct reactivate {
 	struct late	*late;
 	int64_t		 bc;		/* bounced_by, else 0 */
+	int		 found;		/* bc is in the store */
+	char		 err[512];
 };
 
 static void
@@ -264,6 +311,39 @@ subscribers_reactivated(const struct core_result *r, void *arg)
 	    (enum sub_status)r->status)));
 }
 
+/* bounced_by: is bc there?  Read on the reader thread; then the
+ * change, or 404. */
+static int
+subscribers_bc_work(struct store *st, void *arg)
+{
+	struct reactivate	*ra = arg;
+
+	return store_bc_get(st, ra->bc, bc_found_cb, &ra->found, ra->err,
+	    sizeof(ra->err));
+}
+
+static void
+subscribers_bc_done(void *arg, int rc)
+{
+	struct reactivate	*ra = arg;
+	struct evhttp_request	*req;
+	struct subs_req		 sr;
+
+	if (rc == 0 && ra->found) {
+		memset(&sr, 0, sizeof(sr));
+		sr.op = SUBS_REACTIVATE_BOUNCED_BY;
+		sr.id = ra->bc;
+		subs_write(&sr, subscribers_reactivated, ra);
+		return;
+	}
+	if ((req = late_end(ra->late)) != NULL && rc == -1)
+		control_error(req, 500, "%s", ra->err);
+	else if (req != NULL)
+		control_error(req, 404, "broadcast %" PRId64 ": no such "
+		    "broadcast", ra->bc);
+	free(ra);
+}
+
 /*
  * Undo mistaken bounces: {"email": ADDR} or {"bounced_by": BROADCAST}.
  * Only bounced subscribers become active; an unsubscribed address is
@@ -276,9 +356,8 @@ api_subscribers_reactivate(struct evhttp_request *req, int64_t id,
 	struct subs_req		 sr;
 	struct reactivate	*ra;
 	json_t			*j, *by;
-	char			 addr[ADDR_BUFSZ], key[ADDR_BUFSZ], err[512];
+	char			 addr[ADDR_BUFSZ], key[ADDR_BUFSZ];
 	int64_t			 bc = 0;
-	int			 found;
 
 	(void)id;
 	(void)verb;
@@ -291,28 +370,18 @@ api_subscribers_reactivate(struct evhttp_request *req, int64_t id,
 			control_error(req, 400, "bounced_by: not a broadcast ID");
 			goto end;
 		}
-		found = 0;
-		if (store_bc_get(env->store, bc, bc_found_cb, &found, err,
-		    sizeof(err)) == -1) {
-			control_error(req, 500, "%s", err);
-			goto end;
-		}
-		if (!found) {
-			control_error(req, 404, "broadcast %" PRId64 ": no such "
-			    "broadcast", bc);
-			goto end;
-		}
-		sr.op = SUBS_REACTIVATE_BOUNCED_BY;
-		sr.id = bc;
-	} else {
-		if (subscribers_addr(req, j, addr, key) == -1)
-			goto end;
-		sr.op = SUBS_REACTIVATE;
-		sr.addr = addr;
+		ra = xcalloc(1, sizeof(*ra));
+		ra->late = control_late(req);
+		ra->bc = bc;
+		reader_submit(subscribers_bc_work, subscribers_bc_done, ra);
+		goto end;
 	}
+	if (subscribers_addr(req, j, addr, key) == -1)
+		goto end;
+	sr.op = SUBS_REACTIVATE;
+	sr.addr = addr;
 	ra = xcalloc(1, sizeof(*ra));
 	ra->late = control_late(req);
-	ra->bc = bc;
 	subs_write(&sr, subscribers_reactivated, ra);
 end:
 	json_decref(j);

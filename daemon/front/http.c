@@ -880,40 +880,76 @@ http_sub_cb(const struct subscriber *s, void *arg)
 	return -1;
 }
 
+/*
+ * The subscriber a link's token names, read on the reader thread; then
+ * found(req, query, id, hs) on the loop in their language, or the answer
+ * (500, 404) if the store failed or does not know them.
+ */
+typedef void	(*http_found_cb)(struct evhttp_request *, const char *,
+		    int64_t, const struct http_sub *);
+
+struct http_tok {
+	struct http_wait	*w;
+	http_found_cb		 found;
+	int64_t			 id;
+	char			*query;
+	struct http_sub		 hs;
+	char			 err[512];
+};
+
 static int
-http_sub_get(int64_t id, struct http_sub *hs, char *err, size_t errlen)
+http_tok_work(struct store *st, void *arg)
 {
-	memset(hs, 0, sizeof(*hs));
-	return store_sub_get(env->store, id, http_sub_cb, hs, err, errlen);
+	struct http_tok	*t = arg;
+
+	return store_sub_get(st, t->id, http_sub_cb, &t->hs, t->err,
+	    sizeof(t->err));
 }
 
-/*
- * The subscriber a link's token names: 0, or -1 after answering (400 for
- * a malformed token, 403 for a forged one, 404 if unknown, 500).
- */
-static int
-http_token_subscriber(struct evhttp_request *req, const char *query,
-    const char *purpose, int64_t *id, struct http_sub *hs)
+static void
+http_tok_done(void *arg, int rc)
 {
-	char	err[512];
-	int	code;
+	struct http_tok		*t = arg;
+	struct evhttp_request	*req = http_wait_end(t->w);
 
-	if ((code = http_token(query, purpose, id)) != 0) {
+	if (req == NULL)
+		;
+	else if (rc == -1) {
+		log_warnx("http: subscriber %" PRId64 ": %s", t->id, t->err);
+		http_text(req, 500, "temporary failure, try again later");
+	} else if (!t->hs.found)
+		http_text(req, 404, "no such subscriber");
+	else {
+		http_page_lang_set(t->hs.lang);	/* their pages in their
+						   language */
+		t->found(req, t->query, t->id, &t->hs);
+		http_page_lang[0] = '\0';
+	}
+	free(t->query);
+	free(t);
+}
+
+/* The token checked here (400 for a malformed one, 403 for a forged
+ * one), the subscriber looked up off the loop. */
+static void
+http_token_subscriber(struct evhttp_request *req, const char *query,
+    const char *purpose, http_found_cb found)
+{
+	struct http_tok	*t;
+	int64_t		 id;
+	int		 code;
+
+	if ((code = http_token(query, purpose, &id)) != 0) {
 		http_text(req, code, code == 400 ? "missing or malformed "
 		    "token" : "this link is not valid");
-		return -1;
+		return;
 	}
-	if (http_sub_get(*id, hs, err, sizeof(err)) == -1) {
-		log_warnx("http: subscriber %" PRId64 ": %s", *id, err);
-		http_text(req, 500, "temporary failure, try again later");
-		return -1;
-	}
-	if (!hs->found) {
-		http_text(req, 404, "no such subscriber");
-		return -1;
-	}
-	http_page_lang_set(hs->lang);	/* their pages in their language */
-	return 0;
+	t = xcalloc(1, sizeof(*t));
+	t->found = found;
+	t->id = id;
+	t->query = xstrdup(query);
+	t->w = http_wait_new(req);
+	reader_submit(http_tok_work, http_tok_done, t);
 }
 
 /* A page for an address: "unsubscribed.html", "subscribed.html". */
@@ -980,24 +1016,20 @@ http_change(struct evhttp_request *req, enum subs_op op, int64_t id,
 }
 
 static void
-http_unsubscribe(struct evhttp_request *req, const char *query)
+http_unsubscribe_found(struct evhttp_request *req, const char *query,
+    int64_t id, const struct http_sub *hs)
 {
 	struct mus_pair	 p[3];
-	struct http_sub	 hs;
 	struct buf	 action = BUF_INIT;
-	int64_t		 id;
 	int		 post = evhttp_request_get_command(req) ==
 			    EVHTTP_REQ_POST;
 
-	http_private(req);
-	if (http_token_subscriber(req, query, "unsubscribe", &id, &hs) == -1)
-		return;
 	if (post) {
-		http_change(req, SUBS_UNSUBSCRIBE_ID, id, hs.email);
+		http_change(req, SUBS_UNSUBSCRIBE_ID, id, hs->email);
 		return;
 	}
-	http_pair(&p[0], "email", hs.email);
-	if (hs.status == SUB_UNSUBSCRIBED) {
+	http_pair(&p[0], "email", hs->email);
+	if (hs->status == SUB_UNSUBSCRIBED) {
 		http_title(&p[1], "unsubscribed_title", "Unsubscribed");
 		http_render_page(req, 200, "unsubscribed.html", p, 2);
 		return;
@@ -1010,6 +1042,14 @@ http_unsubscribe(struct evhttp_request *req, const char *query)
 	buf_free(&action);
 }
 
+static void
+http_unsubscribe(struct evhttp_request *req, const char *query)
+{
+	http_private(req);
+	http_token_subscriber(req, query, "unsubscribe",
+	    http_unsubscribe_found);
+}
+
 /*
  * GET (and HEAD) shows a page whose button POSTs back to the same URL
  * and changes nothing: mail scanners and link checkers follow every link
@@ -1017,31 +1057,27 @@ http_unsubscribe(struct evhttp_request *req, const char *query)
  * active one just sees the done page again.
  */
 static void
-http_confirm(struct evhttp_request *req, const char *query)
+http_confirm_found(struct evhttp_request *req, const char *query,
+    int64_t id, const struct http_sub *hs)
 {
 	struct mus_pair	 p[3];
-	struct http_sub	 hs;
 	struct buf	 action = BUF_INIT;
-	int64_t		 id;
 	int		 post = evhttp_request_get_command(req) ==
 			    EVHTTP_REQ_POST;
 
-	http_private(req);
-	if (http_token_subscriber(req, query, "confirm", &id, &hs) == -1)
-		return;
-	if (hs.status == SUB_UNSUBSCRIBED || hs.status == SUB_BOUNCED) {
+	if (hs->status == SUB_UNSUBSCRIBED || hs->status == SUB_BOUNCED) {
 		http_notice(req, 410, "link_gone", "Link no longer valid",
 		    "This address has left the list since this link was "
 		    "sent; nothing was changed.");
 		return;
 	}
-	if (post && hs.status == SUB_PENDING) {
+	if (post && hs->status == SUB_PENDING) {
 		/* never over an unsubscribe that raced us (subs.c) */
-		http_change(req, SUBS_CONFIRM_ID, id, hs.email);
+		http_change(req, SUBS_CONFIRM_ID, id, hs->email);
 		return;
 	}
-	http_pair(&p[0], "email", hs.email);
-	if (post || hs.status == SUB_ACTIVE) {
+	http_pair(&p[0], "email", hs->email);
+	if (post || hs->status == SUB_ACTIVE) {
 		http_title(&p[1], "confirmed_title", "Subscription confirmed");
 		http_render_page(req, 200, "subscribed.html", p, 2);
 		return;
@@ -1051,6 +1087,13 @@ http_confirm(struct evhttp_request *req, const char *query)
 	http_pair(&p[2], "action_url", action.p);
 	http_render_page(req, 200, "subscribe-confirm.html", p, 3);
 	buf_free(&action);
+}
+
+static void
+http_confirm(struct evhttp_request *req, const char *query)
+{
+	http_private(req);
+	http_token_subscriber(req, query, "confirm", http_confirm_found);
 }
 
 /*
