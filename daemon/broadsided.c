@@ -282,6 +282,7 @@ main(int argc, char *argv[])
 	http_shutdown();
 	control_shutdown();
 	queue_free();		/* the writer's last done()s run here */
+	feed_free();
 	bounces_free();
 	store_close(env->store);
 	event_free(ev_sigterm);

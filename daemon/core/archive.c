@@ -22,13 +22,15 @@
 #include "statement.h"
 #include "store.h"
 
-#define ARCHIVE_INDEX_MAX	10000	/* broadcasts listed on /archive/ */
-#define ARCHIVE_HOME_MAX	10	/* the latest, listed on / */
-#define ARCHIVE_HOME_SLACK	32	/* cancelled ones skipped there */
+#define ARCHIVE_INDEX_MAX	ARCHIVE_INDEX_READ /* listed on /archive/ */
+#define ARCHIVE_HOME_MAX	10	/* the latest, listed on / (core.h's
+					   ARCHIVE_HOME_READ: one more, and
+					   32 cancelled ones skipped) */
 
 #define ARCHIVE_LANGS_MAX	64	/* versions of a statement */
 
 struct archive_one {
+	const struct pub_snap	*ps;
 	int64_t			 id;
 	const char		*lang;		/* NULL: the default version */
 	int			 found;
@@ -64,7 +66,7 @@ archive_one_cb(const struct broadcast *bc, void *arg)
 	    *bc->lang != '\0' ? bc->lang : env->conf->site_language != NULL ?
 	    env->conf->site_language : "en");
 	a->nalts = 1;
-	if (store_bc_translations(env->store, bc->id, archive_alt_cb, a, err,
+	if (pub_snap_translations(a->ps, bc->id, archive_alt_cb, a, err,
 	    sizeof(err)) == -1) {
 		log_warnx("broadcast %" PRId64 ": translations: %s", bc->id,
 		    err);
@@ -77,7 +79,7 @@ archive_one_cb(const struct broadcast *bc, void *arg)
 				break;
 		if (i == a->nalts)
 			return 0;
-		if (feed_item_load_lang(bc, a->lang, &a->it) == 1)
+		if (feed_item_load_lang(a->ps, bc, a->lang, &a->it) == 1)
 			a->found = 1;
 		else if (a->it.st.title != NULL)
 			statement_free(&a->it.st);
@@ -89,8 +91,8 @@ archive_one_cb(const struct broadcast *bc, void *arg)
 }
 
 static int
-archive_render_one(int64_t id, const char *lang, struct buf *out, int *code,
-    char *err, size_t errlen)
+archive_render_one(const struct pub_snap *ps, int64_t id, const char *lang,
+    struct buf *out, int *code, char *err, size_t errlen)
 {
 	struct render_site	 site;
 	struct archive_one	*a;
@@ -101,13 +103,10 @@ archive_render_one(int64_t id, const char *lang, struct buf *out, int *code,
 	if (id <= 0)
 		return 0;
 	a = xcalloc(1, sizeof(*a));
+	a->ps = ps;
 	a->id = id;
 	a->lang = lang;
-	if (store_bc_get(env->store, id, archive_one_cb, a, err, errlen)
-	    == -1) {
-		free(a);
-		return -1;
-	}
+	pub_snap_list(ps, archive_one_cb, a);
 	if (!a->found) {
 		free(a);
 		return 0;
@@ -132,30 +131,29 @@ archive_render_one(int64_t id, const char *lang, struct buf *out, int *code,
 
 /* *code: 200 with the page in out, or 404 (no such published broadcast). */
 int
-archive_render(int64_t id, struct buf *out, int *code, char *err,
+archive_render(const struct pub_snap *ps, int64_t id, struct buf *out,
+    int *code, char *err, size_t errlen)
+{
+	return archive_render_one(ps, id, NULL, out, code, err, errlen);
+}
+
+int
+archive_render_lang(const struct pub_snap *ps, int64_t id, const char *lang,
+    struct buf *out, int *code, char *err, size_t errlen)
+{
+	return archive_render_one(ps, id, lang, out, code, err, errlen);
+}
+
+int
+archive_index(const struct pub_snap *ps, struct buf *out, char *err,
     size_t errlen)
-{
-	return archive_render_one(id, NULL, out, code, err, errlen);
-}
-
-int
-archive_render_lang(int64_t id, const char *lang, struct buf *out, int *code,
-    char *err, size_t errlen)
-{
-	return archive_render_one(id, lang, out, code, err, errlen);
-}
-
-int
-archive_index(struct buf *out, char *err, size_t errlen)
 {
 	struct render_site	 site;
 	struct render_doc	*docs;
 	struct feed_list	 fl;
 	int			 ret;
 
-	if (feed_list_load(&fl, ARCHIVE_INDEX_MAX, ARCHIVE_INDEX_MAX, err,
-	    errlen) == -1)
-		return -1;
+	feed_list_load(&fl, ps, ARCHIVE_INDEX_MAX);
 	config_site(env->conf, &site);
 	docs = feed_docs(&fl);
 	ret = render_archive_index(&site, docs, fl.n, out, err, errlen);
@@ -169,7 +167,8 @@ archive_index(struct buf *out, char *err, size_t errlen)
  * subscribe form.
  */
 int
-archive_home(struct buf *out, char *err, size_t errlen)
+archive_home(const struct pub_snap *ps, struct buf *out, char *err,
+    size_t errlen)
 {
 	struct render_site	 site;
 	struct render_doc	*docs;
@@ -177,9 +176,7 @@ archive_home(struct buf *out, char *err, size_t errlen)
 	int			 ret;
 
 	/* one more than shown, so the page knows there are more */
-	if (feed_list_load(&fl, ARCHIVE_HOME_MAX + 1, ARCHIVE_HOME_MAX + 1 +
-	    ARCHIVE_HOME_SLACK, err, errlen) == -1)
-		return -1;
+	feed_list_load(&fl, ps, ARCHIVE_HOME_MAX + 1);
 	config_site(env->conf, &site);
 	docs = feed_docs(&fl);
 	ret = render_home(&site, docs, fl.n, ARCHIVE_HOME_MAX, out, err,

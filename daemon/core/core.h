@@ -305,25 +305,47 @@ int	langs_get(int64_t, const char *, int, const struct langs_entry **);
 int	langs_entry_get(const struct langs_entry *, size_t, const char **,
 	    int64_t *);
 
-/* feed.c */
-int	feed_update(char *, size_t);	/* regenerate feed.path atomically */
-int	feed_render(struct buf *, char *, size_t);
+/* feed.c.  What the feed and the pages show is read off the loop into a
+ * snapshot (pub_snap_new: one broadcast id > 0, else the latest limit;
+ * trs: their translations too), by pub_snap_work on the reader thread
+ * (reader_submit), and rendered from it on the loop. */
+struct pub_snap;
+struct pub_snap	*pub_snap_new(int64_t, int, int);
+int	pub_snap_work(struct store *, void *);
+const char	*pub_snap_err(const struct pub_snap *);	/* its read failed */
+void	pub_snap_free(struct pub_snap *);
+int	feed_read_limit(void);		/* the list feed_render wants */
+/* regenerate feed.path atomically: read, rendered and written later
+ * (errors logged), then feed_on_change's cb */
+int	feed_update(char *, size_t);
+const struct buf *feed_current(void);	/* the last rendered, or NULL */
+int	feed_pending(void);		/* feed_updates not yet done */
+void	feed_free(void);
+int	feed_render(const struct pub_snap *, struct buf *, char *, size_t);
 /* The feed of one language (/feed.LANG.xml, feed.LANG.xml beside
  * feed.path): each statement's version in it, else its base language's,
  * else the default; *code 404 (nothing rendered) when no published
- * statement has a version in lang. */
-int	feed_render_lang(const char *, struct buf *, int *, char *, size_t);
+ * statement has a version in lang.  Its snapshot: feed_read_limit()
+ * with translations. */
+int	feed_render_lang(const struct pub_snap *, const char *, struct buf *,
+	    int *, char *, size_t);
 /* cb(arg) each time the feed was rewritten (the public listener serves
  * it from memory) */
 void	feed_on_change(void (*)(void *), void *);
 
-/* archive.c: the statements as HTML pages (front/site.c caches them) */
-int	archive_render(int64_t, struct buf *, int *, char *, size_t);
-/* /archive/ID/LANG: the statement's version in LANG (404 if none) */
-int	archive_render_lang(int64_t, const char *, struct buf *, int *,
+/* archive.c: the statements as HTML pages (front/site.c caches them),
+ * from a snapshot: one id with translations; ARCHIVE_INDEX_READ or
+ * ARCHIVE_HOME_READ latest without */
+#define ARCHIVE_INDEX_READ	10000
+#define ARCHIVE_HOME_READ	(10 + 1 + 32)
+int	archive_render(const struct pub_snap *, int64_t, struct buf *, int *,
 	    char *, size_t);
-int	archive_index(struct buf *, char *, size_t);
-int	archive_home(struct buf *, char *, size_t);	/* the site's / */
+/* /archive/ID/LANG: the statement's version in LANG (404 if none) */
+int	archive_render_lang(const struct pub_snap *, int64_t, const char *,
+	    struct buf *, int *, char *, size_t);
+int	archive_index(const struct pub_snap *, struct buf *, char *, size_t);
+int	archive_home(const struct pub_snap *, struct buf *, char *,
+	    size_t);	/* the site's / */
 
 /* notify.c: systemd sd_notify protocol (NOTIFY_SOCKET), watchdog */
 void	notify_init(void);

@@ -11,6 +11,12 @@
  * link to, is served).  The feed's lastBuildDate is
  * the creation time of its newest broadcast, so the same broadcasts
  * always give the same bytes (and the same ETag).
+ *
+ * The loop reads no store: what a render needs is read on the reader
+ * thread into a snapshot (struct pub_snap: the broadcasts with their
+ * statements, and their translations), and rendered from it on the loop.
+ * feed_update submits its read and renders in its done; the reader runs
+ * reads in order, so a page read submitted after it sees what it saw.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -34,6 +40,176 @@ static struct {
 	void	(*cb)(void *);
 	void	 *arg;
 } feed_changed;
+
+static struct buf	feed_last = BUF_INIT;	/* the last feed rendered */
+static int		feed_last_ok;		/* ... and it was */
+static int		feed_out;		/* feed_update reads out */
+
+/*
+ * The snapshot: one broadcast (id) or the latest limit, copied on the
+ * reader thread, and their translations if asked (not a cancelled one's,
+ * nor, in a list, a resend's: they are not shown).
+ */
+struct pub_ent {
+	struct broadcast	*bc;
+	struct bc_translation	*trs;
+	size_t			 ntrs, cap;
+	char			*trerr;		/* reading them failed */
+};
+
+struct pub_snap {
+	int64_t		 id;
+	int		 limit;
+	int		 want_trs;
+	struct pub_ent	*v;
+	size_t		 n, cap;
+	char		 err[512];
+};
+
+struct pub_snap *
+pub_snap_new(int64_t id, int limit, int trs)
+{
+	struct pub_snap	*ps;
+
+	ps = xcalloc(1, sizeof(*ps));
+	ps->id = id;
+	ps->limit = limit;
+	ps->want_trs = trs;
+	return ps;
+}
+
+static int
+pub_snap_bc_cb(const struct broadcast *bc, void *arg)
+{
+	struct pub_snap	*ps = arg;
+
+	if (ps->n == ps->cap) {
+		ps->cap = ps->cap ? ps->cap * 2 : 16;
+		ps->v = xrealloc(ps->v, ps->cap * sizeof(*ps->v));
+	}
+	memset(&ps->v[ps->n], 0, sizeof(ps->v[0]));
+	ps->v[ps->n++].bc = bc_dup(bc, 1);
+	return 0;
+}
+
+static int
+pub_snap_tr_cb(const struct bc_translation *t, void *arg)
+{
+	struct pub_ent		*e = arg;
+	struct bc_translation	*c;
+
+	if (e->ntrs == e->cap) {
+		e->cap = e->cap ? e->cap * 2 : 4;
+		e->trs = xrealloc(e->trs, e->cap * sizeof(*e->trs));
+	}
+	c = &e->trs[e->ntrs++];
+	c->lang = xstrdup(t->lang != NULL ? t->lang : "");
+	c->title = t->title != NULL ? xstrdup(t->title) : NULL;
+	c->subject = t->subject != NULL ? xstrdup(t->subject) : NULL;
+	c->source = t->source != NULL ? xstrdup(t->source) : NULL;
+	c->filename = t->filename != NULL ? xstrdup(t->filename) : NULL;
+	c->markdown = t->markdown;
+	return 0;
+}
+
+/* On the reader thread (reader_submit's work). */
+int
+pub_snap_work(struct store *st, void *arg)
+{
+	struct pub_snap	*ps = arg;
+	struct pub_ent	*e;
+	char		 err[256];
+	size_t		 i;
+
+	if ((ps->id > 0 ? store_bc_get(st, ps->id, pub_snap_bc_cb, ps,
+	    ps->err, sizeof(ps->err)) : store_bc_list(st, ps->limit,
+	    pub_snap_bc_cb, ps, ps->err, sizeof(ps->err))) == -1)
+		return -1;
+	for (i = 0; ps->want_trs && i < ps->n; i++) {
+		e = &ps->v[i];
+		if (e->bc->state == BC_CANCELLED || (ps->id == 0 &&
+		    e->bc->resent_from != 0))
+			continue;
+		if (store_bc_translations(st, e->bc->id, pub_snap_tr_cb, e,
+		    err, sizeof(err)) == -1)
+			e->trerr = xstrdup(err);
+	}
+	return 0;
+}
+
+const char *
+pub_snap_err(const struct pub_snap *ps)
+{
+	return ps->err;
+}
+
+void
+pub_snap_free(struct pub_snap *ps)
+{
+	struct pub_ent	*e;
+	size_t		 i, k;
+
+	if (ps == NULL)
+		return;
+	for (i = 0; i < ps->n; i++) {
+		e = &ps->v[i];
+		bc_dup_free(e->bc);
+		for (k = 0; k < e->ntrs; k++) {
+			free((char *)e->trs[k].lang);
+			free((char *)e->trs[k].title);
+			free((char *)e->trs[k].subject);
+			free((char *)e->trs[k].source);
+			free((char *)e->trs[k].filename);
+		}
+		free(e->trs);
+		free(e->trerr);
+	}
+	free(ps->v);
+	free(ps);
+}
+
+/* As store_bc_list, store_bc_get: cb on each one read, until it says -1. */
+int
+pub_snap_list(const struct pub_snap *ps, store_bc_cb cb, void *arg)
+{
+	size_t	i;
+
+	for (i = 0; i < ps->n; i++)
+		if (cb(ps->v[i].bc, arg) == -1)
+			break;
+	return 0;
+}
+
+/* As store_bc_translations: -1 and err if they could not be read. */
+int
+pub_snap_translations(const struct pub_snap *ps, int64_t id, store_tr_cb cb,
+    void *arg, char *err, size_t errlen)
+{
+	const struct pub_ent	*e;
+	size_t			 i, k;
+
+	for (i = 0; i < ps->n; i++) {
+		e = &ps->v[i];
+		if (e->bc->id != id)
+			continue;
+		if (e->trerr != NULL) {
+			snprintf(err, errlen, "%s", e->trerr);
+			return -1;
+		}
+		for (k = 0; k < e->ntrs; k++)
+			if (cb(&e->trs[k], arg) == -1)
+				break;
+		return 0;
+	}
+	return 0;
+}
+
+/* Rows the feed reads (cancelled ones are skipped in it). */
+int
+feed_read_limit(void)
+{
+	return env->conf->feed_items + FEED_SLACK;
+}
 
 /* Parse one stored broadcast into a document; -1 if it cannot be shown. */
 int
@@ -87,8 +263,8 @@ feed_vers_free(struct feed_vers *v)
 }
 
 int
-feed_item_load_lang(const struct broadcast *bc, const char *lang,
-    struct feed_item *it)
+feed_item_load_lang(const struct pub_snap *ps, const struct broadcast *bc,
+    const char *lang, struct feed_item *it)
 {
 	struct feed_vers	 v;
 	struct broadcast	 tb;
@@ -104,7 +280,7 @@ feed_item_load_lang(const struct broadcast *bc, const char *lang,
 	    *bc->lang != '\0' ? bc->lang : env->conf->site_language != NULL ?
 	    env->conf->site_language : "en");
 	v.n = 1;
-	if (store_bc_translations(env->store, bc->id, feed_vers_cb, &v, err,
+	if (pub_snap_translations(ps, bc->id, feed_vers_cb, &v, err,
 	    sizeof(err)) == -1) {
 		log_warnx("broadcast %" PRId64 ": translations: %s", bc->id,
 		    err);
@@ -145,7 +321,8 @@ feed_collect_cb(const struct broadcast *bc, void *arg)
 		fl->items = xrealloc(fl->items, fl->cap * sizeof(*fl->items));
 	}
 	memset(&fl->items[fl->n], 0, sizeof(fl->items[0]));
-	switch (feed_item_load_lang(bc, fl->lang, &fl->items[fl->n])) {
+	switch (feed_item_load_lang(fl->snap, bc, fl->lang,
+	    &fl->items[fl->n])) {
 	case -1:
 		return 0;
 	case 1:
@@ -170,26 +347,21 @@ feed_list_free(struct feed_list *fl)
 }
 
 /* The published broadcasts, newest first, at most max. */
-int
-feed_list_load(struct feed_list *fl, size_t max, int limit, char *err,
-    size_t errlen)
+void
+feed_list_load(struct feed_list *fl, const struct pub_snap *ps, size_t max)
 {
-	return feed_list_load_lang(fl, NULL, max, limit, err, errlen);
+	feed_list_load_lang(fl, ps, NULL, max);
 }
 
-int
-feed_list_load_lang(struct feed_list *fl, const char *lang, size_t max,
-    int limit, char *err, size_t errlen)
+void
+feed_list_load_lang(struct feed_list *fl, const struct pub_snap *ps,
+    const char *lang, size_t max)
 {
 	memset(fl, 0, sizeof(*fl));
+	fl->snap = ps;
 	fl->lang = lang;
 	fl->max = max;
-	if (store_bc_list(env->store, limit, feed_collect_cb, fl, err, errlen)
-	    == -1) {
-		feed_list_free(fl);
-		return -1;
-	}
-	return 0;
+	pub_snap_list(ps, feed_collect_cb, fl);
 }
 
 struct render_doc *
@@ -205,7 +377,8 @@ feed_docs(const struct feed_list *fl)
 }
 
 int
-feed_render(struct buf *out, char *err, size_t errlen)
+feed_render(const struct pub_snap *ps, struct buf *out, char *err,
+    size_t errlen)
 {
 	struct render_site	 site;
 	struct render_doc	*docs;
@@ -213,9 +386,7 @@ feed_render(struct buf *out, char *err, size_t errlen)
 	size_t			 max = (size_t)env->conf->feed_items;
 	int			 ret;
 
-	if (feed_list_load(&fl, max, env->conf->feed_items + FEED_SLACK, err,
-	    errlen) == -1)
-		return -1;
+	feed_list_load(&fl, ps, max);
 	config_site(env->conf, &site);
 	docs = feed_docs(&fl);
 	/* an empty feed was last built when the daemon started */
@@ -228,8 +399,8 @@ feed_render(struct buf *out, char *err, size_t errlen)
 }
 
 int
-feed_render_lang(const char *lang, struct buf *out, int *code, char *err,
-    size_t errlen)
+feed_render_lang(const struct pub_snap *ps, const char *lang,
+    struct buf *out, int *code, char *err, size_t errlen)
 {
 	struct render_site	 site;
 	struct render_doc	*docs;
@@ -238,9 +409,7 @@ feed_render_lang(const char *lang, struct buf *out, int *code, char *err,
 	int			 ret = 0;
 
 	*code = 404;
-	if (feed_list_load_lang(&fl, lang, max, env->conf->feed_items +
-	    FEED_SLACK, err, errlen) == -1)
-		return -1;
+	feed_list_load_lang(&fl, ps, lang, max);
 	if (fl.translated > 0) {
 		*code = 200;
 		config_site(env->conf, &site);
@@ -270,14 +439,20 @@ feed_langs_cb(const struct bc_translation *t, void *arg)
 	return 0;
 }
 
+struct feed_langs {
+	const struct pub_snap	*ps;
+	struct feed_vers	 v;
+};
+
 static int
 feed_langs_bc_cb(const struct broadcast *bc, void *arg)
 {
-	char	err[256];
+	struct feed_langs	*fl = arg;
+	char			 err[256];
 
 	if (bc->state == BC_CANCELLED || bc->resent_from != 0)
 		return 0;
-	if (store_bc_translations(env->store, bc->id, feed_langs_cb, arg, err,
+	if (pub_snap_translations(fl->ps, bc->id, feed_langs_cb, &fl->v, err,
 	    sizeof(err)) == -1)
 		log_warnx("broadcast %" PRId64 ": translations: %s", bc->id,
 		    err);
@@ -297,23 +472,24 @@ feed_lang_path(const char *path, const char *lang, char *out, size_t len)
 
 /* Write feed.LANG.xml for each language of the recent translations. */
 static int
-feed_write_langs(char *err, size_t errlen)
+feed_write_langs(const struct pub_snap *ps, char *err, size_t errlen)
 {
-	struct feed_vers	 v;
+	struct feed_langs	 fls;
+	struct feed_vers	*v = &fls.v;
 	struct buf		 b = BUF_INIT;
 	char			 path[4096];
 	size_t			 i;
 	int			 code, ret = 0;
 
-	memset(&v, 0, sizeof(v));
-	if (store_bc_list(env->store, env->conf->feed_items + FEED_SLACK,
-	    feed_langs_bc_cb, &v, err, errlen) == -1)
-		return -1;
-	for (i = 0; i < v.n; i++) {
+	memset(&fls, 0, sizeof(fls));
+	fls.ps = ps;
+	pub_snap_list(ps, feed_langs_bc_cb, &fls);
+	for (i = 0; i < v->n; i++) {
 		buf_reset(&b);
-		feed_lang_path(env->conf->feed_path, v.langs[i], path,
+		feed_lang_path(env->conf->feed_path, v->langs[i], path,
 		    sizeof(path));
-		if (feed_render_lang(v.langs[i], &b, &code, err, errlen) == -1 ||
+		if (feed_render_lang(ps, v->langs[i], &b, &code, err,
+		    errlen) == -1 ||
 		    (code == 200 && rss_write_atomic(path, b.p, b.len, err,
 		    errlen) == -1))
 			ret = -1;
@@ -328,21 +504,69 @@ feed_write_langs(char *err, size_t errlen)
  * (which drops the site's pages too, so it is told even when the feed
  * cannot be rendered).  The served feed follows the store even when
  * feed.path cannot be written (a cancelled statement must leave it).
+ * The store is read on the reader thread; the rest happens in its done,
+ * where errors are logged ("feed: ..."): this returns 0.
  */
+static void
+feed_update_done(void *arg, int rc)
+{
+	struct pub_snap	*ps = arg;
+	struct buf	 b = BUF_INIT;
+	char		 err[512];
+
+	feed_out--;
+	if (rc == -1) {
+		log_warnx("feed: %s", ps->err);
+		feed_last_ok = 0;
+	} else if (feed_render(ps, &b, err, sizeof(err)) == -1) {
+		log_warnx("feed: %s", err);
+		feed_last_ok = 0;
+	} else {
+		buf_free(&feed_last);
+		feed_last = b;
+		b = (struct buf)BUF_INIT;
+		feed_last_ok = 1;
+		if (rss_write_atomic(env->conf->feed_path, feed_last.p,
+		    feed_last.len, err, sizeof(err)) == -1 ||
+		    feed_write_langs(ps, err, sizeof(err)) == -1)
+			log_warnx("feed: %s", err);
+	}
+	buf_free(&b);
+	pub_snap_free(ps);
+	if (feed_changed.cb != NULL)
+		feed_changed.cb(feed_changed.arg);
+}
+
 int
 feed_update(char *err, size_t errlen)
 {
-	struct buf	b = BUF_INIT;
-	int		ret = -1;
+	(void)err;
+	(void)errlen;
+	feed_out++;
+	reader_submit(pub_snap_work, feed_update_done,
+	    pub_snap_new(0, feed_read_limit(), 1));
+	return 0;
+}
 
-	if (feed_render(&b, err, errlen) == 0 && rss_write_atomic(
-	    env->conf->feed_path, b.p, b.len, err, errlen) == 0 &&
-	    feed_write_langs(err, errlen) == 0)
-		ret = 0;
-	if (feed_changed.cb != NULL)
-		feed_changed.cb(feed_changed.arg);
-	buf_free(&b);
-	return ret;
+/* The feed the last update rendered, or NULL if it could not. */
+const struct buf *
+feed_current(void)
+{
+	return feed_last_ok ? &feed_last : NULL;
+}
+
+/* Feed updates submitted, not yet done: a feed asked for now waits. */
+int
+feed_pending(void)
+{
+	return feed_out;
+}
+
+void
+feed_free(void)
+{
+	buf_free(&feed_last);
+	feed_last_ok = 0;
 }
 
 void

@@ -11,6 +11,7 @@
 #include "lang.h"
 #include "render.h"
 #include "statement.h"
+#include "store.h"
 
 struct broadcast;
 
@@ -21,6 +22,7 @@ struct feed_item {
 };
 
 struct feed_list {
+	const struct pub_snap	*snap;		/* what was read */
 	const char		*lang;		/* NULL: default versions */
 	struct feed_item	*items;
 	size_t			 n;
@@ -35,13 +37,17 @@ int	feed_item_load(const struct broadcast *, struct feed_item *);
 /* Its version for a reader of lang (NULL: the default): theirs, else
  * their base language's, else the default; 1 when it is a translation
  * (doc.lang set), 0 the default, -1 if it cannot be shown. */
-int	feed_item_load_lang(const struct broadcast *, const char *,
-	    struct feed_item *);
+int	feed_item_load_lang(const struct pub_snap *, const struct broadcast *,
+	    const char *, struct feed_item *);
 /* Published broadcasts as feed_list_load, in fl->lang's versions. */
-int	feed_list_load_lang(struct feed_list *, const char *, size_t, int,
-	    char *, size_t);
-/* The published broadcasts, newest first, at most max (limit: rows read). */
-int	feed_list_load(struct feed_list *, size_t, int, char *, size_t);
+void	feed_list_load_lang(struct feed_list *, const struct pub_snap *,
+	    const char *, size_t);
+/* The published broadcasts of a snapshot, newest first, at most max. */
+void	feed_list_load(struct feed_list *, const struct pub_snap *, size_t);
+/* A snapshot as the store: its broadcasts, one's translations. */
+int	pub_snap_list(const struct pub_snap *, store_bc_cb, void *);
+int	pub_snap_translations(const struct pub_snap *, int64_t, store_tr_cb,
+	    void *, char *, size_t);
 void	feed_list_free(struct feed_list *);
 struct render_doc *feed_docs(const struct feed_list *);
 

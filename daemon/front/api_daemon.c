@@ -11,22 +11,52 @@
 #include "core.h"
 #include "front.h"
 
+/* GET /v1/feed: its broadcasts read on the reader thread, rendered here
+ * once they are back, answered late. */
+struct api_feed {
+	struct late	*late;
+	struct pub_snap	*ps;
+};
+
+static int
+api_daemon_feed_work(struct store *st, void *arg)
+{
+	return pub_snap_work(st, ((struct api_feed *)arg)->ps);
+}
+
+static void
+api_daemon_feed_done(void *arg, int rc)
+{
+	struct api_feed		*f = arg;
+	struct evhttp_request	*req = late_end(f->late);
+	struct buf		 b = BUF_INIT;
+	char			 err[512];
+
+	if (req == NULL)
+		;
+	else if (rc == -1)
+		control_error(req, 500, "feed: %s", pub_snap_err(f->ps));
+	else if (feed_render(f->ps, &b, err, sizeof(err)) == -1)
+		control_error(req, 500, "feed: %s", err);
+	else
+		control_reply(req, 200, json_pack("{s:s%}", "xml", b.p ? b.p :
+		    "", b.len));
+	buf_free(&b);
+	pub_snap_free(f->ps);
+	free(f);
+}
+
 void
 api_daemon_feed(struct evhttp_request *req, int64_t id, const char *verb)
 {
-	struct buf	 b = BUF_INIT;
-	char		 err[512];
+	struct api_feed	*f;
 
 	(void)id;
 	(void)verb;
-	if (feed_render(&b, err, sizeof(err)) == -1) {
-		buf_free(&b);
-		control_error(req, 500, "feed: %s", err);
-		return;
-	}
-	control_reply(req, 200, json_pack("{s:s%}", "xml", b.p ? b.p : "",
-	    b.len));
-	buf_free(&b);
+	f = xcalloc(1, sizeof(*f));
+	f->ps = pub_snap_new(0, feed_read_limit(), 0);
+	f->late = control_late(req);
+	reader_submit(api_daemon_feed_work, api_daemon_feed_done, f);
 }
 
 /*

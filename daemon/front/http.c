@@ -749,19 +749,21 @@ static void
 http_feed_changed(void *arg)
 {
 	struct buf	 b = BUF_INIT;
+	const struct buf *cur;
 	unsigned char	 md[EVP_MAX_MD_SIZE];
 	unsigned int	 mdlen, i;
-	char		 etag[sizeof(http_feed_etag)], err[512];
+	char		 etag[sizeof(http_feed_etag)];
 
 	(void)arg;
 	if (http == NULL)
 		return;
 	site_changed();		/* so did the pages that list statements */
-	if (feed_render(&b, err, sizeof(err)) == -1) {
-		log_warnx("http: feed: %s (serving the previous one)", err);
-		buf_free(&b);
+	if ((cur = feed_current()) == NULL) {
+		log_warnx("http: feed: not rendered (serving the previous "
+		    "one)");
 		return;
 	}
+	buf_add(&b, cur->p, cur->len);
 	if (EVP_Digest(b.p, b.len, md, &mdlen, EVP_sha256(), NULL) != 1)
 		fatalx("http: SHA-256");
 	etag[0] = '"';
@@ -802,9 +804,18 @@ http_validators(struct evhttp_request *req, const char *etag,
 	return 0;
 }
 
+static void	http_site_later(struct evhttp_request *, const char *,
+		    struct pub_snap *);
+static void	http_site(struct evhttp_request *, const char *);
+
 static void
 http_feed_get(struct evhttp_request *req)
 {
+	/* a new or cancelled statement: the feed being made for it */
+	if (feed_pending() > 0) {
+		http_site_later(req, "/feed.xml", NULL);
+		return;
+	}
 	if (http_validators(req, http_feed_etag, http_feed_lastmod,
 	    http_feed_mtime)) {
 		http_reply(req, 304, NULL, NULL, 0);
@@ -820,13 +831,14 @@ http_feed_get(struct evhttp_request *req)
  */
 
 static void
-http_site(struct evhttp_request *req, const char *path)
+http_site_answer(struct evhttp_request *req, const char *path,
+    const struct pub_snap *ps)
 {
 	const struct site_page	*pg;
 	char			 err[512], lastmod[40];
 	int			 code;
 
-	if (site_page_get(path, &pg, &code, err, sizeof(err)) == -1) {
+	if (site_page_get(path, ps, &pg, &code, err, sizeof(err)) == -1) {
 		log_warnx("http: %s: %s", path, err);
 		http_text(req, 500, "cannot render this page");
 		return;
@@ -852,6 +864,70 @@ http_site(struct evhttp_request *req, const char *path)
 	    "Content-Security-Policy", pg->csp.p);
 	http_reply(req, 200, "text/html; charset=utf-8", pg->body.p,
 	    pg->body.len);
+}
+
+/* A page to render first: what it shows is read on the reader thread
+ * (after any feed update submitted before: reads run in order). */
+struct http_page {
+	struct http_wait	*w;
+	char			*path;
+	struct pub_snap		*ps;
+};
+
+static int
+http_site_work(struct store *st, void *arg)
+{
+	struct http_page	*hp = arg;
+
+	return hp->ps != NULL ? pub_snap_work(st, hp->ps) : 0;
+}
+
+static void
+http_site_done(void *arg, int rc)
+{
+	struct http_page	*hp = arg;
+	struct evhttp_request	*req = http_wait_end(hp->w);
+
+	if (req == NULL)
+		;
+	else if (rc == -1) {
+		log_warnx("http: %s: %s", hp->path, pub_snap_err(hp->ps));
+		http_text(req, 500, "cannot render this page");
+	} else if (hp->ps == NULL && strcmp(hp->path, "/feed.xml") == 0)
+		http_feed_get(req);	/* after the feed update */
+	else if (hp->ps == NULL)
+		http_site(req, hp->path);	/* the same: maybe stale now */
+	else
+		http_site_answer(req, hp->path, hp->ps);
+	pub_snap_free(hp->ps);
+	free(hp->path);
+	free(hp);
+}
+
+static void
+http_site_later(struct evhttp_request *req, const char *path,
+    struct pub_snap *ps)
+{
+	struct http_page	*hp;
+
+	hp = xcalloc(1, sizeof(*hp));
+	hp->path = xstrdup(path);
+	hp->ps = ps;
+	hp->w = http_wait_new(req);
+	reader_submit(http_site_work, http_site_done, hp);
+}
+
+static void
+http_site(struct evhttp_request *req, const char *path)
+{
+	struct pub_snap	*ps;
+
+	if ((ps = site_page_read(path)) != NULL)
+		http_site_later(req, path, ps);
+	else if (feed_pending() > 0)	/* not before the change it is for */
+		http_site_later(req, path, NULL);
+	else
+		http_site_answer(req, path, NULL);
 }
 
 /*
@@ -1646,7 +1722,8 @@ http_init(char *err, size_t errlen)
 	}
 	evconnlistener_set_error_cb(http_listener, http_accept_error_cb);
 	feed_on_change(http_feed_changed, NULL);
-	http_feed_changed(NULL);
+	if (feed_current() != NULL)	/* a reload's new listener */
+		http_feed_changed(NULL);
 	log_info("http: listening on %s (at most %d connections)",
 	    env->conf->http_listen, http_maxconns);
 	return 0;

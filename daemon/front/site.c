@@ -1,9 +1,10 @@
 /*
  * site.c -- the public site's pages, served from memory (site.h).
  *
- * A page is rendered on first request (the core reads the store and
- * renders: archive_home, archive_index, archive_render; the form alone is
- * a plain template) and kept with the SHA-256 of its bytes as ETag, the
+ * A page is rendered on first request (what it shows is read off the
+ * loop first, site_page_read's snapshot, and the core renders it:
+ * archive_home, archive_index, archive_render; the form alone is a plain
+ * template) and kept with the SHA-256 of its bytes as ETag, the
  * time that ETag first appeared as Last-Modified, and its own
  * Content-Security-Policy.  site_changed(), called whenever the feed is
  * rebuilt (a new or cancelled broadcast), marks every page stale: it is
@@ -187,52 +188,115 @@ site_render_form(struct buf *out, char *err, size_t errlen)
 	return ret;
 }
 
-static int
-site_render(const char *path, struct buf *out, int *code, char *err,
-    size_t errlen)
+enum site_kind { SITE_NONE, SITE_FEED_LANG, SITE_HOME, SITE_INDEX,
+    SITE_FORM, SITE_ONE, SITE_ONE_LANG };
+
+/* Which page path names (tag: a feed's or a translation's language). */
+static enum site_kind
+site_parse(const char *path, int64_t *idp, char tag[LANG_MAX])
 {
-	char		*end, tag[LANG_MAX], norm[LANG_MAX];
+	char		*end, norm[LANG_MAX];
 	long long	 id;
 	size_t		 n;
 
-	*code = 200;
 	/* /feed.LANG.xml: one language's feed (the tag as normalised) */
 	n = strlen(path);
 	if (strncmp(path, "/feed.", 6) == 0 && n > 10 &&
 	    strcmp(path + n - 4, ".xml") == 0) {
-		*code = 404;
 		if (n - 10 >= LANG_MAX)
-			return 0;
-		snprintf(tag, sizeof(tag), "%.*s", (int)(n - 10), path + 6);
+			return SITE_NONE;
+		snprintf(tag, LANG_MAX, "%.*s", (int)(n - 10), path + 6);
 		/* a tag as the feeds are named (normalised), else nothing
 		 * is read for it */
 		if (lang_norm(tag, norm, sizeof(norm)) == -1 ||
 		    strcmp(norm, tag) != 0)
-			return 0;
-		return feed_render_lang(tag, out, code, err, errlen);
+			return SITE_NONE;
+		return SITE_FEED_LANG;
 	}
 	if (strcmp(path, "/") == 0)
-		return archive_home(out, err, errlen);
+		return SITE_HOME;
 	if (strcmp(path, "/archive/") == 0)
-		return archive_index(out, err, errlen);
+		return SITE_INDEX;
 	if (strcmp(path, "/subscribe") == 0)
-		return site_render_form(out, err, errlen);
-	*code = 404;
+		return SITE_FORM;
 	if (strncmp(path, "/archive/", 9) != 0 || path[9] < '1' ||
 	    path[9] > '9')
-		return 0;
+		return SITE_NONE;
 	id = strtoll(path + 9, &end, 10);
 	if (id <= 0 || id == LLONG_MAX)
-		return 0;
+		return SITE_NONE;
+	*idp = (int64_t)id;
 	/* /archive/ID/LANG: a translation's page, the tag as linked */
 	if (*end == '/' && end[1] != '\0' && strlen(end + 1) < LANG_MAX &&
-	    lang_norm(end + 1, tag, sizeof(tag)) == 0 &&
+	    lang_norm(end + 1, tag, LANG_MAX) == 0 &&
 	    strcmp(tag, end + 1) == 0)
-		return archive_render_lang((int64_t)id, tag, out, code, err,
-		    errlen);
+		return SITE_ONE_LANG;
 	if (*end != '\0')
+		return SITE_NONE;
+	return SITE_ONE;
+}
+
+static int
+site_render(const char *path, const struct pub_snap *ps, struct buf *out,
+    int *code, char *err, size_t errlen)
+{
+	char		 tag[LANG_MAX];
+	int64_t		 id = 0;
+	enum site_kind	 k = site_parse(path, &id, tag);
+
+	*code = 200;
+	if (k == SITE_FORM)
+		return site_render_form(out, err, errlen);
+	if (k == SITE_NONE || ps == NULL) {
+		*code = 404;
 		return 0;
-	return archive_render((int64_t)id, out, code, err, errlen);
+	}
+	switch (k) {
+	case SITE_FEED_LANG:
+		return feed_render_lang(ps, tag, out, code, err, errlen);
+	case SITE_HOME:
+		return archive_home(ps, out, err, errlen);
+	case SITE_INDEX:
+		return archive_index(ps, out, err, errlen);
+	case SITE_ONE_LANG:
+		return archive_render_lang(ps, id, tag, out, code, err,
+		    errlen);
+	default:
+		return archive_render(ps, id, out, code, err, errlen);
+	}
+}
+
+/*
+ * What path's page needs read from the store before site_page_get can
+ * render it: a snapshot to read with pub_snap_work off the loop, or NULL
+ * (it is rendered and fresh, it is the form, or no such page).
+ */
+struct pub_snap *
+site_page_read(const char *path)
+{
+	char		 tag[LANG_MAX];
+	int64_t		 id = 0;
+	size_t		 i;
+
+	if (site_conf == env->conf)
+		for (i = 0; i < SITE_PAGES; i++)
+			if (site_pages[i].path != NULL &&
+			    site_pages[i].fresh &&
+			    strcmp(site_pages[i].path, path) == 0)
+				return NULL;
+	switch (site_parse(path, &id, tag)) {
+	case SITE_FEED_LANG:
+		return pub_snap_new(0, feed_read_limit(), 1);
+	case SITE_HOME:
+		return pub_snap_new(0, ARCHIVE_HOME_READ, 0);
+	case SITE_INDEX:
+		return pub_snap_new(0, ARCHIVE_INDEX_READ, 0);
+	case SITE_ONE:
+	case SITE_ONE_LANG:
+		return pub_snap_new(id, 0, 1);
+	default:
+		return NULL;
+	}
 }
 
 /* A slot for path: its own, a free one, or the least recently used. */
@@ -280,8 +344,8 @@ site_trim(const struct site_page *keep)
 }
 
 int
-site_page_get(const char *path, const struct site_page **pgp, int *code,
-    char *err, size_t errlen)
+site_page_get(const char *path, const struct pub_snap *ps,
+    const struct site_page **pgp, int *code, char *err, size_t errlen)
 {
 	struct site_page	*pg;
 	struct buf		 b = BUF_INIT;
@@ -296,7 +360,7 @@ site_page_get(const char *path, const struct site_page **pgp, int *code,
 	*pgp = NULL;
 	pg = site_slot(path);
 	if (!pg->fresh) {
-		if (site_render(path, &b, code, err, errlen) == -1 ||
+		if (site_render(path, ps, &b, code, err, errlen) == -1 ||
 		    *code != 200) {
 			site_page_drop(pg, 1);
 			buf_free(&b);

@@ -5,7 +5,8 @@
  * Content-Security-Policy until the published set or the config changes.
  *
  * SYNOPSIS
- *	rc = site_page_get("/archive/7", &pg, &code, err, errlen);
+ *	ps = site_page_read("/archive/7");	NULL, or read it off the loop
+ *	rc = site_page_get("/archive/7", ps, &pg, &code, err, errlen);
  *	site_changed();		the published set changed (feed_on_change)
  *	site_csp(html, len, base_url, &csp);	for a page built elsewhere
  *	site_shutdown();
@@ -33,8 +34,10 @@ struct site_page {
 	uint64_t	 used;
 };
 
-int	site_page_get(const char *, const struct site_page **, int *, char *,
-	    size_t);
+struct pub_snap;
+struct pub_snap *site_page_read(const char *);
+int	site_page_get(const char *, const struct pub_snap *,
+	    const struct site_page **, int *, char *, size_t);
 void	site_changed(void);
 void	site_shutdown(void);
 void	site_csp(const char *, size_t, const char *, struct buf *);

@@ -479,6 +479,12 @@ main(void)
 		printf("store_open: %s\n", err);
 		return 1;
 	}
+	/* the loop's reads go to the reader thread, as in the daemon */
+	if ((env->reader = reader_new(env->base, env->store, err,
+	    sizeof(err))) == NULL) {
+		printf("reader_new: %s\n", err);
+		return 1;
+	}
 	CHECK_INT("queue_init", queue_init(NULL, NULL, err, sizeof(err)), 0);
 
 	/* 1. whom each answer is charged to */
@@ -543,7 +549,10 @@ main(void)
 	CHECK_INT("refusal run: total", v.bc.total, 12);
 
 	queue_shutdown();
+	writer_free(env->reader);	/* the last reads' done()s */
+	env->reader = NULL;
 	queue_free();
+	feed_free();
 	/* nothing left claimed by this node */
 	CHECK_INT("release_stale", store_dlv_release_stale(env->store,
 	    env->node, &stale, err, sizeof(err)), 0);
