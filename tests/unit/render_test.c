@@ -8,6 +8,9 @@
  *	UPDATE_GOLDEN=1		rewrite the golden files in tests/golden
  *	FEED_OUT=PATH		write a feed of 3 items to PATH and exit
  *	BENCH_RENDER=N		render N personalised messages, print msgs/s
+ *	BENCH_LANGS=K		... of a statement in K languages (1 to 10),
+ *				each version rendered once, each recipient's
+ *				picked as the engine does (lang_pick)
  */
 #include <sys/stat.h>
 
@@ -21,6 +24,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "lang.h"
 #include "mustache.h"
 #include "render.h"
 #include "rss.h"
@@ -736,17 +740,38 @@ bench(const struct statement *st, long n)
 	static const char	*cities[] = { "Zürich", "Łódź", "Lyon", "" };
 	static const char	*names[] = { "Ada Lovelace", "José Núñez",
 				    "山田 太郎", "" };
-	struct render		*r;
+	static const char	*langs[] = { "en", "es", "fr", "pt", "ar",
+				    "de", "it", "nl", "ru", "he" };
+	/* the subscribers' languages: their own, a region, none, unknown */
+	static const char	*readers[] = { "es", "pt-BR", "", "ar", "zz",
+				    "fr-CA", "he", "de", "en", "nl" };
+	struct render_params	 p;
+	struct render		*rs[10], *r;
 	struct render_rcpt	 rc;
 	struct buf		 out = BUF_INIT;
-	const char		*fv[2];
+	const char		*fv[2], *e;
 	char			 err[256], email[64];
 	double			 t0, t1, bytes = 0;
 	long			 i;
+	int			 k, nl = (e = getenv("BENCH_LANGS")) != NULL ?
+				    atoi(e) : 1;
 
-	if ((r = new_render(st, &site, 0, NULL, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "render_new: %s\n", err);
-		return 1;
+	if (nl < 1 || nl > 10)
+		nl = 1;
+	for (k = 0; k < nl; k++) {
+		memset(&p, 0, sizeof(p));
+		p.site = site;
+		p.st = st;
+		p.broadcast_id = 7;
+		p.key = key;
+		p.keylen = sizeof(key);
+		p.date = when;
+		p.lang = langs[k];
+		p.url_lang = k > 0 ? langs[k] : NULL;
+		if ((rs[k] = render_new(&p, err, sizeof(err))) == NULL) {
+			fprintf(stderr, "render_new: %s\n", err);
+			return 1;
+		}
 	}
 	t0 = mono();
 	for (i = 0; i < n; i++) {
@@ -761,6 +786,8 @@ bench(const struct statement *st, long n)
 		rc.field_values = fv;
 		rc.nfields = 2;
 		buf_reset(&out);
+		k = nl > 1 ? lang_pick(readers[i % 10], langs, (size_t)nl) : 0;
+		r = rs[k > 0 ? k : 0];
 		if (render_message(r, &rc, &out, err, sizeof(err)) == -1) {
 			fprintf(stderr, "render_message: %s\n", err);
 			return 1;
@@ -768,11 +795,12 @@ bench(const struct statement *st, long n)
 		bytes += (double)out.len;
 	}
 	t1 = mono();
-	printf("%ld messages in %.3f s: %.0f messages/s, %.0f MB/s, "
-	    "%.0f bytes/message\n", n, t1 - t0, n / (t1 - t0),
-	    bytes / (t1 - t0) / 1e6, bytes / n);
+	printf("%ld messages in %d language(s) in %.3f s: %.0f messages/s, "
+	    "%.0f MB/s, %.0f bytes/message\n", n, nl, t1 - t0,
+	    n / (t1 - t0), bytes / (t1 - t0) / 1e6, bytes / n);
 	buf_free(&out);
-	render_free(r);
+	for (k = 0; k < nl; k++)
+		render_free(rs[k]);
 	return 0;
 }
 
