@@ -80,6 +80,9 @@ intake_flush(struct intake *in)
 		rows[i].key = t + r->key;
 		rows[i].name = t + r->name;
 		rows[i].fields = t + r->fields;
+		/* the lang column: the language they read (a row without
+		 * one keeps theirs) */
+		rows[i].lang = t + r->lang;
 		rows[i].status = SUB_ACTIVE;
 	}
 	if (store_sub_upsert_rows(in->st, in->id, rows, in->nrows,
@@ -88,20 +91,6 @@ intake_flush(struct intake *in)
 		in->nrows = 0;
 		buf_reset(in->text);
 		return -1;
-	}
-	for (i = 0; i < in->nrows; i++) {
-		/* the lang column: the language they read (a row without
-		 * one keeps theirs); only rows the import took */
-		if (t[in->rows[i].lang] != '\0' && (rows[i].what ==
-		    UPSERT_ADDED || rows[i].what == UPSERT_UPDATED) &&
-		    store_sub_set_lang(in->st, rows[i].key, t +
-		    in->rows[i].lang, in->store_err,
-		    sizeof(in->store_err)) == -1) {
-			in->store_failed = 1;
-			in->nrows = 0;
-			buf_reset(in->text);
-			return -1;
-		}
 	}
 	for (i = 0; i < in->nrows; i++) {
 		switch (rows[i].what) {

@@ -144,6 +144,13 @@ store_sub_upsert_rows(struct store *st, int64_t import,
 		    rows[i].name, rows[i].fields, rows[i].status,
 		    &rows[i].what, err, errlen) == -1)
 			return -1;
+		/* the language of a row the import took */
+		if (rows[i].lang != NULL && rows[i].lang[0] != '\0' &&
+		    (rows[i].what == UPSERT_ADDED ||
+		    rows[i].what == UPSERT_UPDATED) &&
+		    st->be->sub_set_lang(st, rows[i].key, rows[i].lang, err,
+		    errlen) == -1)
+			return -1;
 	}
 	return 0;
 }

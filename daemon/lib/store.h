@@ -68,6 +68,8 @@ struct store_sub_row {
 	const char	*key;
 	const char	*name;
 	const char	*fields;
+	const char	*lang;		/* "": a new one has none, an
+					   existing one keeps theirs */
 	enum sub_status	 status;
 	enum store_upsert what;		/* out */
 	int		 done;		/* out: what is set */

@@ -147,16 +147,19 @@ static const char *pg_sql[Q_MAX] = {
 	    "WHERE key = $1",
 	/* a chunk of an import in one statement (pg_sub_upsert_rows):
 	 * $1..$4 email, key, name, fields text[], $5 status int[], $6
-	 * import; xmax 0 is a row this statement inserted; new ids in
+	 * import, $7 lang text[] ("": theirs kept); xmax 0 is a row this statement inserted; new ids in
 	 * the arrays' order (the file's) */
 	[Q_SUB_UPSERT_ROWS] = "INSERT INTO subscribers(email, key, name, "
-	    "fields, status, import_id, created, updated) "
-	    "SELECT e, k, n, f, st, $6::bigint, " PG_NOWS ", " PG_NOWS " "
+	    "fields, status, import_id, created, updated, lang) "
+	    "SELECT e, k, n, f, st, $6::bigint, " PG_NOWS ", " PG_NOWS ", l "
 	    "FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], "
-	    "$5::int[]) WITH ORDINALITY AS u(e, k, n, f, st, o) ORDER BY o "
+	    "$5::int[], $7::text[]) WITH ORDINALITY "
+	    "AS u(e, k, n, f, st, l, o) ORDER BY o "
 	    "ON CONFLICT (key) DO UPDATE SET email = EXCLUDED.email, "
 	    "name = EXCLUDED.name, fields = EXCLUDED.fields, "
-	    "import_id = EXCLUDED.import_id, updated = EXCLUDED.updated "
+	    "import_id = EXCLUDED.import_id, updated = EXCLUDED.updated, "
+	    "lang = CASE WHEN EXCLUDED.lang <> '' THEN EXCLUDED.lang "
+	    "ELSE subscribers.lang END "
 	    "WHERE subscribers.status = 1 "
 	    "AND subscribers.import_id <> EXCLUDED.import_id "
 	    "RETURNING key, xmax = 0",
@@ -1559,7 +1562,7 @@ pg_sub_upsert_rows(struct store *st, int64_t import,
 {
 	struct pg_store		*s = PG(st);
 	struct pg_params	 p;
-	struct pg_text		 col[5];
+	struct pg_text		 col[6];
 	struct store_sub_row	*row;
 	PGresult		*r;
 	size_t			 i, c;
@@ -1568,7 +1571,7 @@ pg_sub_upsert_rows(struct store *st, int64_t import,
 	if (n == 0)
 		return 0;
 	memset(col, 0, sizeof(col));
-	for (c = 0; c < 5; c++)
+	for (c = 0; c < 6; c++)
 		pt_open(&col[c]);
 	for (i = 0; i < n; i++) {
 		if ((unsigned)rows[i]->status > SUB_BOUNCED) {
@@ -1581,18 +1584,21 @@ pg_sub_upsert_rows(struct store *st, int64_t import,
 		pt_quoted(&col[2], rows[i]->name);
 		pt_quoted(&col[3], rows[i]->fields);
 		pt_int(&col[4], rows[i]->status);
+		pt_quoted(&col[5], rows[i]->lang ? rows[i]->lang : "");
 	}
 	p.n = 0;
-	for (c = 0; c < 5; c++) {
+	for (c = 0; c < 6; c++) {
 		pt_close(&col[c]);
 		if (col[c].oom) {
 			snprintf(err, errlen, "%s: upsert: out of memory",
 			    s->url);
 			goto end;
 		}
-		pp_str(&p, col[c].s);
+		if (c < 5)
+			pp_str(&p, col[c].s);
 	}
 	pp_int(&p, import);
+	pp_str(&p, col[5].s);
 	if ((r = pg_run(s, Q_SUB_UPSERT_ROWS, &p, err, errlen,
 	    "upsert subscribers")) == NULL)
 		goto end;
@@ -1612,7 +1618,7 @@ pg_sub_upsert_rows(struct store *st, int64_t import,
 	if (!pg_in_tx(s))
 		rc = pg_counts_flush(s, err, errlen);
 end:
-	for (c = 0; c < 5; c++)
+	for (c = 0; c < 6; c++)
 		free(col[c].s);
 	return rc;
 }

@@ -888,7 +888,8 @@ sq_rows_done(struct sq_store *s, sqlite3_stmt *keep, sqlite3_stmt *q)
  * the index for all), then one INSERT ... ON CONFLICT DO UPDATE for all
  * of them, which inserts the new ones and refreshes an active
  * subscriber not yet seen in this import (status untouched), as
- * Q_SUB_INSERT and Q_SUB_UPDATE do for one.  The look tells which is
+ * Q_SUB_INSERT and Q_SUB_UPDATE do for one, with the row's language
+ * when it names one (sq_sub_set_lang).  The look tells which is
  * which beforehand, so the INSERT needs no RETURNING (that cost a fifth
  * of an import); the rows the look finds pending, suppressed or seen in
  * this import are left to the row at a time path (the INSERT does not
@@ -942,16 +943,20 @@ sq_sub_upsert_rows(struct store *st, int64_t import,
 	}
 
 	if (sq_rows_stmt(s, &s->rows_ins, n, "INSERT INTO subscribers(email, "
-	    "key, name, fields, status, import_id, created, updated) VALUES ",
-	    "(?, ?, ?, ?, ?, ?, ?, ?)", " ON CONFLICT (key) DO UPDATE SET "
-	    "email = excluded.email, name = excluded.name, "
+	    "key, name, fields, status, import_id, created, updated, lang) "
+	    "VALUES ", "(?, ?, ?, ?, ?, ?, ?, ?, ?)", " ON CONFLICT (key) DO "
+	    "UPDATE SET email = excluded.email, name = excluded.name, "
 	    "fields = excluded.fields, import_id = excluded.import_id, "
-	    "updated = excluded.updated WHERE subscribers.status = 1 "
+	    "updated = excluded.updated, lang = CASE WHEN excluded.lang != '' "
+	    "THEN excluded.lang ELSE subscribers.lang END "
+	    "WHERE subscribers.status = 1 "
 	    "AND subscribers.import_id != excluded.import_id", &ins, err,
 	    errlen) == -1)
 		goto out;
 	for (i = 0; i < n; i++) {
-		k = (int)i * 8;
+		k = (int)i * 9;
+		sqlite3_bind_text(ins, k + 9, rows[i]->lang ? rows[i]->lang : "",
+		    -1, SQLITE_STATIC);
 		sqlite3_bind_text(ins, k + 1, rows[i]->email, -1, SQLITE_STATIC);
 		sqlite3_bind_text(ins, k + 2, rows[i]->key, -1, SQLITE_STATIC);
 		sqlite3_bind_text(ins, k + 3, rows[i]->name, -1, SQLITE_STATIC);

@@ -1893,8 +1893,8 @@ row_text_cb(const struct subscriber *sub, void *arg)
 {
 	char	*out = arg;
 
-	snprintf(out, 512, "%s|%s|%s|%d", sub->email, sub->name, sub->fields,
-	    (int)sub->status);
+	snprintf(out, 512, "%s|%s|%s|%d|%s", sub->email, sub->name,
+	    sub->fields, (int)sub->status, sub->lang ? sub->lang : "");
 	return 0;
 }
 
@@ -1983,6 +1983,9 @@ test_upsert_rows(void)
 			rows[i].key = key[i];
 			rows[i].name = name[i];
 			rows[i].fields = pass ? "{\"k\":\"v\\\"\"}" : "{}";
+			/* a language on some rows; a row without keeps theirs */
+			rows[i].lang = i % 3 == 0 ? "" : pass ? "pt-BR" :
+			    i % 3 == 1 ? "es" : "ar";
 			rows[i].status = SUB_ACTIVE;
 		}
 		if (pass == 0)
@@ -2000,6 +2003,13 @@ test_upsert_rows(void)
 			if (store_sub_upsert(a, ia, rows[i].email, rows[i].key,
 			    rows[i].name, rows[i].fields, SUB_ACTIVE, &what,
 			    err, sizeof(err)) == -1) {
+				printf("rows: %s\n", err);
+				same = 0;
+				break;
+			}
+			if (rows[i].lang[0] != '\0' && (what == UPSERT_ADDED ||
+			    what == UPSERT_UPDATED) && store_sub_set_lang(a,
+			    rows[i].key, rows[i].lang, err, sizeof(err)) == -1) {
 				printf("rows: %s\n", err);
 				same = 0;
 				break;
