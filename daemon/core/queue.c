@@ -43,6 +43,7 @@
 #include "buf.h"
 #include "core.h"
 #include "dkim.h"
+#include "feed.h"
 #include "fields.h"
 #include "lang.h"
 #include "mime.h"
@@ -238,8 +239,11 @@ struct qclaim {
 	size_t			 n, cap;
 	int			 settled;
 	int64_t			 now, due;
+	double			 at;		/* now_mono() when now was read */
 	char			 err[512];
 };
+
+struct qsel;
 
 /* The current run of identical RCPT refusals from one relay. */
 struct qrefusals {
@@ -310,6 +314,11 @@ static struct {
 	int			 claim_out;
 	int			 enter_out;	/* state changes out */
 	uint64_t		 enter_gen;	/* state changes submitted */
+	int64_t			 snow;		/* the store's clock at snow_at */
+	double			 snow_at;	/* now_mono(): the last claim's */
+	struct qsel		*sel;		/* queue_select's read, back */
+	int			 sel_out;	/* ... out on the reader */
+	int			 sel_again;	/* pumped meanwhile */
 	struct event		*wtimer;	/* the next watch (shared store) */
 	int			 watch_out;
 	struct event		*stimer;	/* shared rate: slots to reserve? */
@@ -1000,6 +1009,22 @@ queue_state_cb(const struct broadcast *bc, void *arg)
 	return 0;
 }
 
+/*
+ * The store's clock (leases, due times are on it: the database's on
+ * PostgreSQL) without asking it on the loop: the last claim's reading,
+ * taken on the writer thread, plus the monotonic time since.
+ */
+static int64_t
+queue_store_now(void)
+{
+	struct timespec	ts;
+
+	if (q.snow_at > 0)
+		return q.snow + (int64_t)((now_mono() - q.snow_at) * 1000);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* A change of a broadcast's state, out to the writer. */
 struct qenter {
 	int64_t		 id;
@@ -1443,7 +1468,7 @@ queue_throttle(struct qrun *run, struct qjob *j, struct qpool *qp)
 		if (hint > QUEUE_HINT_MAX)
 			hint = QUEUE_HINT_MAX;
 		queue_result_add(run, QRES_POSTPONE, j->sid, 0, DLV_PENDING,
-		    j->attempts, store_now_ms(env->store) + (int64_t)hint *
+		    j->attempts, queue_store_now() + (int64_t)hint *
 		    1000, 0, 0, NULL);
 		qjob_free(j);
 		return 1;
@@ -1528,7 +1553,7 @@ queue_done_cb(struct smtp_job *sj, void *arg)
 		} else {
 			to = DLV_DEFERRED;
 			queue_result_add(run, QRES_RECORD, j->sid, from, to, attempts,
-			    store_now_ms(env->store) +
+			    queue_store_now() +
 			    queue_retry_wait(attempts, sj->msg) * 1000,
 			    sj->code, 0, sj->msg);
 			q.total_deferred++;
@@ -1736,7 +1761,8 @@ qrun_tr_cb(const struct bc_translation *t, void *arg)
 /* A run's other languages: 0, or -1 with err (it cannot be sent), or -2
  * (the store did not answer: try again later). */
 static int
-qrun_versions(struct qrun *run, time_t date, char *err, size_t errlen)
+qrun_versions(struct qrun *run, time_t date, const struct pub_snap *ps,
+    char *err, size_t errlen)
 {
 	struct qrun_tr	x;
 	size_t		i;
@@ -1745,7 +1771,7 @@ qrun_versions(struct qrun *run, time_t date, char *err, size_t errlen)
 	x.run = run;
 	x.id = run->id;
 	x.date = date;
-	if (store_bc_translations(env->store, run->id, qrun_tr_cb, &x, err,
+	if (pub_snap_translations(ps, run->id, qrun_tr_cb, &x, err,
 	    errlen) == -1)
 		return -2;
 	if (x.failed) {
@@ -1796,24 +1822,113 @@ queue_pick_cb(const struct broadcast *bc, void *arg)
 	return 0;
 }
 
-/* Make the oldest queued or sending broadcast the current run. */
+/*
+ * queue_select's read, on the reader thread: the oldest queued or
+ * sending broadcast, and its translations.  The loop applies it at its
+ * next pump, unless a change of state was submitted since (read again).
+ */
+struct qsel {
+	struct qrun_load	 l;
+	struct pub_snap		*ps;
+	uint64_t		 gen;		/* q.enter_gen when asked */
+	int			 again;		/* pumped while it was out */
+	int			 rc;
+	char			 err[512];
+};
+
+static int
+queue_select_work(struct store *st, void *arg)
+{
+	struct qsel	*s = arg;
+
+	if (store_bc_list(st, 1000000, queue_pick_cb, &s->l, s->err,
+	    sizeof(s->err)) == -1)
+		return -1;
+	if (s->l.id == 0 || s->l.snapping)
+		return 0;
+	s->ps = pub_snap_new(s->l.id, 0, 1);
+	if (pub_snap_work(st, s->ps) == -1) {
+		snprintf(s->err, sizeof(s->err), "%s", pub_snap_err(s->ps));
+		return -1;
+	}
+	return 0;
+}
+
+static void
+qsel_free(struct qsel *s)
+{
+	if (s == NULL)
+		return;
+	free(s->l.source);
+	free(s->l.subject);
+	pub_snap_free(s->ps);
+	free(s);
+}
+
+static void
+queue_select_done(void *arg, int rc)
+{
+	struct qsel	*s = arg;
+
+	q.sel_out = 0;
+	s->rc = rc;
+	s->again = q.sel_again;
+	q.sel_again = 0;
+	qsel_free(q.sel);
+	q.sel = s;
+	queue_kick();
+}
+
+static struct qrun *queue_select_apply(struct qrun_load,
+    const struct pub_snap *);
+
+/*
+ * Make the oldest queued or sending broadcast the current run: asked of
+ * the reader thread at one pump, applied at the pump its answer kicks.
+ * A pump asks again only when kicked again (a new broadcast, a change).
+ */
 static struct qrun *
 queue_select(void)
 {
-	struct qrun_load	 l;
-	struct qrun		*run;
-	char			 err[512];
-	int			 rc = 0;
+	struct qsel	*s;
+	struct qrun	*run;
 
 	/* the store's states are this loop's once no change is out */
 	if (q.enter_out > 0)
 		return NULL;
-	memset(&l, 0, sizeof(l));
-	if (store_bc_list(env->store, 1000000, queue_pick_cb, &l, err,
-	    sizeof(err)) == -1) {
-		log_warnx("store: %s", err);
+	if (q.sel_out) {
+		q.sel_again = 1;
 		return NULL;
 	}
+	s = q.sel;
+	q.sel = NULL;
+	if (s != NULL && s->rc == -1) {
+		log_warnx("store: %s", s->err);
+		qsel_free(s);
+		return NULL;
+	}
+	if (s == NULL || s->gen != q.enter_gen || (s->again &&
+	    (s->l.id == 0 || s->l.snapping))) {
+		qsel_free(s);
+		s = xcalloc(1, sizeof(*s));
+		s->gen = q.enter_gen;
+		q.sel_out = 1;
+		reader_submit(queue_select_work, queue_select_done, s);
+		return NULL;
+	}
+	run = queue_select_apply(s->l, s->ps);
+	s->l.source = s->l.subject = NULL;	/* the apply's */
+	qsel_free(s);
+	return run;
+}
+
+static struct qrun *
+queue_select_apply(struct qrun_load l, const struct pub_snap *ps)
+{
+	struct qrun		*run;
+	char			 err[512];
+	int			 rc = 0;
+
 	if (l.id == 0 || l.snapping) {
 		/* still taking the oldest one's recipients: it goes first,
 		 * when snapshot.c has them all */
@@ -1852,7 +1967,7 @@ queue_select(void)
 	    (time_t)l.created, run->lang, NULL, &run->st, &run->st_ok, err,
 	    sizeof(err));
 	if (run->render != NULL && (rc = qrun_versions(run,
-	    (time_t)l.created, err, sizeof(err))) == -2) {
+	    (time_t)l.created, ps, err, sizeof(err))) == -2) {
 		log_warnx("broadcast %" PRId64 ": store: %s", l.id, err);
 		goto fail;		/* as a failed list: tried again */
 	}
@@ -1943,6 +2058,7 @@ queue_claim_work(struct store *st, void *arg)
 	c->settled = 0;
 	c->due = -1;
 	c->now = store_now_ms(st);
+	c->at = now_mono();
 	if (store_dlv_claim_rows(st, c->bid, env->node, c->now,
 	    QUEUE_LEASE_MS, c->batch, queue_claim_row_cb, c, c->err,
 	    sizeof(c->err)) == -1)
@@ -1970,6 +2086,10 @@ queue_claim_done(void *arg, int rc)
 
 	q.claim_out = 0;
 	run->refs--;
+	if (rc == 0) {			/* queue_store_now's */
+		q.snow = c->now;
+		q.snow_at = c->at;
+	}
 	/* rows seen before a failed commit are not claimed: not sent */
 	take = rc == 0 && run == q.current && run->state == BC_SENDING &&
 	    !q.shutting_down && !q.closing && beat_ok(beat_epoch());
@@ -2399,7 +2519,7 @@ queue_next_job(struct qrun *run, double *wait)
 		if (due < 1.0)
 			due = 1.0;
 		if (store_now < 0)
-			store_now = store_now_ms(env->store);
+			store_now = queue_store_now();
 		TAILQ_REMOVE(&run->ready, j, entry);
 		run->nready--;
 		queue_result_add(run, QRES_POSTPONE, j->sid, 0, DLV_PENDING,
@@ -2817,6 +2937,8 @@ queue_free(void)
 
 	q.closing = 1;
 	beat_stop();
+	qsel_free(q.sel);
+	q.sel = NULL;
 	if (q.wtimer != NULL)
 		event_free(q.wtimer);
 	q.wtimer = NULL;
@@ -3347,28 +3469,80 @@ queue_control_done(struct qenter *e)
 }
 
 /*
- * pause, resume or cancel broadcast id: refused at once when the store
- * already says it cannot be, else cb once the writer has stored it (it
- * checks again there: the engine's own changes go before it).
+ * pause, resume or cancel broadcast id: refused when the store already
+ * says it cannot be (read on the reader thread), else cb once the writer
+ * has stored it (it checks again there: the engine's own changes go
+ * before it).  A bad verb is refused at once.
  */
+struct qctl {
+	int64_t			 id;
+	enum bc_state		 to;
+	unsigned		 from;
+	struct qstate_ctx	 c;
+	core_done_cb		 cb;
+	void			*arg;
+	char			 err[512];
+};
+
+static int
+queue_control_work(struct store *st, void *arg)
+{
+	struct qctl	*x = arg;
+
+	return store_bc_get(st, x->id, queue_state_cb, &x->c, x->err,
+	    sizeof(x->err));
+}
+
+static void
+queue_control_read(void *arg, int rc)
+{
+	struct qctl		*x = arg;
+	struct core_result	 r;
+	struct qenter		*e;
+
+	memset(&r, 0, sizeof(r));
+	r.id = x->id;
+	r.err = x->err;
+	if (rc == -1)
+		r.rc = CORE_FAILED;
+	else if (!x->c.found) {
+		snprintf(x->err, sizeof(x->err), "broadcast %" PRId64 ": no "
+		    "such broadcast", x->id);
+		r.rc = CORE_NOTFOUND;
+	} else if (!(x->from & (1u << x->c.state))) {
+		snprintf(x->err, sizeof(x->err), "broadcast %" PRId64 " is "
+		    "%s%s", x->id, store_bc_strstate(x->c.state),
+		    x->to == BC_QUEUED ? ", not paused" : "");
+		r.rc = CORE_CONFLICT;
+	} else {
+		queue_flush();		/* results first */
+		e = xcalloc(1, sizeof(*e));
+		e->id = x->id;
+		e->to = x->to;
+		e->from = x->from;
+		if (x->to == BC_PAUSED)
+			e->reason = xstrdup("paused by broadside pause");
+		snprintf(e->line, sizeof(e->line), "%s",
+		    store_bc_strstate(x->to));
+		e->then = queue_control_done;
+		e->cb = x->cb;
+		e->arg = x->arg;
+		queue_enter_submit(e);
+		free(x);
+		return;
+	}
+	x->cb(&r, x->arg);
+	free(x);
+}
+
 enum core_rc
 queue_bc_control(int64_t id, const char *verb, core_done_cb cb, void *arg,
     char *err, size_t errlen)
 {
-	struct qstate_ctx	 c;
-	struct qenter		*e;
-	enum bc_state		 to;
-	unsigned		 from;
+	struct qctl	*x;
+	enum bc_state	 to;
+	unsigned	 from;
 
-	memset(&c, 0, sizeof(c));
-	if (store_bc_get(env->store, id, queue_state_cb, &c, err, errlen)
-	    == -1)
-		return CORE_FAILED;
-	if (!c.found) {
-		snprintf(err, errlen, "broadcast %" PRId64 ": no such "
-		    "broadcast", id);
-		return CORE_NOTFOUND;
-	}
 	if (strcmp(verb, "pause") == 0) {
 		to = BC_PAUSED;
 		from = 1u << BC_QUEUED | 1u << BC_SENDING;
@@ -3382,23 +3556,12 @@ queue_bc_control(int64_t id, const char *verb, core_done_cb cb, void *arg,
 		snprintf(err, errlen, "no such action: %s", verb);
 		return CORE_NOTFOUND;
 	}
-	if (!(from & (1u << c.state))) {
-		snprintf(err, errlen, "broadcast %" PRId64 " is %s%s", id,
-		    store_bc_strstate(c.state), to == BC_QUEUED ?
-		    ", not paused" : "");
-		return CORE_CONFLICT;
-	}
-	queue_flush();		/* results first */
-	e = xcalloc(1, sizeof(*e));
-	e->id = id;
-	e->to = to;
-	e->from = from;
-	if (to == BC_PAUSED)
-		e->reason = xstrdup("paused by broadside pause");
-	snprintf(e->line, sizeof(e->line), "%s", store_bc_strstate(to));
-	e->then = queue_control_done;
-	e->cb = cb;
-	e->arg = arg;
-	queue_enter_submit(e);
+	x = xcalloc(1, sizeof(*x));
+	x->id = id;
+	x->to = to;
+	x->from = from;
+	x->cb = cb;
+	x->arg = arg;
+	reader_submit(queue_control_work, queue_control_read, x);
 	return CORE_OK;
 }
