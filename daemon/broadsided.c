@@ -29,6 +29,7 @@
 static struct daemon_env	 daemon_env;
 struct daemon_env		*env = &daemon_env;
 static char			 daemon_node[256];
+static struct store		*loop_store;	/* env->store's, once the loop runs */
 
 static struct event		*ev_sigterm, *ev_sigint, *ev_sighup, *ev_check;
 
@@ -217,6 +218,7 @@ main(int argc, char *argv[])
 		log_warnx("storage: %s", err);
 		return EXIT_UNAVAIL;
 	}
+	env->shared = store_node_beats(env->store);
 	if (control_init(err, sizeof(err)) == -1) {
 		log_warnx("control: %s", err);
 		store_close(env->store);
@@ -272,6 +274,14 @@ main(int argc, char *argv[])
 	    env->conf->storage_path);
 	/* READY=1 once subscribers.file is in (now, if none is set) */
 	sync_start(daemon_start_synced, NULL);
+	/*
+	 * From here the loop makes no store call: reads go to the reader
+	 * thread, writes to the writer's.  Its handle stays open (on a
+	 * shared store it holds the node's name) but out of reach, so a
+	 * read left on the loop fails at once in any test that reaches it.
+	 */
+	loop_store = env->store;
+	env->store = NULL;
 	event_base_dispatch(env->base);
 	writer_free(env->reader);	/* the last reads answered */
 	env->reader = NULL;
@@ -284,7 +294,7 @@ main(int argc, char *argv[])
 	queue_free();		/* the writer's last done()s run here */
 	feed_free();
 	bounces_free();
-	store_close(env->store);
+	store_close(loop_store);
 	event_free(ev_sigterm);
 	event_free(ev_sigint);
 	event_free(ev_sighup);

@@ -27,7 +27,11 @@ struct daemon_env {
 	struct event_base	*base;
 	struct config		*conf;
 	const char		*config_path;
-	struct store		*store;		/* the loop's handle: reads */
+	struct store		*store;		/* the loop's handle: start-up
+						   only, NULL once the loop
+						   runs (reads: reader.c) */
+	int			 shared;	/* store_node_beats: a shared
+						   store (PostgreSQL) */
 	struct writer		*writer;	/* store writes, off the loop
 						   (writer.c), from queue_init
 						   to queue_free */

@@ -2134,8 +2134,7 @@ queue_claim_done(void *arg, int rc)
 	 * heartbeat expired) */
 	queue_timer_at(c->due >= 0 ? (double)(c->due - c->now) / 1000 +
 	    0.01 : q.pdue > now_mono() ? QUEUE_PACE_POLL :
-	    store_node_beats(env->store) ? 2.0 :
-	    5.0);
+	    env->shared ? 2.0 : 5.0);
 }
 
 /*

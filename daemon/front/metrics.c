@@ -133,7 +133,7 @@ metrics_read(void (*done)(struct metrics_read *, void *), void *arg)
 	r = xcalloc(1, sizeof(*r));
 	r->done = done;
 	r->arg = arg;
-	r->beats = store_node_beats(env->store);
+	r->beats = env->shared;
 	if (r->beats) {
 		queue_stats(&st);
 		r->runs = xcalloc(st.nruns + 1, sizeof(*r->runs));
