@@ -8,70 +8,31 @@
 # in flight and not committed, 3 x connections + batch_size a kill.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/pg.sh"
-pg_start
-pg_createdb bs_kills
+. "$TOP/tests/pg_nodes.sh"
 N=3000
 KILLS=10
-
-start_smtpd mail
-URL="postgresql://$PG_USER@127.0.0.1:$PG_PORT/bs_kills"
-( umask 077; echo "$PG_PASSWORD" > "$T/pg.pw" )
-for n in a b; do
-	mkdir -p "$T/$n"
-	cat > "$T/$n.conf" <<EOC
-list: { name = "Test List"; from = "Test List <list@example.org>";
-        id = "test.example.org"; base_url = "https://lists.example.org"; };
-storage: { url = "$URL"; node = "node-$n"; password_file = "pg.pw"; };
-smtp: { url = "smtp://127.0.0.1:$SMTP_PORT"; connections = 2; timeout = 10; };
-rate: { messages_per_second = 120.0; burst = 10; batch_size = 50; };
-retry: { max_attempts = 5; };
-control: { socket = "$n/control.sock"; };
-feed: { path = "$n/feed.xml"; };
-templates: { dir = "$TOP/templates"; };
-secret_file = "secret";
-EOC
-done
-head -c 32 /dev/urandom > "$T/secret"; chmod 600 "$T/secret"
-
-start_node() {
-	"$BROADSIDED" -c "$T/$1.conf" >>"$T/$1.log" 2>&1 &
-	eval "PID_$1=\$!"
-	PIDS="$PIDS $!"
-	i=0
-	until "$BROADSIDE" -c "$T/$1.conf" status >/dev/null 2>&1; do
-		i=$((i + 1)); [ $i -lt 100 ] || { cat "$T/$1.log"; fail "node $1 did not answer"; }
-		sleep 0.1
-	done
-}
-bsn() { n=$1; shift; "$BROADSIDE" -c "$T/$n.conf" "$@"; }
-state() { bsn a status "$ID" --json 2>/dev/null | json_get 'j["state"]'; }
+NODE_RATE="rate: { messages_per_second = 120.0; burst = 10; batch_size = 50; };"
+NODE_EXTRA="retry: { max_attempts = 5; };"
+pg_nodes bs_kills "a b"
 
 start_node a
 start_node b
 make_subscribers $N "$T/subs.csv"
-bsn a subscribers import "$T/subs.csv" >/dev/null || fail "import"
-bsn a send "$TOP/tests/fixtures/statement-plain.txt" > "$T/out" || fail "send"
-ID=$(head -n 1 "$T/out")
+node_send a
 wait_accepted 50 300
 
 k=0
 while [ $k -lt $KILLS ]; do
 	sleep "$("$PY" -c 'import random; print(round(random.uniform(1, 2), 2))')"
-	[ "$(state)" = done ] && fail "done after $k kills: too soon to tell"
+	[ "$(bc_state)" = done ] && fail "done after $k kills: too soon to tell"
 	n=$("$PY" -c 'import random; print(random.choice("ab"))')
-	eval "pid=\$PID_$n"
-	kill -KILL "$pid"
-	wait "$pid" 2>/dev/null
+	kill_node "$n"
 	k=$((k + 1))
 	start_node "$n"
 done
 ok "$KILLS kills, each node started again; $(accepted) messages so far"
 
-i=0
-until [ "$(state)" = done ]; do
-	i=$((i + 1)); [ $i -lt 1200 ] || { tail -n 20 "$T/a.log" "$T/b.log"; fail "not done"; }
-	sleep 0.1
-done
+wait_done a 1200
 ok "the broadcast is done"
 
 smtpd_report mail | "$PY" -c "
@@ -89,6 +50,4 @@ rows=$(pg_sql bs_kills "SELECT count(*) FILTER (WHERE state = 1 AND attempts = 1
 [ "$rows" = "$N 0 1 0" ] ||
     fail "sent with one attempt / failed / most attempts / still claimed: $rows, want $N 0 1 0"
 ok "nobody lost, nobody failed, one attempt each, nothing left claimed"
-for n in a b; do
-	eval "kill -TERM \$PID_$n; wait \$PID_$n" || fail "node $n exit after SIGTERM"
-done
+stop_nodes "a b"

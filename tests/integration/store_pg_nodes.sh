@@ -10,49 +10,14 @@
 # while both send (broadside_node_messages, broadside_node_in_flight).
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/pg.sh"
-pg_start
-pg_createdb bs_nodes
+. "$TOP/tests/pg_nodes.sh"
 N=1500
-
-start_smtpd mail
-URL="postgresql://$PG_USER@127.0.0.1:$PG_PORT/bs_nodes"
-( umask 077; echo "$PG_PASSWORD" > "$T/pg.pw" )
-mkdir -p "$T/a" "$T/b"
-HTTP_a=$(free_port); HTTP_b=$(free_port)
-for n in a b; do
-	eval "http=\$HTTP_$n"
-	cat > "$T/$n.conf" <<EOC
-list: { name = "Test List"; from = "Test List <list@example.org>";
-        id = "test.example.org"; base_url = "https://lists.example.org"; };
-storage: { url = "$URL"; node = "node-$n"; password_file = "pg.pw"; };
-smtp: { url = "smtp://127.0.0.1:$SMTP_PORT"; connections = 2; timeout = 10; };
-rate: { messages_per_second = 100.0; burst = 10; batch_size = 50; };
-control: { socket = "$n/control.sock"; };
-feed: { path = "$n/feed.xml"; };
-templates: { dir = "$TOP/templates"; };
-http: { listen = "127.0.0.1:$http"; };
-secret_file = "secret";
-EOC
-done
-head -c 32 /dev/urandom > "$T/secret"; chmod 600 "$T/secret"
-
-start_node() {
-	"$BROADSIDED" -c "$T/$1.conf" >>"$T/$1.log" 2>&1 &
-	eval "PID_$1=\$!"
-	PIDS="$PIDS $!"
-	i=0
-	until "$BROADSIDE" -c "$T/$1.conf" status >/dev/null 2>&1; do
-		i=$((i + 1)); [ $i -lt 100 ] || { cat "$T/$1.log"; fail "node $1 did not answer"; }
-		sleep 0.1
-	done
-}
-bsn() { n=$1; shift; "$BROADSIDE" -c "$T/$n.conf" "$@"; }
+NODE_HTTP=1
+pg_nodes bs_nodes "a b"
 
 start_node a
 make_subscribers $N "$T/subs.csv"
-bsn a subscribers import "$T/subs.csv" >/dev/null || fail "import"
-bsn a send "$TOP/tests/fixtures/statement-plain.txt" > "$T/out" || fail "send"
-ID=$(head -n 1 "$T/out")
+node_send a
 wait_accepted 50 300
 start_node b
 ok "node b started after $(accepted) messages"
@@ -120,15 +85,12 @@ assert len(r['per_rcpt']) == $N and all(v == 1 for v in r['per_rcpt'].values())"
     fail "the server did not get each subscriber once"
 ok "$N messages, one per subscriber"
 
-shares=$(pg_sql bs_nodes "SELECT string_agg(node || '=' || sent, ' ' ORDER BY node)
-    FROM bc_counts WHERE broadcast_id = $ID AND sent > 0")
+shares=$(node_shares)
 echo "shares: $shares"
 case "$shares" in "node-a="[1-9]*" node-b="[1-9]*) ;; *) fail "both nodes did not send: $shares";; esac
 left=$(pg_sql bs_nodes "SELECT count(*) FROM deliveries WHERE broadcast_id = $ID AND (state <> 1 OR owner IS NOT NULL)")
 [ "$left" = 0 ] || fail "$left rows not sent or still claimed"
 ok "both nodes sent a share, nothing left claimed"
 
-for n in a b; do
-	eval "kill -TERM \$PID_$n; wait \$PID_$n" || fail "node $n exit after SIGTERM"
-done
+stop_nodes "a b"
 ok "both nodes stop on SIGTERM with 0"

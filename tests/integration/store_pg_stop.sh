@@ -10,51 +10,14 @@
 # attempt spent twice, no row left claimed.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/pg.sh"
-pg_start
-trap 'kill -CONT ${PID_a:-0} 2>/dev/null; pg_stop; cleanup' EXIT
-pg_createdb bs_stop
+. "$TOP/tests/pg_nodes.sh"
 N=3000
-
-start_smtpd mail
-URL="postgresql://$PG_USER@127.0.0.1:$PG_PORT/bs_stop"
-( umask 077; echo "$PG_PASSWORD" > "$T/pg.pw" )
-mkdir -p "$T/a" "$T/b"
-for n in a b; do
-	cat > "$T/$n.conf" <<EOC
-list: { name = "Test List"; from = "Test List <list@example.org>";
-        id = "test.example.org"; base_url = "https://lists.example.org"; };
-storage: { url = "$URL"; node = "node-$n"; password_file = "pg.pw"; };
-smtp: { url = "smtp://127.0.0.1:$SMTP_PORT"; connections = 2; timeout = 10; };
-rate: { messages_per_second = 100.0; burst = 10; batch_size = 50; };
-control: { socket = "$n/control.sock"; };
-feed: { path = "$n/feed.xml"; };
-templates: { dir = "$TOP/templates"; };
-secret_file = "secret";
-EOC
-done
-head -c 32 /dev/urandom > "$T/secret"; chmod 600 "$T/secret"
-
-start_node() {
-	"$BROADSIDED" -c "$T/$1.conf" >>"$T/$1.log" 2>&1 &
-	eval "PID_$1=\$!"
-	PIDS="$PIDS $!"
-	i=0
-	until "$BROADSIDE" -c "$T/$1.conf" status >/dev/null 2>&1; do
-		i=$((i + 1)); [ $i -lt 100 ] || { cat "$T/$1.log"; fail "node $1 did not answer"; }
-		sleep 0.1
-	done
-}
-bsn() { n=$1; shift; "$BROADSIDE" -c "$T/$n.conf" "$@"; }
-claimed_by() {
-	pg_sql bs_stop "SELECT count(*) FROM deliveries WHERE state = 4 AND owner = 'node-$1'"
-}
-now_ms() { "$PY" -c 'import time; print(int(time.monotonic() * 1000))'; }
+pg_nodes bs_stop "a b"
+trap 'kill -CONT ${PID_a:-0} 2>/dev/null; pg_stop; cleanup' EXIT
 
 start_node a
 make_subscribers $N "$T/subs.csv"
-bsn a subscribers import "$T/subs.csv" >/dev/null || fail "import"
-bsn a send "$TOP/tests/fixtures/statement-plain.txt" > "$T/out" || fail "send"
-ID=$(head -n 1 "$T/out")
+node_send a
 wait_accepted 50 300
 start_node b
 wait_accepted 150 300
@@ -86,11 +49,7 @@ while [ $(($(now_ms) - t0)) -lt 15000 ]; do sleep 0.1; done
 kill -CONT "$PID_a"
 ok "node a continued after 15 s"
 
-i=0
-until [ "$(bsn b status "$ID" --json | json_get 'j["state"]')" = done ]; do
-	i=$((i + 1)); [ $i -lt 1200 ] || { tail -n 20 "$T/a.log" "$T/b.log"; fail "not done"; }
-	sleep 0.1
-done
+wait_done b 1200
 ok "the broadcast is done"
 grep -q "heartbeat lapsed" "$T/a.log" || { cat "$T/a.log"; fail "node a did not see its heartbeat lapse"; }
 
@@ -109,7 +68,5 @@ left=$(pg_sql bs_stop "SELECT count(*) FROM deliveries WHERE broadcast_id = $ID 
 shares=$(pg_sql bs_stop "SELECT string_agg(node || '=' || sent, ' ' ORDER BY node)
     FROM bc_counts WHERE broadcast_id = $ID")
 ok "every subscriber served, no attempt spent twice, nothing left claimed ($shares)"
-for n in a b; do
-	eval "kill -TERM \$PID_$n; wait \$PID_$n" || fail "node $n exit after SIGTERM"
-done
+stop_nodes "a b"
 ok "both nodes stop on SIGTERM with 0"
