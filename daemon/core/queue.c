@@ -332,6 +332,10 @@ static struct {
 	int			 shutting_down;
 	int			 closing;	/* queue_free: no pump */
 	int			 store_failing;	/* last flush failed */
+	/* the last claim or slot reservation failed (a shared store out
+	 * of reach): the run shows waiting, store_reason says why */
+	int			 store_unreached;
+	double			 slots_retry_at;
 	unsigned int		 seed;
 	void			(*drained)(void *);	/* after shutdown */
 	void			*drained_arg;
@@ -572,7 +576,7 @@ queue_waiting(int64_t bid)
 
 	if (run == NULL || run->id != bid || run->state != BC_SENDING)
 		return NULL;
-	if (q.store_failing)
+	if (q.store_failing || q.store_unreached)
 		return q.store_reason;
 	if (q.npools > 0 && relays_up(q.rv, q.npools) == 0)
 		return queue_relay_reason();
@@ -2075,6 +2079,21 @@ queue_claim_work(struct store *st, void *arg)
 }
 
 /* The loop: the claimed rows become jobs, or go back if the run stopped. */
+/* A claim or slot reservation failed (why: err) or went through (NULL). */
+static void
+queue_unreached(const char *err)
+{
+	if (err != NULL) {
+		snprintf(q.store_reason, sizeof(q.store_reason), "waiting "
+		    "for store: %s", err);
+		q.store_unreached = 1;
+		return;
+	}
+	if (q.store_unreached)
+		log_info("store: answers again");
+	q.store_unreached = 0;
+}
+
 static void
 queue_claim_done(void *arg, int rc)
 {
@@ -2107,10 +2126,14 @@ queue_claim_done(void *arg, int rc)
 	if (q.closing)
 		return;			/* queue_record_last goes on */
 	if (rc == -1) {
-		log_warnx("broadcast %" PRId64 ": claim: %s", c->bid, c->err);
+		if (!q.store_unreached)
+			log_warnx("broadcast %" PRId64 ": claim: %s", c->bid,
+			    c->err);
+		queue_unreached(c->err);
 		queue_timer_at(1.0);
 		return;
 	}
+	queue_unreached(NULL);
 	if (!take) {
 		queue_flush();
 		return;
@@ -2292,9 +2315,15 @@ queue_slots_done(void *arg, int rc)
 
 	q.slots_out = 0;
 	if (rc == -1) {
-		log_warnx("broadcast %" PRId64 ": rate: %s", s->bid, s->err);
+		/* one line, not one a tick while the store is out of reach */
+		if (!q.store_unreached)
+			log_warnx("broadcast %" PRId64 ": rate: %s", s->bid,
+			    s->err);
+		queue_unreached(s->err);
+		q.slots_retry_at = now_mono() + QUEUE_STORE_RETRY;
 		return;
 	}
+	queue_unreached(NULL);
 	if (rc == 0 && rate_grant(&q.rate, s->at + (double)s->wait_us / 1e6,
 	    s->n) == -1)
 		log_warnx("broadcast %" PRId64 ": rate: slots granted "
@@ -2316,7 +2345,8 @@ queue_stimer_cb(evutil_socket_t fd, short what, void *arg)
 	if (q.slots_out || q.closing || q.shutting_down || run == NULL ||
 	    run->state != BC_SENDING || (run->nready == 0 &&
 	    run->inflight == 0) || mps <= 0 ||
-	    rate_ahead(&q.rate, now_mono()) >= QUEUE_SLOTS_AHEAD)
+	    rate_ahead(&q.rate, now_mono()) >= QUEUE_SLOTS_AHEAD ||
+	    now_mono() < q.slots_retry_at)
 		return;
 	qs.bid = run->id;
 	qs.mps = mps;

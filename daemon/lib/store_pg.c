@@ -1085,9 +1085,11 @@ pg_register(struct pg_store *s, char *err, size_t errlen)
 	struct pg_params	 p;
 	const char		*v[1];
 	PGresult		*r;
-	int			 held;
+	int			 held, tries = 0;
+	struct timespec		 pause = { 0, 50 * 1000 * 1000 };
 
 	v[0] = s->node;
+again:
 	r = PQexecParams(s->conn, "SELECT pg_try_advisory_lock("
 	    "hashtextextended('broadside node ' || $1, 0))", 1, NULL, v, NULL,
 	    NULL, 0);
@@ -1098,6 +1100,17 @@ pg_register(struct pg_store *s, char *err, size_t errlen)
 	}
 	held = strcmp(PQgetvalue(r, 0, 0), "t") != 0;
 	PQclear(r);
+	/*
+	 * At start (not at a reconnect, which may be on the loop's thread):
+	 * a node restarted under its name just after it was killed finds
+	 * the lock of its old session until the server has seen that
+	 * session end (a few ms; more on a loaded machine), so look again
+	 * for up to 2 s before saying that the name is in use.
+	 */
+	if (held && !s->ready && ++tries < 40) {
+		nanosleep(&pause, NULL);
+		goto again;
+	}
 	if (held) {
 		snprintf(err, errlen, "%s: node \"%s\" is in use by another "
 		    "broadsided (its advisory lock is held); give each daemon "
@@ -1133,7 +1146,25 @@ pg_check(struct pg_store *s, char *err, size_t errlen)
 		pg_msg(s, NULL, err, errlen, "reconnect");
 		return -1;
 	}
-	return pg_session(s, err, errlen);
+	if (pg_session(s, err, errlen) == -1)
+		return -1;
+	/*
+	 * The node's lock is held by the first handle's session, which may
+	 * sit idle and never come back after the server restarted: without
+	 * the lock the other nodes take this one's claims as a dead node's
+	 * (and this one goes on sending them).  The first handle to come
+	 * back takes it again; where the old session lives on, it fails.
+	 */
+	if (s->more) {
+		const char	*v[1] = { s->node };
+		PGresult	*r;
+
+		r = PQexecParams(s->conn, "SELECT pg_try_advisory_lock("
+		    "hashtextextended('broadside node ' || $1, 0))", 1, NULL,
+		    v, NULL, NULL, 0);
+		PQclear(r);
+	}
+	return 0;
 }
 
 /* A password in the URL (user:pass@ or password=) is refused. */
