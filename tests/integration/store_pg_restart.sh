@@ -1,7 +1,8 @@
 # PostgreSQL restarted in the middle of a broadcast that two nodes share
 # (pg_ctl stop -m fast, then start 5 s later).  While the server is
-# down each node says so in its log, once (the shared rate's
-# reservations, every 10 ms, logged a line each before: 500 a node).
+# down each node shows the broadcast waiting for the store (/metrics)
+# and says so in its log, once (the shared rate's reservations, every
+# 10 ms, logged a line each before: 500 a node).
 # The calls that meet the broken connections fail (the engine backs
 # off as for any store fault), the next ones reconnect, and both nodes
 # send again and finish: every subscriber served, duplicates within
@@ -15,6 +16,7 @@
 . "$TOP/tests/pg.sh"
 . "$TOP/tests/pg_nodes.sh"
 N=1000
+NODE_HTTP=1
 NODE_RATE="rate: { messages_per_second = 100.0; burst = 10; batch_size = 20; };"
 pg_nodes bs_restart "a b"
 PG_OPTS="-p $PG_PORT -k $PGT -c listen_addresses=127.0.0.1 -c fsync=off"
@@ -29,6 +31,30 @@ runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PGT/data" -m fast -w -t 60 \
 got=$(accepted)
 [ "$got" -lt $N ] || fail "the broadcast ended before the stop ($got sent)"
 ok "PostgreSQL stopped after $got of $N messages"
+
+# each node shows the broadcast waiting, for the store, while it is
+# down: /metrics' broadside_broadcast_waiting with the reason (bound
+# 10 s: the next claim, slot reservation or result meets the closed
+# connection within 1 s; before, only a failed result did it, so a
+# node with nothing to record showed sending: seen once, not forced here)
+for n in a b; do
+	eval "http=\$HTTP_$n"
+	i=0
+	until "$PY" - "$http" "$ID" > "$T/waiting.txt" 2>&1 <<'PYEOF'
+import re, sys, urllib.request
+port, bc = sys.argv[1], sys.argv[2]
+m = urllib.request.urlopen("http://127.0.0.1:%s/metrics" % port, timeout=5).read().decode()
+w = re.search(r'^broadside_broadcast_waiting\{broadcast="%s",reason="((?:[^"\\]|\\.)*)"\} 1$' % bc, m, re.M)
+assert w and w.group(1).startswith("waiting for store: "), w and w.group(1)
+print(w.group(1))
+PYEOF
+	do
+		i=$((i + 1)); [ $i -lt 100 ] || { cat "$T/waiting.txt"; fail "node $n: not waiting for the store"; }
+		sleep 0.1
+	done
+	echo "node $n: $(cut -c1-90 "$T/waiting.txt")"
+done
+ok "both nodes show the broadcast waiting for the store"
 
 # down for 5 s: each node says once that the store is out of reach
 # (the shared rate's reservations, every 10 ms while slots are wanted,
