@@ -6,20 +6,23 @@
 # lease), so what it held is known exactly.
 #  - Every other kill the node stays down until the others have taken
 #    all those rows back (its session, and so its advisory lock, died
-#    with it): within 12 s of the kill.  Here 0.14-0.35 s (a margin
-#    of 11.6 s).
+#    with it): within 12 s of the kill.
 #  - The others are restarted at once: the rows it held are no longer
 #    held under that lease within 1 s of the new node answering (it
 #    gives back what its name held as it starts, or the others take
-#    them).  Here 40-250 ms after it answers, 130-240 ms after the
-#    kill to answer (a margin of 0.75 s).
+#    them).  Gone at the first look after it answers counts as at
+#    once, however long the look (psql) takes on a loaded machine: the
+#    node gave them back as it started.  Here: at the first look all
+#    six times, 130-250 ms from the kill to its answer.  (Timed from
+#    the answer instead, one psql look took up to 820 ms under load.)
 #  - Nobody is lost or failed, every row sent with one attempt, nothing
 #    left claimed; every recipient who got more than one message was
 #    among the rows a killed node held (sent, result not yet committed),
 #    and duplicates are at most 3 x connections + batch_size a kill.
 # 30,000 at 400/s is 75 s at best; the kills take about 40 s, so the
 # broadcast is still going when they end (checked).  Duplicates here:
-# 3 and 8 (of 672 allowed), all among the 770 rows the kills caught held.
+# 3, 8 and 15 (of 672 allowed), all among the rows the kills caught
+# held (680-770).  Taken back after a kill: 74-356 ms (bound 12 s).
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/pg.sh"
 . "$TOP/tests/pg_nodes.sh"
@@ -70,14 +73,24 @@ while [ $k -lt $KILLS ]; do
 	else
 		start_node "$n"
 		t1=$(now_ms)
+		# gone at the first look after it answers: given back as it
+		# started (a pass however long that look takes to run); else
+		# within 1 s of the answer
+		looks=0
 		until [ "$(held_now $k)" = 0 ]; do
+			looks=$((looks + 1))
 			[ $(($(now_ms) - t1)) -lt 1000 ] ||
 			    fail "kill $k: node $n's $(held_now $k) rows still held 1 s after its restart"
 			sleep 0.05
 		done
-		took=$(($(now_ms) - t1))
+		took=0
+		[ $looks = 0 ] || took=$(($(now_ms) - t1))
 		[ $took -gt $worst_restart ] && worst_restart=$took
-		echo "kill $k: node $n held $held rows, given back $took ms after it answered again ($((t1 - t0)) ms to restart)"
+		if [ $looks = 0 ]; then
+			echo "kill $k: node $n held $held rows, gone at the first look after it answered again ($((t1 - t0)) ms to restart)"
+		else
+			echo "kill $k: node $n held $held rows, gone $took ms after it answered again ($((t1 - t0)) ms to restart)"
+		fi
 	fi
 	k=$((k + 1))
 done
