@@ -446,7 +446,11 @@ on_tick(evutil_socket_t fd, short ev, void *arg)
 
 /*
  * Server answers "." after 1 s: 8 messages on 4 threads take ~2 s, and a
- * 10 ms timer on the loop keeps firing on time meanwhile.
+ * 10 ms timer on the loop keeps firing on time meanwhile.  A pool that
+ * waited on the loop would hold it for the whole second of an answer;
+ * the timer's worst lateness is a few ms on a quiet machine, and 68 ms
+ * was seen with the 2 cores shared by four builds and test runs, so the
+ * bound is 250 ms: far from a blocked loop's 1,000, clear of scheduling.
  */
 static void
 test_lag(struct event_base *base)
@@ -472,7 +476,7 @@ test_lag(struct event_base *base)
 	CHECK_INT("lag: all sent", count_result(&r, SMTP_OK), 8);
 	CHECK("lag: 4 at a time (1.9 s < t < 3.5 s)", t > 1.9 && t < 3.5);
 	CHECK("lag: timer kept firing", l.ticks >= (int)(t / 0.010) / 2);
-	CHECK("lag: max lag < 50 ms", l.max < 0.050);
+	CHECK("lag: max lag < 250 ms", l.max < 0.250);
 	CHECK_INT("lag: sessions open after", smtp_pool_sessions(r.pool), 4);
 	CHECK_INT("lag: connects", smtp_pool_connects(r.pool), 4);
 	smtp_pool_free(r.pool);
