@@ -140,9 +140,19 @@ notify_init(void)
 	log_info("notify: watchdog ping every %" PRIu64 " ms", half / 1000);
 }
 
-/* READY=1 with the active subscribers, counted on the reader thread */
+/*
+ * READY=1 with the active subscribers, counted on the reader thread: at
+ * start READY waits for the count; after a reload it goes at once with
+ * the count known (the last one), and the count is taken again for the
+ * next READY.  A READY that waited for its count after a reload came
+ * after the reload's answer, and after a broadcast's STATUS sent
+ * meanwhile, saying "idle" (notify.sh failed on it once).
+ */
+static int64_t			 notify_active = -1;	/* last count */
+
 struct notify_count {
 	int64_t	 counts[4];
+	int	 send;		/* READY waits for it */
 	char	 err[256];
 };
 
@@ -162,9 +172,10 @@ notify_ready_send(const struct notify_count *c)
 	if (notify_laststatus[0] != '\0')
 		snprintf(msg, sizeof(msg), "READY=1\nSTATUS=%s",
 		    notify_laststatus);
-	else if (c != NULL)
+	else if (c != NULL || notify_active >= 0)
 		snprintf(msg, sizeof(msg), "READY=1\nSTATUS=idle; %" PRId64
-		    " active subscribers", c->counts[SUB_ACTIVE]);
+		    " active subscribers", c != NULL ? c->counts[SUB_ACTIVE] :
+		    notify_active);
 	else
 		snprintf(msg, sizeof(msg), "READY=1\nSTATUS=idle");
 	notify_send(msg);
@@ -175,8 +186,10 @@ notify_count_done(void *arg, int rc)
 {
 	struct notify_count	*c = arg;
 
+	if (rc == 0)
+		notify_active = c->counts[SUB_ACTIVE];
 	/* not after STOPPING=1 (notify_stopping came meanwhile) */
-	if (notify_fd != -1 && !env->stopping)
+	if (c->send && notify_fd != -1 && !env->stopping)
 		notify_ready_send(rc == 0 ? c : NULL);
 	free(c);
 }
@@ -184,14 +197,21 @@ notify_count_done(void *arg, int rc)
 void
 notify_ready(void)
 {
+	struct notify_count	*c;
+
 	if (notify_fd == -1)
 		return;
 	notify_isready = 1;
-	if (notify_laststatus[0] != '\0' || env->reader == NULL)
+	if (env->reader == NULL) {
+		notify_ready_send(NULL);
+		return;
+	}
+	c = xcalloc(1, sizeof(*c));
+	if (notify_laststatus[0] != '\0' || notify_active >= 0)
 		notify_ready_send(NULL);
 	else
-		reader_submit(notify_count_work, notify_count_done,
-		    xcalloc(1, sizeof(struct notify_count)));
+		c->send = 1;
+	reader_submit(notify_count_work, notify_count_done, c);
 }
 
 void
