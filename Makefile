@@ -94,7 +94,7 @@ test: deps
 # a shared rate over 30 s with nodes coming and going) and the longer
 # multi-node ones (a node SIGSTOPped 15 s, ten kills, five SIGTERM
 # restarts, three nodes at one rate), against a PostgreSQL the tests
-# start: about 7 minutes, apart from `make test`, which they would take
+# start: about 4 minutes, apart from `make test`, which they would take
 # past 15 minutes (963 s with them on a fresh clone).
 test-scale: deps
 	@$(MAKE) --no-print-directory build
