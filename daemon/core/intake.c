@@ -236,10 +236,10 @@ intake_work(struct store *st, void *arg)
 		rc = import_feed(in->imp, j->data, j->len);
 	else
 		rc = import_finish(in->imp);
+	/* what is left of the chunk (none after a failure: a failed
+	 * flush empties it, and no row is taken after) */
 	if (!in->store_failed)
 		intake_flush(in);
-	in->nrows = 0;
-	buf_reset(in->text);
 	in->st = NULL;
 	if (in->store_failed) {
 		store_rollback(st);

@@ -60,18 +60,7 @@ store_sub_upsert(struct store *st, int64_t import, const char *email,
 	    what, e, el);
 }
 
-static int
-store_row_cmp(const void *a, const void *b)
-{
-	const struct store_sub_row	*x = *(struct store_sub_row *const *)a;
-	const struct store_sub_row	*y = *(struct store_sub_row *const *)b;
-	int				 c = strcmp(x->key, y->key);
-
-	if (c != 0)
-		return c;
-	return x < y ? -1 : x > y;	/* the first in the import first */
-}
-
+/* By place in the chunk: the import's order. */
 static int
 store_row_addr_cmp(const void *a, const void *b)
 {
@@ -79,6 +68,16 @@ store_row_addr_cmp(const void *a, const void *b)
 	const struct store_sub_row	*y = *(struct store_sub_row *const *)b;
 
 	return x < y ? -1 : x > y;
+}
+
+/* By key, and a key's first row in the import first. */
+static int
+store_row_cmp(const void *a, const void *b)
+{
+	int	c = strcmp((*(struct store_sub_row *const *)a)->key,
+		    (*(struct store_sub_row *const *)b)->key);
+
+	return c != 0 ? c : store_row_addr_cmp(a, b);
 }
 
 struct store_sub_row *
@@ -103,9 +102,9 @@ store_sub_row_find(struct store_sub_row **rows, size_t n, const char *key)
  * The rows of a chunk go to the backend's one statement, first
  * occurrences only (a key twice in one statement is an error in
  * PostgreSQL), in the import's order and, to find them by key, sorted;
- * what it did not settle (a pending or suppressed
- * subscriber, a key seen earlier in this import) then goes row by row,
- * in the import's order, so the outcome is the one of a row at a time.
+ * what it did not settle (a pending or suppressed subscriber, a key seen
+ * earlier in this import) then goes row by row, in the import's order,
+ * so the outcome is the one of a row at a time.
  */
 int
 store_sub_upsert_rows(struct store *st, int64_t import,
