@@ -35,7 +35,8 @@ buf_add_fast(struct buf *b, const void *p, size_t n)
 {
 	if (b->cap - b->len <= n)
 		buf_grow(b, n);
-	memcpy(b->p + b->len, p, n);
+	if (n > 0)		/* memcpy from NULL is undefined even for 0 */
+		memcpy(b->p + b->len, p, n);
 	b->len += n;
 	b->p[b->len] = '\0';
 }
