@@ -289,6 +289,7 @@ main(int argc, char *argv[])
 
 	sync_shutdown();	/* answers reload waiters: before control */
 	api_import_shutdown();
+	api_broadcasts_shutdown();
 	http_shutdown();
 	control_shutdown();
 	queue_free();		/* the writer's last done()s run here */

@@ -111,6 +111,7 @@ double	queue_rate(int64_t);		/* msgs/s now, for status */
 /* Why broadcast ID is held back now ("waiting for relay: <reply>",
  * "waiting for store: ..."), or NULL. */
 const char *queue_waiting(int64_t);
+int	    queue_run_known(int64_t, struct broadcast *);
 /* Suppress a subscriber at once (unsubscribe, bounce): no further
  * message to them leaves, including from a broadcast in progress. */
 void	queue_subscriber_stop(int64_t);

@@ -583,6 +583,37 @@ queue_waiting(int64_t bid)
 	return NULL;
 }
 
+/*
+ * What the engine knows of broadcast bid while it sends it, for status
+ * when the store cannot be read and nothing was read of it before: the
+ * state, total and counts as loaded and recorded here since (what other
+ * nodes recorded since the load is not in them).  bc's strings are the
+ * engine's, valid until the loop goes on.  bid 0: the current run.
+ * 0, or -1: not the current run.
+ */
+int
+queue_run_known(int64_t bid, struct broadcast *bc)
+{
+	struct qrun	*run = q.current;
+
+	if (run == NULL || (bid != 0 && run->id != bid))
+		return -1;
+	memset(bc, 0, sizeof(*bc));
+	bc->id = run->id;
+	bc->state = run->state;
+	bc->title = run->st_ok ? run->st.title : "";
+	bc->subject = bc->title;
+	bc->lang = run->lang;
+	bc->total = run->total;
+	bc->sent = run->counts[DLV_SENT];
+	bc->deferred = run->counts[DLV_DEFERRED];
+	bc->failed = run->counts[DLV_FAILED];
+	bc->pending = bc->total - bc->sent - bc->deferred - bc->failed;
+	if (bc->pending < 0)
+		bc->pending = 0;
+	return 0;
+}
+
 static void
 queue_timer_at(double secs)
 {

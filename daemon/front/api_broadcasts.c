@@ -345,20 +345,32 @@ api_broadcasts_langs(json_t *j, const struct broadcast *bc)
 	json_object_set_new(j, "languages", o);
 }
 
+/*
+ * One broadcast as status shows it.  store_err: the store could not be
+ * read and bc is the last row read (api_bc_last): a broadcast the engine
+ * is sending waits for the store, with the engine's reason if it has
+ * met the fault already, else the read's; "stale" says the counts are
+ * the last known.
+ */
 static json_t *
-api_broadcasts_json(const struct broadcast *bc)
+api_broadcasts_json(const struct broadcast *bc, const char *store_err)
 {
 	const char	*state = store_bc_strstate(bc->state);
 	const char	*reason = bc->state == BC_PAUSED ? bc->reason : NULL;
 	const char	*waiting = queue_waiting(bc->id);
+	char		 why[600];
+	json_t		*j;
 
+	if (waiting == NULL && store_err != NULL) {
+		snprintf(why, sizeof(why), "waiting for store: %s", store_err);
+		waiting = why;
+	}
 	/* sending, but held back by the relay or the store */
 	if (waiting != NULL && (bc->state == BC_SENDING ||
 	    bc->state == BC_QUEUED)) {
 		state = "waiting";
 		reason = waiting;
 	}
-	json_t		*j;
 
 	j = json_pack("{s:I,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:f,"
 	    "s:I,s:I,s:I,s:s?}",
@@ -388,7 +400,61 @@ api_broadcasts_json(const struct broadcast *bc)
 		if (out != NULL)
 			json_object_set_new(j, "relays_out", out);
 	}
+	if (store_err != NULL)
+		json_object_set_new(j, "stale", json_true());
 	return j;
+}
+
+/*
+ * The broadcasts as last read, for status while the store cannot be
+ * read (a shared PostgreSQL restarting, SQLite locked past its
+ * timeout): the latest list, each row replaced by a newer one-broadcast
+ * read.  At most 1,000 rows, as the list.
+ */
+static struct bc_vec	 api_bc_last;
+
+static void
+api_broadcasts_remember(struct bc_vec *v, int one)
+{
+	size_t	i;
+
+	if (!one) {
+		bc_vec_free(&api_bc_last);
+		api_bc_last = *v;
+		memset(v, 0, sizeof(*v));
+		return;
+	}
+	if (v->n == 0)
+		return;
+	for (i = 0; i < api_bc_last.n; i++)
+		if (api_bc_last.v[i]->id == v->v[0]->id)
+			break;
+	if (i == api_bc_last.n) {
+		if (i >= 1000)
+			return;
+		bc_vec_add(v->v[0], &api_bc_last);
+		return;
+	}
+	bc_dup_free(api_bc_last.v[i]);
+	api_bc_last.v[i] = v->v[0];
+	v->v[0] = v->v[--v->n];
+}
+
+static const struct broadcast *
+api_broadcasts_last(int64_t id)
+{
+	size_t	i;
+
+	for (i = 0; i < api_bc_last.n; i++)
+		if (api_bc_last.v[i]->id == id)
+			return api_bc_last.v[i];
+	return NULL;
+}
+
+void
+api_broadcasts_shutdown(void)
+{
+	bc_vec_free(&api_bc_last);
 }
 
 static int
@@ -444,30 +510,53 @@ api_broadcasts_read_done(void *arg, int rc)
 {
 	struct api_bc_read	*r = arg;
 	struct evhttp_request	*req = late_end(r->late);
+	const struct broadcast	*bc;
+	struct broadcast	 known;
 	json_t			*j;
 	size_t			 i;
 
-	if (req == NULL)
+	if (rc == -1) {
+		/* the store out of reach: the rows as last read (not
+		 * logged: the engine says so once, a watch asks 5 times
+		 * a second) */
+		if (req == NULL)
+			;
+		else if (!r->one && api_bc_last.n > 0) {
+			j = json_array();
+			for (i = 0; i < api_bc_last.n; i++)
+				json_array_append_new(j, api_broadcasts_json(
+				    api_bc_last.v[i], r->err));
+			control_reply(req, 200, j);
+		} else if (r->one && (bc = api_broadcasts_last(r->id)) != NULL)
+			control_reply(req, 200, api_broadcasts_json(bc,
+			    r->err));
+		else if (queue_run_known(r->id, &known) == 0) {
+			j = api_broadcasts_json(&known, r->err);
+			control_reply(req, 200, r->one ? j : json_pack("[o]",
+			    j));
+		} else
+			control_error(req, 500, "%s", r->err);
+	} else if (req == NULL)
 		;
-	else if (rc == -1)
-		control_error(req, 500, "%s", r->err);
 	else if (!r->one) {
 		j = json_array();
 		for (i = 0; i < r->bcs.n; i++)
 			json_array_append_new(j,
-			    api_broadcasts_json(r->bcs.v[i]));
+			    api_broadcasts_json(r->bcs.v[i], NULL));
 		control_reply(req, 200, j);
 	} else if (r->bcs.n == 0)
 		control_error(req, 404, "broadcast %" PRId64
 		    ": no such broadcast", r->id);
 	else {
-		j = api_broadcasts_json(r->bcs.v[0]);
+		j = api_broadcasts_json(r->bcs.v[0], NULL);
 		if (r->nodes != NULL) {
 			json_object_set_new(j, "nodes", r->nodes);
 			r->nodes = NULL;
 		}
 		control_reply(req, 200, j);
 	}
+	if (rc != -1)
+		api_broadcasts_remember(&r->bcs, r->one);
 	if (r->nodes != NULL)
 		json_decref(r->nodes);
 	bc_vec_free(&r->bcs);

@@ -52,6 +52,7 @@ void	api_broadcasts_resend(struct evhttp_request *, int64_t,
 	    const char *);
 void	api_broadcasts_status(struct evhttp_request *, int64_t,
 	    const char *);
+void	api_broadcasts_shutdown(void);
 void	api_broadcasts_status_one(struct evhttp_request *, int64_t,
 	    const char *);
 

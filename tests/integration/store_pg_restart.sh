@@ -56,6 +56,27 @@ PYEOF
 done
 ok "both nodes show the broadcast waiting for the store"
 
+# and `broadside status` says so (before, it failed with the read's
+# error): the counts as last read, marked stale, the state waiting with
+# the store's reason; the list too
+for n in a b; do
+	bsn $n status "$ID" --json > "$T/st.json" 2> "$T/st.err" ||
+	    fail "node $n: status $ID while the store is down: $(cat "$T/st.err")"
+	bsn $n status --json > "$T/stl.json" 2> "$T/stl.err" ||
+	    fail "node $n: status while the store is down: $(cat "$T/stl.err")"
+	"$PY" - "$T/st.json" "$T/stl.json" "$ID" "$got" <<'PYEOF' || fail "node $n: status while the store is down"
+import json, sys
+one, lst = (json.load(open(f)) for f in sys.argv[1:3])
+bc, got = int(sys.argv[3]), int(sys.argv[4])
+for j in [one] + [b for b in lst if b["id"] == bc]:
+    assert j["id"] == bc and j["state"] == "waiting", j
+    assert j["reason"].startswith("waiting for store: "), j["reason"]
+    assert j["stale"] is True and 0 < j["sent"] <= got, j
+assert len(lst) == 1, lst
+PYEOF
+done
+ok "status on both nodes: waiting for the store, the last counts marked stale"
+
 # down for 5 s: each node says once that the store is out of reach
 # (the shared rate's reservations, every 10 ms while slots are wanted,
 # logged one line each: 500 lines a node before)
