@@ -57,15 +57,7 @@ struct copy {
 static int
 copy_pg_fail(struct copy *c, PGresult *r, const char *what)
 {
-	const char	*m = r != NULL ? PQresultErrorMessage(r) : "";
-	size_t		 n;
-
-	if (m == NULL || *m == '\0')
-		m = PQerrorMessage(c->dst);
-	snprintf(c->err, c->errlen, "PostgreSQL: %s: %s", what, m);
-	/* one line */
-	n = strcspn(c->err, "\n");
-	c->err[n] = '\0';
+	store_pg_msg(c->dst, r, "PostgreSQL", what, c->err, c->errlen);
 	PQclear(r);
 	return -1;
 }

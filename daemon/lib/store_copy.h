@@ -22,4 +22,11 @@ typedef void	(*store_copy_cb)(const char *table, int64_t rows, int done,
 int	store_copy_sqlite_pg(const char *src_path, const char *url,
 	    const char *password, store_copy_cb, void *, char *, size_t);
 
+/* "PREFIX: WHAT: message" on one line, from result's error or else the
+ * connection's (store_pg.c; libpq's PGconn and PGresult) */
+struct pg_conn;
+struct pg_result;
+void	store_pg_msg(const struct pg_conn *, const struct pg_result *,
+	    const char *prefix, const char *what, char *, size_t);
+
 #endif

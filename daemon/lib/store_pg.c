@@ -62,6 +62,7 @@
 #include <unistd.h>
 
 #include "store.h"
+#include "store_copy.h"
 
 #define PG_LOCK_MIGRATE	0x42525344	/* "BRSD": one migrator at a time */
 /* unix seconds on the server's clock, truncated as time(3) is (a cast
@@ -783,18 +784,21 @@ pt_close(struct pg_text *t)
 	pt_add(t, "}", 1);
 }
 
-/* The server's message on one line: libpq's has newlines and tabs. */
-static void
-pg_msg(struct pg_store *s, const PGresult *r, char *err, size_t errlen,
-    const char *what)
+/*
+ * "PREFIX: WHAT: the server's message" on one line (libpq's has newlines
+ * and tabs): r's error, else conn's.  store_copy.c's too.
+ */
+void
+store_pg_msg(const struct pg_conn *conn, const struct pg_result *r,
+    const char *prefix, const char *what, char *err, size_t errlen)
 {
 	const char	*m = r ? PQresultErrorMessage(r) : "";
 	size_t		 i, n;
 	int		 len;
 
 	if (m == NULL || *m == '\0')
-		m = PQerrorMessage(s->conn);
-	len = snprintf(err, errlen, "%s: %s: ", s->url, what);
+		m = PQerrorMessage(conn);
+	len = snprintf(err, errlen, "%s: %s: ", prefix, what);
 	if (len < 0 || (size_t)len >= errlen)
 		return;
 	for (i = (size_t)len, n = 0; m[n] != '\0' && i + 1 < errlen; n++) {
@@ -807,6 +811,13 @@ pg_msg(struct pg_store *s, const PGresult *r, char *err, size_t errlen,
 	while (i > (size_t)len && err[i - 1] == ' ')
 		i--;
 	err[i] = '\0';
+}
+
+static void
+pg_msg(struct pg_store *s, const PGresult *r, char *err, size_t errlen,
+    const char *what)
+{
+	store_pg_msg(s->conn, r, s->url, what, err, errlen);
 }
 
 /* Whether r failed for a lock held elsewhere (lock_timeout). */
