@@ -508,8 +508,8 @@ static const char pg_claim_fmt[] =
  * in 200,000 rows against 4 ms.  So no sort and no bitmap scan in the
  * claim's transaction (the rows are put in subscriber order here).
  */
-#define PG_CLAIM_PLAN	"SET LOCAL enable_sort = off; " \
-	"SET LOCAL enable_bitmapscan = off"
+#define PG_CLAIM_PLAN1	"SET LOCAL enable_sort = off"
+#define PG_CLAIM_PLAN2	"SET LOCAL enable_bitmapscan = off"
 #define PG_CLAIM_UNPLAN	"SET LOCAL enable_sort = on; " \
 	"SET LOCAL enable_bitmapscan = on"
 
@@ -859,6 +859,27 @@ pg_exec(struct pg_store *s, const char *sql, char *err, size_t errlen,
 	return ret;
 }
 
+/* Statement q of the table prepared (on first use), its name in name. */
+static int
+pg_prepare(struct pg_store *s, enum pg_stmt q, char name[16], char *err,
+    size_t errlen, const char *what)
+{
+	PGresult	*r;
+
+	snprintf(name, 16, "q%d", (int)q);
+	if (s->prepared[q])
+		return 0;
+	r = PQprepare(s->conn, name, pg_sql[q], 0, NULL);
+	if (!pg_ok(r)) {
+		pg_msg(s, r, err, errlen, what);
+		PQclear(r);
+		return -1;
+	}
+	PQclear(r);
+	s->prepared[q] = 1;
+	return 0;
+}
+
 /* A statement of the table, prepared on first use; NULL with err. */
 static PGresult *
 pg_run(struct pg_store *s, enum pg_stmt q, const struct pg_params *p,
@@ -867,19 +888,9 @@ pg_run(struct pg_store *s, enum pg_stmt q, const struct pg_params *p,
 	PGresult	*r;
 	char		 name[16];
 
-	if (pg_check(s, err, errlen) == -1)
+	if (pg_check(s, err, errlen) == -1 ||
+	    pg_prepare(s, q, name, err, errlen, what) == -1)
 		return NULL;
-	snprintf(name, sizeof(name), "q%d", (int)q);
-	if (!s->prepared[q]) {
-		r = PQprepare(s->conn, name, pg_sql[q], 0, NULL);
-		if (!pg_ok(r)) {
-			pg_msg(s, r, err, errlen, what);
-			PQclear(r);
-			return NULL;
-		}
-		PQclear(r);
-		s->prepared[q] = 1;
-	}
 	r = PQexecPrepared(s->conn, name, p ? p->n : 0, p ? p->v : NULL, NULL,
 	    NULL, 0);
 	if (!pg_ok(r)) {
@@ -888,6 +899,107 @@ pg_run(struct pg_store *s, enum pg_stmt q, const struct pg_params *p,
 		return NULL;
 	}
 	return r;
+}
+
+/*
+ * Statements sent together and answered in one round trip (libpq's
+ * pipeline mode, one sync at the end): each step a prepared statement
+ * (name, with p) or one SQL command without parameters.  A failed step
+ * makes the server skip the rest.  Every result is read; the first
+ * failure's message goes to err.  Returns the last step's result (the
+ * caller's to clear) when all succeeded, else NULL.  The caller has
+ * checked the connection (pg_check) and prepared the statements.
+ */
+struct pg_step {
+	const char		*sql;
+	const char		*name;
+	const struct pg_params	*p;
+	const char		*what;
+};
+
+/*
+ * Out of pipeline mode after a failure, what is left read and dropped.
+ * A connection that cannot leave it (broken) stays in it, and pg_check
+ * opens it again.
+ */
+static void
+pg_pipeline_off(struct pg_store *s)
+{
+	PGresult	*r;
+	int		 nulls = 0;
+
+	while (PQpipelineStatus(s->conn) != PQ_PIPELINE_OFF &&
+	    PQexitPipelineMode(s->conn) != 1) {
+		if (PQstatus(s->conn) != CONNECTION_OK)
+			return;
+		if ((r = PQgetResult(s->conn)) == NULL) {
+			if (++nulls > 2)
+				return;
+			continue;
+		}
+		nulls = 0;
+		PQclear(r);
+	}
+}
+
+static PGresult *
+pg_pipeline(struct pg_store *s, const struct pg_step *st, int n, char *err,
+    size_t errlen)
+{
+	PGresult	*r, *last = NULL;
+	int		 i, sent, failed = 0;
+
+	if (PQenterPipelineMode(s->conn) != 1) {
+		pg_msg(s, NULL, err, errlen, st[0].what);
+		return NULL;
+	}
+	for (sent = 0; sent < n; sent++)
+		if ((st[sent].name != NULL ? PQsendQueryPrepared(s->conn,
+		    st[sent].name, st[sent].p ? st[sent].p->n : 0,
+		    st[sent].p ? st[sent].p->v : NULL, NULL, NULL, 0) :
+		    PQsendQueryParams(s->conn, st[sent].sql, 0, NULL, NULL,
+		    NULL, NULL, 0)) != 1)
+			break;
+	if (sent < n || PQpipelineSync(s->conn) != 1) {
+		pg_msg(s, NULL, err, errlen, st[sent < n ? sent : 0].what);
+		pg_pipeline_off(s);
+		return NULL;
+	}
+	for (i = 0; i < n; i++) {
+		if ((r = PQgetResult(s->conn)) == NULL) {
+			if (!failed)
+				pg_msg(s, NULL, err, errlen, st[i].what);
+			failed = 1;
+			break;
+		}
+		if (!failed && !pg_ok(r)) {
+			pg_msg(s, r, err, errlen, st[i].what);
+			failed = 1;
+		}
+		if (i == n - 1 && !failed)
+			last = r;
+		else
+			PQclear(r);
+		/* the end of this step's results */
+		while ((r = PQgetResult(s->conn)) != NULL)
+			PQclear(r);
+	}
+	if (i == n) {
+		/* the sync */
+		r = PQgetResult(s->conn);
+		PQclear(r);
+	}
+	if (PQexitPipelineMode(s->conn) != 1) {
+		if (!failed)
+			pg_msg(s, NULL, err, errlen, st[n - 1].what);
+		failed = 1;
+		pg_pipeline_off(s);
+	}
+	if (failed) {
+		PQclear(last);
+		return NULL;
+	}
+	return last;
 }
 
 /* Run q for its effect; *changed (may be NULL): rows it touched. */
@@ -1144,7 +1256,8 @@ again:
 static int
 pg_check(struct pg_store *s, char *err, size_t errlen)
 {
-	if (PQstatus(s->conn) == CONNECTION_OK)
+	if (PQstatus(s->conn) == CONNECTION_OK &&
+	    PQpipelineStatus(s->conn) == PQ_PIPELINE_OFF)
 		return 0;
 	if (s->tx) {
 		pg_msg(s, NULL, err, errlen, "connection lost");
@@ -2375,8 +2488,9 @@ pg_dlv_claim_rows(struct store *st, int64_t bc, const char *owner,
     char *err, size_t errlen)
 {
 	struct pg_store		*s = PG(st);
-	struct pg_params	 p;
+	struct pg_params	 p, pd;
 	struct pg_text		 subs = { NULL, 0, 0, 0 }, was = subs;
+	char			 dead[16];
 	struct pg_text		 owners = subs, leases = subs;
 	struct delivery		 d;
 	PGresult		*r = NULL, *u;
@@ -2385,30 +2499,43 @@ pg_dlv_claim_rows(struct store *st, int64_t bc, const char *owner,
 
 	if (limit <= 0)
 		return 0;
-	if (pg_tx_begin(s, &own, err, errlen) == -1)
+	/*
+	 * One round trip: the transaction (or the caller's savepoint), the
+	 * plan's settings, dead nodes' claims released, the claim.
+	 */
+	if (pg_check(s, err, errlen) == -1 ||
+	    pg_claim_prepare(s, limit, err, errlen) == -1 ||
+	    pg_prepare(s, Q_DLV_RELEASE_DEAD, dead, err, errlen,
+	    "release dead nodes' claims") == -1)
 		return -1;
-	if (pg_exec(s, PG_CLAIM_PLAN, err, errlen, "claim") == -1 ||
-	    pg_claim_prepare(s, limit, err, errlen) == -1)
-		goto end;
-	p.n = 0;
-	pp_int(&p, bc);
-	pp_str(&p, owner);
-	pp_int(&p, STORE_BEAT_EXPIRY_MS);
-	if ((r = pg_run(s, Q_DLV_RELEASE_DEAD, &p, err, errlen,
-	    "release dead nodes' claims")) == NULL)
-		goto end;
-	PQclear(r);
-	r = NULL;
+	own = !pg_in_tx(s);
+	pd.n = 0;
+	pp_int(&pd, bc);
+	pp_str(&pd, owner);
+	pp_int(&pd, STORE_BEAT_EXPIRY_MS);
 	p.n = 0;
 	pp_int(&p, bc);
 	pp_int(&p, now);
 	pp_str(&p, owner);
 	pp_int(&p, now + lease_ms);
-	r = PQexecPrepared(s->conn, "claim", p.n, p.v, NULL, NULL, 0);
-	if (!pg_ok(r)) {
-		pg_msg(s, r, err, errlen, "claim deliveries");
-		goto end;
+	{
+		const struct pg_step	steps[] = {
+			{ own ? "BEGIN" : "SAVEPOINT dlv", NULL, NULL,
+			    "begin" },
+			{ PG_CLAIM_PLAN1, NULL, NULL, "claim" },
+			{ PG_CLAIM_PLAN2, NULL, NULL, "claim" },
+			{ NULL, dead, &pd, "release dead nodes' claims" },
+			{ NULL, "claim", &p, "claim deliveries" },
+		};
+
+		/* the transaction is open once BEGIN is sent: ended below
+		 * whatever the answer */
+		if (own)
+			s->tx = 1;
+		r = pg_pipeline(s, steps, 5, err, errlen);
 	}
+	if (r == NULL)
+		goto end;
 	if (!own && pg_exec(s, PG_CLAIM_UNPLAN, err, errlen, "claim") == -1)
 		goto end;
 	n = PQntuples(r);
