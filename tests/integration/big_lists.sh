@@ -11,6 +11,7 @@
 # broadcast goes to every row of the file; its 2,000,001 recipients are
 # then taken in slices too, and a SIGKILL meanwhile is carried on from
 # the last slice at the next start.
+# tests/run: alone (it bounds no request waits 150 ms)
 . "$(dirname "$0")/../lib.sh"
 
 N=500000

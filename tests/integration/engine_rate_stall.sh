@@ -29,6 +29,7 @@
 # send time 1.000 s at 2 connections and 1.012 s at 1; the old engine
 # 0.999-1.003 s at 2 and 0.005-0.006 s at 1.  JITTER = 0.1 s is far more
 # than the few ms seen, and still catches the old engine 150 times over.
+# tests/run: alone (it bounds the rate per second at the server)
 . "$(dirname "$0")/../lib.sh"
 
 N=24

@@ -18,6 +18,7 @@
 # the store twice on every sender wake-up while it is locked (~42 ms of
 # busy waits each, back to back as results come in) was measured at
 # 146-185 ms, which this bound also catches.
+# tests/run: alone (it bounds every answer within 100 ms)
 . "$(dirname "$0")/../lib.sh"
 
 N=150

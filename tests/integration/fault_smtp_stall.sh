@@ -6,6 +6,7 @@
 # recipient attempt: nobody is deferred or failed.  The control socket
 # answers quickly throughout; and SIGTERM with every sender stuck exits 0
 # within the timeout and a little.
+# tests/run: alone (it bounds status within 1 s)
 . "$(dirname "$0")/../lib.sh"
 
 cat > "$T/stall.py" <<'PYEOF'

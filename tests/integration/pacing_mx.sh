@@ -10,6 +10,7 @@
 # after each pair's first message: 158-160 of 160 for both pairs here,
 # also with two busy loops on the 2 cores (bounds +-8); without MX
 # grouping each domain would run at its own rate (320 for a pair).
+# tests/run: alone (it bounds rates per second)
 . "$(dirname "$0")/../lib.sh"
 
 "$PY" -c 'import dnslib' 2>/dev/null ||

@@ -10,6 +10,7 @@
 # Measured here (2 cores shared with other builds and tests): 398-400 and
 # 594-600, also with two busy loops on the 2 cores and under valgrind: a
 # margin of at least 6 messages to the +-2 % bounds (8 and 12).
+# tests/run: alone (it bounds each group's rate within 2 %)
 . "$(dirname "$0")/../lib.sh"
 
 start_smtpd mail

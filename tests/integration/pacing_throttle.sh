@@ -12,6 +12,7 @@
 # the relay out, holding example.org back too.  Measured here: example
 # 448-450 of 450, also with two busy loops on the 2 cores (bound +-9),
 # the gmail group about 5 a second.
+# tests/run: alone (it bounds rates per second)
 . "$(dirname "$0")/../lib.sh"
 
 start_smtpd mail --domain-reply "gmail.com 4 451 4.7.0 rate limited, slow down" \

@@ -2,6 +2,7 @@
 # (a new rate together with an error only the daemon sees) changes nothing,
 # the broadcast keeps its 5 msg/s; a good reload to 40 msg/s speeds up the
 # running broadcast at once; nobody is skipped or sent twice.
+# tests/run: alone (it bounds the rate at the server)
 . "$(dirname "$0")/../lib.sh"
 
 N=80

@@ -3,6 +3,7 @@
 # sessions, pause / resume / cancel act within a second, broadcasts go
 # out in order, and SIGTERM lets in-flight messages finish, records them
 # and exits 0 (a restart then sends nothing twice).
+# tests/run: alone (it bounds the control socket within 50 ms)
 . "$(dirname "$0")/../lib.sh"
 
 CONNS=4

@@ -1,6 +1,7 @@
 # Rate limiting, measured at the server: 30 s at 100 msg/s must average
 # within 2 % of 100, and no clock second may hold more than rate + burst
 # messages.
+# tests/run: alone (it bounds no second at the server above rate + burst)
 . "$(dirname "$0")/../lib.sh"
 
 RATE=100

@@ -10,6 +10,7 @@
 # mode) and for browser console errors.  Skips, saying why, where
 # Chromium, chromedriver, selenium or axe-core are not installed
 # (scripts/deps installs them).
+# tests/run: alone (it bounds Chromium takes both cores)
 . "$(dirname "$0")/../lib.sh"
 AXE=${BROADSIDE_WEB:-$TOP/.cache/web}/node_modules/axe-core/axe.min.js
 command -v chromium >/dev/null || { echo "no chromium (scripts/deps installs Debian's chromium)"; exit 77; }

@@ -15,6 +15,7 @@
 #    1280 px, dark mode, axe-core clean, no console error
 # Skips, saying why, where Chromium, chromedriver, selenium or axe-core
 # are not installed (scripts/deps installs them).
+# tests/run: alone (it bounds Chromium takes both cores)
 . "$(dirname "$0")/../lib.sh"
 AXE=${BROADSIDE_WEB:-$TOP/.cache/web}/node_modules/axe-core/axe.min.js
 command -v chromium >/dev/null || { echo "no chromium (scripts/deps installs Debian's chromium)"; exit 77; }

@@ -3,6 +3,7 @@
 # tests/smtpd.py: result classification, session reuse seen from the
 # server, STARTTLS / SMTPS with a test CA, AUTH, main loop responsiveness
 # while every sender waits, shutdown.  Drives build/tests/smtp_pool_test.
+# tests/run: alone (it bounds the loop's lag)
 set -u
 TOP=${TOP:-$(pwd)}
 BUILD=${BUILD:-build}

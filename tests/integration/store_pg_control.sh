@@ -4,6 +4,7 @@
 # resumes it and both send again; node b cancels it and neither sends
 # after 1 s.  Each node looks at what the others changed every 0.4 s
 # (from its writer thread), so the bound holds with about 0.5 s to spare.
+# tests/run: alone (it bounds pause and cancel act within 1 s)
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/pg.sh"
 . "$TOP/tests/pg_nodes.sh"

@@ -18,6 +18,7 @@
 # 2-core machine their worst here was 2.5 to 134 ms (4 runs, other test
 # suites beside), so 1,000 ms leaves a wide margin; a loop that read
 # broadcasts itself would take the whole HOLD (3,000 ms).
+# tests/run: alone (it bounds the loop's worst answer)
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/pg.sh"
 pg_start

@@ -14,6 +14,7 @@
 # its worst here was 14 ms (5 runs, two busy loops beside), so 250 ms
 # leaves a wide margin; a loop that waited for the lock would take the
 # whole HOLD (3,000 ms).
+# tests/run: alone (it bounds the loop's worst answer)
 . "$(dirname "$0")/../lib.sh"
 
 N=40
