@@ -200,7 +200,7 @@ $(BUILD)/fuzz/%_replay: tests/fuzz/%_fuzz.c tests/fuzz/replay.c \
 # of uninitialised memory, a bad free, or a definite or indirect leak
 # (still-reachable memory at exit is not an error).  The target fails if a
 # test fails (a program with an error also exits 99) or if any log is not
-# empty.  About 14 minutes on 2 cores (494 processes).
+# empty.
 # Every integration test runs but those in VG_SKIP: big_lists asserts that
 # no request waits 150 ms, which memcheck's slowdown alone makes untrue,
 # and send_rate that no clock second at the server holds more than
@@ -222,8 +222,9 @@ $(BUILD)/fuzz/%_replay: tests/fuzz/%_fuzz.c tests/fuzz/replay.c \
 # outside check-valgrind) are skipped too: store_pg_control bounds a
 # pause at 1 s (store_pg_rate, _stop, _kills and _term are in
 # tests/scale, make test-scale); the heartbeat and the shared store run under memcheck in store_pg_nodes,
-# store_pg_kill and store_pg_send. VG_TESTS=NAME... runs only those (substrings,
-# as TESTS for tests/run).
+# store_pg_kill and store_pg_send. VG_TESTS=NAME... runs only those (script
+# names without .sh).  They run as make test runs them: two at a time (one
+# memcheck process is one core), those marked alone by themselves.
 VG_BUILD ?= build-valgrind
 VG_SKIP  ?= big_lists send_rate install fuzz_regress smtp_pool man_pages \
 	    unit_file engine_store_locked engine_reload_nojoin engine_rate_stall \
@@ -259,15 +260,12 @@ check-valgrind: deps
 		bad=1; \
 	    fi; \
 	done; \
-	for t in $(VG_TESTS); do \
-	    out=$$(BUILD=$(VG_BUILD)/vg TESTS=integration/$$t tests/run); \
-	    echo "$$out" | grep -v '^[0-9]* passed, '; \
-	    case $$out in *"0 passed, 0 failed, 0 skipped"*) \
-		echo "no test matches $$t"; bad=1 ;; esac; \
-	    case $$out in *", 0 failed, "*) ;; *) bad=1; \
-		mkdir -p $(VG_BUILD)/vg/failed; \
-		cp $(VG_BUILD)/vg/test-logs/* $(VG_BUILD)/vg/failed/ ;; esac; \
+	only=; for t in $(VG_TESTS); do \
+	    [ -f tests/integration/$$t.sh ] || { echo "no test $$t"; bad=1; }; \
+	    only="$$only integration/$$t"; \
 	done; \
+	out=$$(BUILD=$(VG_BUILD)/vg TEST_ONLY="$$only" tests/run | tee /dev/stderr); \
+	case $$out in *", 0 failed, "*) ;; *) bad=1 ;; esac; \
 	n=$$(ls $(VG_BUILD)/vg/logs | grep -c '\.[0-9]*\.log$$'); \
 	shown=0; for f in $(VG_BUILD)/vg/logs/*.[0-9]*.log; do \
 	    [ -s "$$f" ] || continue; \
