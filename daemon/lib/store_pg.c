@@ -901,15 +901,7 @@ pg_run(struct pg_store *s, enum pg_stmt q, const struct pg_params *p,
 	return r;
 }
 
-/*
- * Statements sent together and answered in one round trip (libpq's
- * pipeline mode, one sync at the end): each step a prepared statement
- * (name, with p) or one SQL command without parameters.  A failed step
- * makes the server skip the rest.  Every result is read; the first
- * failure's message goes to err.  Returns the last step's result (the
- * caller's to clear) when all succeeded, else NULL.  The caller has
- * checked the connection (pg_check) and prepared the statements.
- */
+/* One statement of a pipeline (pg_pipeline). */
 struct pg_step {
 	const char		*sql;
 	const char		*name;
@@ -942,6 +934,15 @@ pg_pipeline_off(struct pg_store *s)
 	}
 }
 
+/*
+ * Statements sent together and answered in one round trip (libpq's
+ * pipeline mode, one sync at the end): each step a prepared statement
+ * (name, with p) or one SQL command without parameters.  A failed step
+ * makes the server skip the rest.  Every result is read; the first
+ * failure's message goes to err.  Returns the last step's result (the
+ * caller's to clear) when all succeeded, else NULL.  The caller has
+ * checked the connection (pg_check) and prepared the statements.
+ */
 static PGresult *
 pg_pipeline(struct pg_store *s, const struct pg_step *st, int n, char *err,
     size_t errlen)
