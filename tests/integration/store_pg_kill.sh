@@ -19,18 +19,19 @@ start_node b
 # kill a while it holds claims (it claims 50 at a time, at 100/s): stop
 # it first, so that nothing it holds is recorded between the look and
 # the kill (on a loaded machine a look then a kill could miss them all)
+# (counted while it is stopped: once it is dead, b's next claim may take
+# them back before a look after the kill, and it did in a fresh-clone run)
 i=0
 while :; do
 	kill -STOP "$PID_a"
-	[ "$(claimed_by a)" -gt 0 ] && break
+	held=$(claimed_by a)
+	[ "$held" -gt 0 ] && break
 	kill -CONT "$PID_a"
 	i=$((i + 1)); [ $i -lt 300 ] || fail "node a holds no claims"
 	sleep 0.05
 done
 kill_node a
-held=$(claimed_by a)
 ok "node a killed after $(accepted) messages, holding $held claims"
-[ "$held" -gt 0 ] || fail "node a's claims were recorded before the kill: nothing to take back"
 
 wait_done b 1200
 ok "node b finished the broadcast"
