@@ -223,8 +223,8 @@ $(BUILD)/fuzz/%_replay: tests/fuzz/%_fuzz.c tests/fuzz/replay.c \
 # pause at 1 s (store_pg_rate, _stop, _kills and _term are in
 # tests/scale, make test-scale); the heartbeat and the shared store run under memcheck in store_pg_nodes,
 # store_pg_kill and store_pg_send. VG_TESTS=NAME... runs only those (script
-# names without .sh).  They run as make test runs them: two at a time (one
-# memcheck process is one core), those marked alone by themselves.
+# names without .sh).  They run as make test runs them, but two at a time
+# (a memcheck process is one core busy), those marked alone by themselves.
 VG_BUILD ?= build-valgrind
 VG_SKIP  ?= big_lists send_rate install fuzz_regress smtp_pool man_pages \
 	    unit_file engine_store_locked engine_reload_nojoin engine_rate_stall \
@@ -264,7 +264,8 @@ check-valgrind: deps
 	    [ -f tests/integration/$$t.sh ] || { echo "no test $$t"; bad=1; }; \
 	    only="$$only integration/$$t"; \
 	done; \
-	out=$$(BUILD=$(VG_BUILD)/vg TEST_ONLY="$$only" tests/run | tee /dev/stderr); \
+	out=$$(BUILD=$(VG_BUILD)/vg TEST_ONLY="$$only" TEST_JOBS=2 tests/run | \
+	    tee /dev/stderr); \
 	case $$out in *", 0 failed, "*) ;; *) bad=1 ;; esac; \
 	n=$$(ls $(VG_BUILD)/vg/logs | grep -c '\.[0-9]*\.log$$'); \
 	shown=0; for f in $(VG_BUILD)/vg/logs/*.[0-9]*.log; do \

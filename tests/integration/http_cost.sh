@@ -13,7 +13,6 @@
 # is the dearest at ~270 us), a margin of 3.7x or more under 1 ms; the
 # code before took 183 ms per /metrics (full count of 1M rows) and
 # 2.1 ms per /archive/ (400 statements parsed per request).
-# tests/run: alone (it bounds main-loop CPU per request)
 . "$(dirname "$0")/../lib.sh"
 
 # Under memcheck (check-valgrind runs the daemon through a wrapper script)
