@@ -11,6 +11,7 @@
 # 30 s (a margin of 18 of the 30 allowed), the busiest clock second
 # 100 (10 under the bound); the busiest sliding second, printed but not
 # asserted (jitter at the server alone moves it by a few), 101 and 107.
+# tests/run: alone (it bounds the shared rate within 1 %)
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/pg.sh"
 . "$TOP/tests/pg_nodes.sh"

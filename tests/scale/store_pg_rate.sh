@@ -7,6 +7,7 @@
 # go as their nodes' slots come, which is no rate), no clock second
 # above rate + burst, and all three nodes sending.  (Before: 100 msg/s
 # each, 300 together.)
+# tests/run: alone (it bounds the shared rate within 1 %)
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/pg.sh"
 . "$TOP/tests/pg_nodes.sh"

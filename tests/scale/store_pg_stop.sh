@@ -8,6 +8,7 @@
 # each message, so it duplicates at most what it had in flight (one
 # message per connection: 2).  Both finish; every subscriber served, no
 # attempt spent twice, no row left claimed.
+# tests/run: alone (it bounds claims taken back within 12 s)
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/pg.sh"
 . "$TOP/tests/pg_nodes.sh"
