@@ -19,11 +19,16 @@ expect_rc 0 bs subscribers import "$T/subs.csv"
 bs send "$TOP/tests/fixtures/statement-plain.txt" > "$T/out" || fail "send"
 ID=$(head -n 1 "$T/out")
 sleep 1
-# every sender is waiting 400 ms for its "."; the loop must not wait with them
-"$PY" "$TOP/tests/py/latency_probe.py" --limit-ms 50 --every-ms 50 \
+# every sender is waiting 400 ms for its "."; the loop must not wait with
+# them.  Under memcheck (check-valgrind runs the daemon through a wrapper
+# script) the first answer took 60.7 ms: 200 ms there still tells a loop
+# that waits 400 ms with the senders.
+LIMIT=50
+case $(head -c 2 "$BROADSIDED") in '#!') LIMIT=200 ;; esac
+"$PY" "$TOP/tests/py/latency_probe.py" --limit-ms $LIMIT --every-ms 50 \
     "$T/state/control.sock" "$HTTP_PORT" sleep 2 ||
     fail "control socket or HTTP slow while senders wait"
-ok "control socket and HTTP answer within 50 ms while senders wait"
+ok "control socket and HTTP answer within $LIMIT ms while senders wait"
 
 # pause: within a second nothing more starts
 t0=$("$PY" -c 'import time; print(time.monotonic())')
