@@ -24,6 +24,9 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
+# true when the daemon runs under memcheck: check-valgrind points
+# BROADSIDED at a wrapper script
+under_memcheck() { [ "$(head -c 2 "$BROADSIDED")" = '#!' ]; }
 ok() { echo "ok: $*"; }
 
 # free_port: a free TCP port on 127.0.0.1 above 1024

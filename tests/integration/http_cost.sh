@@ -19,9 +19,7 @@
 # CPU time says nothing about the code; under AddressSanitizer (check-asan)
 # the code runs 2-5x slower (the unsubscribe page took 0.93 ms), so the
 # bound is 5 ms there -- still 35x under the old /metrics.
-case $(head -c 2 "$BROADSIDED") in
-'#!') echo "CPU time under valgrind says nothing"; exit 77 ;;
-esac
+if under_memcheck; then echo "CPU time under valgrind says nothing"; exit 77; fi
 LIMIT=1
 ldd "$BROADSIDED" 2>/dev/null | grep -q libasan && LIMIT=5
 N=${HTTP_COST_SUBSCRIBERS:-1000000}

@@ -47,7 +47,7 @@ done
 # script) the serialised threads sent example.org 407 of 450 in 15 s:
 # there it must only stay well above the throttled group's half (+-20 %)
 TOL=9
-case $(head -c 2 "$BROADSIDED") in '#!') TOL=90 ;; esac
+under_memcheck && TOL=90
 "$PY" - "$T/mail/log.jsonl" "$TOL" <<'PYEOF' >"$T/rates" || { cat "$T/rates"; fail "rates"; }
 import json, sys
 ex, gm, thr = [], [], 0
