@@ -505,46 +505,57 @@ api_broadcasts_read_work(struct store *st, void *arg)
 	return 0;
 }
 
+/* The status list of the broadcasts in v (store_err: as for one). */
+static json_t *
+api_broadcasts_array(const struct bc_vec *v, const char *store_err)
+{
+	json_t	*j = json_array();
+	size_t	 i;
+
+	for (i = 0; i < v->n; i++)
+		json_array_append_new(j, api_broadcasts_json(v->v[i],
+		    store_err));
+	return j;
+}
+
+/*
+ * The store out of reach: the rows as last read, else the engine's
+ * counts of the broadcast it sends (not logged: the engine says so
+ * once, a watch asks 5 times a second).
+ */
+static void
+api_broadcasts_stale(struct evhttp_request *req, const struct api_bc_read *r)
+{
+	const struct broadcast	*bc;
+	struct broadcast	 known;
+	json_t			*j;
+
+	if (!r->one && api_bc_last.n > 0)
+		control_reply(req, 200, api_broadcasts_array(&api_bc_last,
+		    r->err));
+	else if (r->one && (bc = api_broadcasts_last(r->id)) != NULL)
+		control_reply(req, 200, api_broadcasts_json(bc, r->err));
+	else if (queue_run_known(r->id, &known) == 0) {
+		j = api_broadcasts_json(&known, r->err);
+		control_reply(req, 200, r->one ? j : json_pack("[o]", j));
+	} else
+		control_error(req, 500, "%s", r->err);
+}
+
 static void
 api_broadcasts_read_done(void *arg, int rc)
 {
 	struct api_bc_read	*r = arg;
 	struct evhttp_request	*req = late_end(r->late);
-	const struct broadcast	*bc;
-	struct broadcast	 known;
 	json_t			*j;
-	size_t			 i;
 
-	if (rc == -1) {
-		/* the store out of reach: the rows as last read (not
-		 * logged: the engine says so once, a watch asks 5 times
-		 * a second) */
-		if (req == NULL)
-			;
-		else if (!r->one && api_bc_last.n > 0) {
-			j = json_array();
-			for (i = 0; i < api_bc_last.n; i++)
-				json_array_append_new(j, api_broadcasts_json(
-				    api_bc_last.v[i], r->err));
-			control_reply(req, 200, j);
-		} else if (r->one && (bc = api_broadcasts_last(r->id)) != NULL)
-			control_reply(req, 200, api_broadcasts_json(bc,
-			    r->err));
-		else if (queue_run_known(r->id, &known) == 0) {
-			j = api_broadcasts_json(&known, r->err);
-			control_reply(req, 200, r->one ? j : json_pack("[o]",
-			    j));
-		} else
-			control_error(req, 500, "%s", r->err);
-	} else if (req == NULL)
+	if (req == NULL)
 		;
-	else if (!r->one) {
-		j = json_array();
-		for (i = 0; i < r->bcs.n; i++)
-			json_array_append_new(j,
-			    api_broadcasts_json(r->bcs.v[i], NULL));
-		control_reply(req, 200, j);
-	} else if (r->bcs.n == 0)
+	else if (rc == -1)
+		api_broadcasts_stale(req, r);
+	else if (!r->one)
+		control_reply(req, 200, api_broadcasts_array(&r->bcs, NULL));
+	else if (r->bcs.n == 0)
 		control_error(req, 404, "broadcast %" PRId64
 		    ": no such broadcast", r->id);
 	else {
