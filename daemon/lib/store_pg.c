@@ -26,8 +26,14 @@
  *   them up.
  * - Times are the database server's clock (store_now_ms, created,
  *   updated, started, finished), so nodes with skewed clocks agree.
- * - The loop's handle waits at most STORE_BUSY_MS for a row lock
- *   (lock_timeout), another thread's STORE_THREAD_BUSY_MS.
+ * - Every handle waits up to STORE_THREAD_BUSY_MS for a row lock
+ *   (lock_timeout).  The first handle is the loop's, but the loop uses
+ *   it only at start, before it runs (migrations, the node's
+ *   registration, the secret's fingerprint), where another node starting
+ *   at the same moment may hold a lock longer than SQLite's 20 ms
+ *   (STORE_BUSY_MS): two nodes started together on a new database
+ *   failed "lock for migration".  The migration lock itself is waited
+ *   for as long as the other node's migration takes.
  *
  * - Nodes: the first handle takes a session advisory lock on the node's
  *   name (a second daemon under it is refused) and registers it in
@@ -1097,6 +1103,7 @@ pg_migrate(struct pg_store *s, char *err, size_t errlen)
 			return -1;
 		/* a migration of a big table may take its time */
 		snprintf(sql, sizeof(sql), "SET LOCAL statement_timeout = 0; "
+		    "SET LOCAL lock_timeout = 0; "
 		    "SELECT pg_advisory_xact_lock(%d)", PG_LOCK_MIGRATE);
 		if (pg_exec(s, sql, err, errlen, "lock for migration") == -1)
 			goto fail;
@@ -1190,8 +1197,7 @@ pg_session(struct pg_store *s, char *err, size_t errlen)
 	    "SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; "
 	    "SET tcp_keepalives_count = 3; SET statement_timeout = %d; "
 	    "SET idle_in_transaction_session_timeout = %d",
-	    s->more ? STORE_THREAD_BUSY_MS : STORE_BUSY_MS,
-	    STORE_STATEMENT_MS, STORE_STATEMENT_MS);
+	    STORE_THREAD_BUSY_MS, STORE_STATEMENT_MS, STORE_STATEMENT_MS);
 	if (pg_exec(s, sql, err, errlen, "session settings") == -1)
 		return -1;
 	if (!s->more && pg_register(s, err, errlen) == -1)

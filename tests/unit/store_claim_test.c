@@ -943,15 +943,29 @@ conc_main(void *arg)
 {
 	struct conc		*c = arg;
 	struct store_opts	 o;
-	struct store		*st;
+	struct store		*node, *st;
 	struct dlv_result	 r[40];
 	struct dlv_tally	 t;
 	int			 k, first, got;
 
+	/*
+	 * As a daemon does: the first handle holds the node's name, and the
+	 * claims and records go through another (the writer thread's).
+	 * Both wait up to STORE_THREAD_BUSY_MS for a row lock now; with the
+	 * first handle's 20 ms, a loaded CI machine (2026-12-06) failed a
+	 * record (a lock another thread's claim took on a row it then
+	 * passed over) and a start ("lock for migration").
+	 */
 	memset(&o, 0, sizeof(o));
 	o.node = c->node;
-	if ((st = store_open_opts(c->db, &o, c->err, sizeof(c->err))) == NULL) {
+	if ((node = store_open_opts(c->db, &o, c->err, sizeof(c->err))) ==
+	    NULL) {
 		c->failed = 1;
+		return NULL;
+	}
+	if ((st = store_open_more(node, c->err, sizeof(c->err))) == NULL) {
+		c->failed = 1;
+		store_close(node);
 		return NULL;
 	}
 	for (;;) {
@@ -972,6 +986,7 @@ conc_main(void *arg)
 		}
 	}
 	store_close(st);
+	store_close(node);
 	return NULL;
 }
 
