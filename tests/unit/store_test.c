@@ -348,8 +348,9 @@ test_pg_node(struct store *st, const char *db)
 	struct store_opts	 o;
 	struct store		*st2;
 	char			 err[512];
-	int64_t			 counts[4];
+	int64_t			 counts[4], locks = 0;
 	int			 i, ok;
+	struct timespec		 tick = { 0, 50 * 1000 * 1000 };
 
 	memset(&o, 0, sizeof(o));
 	err[0] = '\0';
@@ -364,15 +365,22 @@ test_pg_node(struct store *st, const char *db)
 	st2 = store_open_opts(db, &o, err, sizeof(err));
 	CHECK("pg node: another name opens", st2 != NULL);
 	store_close(st2);
-	CHECK_INT("pg node: one lock left", sql_int(db, "SELECT count(*) FROM "
-	    "pg_locks WHERE locktype = 'advisory'"), 1);
+	/*
+	 * The server ends node-b's session, and drops its lock, after the
+	 * close returned: a loaded run (2026-12-06) still saw it at once.
+	 */
+	for (i = 0; i < 100 && (locks = sql_int(db, "SELECT count(*) FROM "
+	    "pg_locks WHERE locktype = 'advisory'")) != 1; i++)
+		nanosleep(&tick, NULL);
+	CHECK_INT("pg node: one lock left", locks, 1);
 
 	CHECK_INT("pg reconnect: counts before", store_sub_count(st, counts,
 	    err, sizeof(err)), 0);
-	CHECK_INT("pg reconnect: terminated", sql_int(db, "SELECT count(*) "
+	/* st's session, and any of node-b's still ending */
+	CHECK("pg reconnect: terminated", sql_int(db, "SELECT count(*) "
 	    "FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
 	    "WHERE datname = current_database() AND pid <> pg_backend_pid() "
-	    "AND backend_type = 'client backend') t"), 1);
+	    "AND backend_type = 'client backend') t") >= 1);
 	/* the first call may meet the dead connection; one more must not */
 	for (i = 0, ok = 0; i < 2 && !ok; i++)
 		ok = store_sub_count(st, counts, err, sizeof(err)) == 0;
@@ -870,6 +878,19 @@ test_status(struct store *st)
 	    SUB_BOUNCED);
 }
 
+/*
+ * Whether v, a time the store set (unix seconds, its clock), falls
+ * between t0 and t1 read here with time(NULL).  time() reads the
+ * kernel's coarse clock, up to a tick behind the precise one that
+ * PostgreSQL's clock_timestamp() reads: at the turn of a second the
+ * store's may already be the next (a loaded run, 2026-12-06).
+ */
+static int
+set_between(int64_t v, int64_t t0, int64_t t1)
+{
+	return v >= t0 && v <= t1 + 1;
+}
+
 static void
 test_list(void)
 {
@@ -918,8 +939,7 @@ test_list(void)
 		snprintf(fields, sizeof(fields), "{\"n\":\"%d\"}", j);
 		CHECK_STR("list fields", got.fields[j], fields);
 		CHECK_STR("list name", got.name[j], "Pé");
-		CHECK("list created", got.created[j] >= t0 &&
-		    got.created[j] <= t1);
+		CHECK("list created", set_between(got.created[j], t0, t1));
 		if (j > 0)
 			CHECK("list ids ascending", ids[j] > ids[j - 1]);
 	}
@@ -1642,7 +1662,7 @@ test_broadcast(void)
 	t1 = (int64_t)time(NULL);
 	got = bc_get1(st, id1, &n);
 	CHECK_INT("sending state", got.state, BC_SENDING);
-	CHECK("started now", got.started >= t0 && got.started <= t1);
+	CHECK("started now", set_between(got.started, t0, t1));
 	CHECK_INT("not finished", got.finished, 0);
 	CHECK_INT("mark started", sql_exec(db, "UPDATE broadcasts SET "
 	    "started = 111"), 0);
@@ -1659,7 +1679,7 @@ test_broadcast(void)
 	t1 = (int64_t)time(NULL);
 	got = bc_get1(st, id1, &n);
 	CHECK_INT("done state", got.state, BC_DONE);
-	CHECK("done finished", got.finished >= t0 && got.finished <= t1);
+	CHECK("done finished", set_between(got.finished, t0, t1));
 	CHECK_INT("done keeps started", got.started, 111);
 
 	/* a second broadcast snapshots the list as it is now */
@@ -1675,7 +1695,7 @@ test_broadcast(void)
 	CHECK("bc2 id", id2 > id1);
 	got = bc_get1(st, id2, &n);
 	CHECK_INT("bc2 total", got.total, 3);	/* a, c, late */
-	CHECK("bc2 created now", got.created >= t0 && got.created <= t1);
+	CHECK("bc2 created now", set_between(got.created, t0, t1));
 	CHECK_INT("bc2 markdown", got.markdown, 0);
 	n = claim(st, id2, 0, 0, 100, &d);
 	CHECK_INT("bc2 claim", n, 3);
