@@ -6,10 +6,12 @@
  * loop as long as its fsync.  Here the engine's writes run on one thread
  * with its own handle on the store (store_open_more), in the order they
  * were submitted: the groups of results (group commit: while one is
- * committed the next gathers on the loop), the claims and the /healthz
- * write check.  One thread, so they never contend with each other for
- * SQLite's write lock; the loop's own writes (snapshot slices, the API)
- * still may, and wait STORE_BUSY_MS at most.
+ * committed the next gathers on the loop), the claims, the /healthz
+ * write check and every other write (snapshot slices, state changes,
+ * imports, the API's).  One thread, so they never contend with each
+ * other for SQLite's write lock.  A second thread of this kind, the
+ * reader (core/reader.c), makes the loop's reads; the loop itself makes
+ * no store call once it runs.
  *
  * work(st, arg) runs on the thread; done(arg, rc) runs on the loop
  * afterwards, in submission order, woken through an eventfd as the

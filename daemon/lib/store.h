@@ -8,13 +8,15 @@
  *
  * All functions return 0 on success and -1 with err filled on failure,
  * unless said otherwise.  A handle is used by one thread at a time: the
- * main loop's (store_open), and the writer thread's (store_open_more).
- * No call on the loop's handle waits more than STORE_BUSY_MS for a lock
+ * first (store_open), which the daemon uses only while it starts, and
+ * the writer's and reader's threads' (store_open_more).  On SQLite no
+ * call on the first handle waits more than STORE_BUSY_MS for a lock
  * held by another handle or process: it fails instead (SQLITE_BUSY),
  * and the caller retries later.  A handle for another thread waits up
  * to STORE_THREAD_BUSY_MS, since waiting there holds no loop: the
  * daemon's writes (all on its writer thread) wait out another process's
  * lock of a few seconds (a backup, the sqlite3 shell) rather than fail.
+ * On PostgreSQL every handle waits STORE_THREAD_BUSY_MS (store_pg.c).
  */
 #ifndef BROADSIDE_STORE_H
 #define BROADSIDE_STORE_H
