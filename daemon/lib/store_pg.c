@@ -31,9 +31,10 @@
  *   it only at start, before it runs (migrations, the node's
  *   registration, the secret's fingerprint), where another node starting
  *   at the same moment may hold a lock longer than SQLite's 20 ms
- *   (STORE_BUSY_MS): two nodes started together on a new database
- *   failed "lock for migration".  The migration lock itself is waited
- *   for as long as the other node's migration takes.
+ *   (STORE_BUSY_MS): of nodes starting at once, any but the first could
+ *   fail "lock for migration" (taken at every start, to read the
+ *   version).  The migration lock itself is waited for as long as the
+ *   other node's migration takes.
  *
  * - Nodes: the first handle takes a session advisory lock on the node's
  *   name (a second daemon under it is refused) and registers it in
