@@ -152,6 +152,19 @@ wait_accepted() {
 	done
 }
 
+# sent_id FILE ERR SECS: the broadcast ID a `send --wait` run in the
+# background prints first (to FILE), once it is there: the relay may
+# take messages before the CLI has written it.  Fails after SECS with
+# the CLI's stderr (ERR).
+sent_id() {
+	_i=0
+	until [ -n "$(head -n 1 "$1")" ]; do
+		_i=$((_i + 1)); [ $_i -lt $(($3 * 10)) ] || fail "send printed no ID in $3 s: $(cat "$2")"
+		sleep 0.1
+	done
+	head -n 1 "$1"
+}
+
 # broadcast_to N: import N subscribers, send the plain fixture; sets ID
 broadcast_to() {
 	make_subscribers "$1" "$T/subs.csv"

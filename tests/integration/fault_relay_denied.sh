@@ -28,12 +28,7 @@ expect_rc 0 bs subscribers import "$T/subs.csv"
 bs send --wait "$TOP/tests/fixtures/statement-plain.txt" >"$T/send.out" 2>"$T/send.err" &
 SEND_PID=$!
 PIDS="$PIDS $SEND_PID"
-i=0
-while [ ! -s "$T/send.out" ]; do
-	i=$((i + 1)); [ $i -lt 100 ] || fail "send printed no ID: $(cat "$T/send.err")"
-	sleep 0.1
-done
-ID=$(head -n 1 "$T/send.out")
+ID=$(sent_id "$T/send.out" "$T/send.err" 10) || exit 1
 
 wait_bc "$ID" 150 'j["state"] in ("paused", "done", "cancelled")' ||
     { diag "$ID"; fail "broadcast not paused within 15 s"; }

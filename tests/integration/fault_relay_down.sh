@@ -39,12 +39,7 @@ t0=$(date +%s)
 bs send --wait "$TOP/tests/fixtures/statement-plain.txt" >"$T/send.out" 2>"$T/send.err" &
 SEND_PID=$!
 PIDS="$PIDS $SEND_PID"
-i=0
-while [ ! -s "$T/send.out" ]; do
-	i=$((i + 1)); [ $i -lt 100 ] || fail "send printed no ID: $(cat "$T/send.err")"
-	sleep 0.1
-done
-ID=$(head -n 1 "$T/send.out")
+ID=$(sent_id "$T/send.out" "$T/send.err" 10) || exit 1
 
 # waiting_ok: the broadcast in $T/status.json is waiting for the relay,
 # with nothing spent
