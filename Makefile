@@ -55,7 +55,7 @@ UNITBINS = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNITSRCS))
 
 all: build
 
-build: $(BUILD)/broadsided $(BUILD)/broadside $(UNITBINS)
+build: $(BUILD)/broadsided $(BUILD)/broadside $(UNITBINS) $(BUILD)/tools/slowsink
 
 $(BUILD)/%.o: daemon/%.c $(HDRS)
 	@mkdir -p $(dir $@)
@@ -81,6 +81,11 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libcore.a $(BUILD)/libbroadside.a \
 	@mkdir -p $(BUILD)/tests
 	$(CC) $(BS_CFLAGS) -Itests/unit $(BS_LDFLAGS) -o $@ $< \
 	    $(BUILD)/libcore.a $(BUILD)/libbroadside.a $(LIBS)
+
+# The benchmarks' 2 ms sink (scripts/bench-send, scripts/bench-scale).
+$(BUILD)/tools/slowsink: tests/tools/slowsink.c
+	@mkdir -p $(BUILD)/tools
+	$(CC) $(BS_CFLAGS) $(BS_LDFLAGS) -o $@ $<
 
 deps:
 	@scripts/deps
@@ -226,14 +231,15 @@ $(BUILD)/fuzz/%_replay: tests/fuzz/%_fuzz.c tests/fuzz/replay.c \
 # SIGKILL the daemon mid-work, five and more times: a killed process
 # reports nothing to memcheck, and they took 158 and 44 s of it (the
 # reload and import paths run under memcheck in reload_rate, notify,
-# pacing_reload and subscribers). VG_TESTS=NAME... runs only those (script
+# pacing_reload and subscribers). slowsink tests the benchmarks' sink,
+# no program of broadside's. VG_TESTS=NAME... runs only those (script
 # names without .sh).  They run as make test runs them, but two at a time
 # (a memcheck process is one core busy), those marked alone by themselves.
 VG_BUILD ?= build-valgrind
 VG_SKIP  ?= big_lists send_rate install fuzz_regress smtp_pool man_pages \
 	    unit_file engine_store_locked engine_reload_nojoin engine_rate_stall \
 	    http_cost layers site_browser store_pg_control fault_kill_reload \
-	    fault_kill_import
+	    fault_kill_import slowsink
 VG_TESTS ?= $(filter-out $(VG_SKIP),$(patsubst tests/integration/%.sh,%,\
 	    $(wildcard tests/integration/*.sh)))
 VG_UNITS ?= $(filter-out smtp_pool_test,$(patsubst tests/unit/%.c,%,\
