@@ -152,6 +152,8 @@ struct qrun {
 						   not yet done with it: keep it */
 	int			 settled;	/* the last claim found nothing
 						   pending, deferred or claimed */
+	int			 dry;		/* the last claim found less
+						   than a batch */
 	atomic_int		 halted;	/* paused or cancelled: senders
 						   skip what they have not begun */
 	TAILQ_ENTRY(qrun)	 entry;
@@ -2186,6 +2188,7 @@ queue_claim_done(void *arg, int rc)
 		queue_flush();
 		return;
 	}
+	run->dry = n < (size_t)c->batch;
 	/* rows (or only dropped ones: claim more), or results committed
 	 * since it was asked (its answer may be stale): again */
 	if (n > 0 || c->commits != q.commits) {
@@ -2442,6 +2445,19 @@ queue_refill(struct qrun *run)
 		return 1;
 	if (run->settled)
 		return -1;
+	/*
+	 * The last claim found less than a batch: all that is open is
+	 * claimed (the broadcast's last rows, here and on the other
+	 * nodes).  Claim again once this node's own are done, not with
+	 * each result: at the end of a broadcast every node claimed back
+	 * to back and found nothing, each claim a write that reads past
+	 * every row sent (scripts/bench-scale, 4 nodes on PostgreSQL,
+	 * 2026-12-07: 281 claims for 40,000 rows, 200 of them short).
+	 * Their results pump again; a claim held off by a timer comes from
+	 * an idle node.
+	 */
+	if (run->dry && (run->inflight > 0 || q.nresults > 0 || q.group_out))
+		return 0;
 	/* results go first (the writer runs jobs in order, so the claim
 	 * sees them) */
 	queue_flush();
@@ -2715,7 +2731,8 @@ queue_pump(void)
 		if (q.current == run) {
 			/* pool full: results will pump; the next rows come
 			 * while these are sent */
-			if (run->nready < env->conf->rate_batch_size / 2)
+			if (run->nready < env->conf->rate_batch_size / 2 &&
+			    !run->dry)
 				queue_claim(run);
 			return;
 		}
