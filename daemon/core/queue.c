@@ -152,8 +152,9 @@ struct qrun {
 						   not yet done with it: keep it */
 	int			 settled;	/* the last claim found nothing
 						   pending, deferred or claimed */
-	int			 dry;		/* the last claim found less
-						   than a batch */
+	double			 dry_at;	/* the last claim found less
+						   than a batch then (mono;
+						   0: it found a batch) */
 	atomic_int		 halted;	/* paused or cancelled: senders
 						   skip what they have not begun */
 	TAILQ_ENTRY(qrun)	 entry;
@@ -2188,7 +2189,7 @@ queue_claim_done(void *arg, int rc)
 		queue_flush();
 		return;
 	}
-	run->dry = n < (size_t)c->batch;
+	run->dry_at = n < (size_t)c->batch ? c->at : 0;
 	/* rows (or only dropped ones: claim more), or results committed
 	 * since it was asked (its answer may be stale): again */
 	if (n > 0 || c->commits != q.commits) {
@@ -2434,6 +2435,18 @@ queue_claim(struct qrun *run)
 }
 
 /*
+ * Nothing more to claim until this node's own rows are done: the last
+ * claim found less than a batch, and came after every row postponed
+ * for its destination's pace was due again (those come back only by
+ * claims, while the ready list still holds a waiting group's jobs).
+ */
+static int
+qrun_dry(const struct qrun *run)
+{
+	return run->dry_at > 0 && run->dry_at >= q.pdue;
+}
+
+/*
  * Refill the ready list.  Returns 1 if it has work, 0 if the run must
  * wait (for a claim out, in-flight jobs or a retry due time: what it
  * waits for pumps again), -1 if it is finished.
@@ -2456,7 +2469,8 @@ queue_refill(struct qrun *run)
 	 * Their results pump again; a claim held off by a timer comes from
 	 * an idle node.
 	 */
-	if (run->dry && (run->inflight > 0 || q.nresults > 0 || q.group_out))
+	if (qrun_dry(run) && (run->inflight > 0 || q.nresults > 0 ||
+	    q.group_out))
 		return 0;
 	/* results go first (the writer runs jobs in order, so the claim
 	 * sees them) */
@@ -2732,7 +2746,7 @@ queue_pump(void)
 			/* pool full: results will pump; the next rows come
 			 * while these are sent */
 			if (run->nready < env->conf->rate_batch_size / 2 &&
-			    !run->dry)
+			    !qrun_dry(run))
 				queue_claim(run);
 			return;
 		}
