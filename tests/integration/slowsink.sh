@@ -95,6 +95,8 @@ EOF
 
 kill -TERM "$SP"
 wait "$SP"
+rc=$?
+[ $rc = 0 ] || { cat "$T/err" >&2; fail "the sink exited $rc at SIGTERM"; }
 # the workers' counts add up to the 13 messages sent
 n=$(awk '$1 == "messages" { n += $2 } END { print n + 0 }' "$T/err")
 [ "$n" = 13 ] || { cat "$T/err" >&2; fail "the workers counted $n messages, not 13"; }

@@ -521,5 +521,7 @@ main(int argc, char **argv)
 		kill(kids[i], SIGTERM);
 		waitpid(kids[i], NULL, 0);
 	}
+	free(kids);
+	free(ls);
 	return 0;
 }
