@@ -187,16 +187,13 @@ hold(struct conn *c)
 	size_t	i;
 
 	messages++;
-	if (delay_ns == 0) {
+	if (delay_ns == 0 || c->holding) {
+		/* at once, or behind the 250 already held */
 		reply(c, QUEUED, sizeof(QUEUED) - 1);
 		return;
 	}
-	if (c->holding) {
-		buf_add(&c->held, QUEUED, sizeof(QUEUED) - 1);
-		return;
-	}
 	c->holding = 1;
-	buf_add(&c->held, QUEUED, sizeof(QUEUED) - 1);
+	reply(c, QUEUED, sizeof(QUEUED) - 1);
 	if (due_len == due_cap) {
 		size_t		 cap = due_cap ? due_cap * 2 : 256;
 		struct due	*d = malloc(cap * sizeof(*d));
