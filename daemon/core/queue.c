@@ -871,6 +871,7 @@ queue_uncommitted_full(void)
 static void
 queue_record(void)
 {
+	double	now;
 	int	busy;
 
 	if (q.nresults == 0 || q.group_out)
@@ -912,10 +913,10 @@ queue_record(void)
 	 * stopped or killed node has not committed stays small.  Either way
 	 * at most rate.batch_size wait (queue_uncommitted_full).
 	 */
-	busy = q.group.n >= QUEUE_GROUP_BUSY * (now_mono() - q.group_at);
-	q.group_at = now_mono();
-	q.group_next = q.group_at + (busy ? QUEUE_GROUP_GAP_BUSY :
-	    QUEUE_GROUP_GAP);
+	now = now_mono();
+	busy = q.group.n >= QUEUE_GROUP_BUSY * (now - q.group_at);
+	q.group_at = now;
+	q.group_next = now + (busy ? QUEUE_GROUP_GAP_BUSY : QUEUE_GROUP_GAP);
 }
 
 static void
