@@ -662,6 +662,21 @@ queue_kick(void)
 		queue_timer_at(0);
 }
 
+/*
+ * snapshot.c has all of a broadcast's recipients.  A selection read
+ * before its last slice was committed says the broadcast is still being
+ * taken, and it may be waiting to be applied at the very pump this kick
+ * makes (its done() and this one in the same loop turn): applied, it
+ * would leave the broadcast queued with nothing left to kick it.  So it
+ * counts as read before a change (queue_select reads again).
+ */
+static void
+queue_taken(void)
+{
+	q.enter_gen++;
+	queue_kick();
+}
+
 /* STATUS= for systemd, at most once a second while sending. */
 static void
 queue_notify_progress(void)
@@ -2912,7 +2927,7 @@ queue_init(void (*drained)(void *), void *arg, char *err, size_t errlen)
 	if (resolver_init(env->base, env->conf->pacing_dns, queue_mx_news,
 	    NULL, err, errlen) == -1)
 		return -1;
-	snapshot_init(queue_kick);
+	snapshot_init(queue_taken);
 	rate_init(&q.rate, env->conf->rate_mps, env->conf->rate_burst);
 	/* a shared store: one rate across its nodes, in slots reserved */
 	rate_share(&q.rate, store_node_beats(env->store));
