@@ -107,6 +107,7 @@ int	queue_store_ok(char *, size_t);
 void	queue_free(void);
 void	queue_reload(void);		/* new rate/smtp/retry settings */
 void	queue_kick(void);		/* look for work now */
+void	queue_news(void);		/* a broadcast stored or ready */
 double	queue_rate(int64_t);		/* msgs/s now, for status */
 /* Why broadcast ID is held back now ("waiting for relay: <reply>",
  * "waiting for store: ..."), or NULL. */

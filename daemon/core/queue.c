@@ -663,15 +663,17 @@ queue_kick(void)
 }
 
 /*
- * snapshot.c has all of a broadcast's recipients.  A selection read
- * before its last slice was committed says the broadcast is still being
- * taken, and it may be waiting to be applied at the very pump this kick
- * makes (its done() and this one in the same loop turn): applied, it
- * would leave the broadcast queued with nothing left to kick it.  So it
- * counts as read before a change (queue_select reads again).
+ * News from the store: a broadcast stored (send, resend), all of one's
+ * recipients taken (snapshot.c), one live seen by the watch.  A
+ * selection read before it may say there is nothing to send, or that
+ * the broadcast is still being taken, and may be waiting to be applied
+ * at the very pump this kick makes (its done() and the news in the same
+ * loop turn): applied, it would leave the broadcast queued with nothing
+ * left to kick it.  So the news counts as a change (q.enter_gen), and
+ * queue_select reads again.
  */
-static void
-queue_taken(void)
+void
+queue_news(void)
 {
 	q.enter_gen++;
 	queue_kick();
@@ -2305,7 +2307,7 @@ queue_watch_done(void *arg, int rc)
 		return;
 	}
 	if (q.current == NULL && w->live != 0)
-		queue_kick();
+		queue_news();
 }
 
 static void
@@ -2927,7 +2929,7 @@ queue_init(void (*drained)(void *), void *arg, char *err, size_t errlen)
 	if (resolver_init(env->base, env->conf->pacing_dns, queue_mx_news,
 	    NULL, err, errlen) == -1)
 		return -1;
-	snapshot_init(queue_taken);
+	snapshot_init(queue_news);
 	rate_init(&q.rate, env->conf->rate_mps, env->conf->rate_burst);
 	/* a shared store: one rate across its nodes, in slots reserved */
 	rate_share(&q.rate, store_node_beats(env->store));
@@ -3432,7 +3434,7 @@ queue_create_done(void *arg, int rc)
 		snapshot_kick();	/* the rest of its recipients */
 		if (feed_update(why, sizeof(why)) == -1)
 			log_warnx("feed: %s", why);
-		queue_kick();
+		queue_news();
 	}
 	c->cb(&r, c->arg);
 	free(c->title);

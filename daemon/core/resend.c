@@ -153,7 +153,7 @@ resend_done(void *arg, int rc)
 		    " to its %s recipients, %" PRId64 " still active", j->id,
 		    j->from, resend_strstates(j->states), j->n);
 		snapshot_kick();	/* the rest of its recipients */
-		queue_kick();
+		queue_news();
 	}
 	j->cb(&r, j->arg);
 	free(j->title);
