@@ -232,9 +232,10 @@ $(BUILD)/fuzz/%_replay: tests/fuzz/%_fuzz.c tests/fuzz/replay.c \
 # reports nothing to memcheck, and they took 158 and 44 s of it (the
 # reload and import paths run under memcheck in reload_rate, notify,
 # pacing_reload and subscribers). slowsink tests the benchmarks' sink,
-# no program of broadside's. send_start_taken restarts the daemon 25 times
-# to catch a race between two threads' answers, whose timing memcheck's
-# slowdown changes (the code it checks runs in every send under memcheck). VG_TESTS=NAME... runs only those (script
+# no program of broadside's. send_start_taken restarts the daemon 25
+# times to catch a race between two threads' answers, whose timing
+# memcheck's slowdown changes (the code it checks runs in every send
+# under memcheck). VG_TESTS=NAME... runs only those (script
 # names without .sh).  They run as make test runs them, but two at a time
 # (a memcheck process is one core busy), those marked alone by themselves.
 VG_BUILD ?= build-valgrind
